@@ -1,0 +1,30 @@
+from odoo import fields, models
+
+
+class OmnichannelDisposition(models.Model):
+    """How an interaction ended, chosen by the agent at wrap-up."""
+
+    _name = "omnichannel.disposition"
+    _description = "Interaction disposition"
+    _order = "sequence, id"
+
+    name = fields.Char(required=True, translate=True)
+    code = fields.Char(required=True)
+    sequence = fields.Integer(default=10)
+    outcome = fields.Selection(
+        [
+            ("resolved", "Resolved"),
+            ("follow_up", "Follow-up needed"),
+            ("sale", "Sale"),
+            ("promise_to_pay", "Promise to pay"),
+            ("no_contact", "No contact"),
+            ("other", "Other"),
+        ],
+        default="other",
+        required=True,
+    )
+    active = fields.Boolean(default=True)
+
+    _sql_constraints = [
+        ("code_uniq", "unique(code)", "The disposition code must be unique."),
+    ]

@@ -1,0 +1,380 @@
+import logging
+
+from markupsafe import Markup, escape
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
+
+from ..tools import address as address_tools
+from .omnichannel_channel import CHANNEL_TYPES, PHONE_CHANNEL_TYPES
+
+_logger = logging.getLogger(__name__)
+
+STATES = [
+    ("new", "New"),
+    ("queued", "Queued"),
+    ("offered", "Offered"),
+    ("active", "Active"),
+    ("wrapup", "Wrap-up"),
+    ("done", "Done"),
+    ("abandoned", "Abandoned"),
+    ("missed", "Missed"),
+    ("transferred", "Transferred"),
+]
+WAITING_STATES = ("new", "queued", "offered")
+FINAL_STATES = ("done", "abandoned", "missed", "transferred")
+# state -> states it may move to
+TRANSITIONS = {
+    "new": ("queued", "offered", "active", "abandoned", "missed"),
+    "queued": ("offered", "active", "abandoned", "missed", "transferred"),
+    "offered": ("queued", "active", "abandoned", "missed"),
+    "active": ("wrapup", "done", "transferred"),
+    "wrapup": ("done",),
+    "done": (),
+    "abandoned": (),
+    "missed": (),
+    "transferred": (),
+}
+MAX_EXTERNAL_ID = 255
+MAX_BODY = 100000
+
+
+class OmnichannelInteraction(models.Model):
+    """One contact with a customer on one channel. Its chatter is the conversation."""
+
+    _name = "omnichannel.interaction"
+    _description = "Contact center interaction"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "id desc"
+    _rec_names_search = ["name", "subject", "contact_address", "partner_id"]
+
+    name = fields.Char(string="Reference", required=True, copy=False, readonly=True, default="/")
+    subject = fields.Char()
+    channel_id = fields.Many2one(
+        "omnichannel.channel", required=True, ondelete="restrict", index=True, tracking=True
+    )
+    channel_type = fields.Selection(related="channel_id.channel_type", store=True, index=True)
+    direction = fields.Selection(
+        [("inbound", "Inbound"), ("outbound", "Outbound")], default="inbound", required=True
+    )
+    partner_id = fields.Many2one("res.partner", string="Customer", index=True, tracking=True)
+    commercial_partner_id = fields.Many2one(
+        "res.partner",
+        compute="_compute_commercial_partner_id",
+        store=True,
+        index=True,
+        string="Customer company",
+    )
+    contact_address = fields.Char(
+        help="The customer's address on this channel: E.164 number, e-mail, handle."
+    )
+    external_id = fields.Char(
+        copy=False, readonly=True, help="The provider's id of this contact (call id, message id)."
+    )
+    queue_id = fields.Many2one("omnichannel.queue", index=True, tracking=True)
+    agent_id = fields.Many2one("res.users", string="Agent", index=True, tracking=True)
+    state = fields.Selection(STATES, default="new", required=True, index=True, tracking=True)
+    priority = fields.Integer(default=0, index=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company, index=True
+    )
+    date_queued = fields.Datetime(readonly=True, copy=False, index=True)
+    date_offered = fields.Datetime(readonly=True, copy=False)
+    date_answered = fields.Datetime(readonly=True, copy=False)
+    date_ended = fields.Datetime(readonly=True, copy=False)
+    date_closed = fields.Datetime(readonly=True, copy=False)
+    wait_duration = fields.Integer(
+        string="Wait (s)", compute="_compute_durations", store=True, aggregator="avg"
+    )
+    talk_duration = fields.Integer(
+        string="Handle (s)", compute="_compute_durations", store=True, aggregator="avg"
+    )
+    wrap_duration = fields.Integer(
+        string="Wrap-up (s)", compute="_compute_durations", store=True, aggregator="avg"
+    )
+    disposition_id = fields.Many2one("omnichannel.disposition", tracking=True)
+    notes = fields.Text()
+    case_id = fields.Many2one("omnichannel.case", index="btree_not_null", tracking=True)
+    sale_order_id = fields.Many2one("sale.order", index="btree_not_null")
+    invoice_id = fields.Many2one(
+        "account.move", index="btree_not_null", domain=[("move_type", "in", ("out_invoice", "out_refund"))]
+    )
+
+    _sql_constraints = [
+        (
+            "external_id_uniq",
+            "unique(channel_id, external_id)",
+            "This channel already has an interaction with this provider id.",
+        ),
+    ]
+
+    @api.depends("partner_id.commercial_partner_id")
+    def _compute_commercial_partner_id(self):
+        for interaction in self:
+            interaction.commercial_partner_id = interaction.partner_id.commercial_partner_id
+
+    @api.depends("date_queued", "date_answered", "date_ended", "date_closed", "create_date")
+    def _compute_durations(self):
+        def seconds(start, end):
+            return max(int((end - start).total_seconds()), 0) if start and end else 0
+
+        for rec in self:
+            start = rec.date_queued or rec.create_date
+            rec.wait_duration = seconds(start, rec.date_answered or rec.date_ended)
+            rec.talk_duration = seconds(rec.date_answered, rec.date_ended)
+            rec.wrap_duration = seconds(rec.date_ended, rec.date_closed)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("name", "/") == "/":
+                vals["name"] = (
+                    self.env["ir.sequence"].next_by_code("omnichannel.interaction") or "/"
+                )
+            if vals.get("state") in WAITING_STATES and not vals.get("date_queued"):
+                vals["date_queued"] = fields.Datetime.now()
+        return super().create(vals_list)
+
+    # ------------------------------------------------------------------
+    # Lifecycle
+    # ------------------------------------------------------------------
+    def _set_state(self, new_state, **vals):
+        for rec in self:
+            if new_state not in TRANSITIONS[rec.state]:
+                raise UserError(
+                    _(
+                        "Interaction %(name)s is %(state)s and cannot become %(new)s.",
+                        name=rec.name,
+                        state=dict(STATES)[rec.state],
+                        new=dict(STATES)[new_state],
+                    )
+                )
+        self.write(dict(vals, state=new_state))
+
+    def action_queue(self):
+        now = fields.Datetime.now()
+        for rec in self:
+            rec._set_state("queued", date_queued=rec.date_queued or now)
+
+    def action_answer(self):
+        """The agent takes the interaction: it becomes theirs and active."""
+        now = fields.Datetime.now()
+        for rec in self:
+            rec._set_state("active", date_answered=now, agent_id=rec.agent_id.id or self.env.uid)
+
+    def action_end(self):
+        """The customer side is over; the agent wraps up."""
+        self._set_state("wrapup", date_ended=fields.Datetime.now())
+
+    def action_close(self):
+        now = fields.Datetime.now()
+        for rec in self:
+            vals = {"date_closed": now}
+            if not rec.date_ended:
+                vals["date_ended"] = now
+            rec._set_state("done", **vals)
+
+    def action_abandon(self):
+        """The customer left before an agent answered."""
+        now = fields.Datetime.now()
+        self._set_state("abandoned", date_ended=now, date_closed=now)
+
+    # ------------------------------------------------------------------
+    # External API
+    # ------------------------------------------------------------------
+    @api.model
+    def api_inbound(self, payload):
+        """Create (or find again) the interaction of one inbound contact.
+
+        ``payload``: ``channel_type``, ``channel`` (the channel's address) or
+        ``channel_id``, ``from`` (the customer's address), ``external_id``
+        (the provider's id), optional ``subject`` and ``body``.
+        The same channel and external id always give the same interaction.
+        """
+        if not self.env.su and not self.env.user.has_group(
+            "omnichannel_cc.group_omnichannel_manager"
+        ):
+            raise AccessError(
+                _(
+                    "Only Contact Center managers may push inbound contacts: give the "
+                    "integration user the Contact Center / Manager group."
+                )
+            )
+        values = self._api_inbound_parse(payload)
+        channel = values["channel"]
+        existing = self._api_inbound_find(channel, values["external_id"])
+        if not existing:
+            keys = self.env["omnichannel.event.key"].sudo()
+            scope = f"interaction:{channel.id}"
+            if not keys._claim(scope, values["external_id"]):
+                existing = self._api_inbound_find(channel, values["external_id"])
+                if not existing:
+                    raise ValidationError(
+                        _(
+                            "Contact %(external_id)s of channel %(channel)s was already "
+                            "received and its interaction was deleted.",
+                            external_id=values["external_id"],
+                            channel=channel.display_name,
+                        )
+                    )
+            else:
+                existing = self._api_inbound_create(values)
+                keys._set_res_id(scope, values["external_id"], existing.id)
+        return existing._api_result()
+
+    def _api_result(self):
+        self.ensure_one()
+        rec = self.sudo()
+        return {
+            "interaction_id": rec.id,
+            "partner_id": rec.partner_id.id or False,
+            "queue_id": rec.queue_id.id or False,
+            "agent_id": rec.agent_id.id or False,
+            "state": rec.state,
+        }
+
+    @api.model
+    def _api_inbound_find(self, channel, external_id):
+        return (
+            self.sudo()
+            .with_context(active_test=False)
+            .search([("channel_id", "=", channel.id), ("external_id", "=", external_id)], limit=1)
+        )
+
+    @api.model
+    def _api_inbound_parse(self, payload):
+        """Checked, normalised values from a raw payload; ValidationError otherwise."""
+        if not isinstance(payload, dict):
+            raise ValidationError(_("The payload must be a JSON object / XML-RPC struct."))
+        channel_type = payload.get("channel_type")
+        known_types = dict(CHANNEL_TYPES)
+        channel_model = self.env["omnichannel.channel"]
+        if payload.get("channel_id"):
+            if not isinstance(payload["channel_id"], int):
+                raise ValidationError(_("channel_id must be an integer."))
+            channel = channel_model.browse(payload["channel_id"]).exists()
+            if not channel or not channel.active:
+                raise ValidationError(
+                    _("No active channel has id %(id)s.", id=payload["channel_id"])
+                )
+            if channel_type and channel_type != channel.channel_type:
+                raise ValidationError(
+                    _(
+                        "Channel %(channel)s is of type %(type)s, not %(given)s.",
+                        channel=channel.display_name,
+                        type=channel.channel_type,
+                        given=channel_type,
+                    )
+                )
+        else:
+            if channel_type not in known_types:
+                raise ValidationError(
+                    _(
+                        "Unknown channel type %(type)r: use one of %(types)s.",
+                        type=channel_type,
+                        types=", ".join(known_types),
+                    )
+                )
+            address = payload.get("channel")
+            if not address or not isinstance(address, str):
+                raise ValidationError(
+                    _("Give the channel's address in 'channel' or its id in 'channel_id'.")
+                )
+            channel = channel_model._find_by_address(channel_type, address)
+            if not channel:
+                raise ValidationError(
+                    _(
+                        "No %(type)s channel has the address %(address)s: create it under "
+                        "Contact Center / Configuration / Channels first.",
+                        type=known_types[channel_type],
+                        address=address,
+                    )
+                )
+        external_id = payload.get("external_id")
+        if isinstance(external_id, int) and not isinstance(external_id, bool):
+            external_id = str(external_id)
+        if not external_id or not isinstance(external_id, str) or not external_id.strip():
+            raise ValidationError(_("external_id (the provider's id of this contact) is required."))
+        external_id = external_id.strip()
+        if len(external_id) > MAX_EXTERNAL_ID:
+            raise ValidationError(
+                _("external_id is longer than %(max)s characters.", max=MAX_EXTERNAL_ID)
+            )
+        sender = payload.get("from")
+        if not sender or not isinstance(sender, str):
+            raise ValidationError(_("'from' (the customer's address) is required."))
+        contact_address = self._normalize_contact_address(channel, sender)
+        subject = payload.get("subject") or False
+        body = payload.get("body") or False
+        for key, value in (("subject", subject), ("body", body)):
+            if value and not isinstance(value, str):
+                raise ValidationError(_("%(key)s must be text.", key=key))
+        if body and len(body) > MAX_BODY:
+            raise ValidationError(_("The body is longer than %(max)s characters.", max=MAX_BODY))
+        return {
+            "channel": channel,
+            "external_id": external_id,
+            "contact_address": contact_address,
+            "subject": subject and subject.strip()[:250],
+            "body": body,
+        }
+
+    @api.model
+    def _normalize_contact_address(self, channel, sender):
+        sender = sender.strip()
+        try:
+            if channel.channel_type in PHONE_CHANNEL_TYPES:
+                region = channel.company_id.country_id.code
+                return address_tools.phone_candidates(sender, [region] if region else [])[0]
+            if channel.channel_type == "email":
+                return address_tools.normalize_email(sender)
+        except address_tools.AddressError as error:
+            raise ValidationError(
+                _(
+                    "%(address)s is not a valid customer address for a %(type)s channel: %(error)s",
+                    address=sender,
+                    type=dict(CHANNEL_TYPES)[channel.channel_type],
+                    error=error,
+                )
+            ) from error
+        kind = address_tools.classify(sender)
+        if kind == "email":
+            return address_tools.normalize_email(sender)
+        if kind == "phone":
+            region = channel.company_id.country_id.code
+            return address_tools.normalize_phone_or_none(sender, region) or sender
+        return sender[:250]
+
+    @api.model
+    def _api_inbound_create(self, values):
+        channel = values["channel"]
+        lookup_type = "email" if "@" in values["contact_address"] else "phone"
+        try:
+            matches = self.env["res.partner"].omnichannel_identify(
+                values["contact_address"], channel_type=lookup_type
+            )
+        except ValidationError:
+            matches = []  # a social handle: nobody to identify yet
+        partner = self.env["res.partner"].browse(matches[0]["id"]) if matches else None
+        interaction = self.create(
+            {
+                "channel_id": channel.id,
+                "company_id": channel.company_id.id,
+                "direction": "inbound",
+                "external_id": values["external_id"],
+                "contact_address": values["contact_address"],
+                "subject": values["subject"],
+                "partner_id": partner.id if partner else False,
+                "queue_id": channel.queue_id.id,
+                "state": "queued",
+            }
+        )
+        if values["body"]:
+            interaction.message_post(
+                body=Markup("<p>%s</p>") % escape(values["body"]).replace("\n", Markup("<br/>")),
+                author_id=partner.id if partner else False,
+                email_from=values["contact_address"] if not partner else False,
+                message_type="comment",
+                subtype_xmlid="mail.mt_comment",
+            )
+        return interaction

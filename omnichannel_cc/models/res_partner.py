@@ -1,0 +1,517 @@
+import logging
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, ValidationError
+from odoo.tools import SQL
+from odoo.tools.sql import column_exists, create_column, create_index
+
+from ..tools import address as address_tools
+from .omnichannel_case import OPEN_CASE_STATES
+
+_logger = logging.getLogger(__name__)
+
+BACKFILL_PARAM_LAST = "omnichannel_cc.phone_backfill_last_id"
+BACKFILL_PARAM_UNTIL = "omnichannel_cc.phone_backfill_until_id"
+SCREEN_POP_INTERACTIONS = 10
+SCREEN_POP_ROWS = 20
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    phone_e164 = fields.Char(
+        string="Phone (E.164)",
+        compute="_compute_phone_e164",
+        store=True,
+        index="btree_not_null",
+        copy=False,
+        help="The phone number in international E.164 form, used to identify callers.",
+    )
+    mobile_e164 = fields.Char(
+        string="Mobile (E.164)",
+        compute="_compute_phone_e164",
+        store=True,
+        index="btree_not_null",
+        copy=False,
+    )
+    omnichannel_interaction_ids = fields.One2many(
+        "omnichannel.interaction", "partner_id", string="Interactions"
+    )
+    omnichannel_interaction_count = fields.Integer(
+        compute="_compute_omnichannel_counts", string="Interaction count"
+    )
+    omnichannel_case_count = fields.Integer(
+        compute="_compute_omnichannel_counts", string="Case count"
+    )
+    omnichannel_history_ids = fields.Many2many(
+        "omnichannel.interaction",
+        compute="_compute_omnichannel_history_ids",
+        string="Contact history",
+        help="Every interaction of this customer and its contacts, all channels, newest first.",
+    )
+
+    def _auto_init(self):
+        # Pre-create the columns so that installing on a big database does
+        # not compute every row in the install transaction: the backfill
+        # cron (or the post-init hook for small databases) fills them.
+        cr = self.env.cr
+        if not column_exists(cr, "res_partner", "phone_e164"):
+            create_column(cr, "res_partner", "phone_e164", "varchar")
+            create_column(cr, "res_partner", "mobile_e164", "varchar")
+            cr.execute("SELECT COALESCE(MAX(id), 0) FROM res_partner")
+            until = cr.fetchone()[0]
+            cr.execute(
+                """INSERT INTO ir_config_parameter (key, value, create_date, write_date)
+                   VALUES (%s, '0', now(), now()), (%s, %s, now(), now())
+                   ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value""",
+                (BACKFILL_PARAM_LAST, BACKFILL_PARAM_UNTIL, str(until)),
+            )
+        return super()._auto_init()
+
+    def init(self):
+        super().init()
+        create_index(
+            self.env.cr,
+            "res_partner_email_normalized_occ_idx",
+            "res_partner",
+            ["email_normalized"],
+            where="email_normalized IS NOT NULL",
+        )
+
+    # ------------------------------------------------------------------
+    # Computes
+    # ------------------------------------------------------------------
+    def _omnichannel_phone_region(self):
+        """ISO code of the country a national number of this partner is read in.
+
+        The partner's country, else its company's, else the main company's;
+        never the current user's company, so the stored value does not
+        depend on who saved the record.
+        """
+        self.ensure_one()
+        country = self.country_id or self.company_id.country_id
+        if not country:
+            main = self.env.ref("base.main_company", raise_if_not_found=False)
+            country = main.sudo().country_id if main else country
+        return country.code or None
+
+    @api.depends("phone", "mobile", "country_id", "company_id.country_id")
+    def _compute_phone_e164(self):
+        for partner in self:
+            region = partner._omnichannel_phone_region() if (partner.phone or partner.mobile) else None
+            partner.phone_e164 = address_tools.normalize_phone_or_none(partner.phone, region) or False
+            partner.mobile_e164 = (
+                address_tools.normalize_phone_or_none(partner.mobile, region) or False
+            )
+
+    def _omnichannel_family_domain(self):
+        return [("commercial_partner_id", "in", self.commercial_partner_id.ids)]
+
+    def _compute_omnichannel_counts(self):
+        Interaction = self.env["omnichannel.interaction"]
+        Case = self.env["omnichannel.case"]
+        commercial = self.commercial_partner_id
+        interaction_counts = dict(
+            Interaction._read_group(
+                [("commercial_partner_id", "in", commercial.ids)],
+                ["commercial_partner_id"],
+                ["__count"],
+            )
+        )
+        case_counts = dict(
+            Case._read_group(
+                [("commercial_partner_id", "in", commercial.ids)],
+                ["commercial_partner_id"],
+                ["__count"],
+            )
+        )
+        for partner in self:
+            partner.omnichannel_interaction_count = interaction_counts.get(
+                partner.commercial_partner_id, 0
+            )
+            partner.omnichannel_case_count = case_counts.get(partner.commercial_partner_id, 0)
+
+    def _compute_omnichannel_history_ids(self):
+        Interaction = self.env["omnichannel.interaction"]
+        for partner in self:
+            if not partner.id:
+                partner.omnichannel_history_ids = Interaction
+                continue
+            partner.omnichannel_history_ids = Interaction.search(
+                [("commercial_partner_id", "=", partner.commercial_partner_id.id)],
+                order="create_date desc, id desc",
+                limit=200,
+            )
+
+    # ------------------------------------------------------------------
+    # Backfill of the E.164 columns
+    # ------------------------------------------------------------------
+    @api.model
+    def _omnichannel_phone_backfill_domain(self):
+        params = self.env["ir.config_parameter"].sudo()
+        until = int(params.get_param(BACKFILL_PARAM_UNTIL) or 0)
+        last = int(params.get_param(BACKFILL_PARAM_LAST) or 0)
+        if not until:
+            return [("id", "=", 0)]
+        return [
+            ("id", ">", last),
+            ("id", "<=", until),
+            "|",
+            ("phone", "!=", False),
+            ("mobile", "!=", False),
+        ]
+
+    @api.model
+    def _omnichannel_backfill_phone_e164(self, batch_size=2000, max_batches=None):
+        """Fill phone_e164 / mobile_e164 of partners created before install.
+
+        Works in id order, remembers the last id done, reports progress to
+        the cron and re-triggers itself until the end. Returns the number
+        of partners processed.
+        """
+        params = self.env["ir.config_parameter"].sudo()
+        partners = self.sudo().with_context(active_test=False)
+        domain = self._omnichannel_phone_backfill_domain()
+        remaining = partners.search_count(domain)
+        done = 0
+        batches = 0
+        while remaining:
+            batch = partners.search(domain, order="id", limit=batch_size)
+            fields_to_fill = [self._fields["phone_e164"], self._fields["mobile_e164"]]
+            for field in fields_to_fill:
+                self.env.add_to_compute(field, batch)
+            batch.flush_recordset(["phone_e164", "mobile_e164"])
+            params.set_param(BACKFILL_PARAM_LAST, str(batch[-1].id))
+            done += len(batch)
+            remaining = max(remaining - len(batch), 0)
+            batches += 1
+            _logger.info(
+                "omnichannel_cc: normalised phones of %s partners, %s to go", done, remaining
+            )
+            self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+            domain = self._omnichannel_phone_backfill_domain()
+            if max_batches and batches >= max_batches:
+                if remaining:
+                    self.env.ref("omnichannel_cc.ir_cron_partner_phone_backfill")._trigger()
+                break
+        if not remaining:
+            params.set_param(BACKFILL_PARAM_UNTIL, False)
+            params.set_param(BACKFILL_PARAM_LAST, False)
+        return done
+
+    @api.model
+    def _cron_omnichannel_backfill_phone_e164(self):
+        # A cron transaction is committed per batch by its own progress
+        # bookkeeping; keep each run short.
+        self._omnichannel_backfill_phone_e164(batch_size=2000, max_batches=25)
+
+    # ------------------------------------------------------------------
+    # Caller identification
+    # ------------------------------------------------------------------
+    @api.model
+    def _omnichannel_candidate_regions(self):
+        countries = (
+            self.env.companies.country_id
+            | self.env.company.country_id
+            | self.env.ref("base.main_company").sudo().country_id
+        )
+        return [code for code in countries.mapped("code") if code]
+
+    @api.model
+    def omnichannel_identify(self, address, channel_type="phone"):
+        """Partners reachable at ``address``, best match first.
+
+        ``address``: a phone number in any common notation or an e-mail.
+        Returns ``[{"id", "name", "commercial_partner_id"}]`` (empty when
+        nobody matches); raises ValidationError when the address can be
+        neither a phone number nor an e-mail.
+        """
+        if not isinstance(address, str) or not address.strip():
+            raise ValidationError(_("Give a phone number or an e-mail address to identify."))
+        kind = "email" if channel_type == "email" else address_tools.classify(address)
+        if kind == "email" or (kind is None and "@" in address):
+            try:
+                email = address_tools.normalize_email(address)
+            except address_tools.AddressError as error:
+                raise ValidationError(
+                    _("%(address)s is not a valid e-mail address.", address=address)
+                ) from error
+            domain = [("email_normalized", "=", email)]
+        elif kind == "phone":
+            try:
+                numbers = address_tools.phone_candidates(
+                    address, self._omnichannel_candidate_regions()
+                )
+            except address_tools.AddressError as error:
+                raise ValidationError(
+                    _(
+                        "%(address)s is not a valid phone number: %(error)s",
+                        address=address,
+                        error=error,
+                    )
+                ) from error
+            domain = ["|", ("phone_e164", "in", numbers), ("mobile_e164", "in", numbers)]
+        else:
+            raise ValidationError(
+                _(
+                    "%(address)s is neither a phone number nor an e-mail address.",
+                    address=address,
+                )
+            )
+        partners = self.search(domain, limit=50)
+        ranked = sorted(
+            partners,
+            key=lambda p: (
+                p.is_company,  # the person who calls before their company
+                -(p.customer_rank or 0),
+                -(p.write_date.timestamp() if p.write_date else 0),
+                p.id,
+            ),
+        )
+        return [
+            {
+                "id": partner.id,
+                "name": partner.display_name,
+                "commercial_partner_id": partner.commercial_partner_id.id,
+            }
+            for partner in ranked
+        ]
+
+    # ------------------------------------------------------------------
+    # Screen-pop
+    # ------------------------------------------------------------------
+    def omnichannel_screen_pop(self):
+        """What an agent sees of this customer before answering.
+
+        Invoices and orders are read with a controlled sudo: the agent gets
+        exactly these figures, not access to the accounting records.
+        """
+        self.ensure_one()
+        if not self.env.user.has_group("omnichannel_cc.group_omnichannel_agent"):
+            raise AccessError(_("Only contact center agents can open the customer panel."))
+        self.check_access("read")
+        partner = self
+        commercial = partner.commercial_partner_id
+        companies = self.env.companies
+        currency = self.env.company.currency_id
+        today = fields.Date.context_today(self)
+
+        invoices = self._omnichannel_pop_invoices(commercial, companies, today)
+        overdue_amount, total_due = self._omnichannel_pop_balance(commercial, companies, today)
+        return {
+            "partner": self._omnichannel_pop_partner(partner),
+            "commercial_partner": self._omnichannel_pop_partner(commercial),
+            "currency": {"id": currency.id, "name": currency.name, "symbol": currency.symbol},
+            "invoices": invoices,
+            "overdue_amount": overdue_amount,
+            "total_due": total_due,
+            "has_overdue": overdue_amount > 0,
+            "sale_orders": self._omnichannel_pop_sale_orders(commercial, companies),
+            "cases": self._omnichannel_pop_cases(commercial),
+            "interactions": self._omnichannel_pop_interactions(commercial),
+        }
+
+    @api.model
+    def _omnichannel_pop_partner(self, partner):
+        return {
+            "id": partner.id,
+            "name": partner.display_name,
+            "is_company": partner.is_company,
+            "email": partner.email or False,
+            "phone": partner.phone or False,
+            "mobile": partner.mobile or False,
+            "city": partner.city or False,
+            "country": partner.country_id.name or False,
+            "lang": partner.lang or False,
+            "vat": partner.vat or False,
+            "category_names": partner.category_id.mapped("name"),
+        }
+
+    @api.model
+    def _omnichannel_pop_invoices(self, commercial, companies, today):
+        moves = (
+            self.env["account.move"]
+            .sudo()
+            .search(
+                [
+                    ("commercial_partner_id", "=", commercial.id),
+                    ("company_id", "in", companies.ids),
+                    ("move_type", "=", "out_invoice"),
+                    ("state", "=", "posted"),
+                    ("payment_state", "in", ("not_paid", "partial")),
+                ],
+                order="invoice_date_due asc, id asc",
+                limit=SCREEN_POP_ROWS,
+            )
+        )
+        result = []
+        for move in moves:
+            due = move.invoice_date_due
+            days_overdue = (today - due).days if due and due < today else 0
+            result.append(
+                {
+                    "id": move.id,
+                    "name": move.name,
+                    "invoice_date": fields.Date.to_string(move.invoice_date) or False,
+                    "date_due": fields.Date.to_string(due) or False,
+                    "amount_total": move.amount_total,
+                    "amount_residual": move.amount_residual,
+                    "amount_residual_company": move.amount_residual_signed,
+                    "currency": move.currency_id.name,
+                    "payment_state": move.payment_state,
+                    "days_overdue": days_overdue,
+                    "overdue": days_overdue > 0,
+                }
+            )
+        return result
+
+    @api.model
+    def _omnichannel_pop_balance(self, commercial, companies, today):
+        """(overdue, total due) in company currency from open receivable lines.
+
+        Per instalment (date_maturity), so a partly overdue invoice counts
+        its overdue instalments only.
+        """
+        self.env["account.move.line"].flush_model(
+            ["partner_id", "amount_residual", "date_maturity", "reconciled", "parent_state",
+             "account_type", "company_id"]
+        )
+        self.env.cr.execute(
+            SQL(
+                """SELECT COALESCE(SUM(amount_residual) FILTER (WHERE date_maturity < %s), 0),
+                          COALESCE(SUM(amount_residual), 0)
+                     FROM account_move_line
+                    WHERE partner_id = %s
+                      AND company_id IN %s
+                      AND account_type = 'asset_receivable'
+                      AND parent_state = 'posted'
+                      AND NOT reconciled""",
+                today,
+                commercial.id,
+                tuple(companies.ids),
+            )
+        )
+        overdue, total = self.env.cr.fetchone()
+        return max(float(overdue), 0.0), float(total)
+
+    @api.model
+    def _omnichannel_pop_sale_orders(self, commercial, companies):
+        orders = (
+            self.env["sale.order"]
+            .sudo()
+            .search(
+                [
+                    ("partner_id", "child_of", commercial.id),
+                    ("company_id", "in", companies.ids),
+                    ("state", "in", ("draft", "sent", "sale")),
+                ],
+                order="date_order desc, id desc",
+                limit=SCREEN_POP_ROWS * 3,
+            )
+        )
+        has_delivery = "delivery_status" in orders._fields
+        result = []
+        for order in orders:
+            delivery = order.delivery_status if has_delivery else False
+            fully_done = (
+                order.state == "sale"
+                and order.invoice_status in ("invoiced", "no")
+                and (not has_delivery or delivery in ("full", False))
+            )
+            if fully_done:
+                continue
+            result.append(
+                {
+                    "id": order.id,
+                    "name": order.name,
+                    "date_order": fields.Datetime.to_string(order.date_order) or False,
+                    "state": order.state,
+                    "state_label": dict(order._fields["state"]._description_selection(self.env))[
+                        order.state
+                    ],
+                    "invoice_status": order.invoice_status or False,
+                    "delivery_status": delivery or False,
+                    "amount_total": order.amount_total,
+                    "currency": order.currency_id.name,
+                }
+            )
+            if len(result) >= SCREEN_POP_ROWS:
+                break
+        return result
+
+    @api.model
+    def _omnichannel_pop_cases(self, commercial):
+        cases = (
+            self.env["omnichannel.case"]
+            .sudo()
+            .search(
+                [
+                    ("commercial_partner_id", "=", commercial.id),
+                    ("state", "in", OPEN_CASE_STATES),
+                    ("company_id", "in", self.env.companies.ids),
+                ],
+                limit=SCREEN_POP_ROWS,
+            )
+        )
+        return [
+            {
+                "id": case.id,
+                "name": case.name,
+                "subject": case.subject,
+                "state": case.state,
+                "owner_id": case.user_id.id or False,
+                "owner_name": case.user_id.name or False,
+                "queue": case.queue_id.name or False,
+            }
+            for case in cases
+        ]
+
+    @api.model
+    def _omnichannel_pop_interactions(self, commercial):
+        interactions = (
+            self.env["omnichannel.interaction"]
+            .sudo()
+            .search(
+                [
+                    ("commercial_partner_id", "=", commercial.id),
+                    ("company_id", "in", self.env.companies.ids),
+                ],
+                order="id desc",
+                limit=SCREEN_POP_INTERACTIONS,
+            )
+        )
+        return [
+            {
+                "id": rec.id,
+                "name": rec.name,
+                "channel_type": rec.channel_type,
+                "direction": rec.direction,
+                "subject": rec.subject or False,
+                "state": rec.state,
+                "date": fields.Datetime.to_string(rec.create_date),
+                "agent": rec.agent_id.name or False,
+                "disposition": rec.disposition_id.name or False,
+            }
+            for rec in interactions
+        ]
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+    def action_view_omnichannel_interactions(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "omnichannel_cc.omnichannel_interaction_action"
+        )
+        action["domain"] = [("commercial_partner_id", "=", self.commercial_partner_id.id)]
+        action["context"] = {"default_partner_id": self.id}
+        return action
+
+    def action_view_omnichannel_cases(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "omnichannel_cc.omnichannel_case_action"
+        )
+        action["domain"] = [("commercial_partner_id", "=", self.commercial_partner_id.id)]
+        action["context"] = {"default_partner_id": self.id}
+        return action

@@ -373,7 +373,8 @@ class OmnichannelInteraction(models.Model):
             interaction.message_post(
                 body=Markup("<p>%s</p>") % escape(values["body"]).replace("\n", Markup("<br/>")),
                 author_id=partner.id if partner else False,
-                email_from=values["contact_address"] if not partner else False,
+                email_from=(partner.email_formatted if partner and partner.email else False)
+                or values["contact_address"],
                 message_type="comment",
                 subtype_xmlid="mail.mt_comment",
             )

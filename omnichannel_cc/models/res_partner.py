@@ -374,18 +374,20 @@ class ResPartner(models.Model):
         """
         self.env["account.move.line"].flush_model(
             ["partner_id", "amount_residual", "date_maturity", "reconciled", "parent_state",
-             "account_type", "company_id"]
+             "account_id", "company_id"]
         )
         self.env.cr.execute(
             SQL(
-                """SELECT COALESCE(SUM(amount_residual) FILTER (WHERE date_maturity < %s), 0),
-                          COALESCE(SUM(amount_residual), 0)
-                     FROM account_move_line
-                    WHERE partner_id = %s
-                      AND company_id IN %s
-                      AND account_type = 'asset_receivable'
-                      AND parent_state = 'posted'
-                      AND NOT reconciled""",
+                """SELECT COALESCE(SUM(line.amount_residual)
+                                   FILTER (WHERE line.date_maturity < %s), 0),
+                          COALESCE(SUM(line.amount_residual), 0)
+                     FROM account_move_line line
+                     JOIN account_account account ON account.id = line.account_id
+                    WHERE line.partner_id = %s
+                      AND line.company_id IN %s
+                      AND account.account_type = 'asset_receivable'
+                      AND line.parent_state = 'posted'
+                      AND NOT line.reconciled""",
                 today,
                 commercial.id,
                 tuple(companies.ids),

@@ -1,0 +1,134 @@
+from datetime import timedelta
+
+from odoo import Command, fields
+from odoo.tests import new_test_user
+
+from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+
+
+class OmnichannelCommon(AccountTestInvoicingCommon):
+    """Queues, channels, agents and customers; invoices on a real chart of accounts."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        # the accounting test user also runs the integration (api_inbound)
+        cls.env.user.groups_id += cls.env.ref("omnichannel_cc.group_omnichannel_manager")
+        cls.company = cls.env.company
+        cls.poland = cls.env.ref("base.pl")
+        cls.company.country_id = cls.poland
+
+        group = "omnichannel_cc.group_omnichannel_"
+        cls.agent_sales = new_test_user(
+            cls.env, "occ_agent_sales", groups=group + "agent", name="Anna Sales"
+        )
+        cls.agent_claims = new_test_user(
+            cls.env, "occ_agent_claims", groups=group + "agent", name="Tomasz Claims"
+        )
+        cls.supervisor_sales = new_test_user(
+            cls.env, "occ_supervisor_sales", groups=group + "supervisor", name="Kasia Supervisor"
+        )
+        cls.manager = new_test_user(cls.env, "occ_manager", groups=group + "manager")
+        cls.plain_user = new_test_user(cls.env, "occ_plain", groups="base.group_user")
+
+        Queue = cls.env["omnichannel.queue"]
+        cls.queue_sales = Queue.create(
+            {
+                "name": "Sales",
+                "code": "T_SALES",
+                "member_ids": [Command.set(cls.agent_sales.ids)],
+                "supervisor_ids": [Command.set(cls.supervisor_sales.ids)],
+            }
+        )
+        cls.queue_claims = Queue.create(
+            {"name": "Claims", "code": "T_CLAIMS", "member_ids": [Command.set(cls.agent_claims.ids)]}
+        )
+        Channel = cls.env["omnichannel.channel"]
+        cls.channel_phone = Channel.create(
+            {
+                "name": "Sales line",
+                "channel_type": "phone",
+                "address": "+48 22 555 01 01",
+                "queue_id": cls.queue_sales.id,
+            }
+        )
+        cls.channel_email = Channel.create(
+            {
+                "name": "Claims mail",
+                "channel_type": "email",
+                "address": "claims-test@example.com",
+                "queue_id": cls.queue_claims.id,
+            }
+        )
+        cls.channel_webform = Channel.create(
+            {
+                "name": "Claim form",
+                "channel_type": "webform",
+                "address": "claim-form-test",
+                "queue_id": cls.queue_claims.id,
+            }
+        )
+
+        Partner = cls.env["res.partner"]
+        cls.customer_company = Partner.create(
+            {
+                "name": "Tartak Test Sp. j.",
+                "is_company": True,
+                "country_id": cls.poland.id,
+                "phone": "12 345 67 89",
+                "email": "biuro@tartak-test.example",
+            }
+        )
+        cls.customer_contact = Partner.create(
+            {
+                "name": "Jan Testowy",
+                "parent_id": cls.customer_company.id,
+                "country_id": cls.poland.id,
+                "mobile": "601 234 567",
+                "email": "Jan.Testowy@Tartak-Test.example",
+            }
+        )
+        cls.customer_plain = Partner.create(
+            {"name": "Zofia Bez Długów", "country_id": cls.poland.id, "mobile": "+48 502 111 222"}
+        )
+
+    @classmethod
+    def _create_invoice(cls, partner, amount, due_days_ago, post=True, invoice_days_ago=None):
+        today = fields.Date.context_today(cls.env["res.partner"])
+        invoice_days_ago = due_days_ago + 14 if invoice_days_ago is None else invoice_days_ago
+        move = cls.env["account.move"].create(
+            {
+                "move_type": "out_invoice",
+                "partner_id": partner.id,
+                "invoice_date": today - timedelta(days=invoice_days_ago),
+                "invoice_date_due": today - timedelta(days=due_days_ago),
+                "invoice_line_ids": [
+                    Command.create(
+                        {"name": "Polisa", "quantity": 1, "price_unit": amount, "tax_ids": []}
+                    )
+                ],
+            }
+        )
+        if post:
+            move.action_post()
+        return move
+
+    @classmethod
+    def _payload(cls, external_id, sender, channel=None, **extra):
+        channel = channel or cls.channel_phone
+        return dict(
+            {
+                "channel_type": channel.channel_type,
+                "channel": channel.address,
+                "from": sender,
+                "external_id": external_id,
+            },
+            **extra,
+        )
+
+    @classmethod
+    def _inbound(cls, external_id, sender, channel=None, env=None, **extra):
+        env = env or cls.env
+        payload = cls._payload(external_id, sender, channel=channel, **extra)
+        return env["omnichannel.interaction"].api_inbound(payload)

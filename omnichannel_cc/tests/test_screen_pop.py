@@ -1,0 +1,111 @@
+from odoo import Command
+from odoo.exceptions import AccessError
+from odoo.tests import tagged, users
+
+from .common import OmnichannelCommon
+
+
+@tagged("post_install", "-at_install")
+class TestScreenPop(OmnichannelCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.invoice_overdue = cls._create_invoice(cls.customer_company, 4800.0, due_days_ago=60)
+        cls.invoice_not_due = cls._create_invoice(
+            cls.customer_contact, 300.0, due_days_ago=-10, invoice_days_ago=2
+        )
+        cls.invoice_draft = cls._create_invoice(cls.customer_company, 999.0, due_days_ago=5, post=False)
+        cls.invoice_paid = cls._create_invoice(cls.customer_company, 100.0, due_days_ago=20)
+        cls.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=cls.invoice_paid.ids
+        ).create({})._create_payments()
+        cls.invoice_other = cls._create_invoice(cls.customer_plain, 50.0, due_days_ago=3)
+
+        product = cls.env["product.product"].create({"name": "Polisa OC", "list_price": 1200.0})
+        SaleOrder = cls.env["sale.order"]
+        cls.quotation = SaleOrder.create(
+            {
+                "partner_id": cls.customer_contact.id,
+                "order_line": [Command.create({"product_id": product.id, "price_unit": 1200.0})],
+            }
+        )
+        cls.order_cancelled = SaleOrder.create(
+            {
+                "partner_id": cls.customer_company.id,
+                "order_line": [Command.create({"product_id": product.id})],
+            }
+        )
+        cls.order_cancelled._action_cancel()
+        cls.case = cls.env["omnichannel.case"].create(
+            {
+                "subject": "Szkoda",
+                "partner_id": cls.customer_contact.id,
+                "user_id": cls.agent_claims.id,
+                "queue_id": cls.queue_claims.id,
+                "state": "open",
+            }
+        )
+        cls.env["omnichannel.case"].create(
+            {"subject": "Old", "partner_id": cls.customer_company.id, "state": "solved"}
+        )
+        cls.interaction = cls._inbound("pop-1", "+48 601 234 567")
+
+    @users("occ_agent_sales")
+    def test_screen_pop_payload(self):
+        pop = self.env["res.partner"].browse(self.customer_contact.id).omnichannel_screen_pop()
+        self.assertEqual(pop["partner"]["id"], self.customer_contact.id)
+        self.assertEqual(pop["commercial_partner"]["id"], self.customer_company.id)
+        # unpaid posted invoices of the whole customer, oldest due first
+        self.assertEqual(
+            [inv["id"] for inv in pop["invoices"]], [self.invoice_overdue.id, self.invoice_not_due.id]
+        )
+        overdue = pop["invoices"][0]
+        self.assertEqual(overdue["days_overdue"], 60)
+        self.assertTrue(overdue["overdue"])
+        self.assertAlmostEqual(overdue["amount_residual"], 4800.0)
+        self.assertEqual(overdue["name"], self.invoice_overdue.name)
+        self.assertEqual(pop["invoices"][1]["days_overdue"], 0)
+        self.assertAlmostEqual(pop["overdue_amount"], 4800.0)
+        self.assertAlmostEqual(pop["total_due"], 5100.0)
+        self.assertTrue(pop["has_overdue"])
+        self.assertEqual(pop["currency"]["id"], self.env.company.currency_id.id)
+        # open orders only
+        self.assertEqual([o["id"] for o in pop["sale_orders"]], [self.quotation.id])
+        self.assertEqual(pop["sale_orders"][0]["state"], "draft")
+        # open cases with owner
+        self.assertEqual(len(pop["cases"]), 1)
+        self.assertEqual(pop["cases"][0]["owner_id"], self.agent_claims.id)
+        # history across channels
+        self.assertEqual(pop["interactions"][0]["id"], self.interaction["interaction_id"])
+
+    @users("occ_agent_sales")
+    def test_agent_cannot_read_invoices_directly(self):
+        self.assertFalse(self.env.user.has_group("account.group_account_invoice"))
+        with self.assertRaises(AccessError):
+            self.env["account.move"].browse(self.invoice_overdue.id).read(["amount_residual"])
+        # ... but the panel shows them
+        pop = self.env["res.partner"].browse(self.customer_company.id).omnichannel_screen_pop()
+        self.assertEqual(len(pop["invoices"]), 2)
+
+    @users("occ_plain")
+    def test_non_agent_cannot_pop(self):
+        with self.assertRaises(AccessError):
+            self.env["res.partner"].browse(self.customer_contact.id).omnichannel_screen_pop()
+
+    def test_partial_payment_counts_residual(self):
+        self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=self.invoice_overdue.ids
+        ).create({"amount": 800.0})._create_payments()
+        pop = self.customer_company.omnichannel_screen_pop()
+        overdue = next(inv for inv in pop["invoices"] if inv["id"] == self.invoice_overdue.id)
+        self.assertEqual(overdue["payment_state"], "partial")
+        self.assertAlmostEqual(overdue["amount_residual"], 4000.0)
+        self.assertAlmostEqual(pop["overdue_amount"], 4000.0)
+
+    def test_customer_without_debt(self):
+        fresh = self.env["res.partner"].create({"name": "Nowy Klient"})
+        pop = fresh.omnichannel_screen_pop()
+        self.assertEqual(pop["invoices"], [])
+        self.assertEqual(pop["overdue_amount"], 0.0)
+        self.assertFalse(pop["has_overdue"])
+        self.assertEqual(pop["sale_orders"], [])

@@ -11,6 +11,9 @@ class AccountMove(models.Model):
     omnichannel_interaction_count = fields.Integer(
         compute="_compute_omnichannel_interaction_count"
     )
+    omnichannel_case_count = fields.Integer(
+        compute="_compute_omnichannel_case_count", string="Open cases of the customer"
+    )
 
     def init(self):
         super().init()
@@ -34,6 +37,16 @@ class AccountMove(models.Model):
         )
         for move in self:
             move.omnichannel_interaction_count = counts.get(move, 0)
+
+    @api.depends("partner_id.commercial_partner_id")
+    def _compute_omnichannel_case_count(self):
+        counts = self.partner_id._omnichannel_open_case_counts()
+        for record in self:
+            record.omnichannel_case_count = counts.get(record.partner_id.commercial_partner_id, 0)
+
+    def action_view_omnichannel_cases(self):
+        self.ensure_one()
+        return self.partner_id.action_view_omnichannel_cases()
 
     def action_view_omnichannel_interactions(self):
         self.ensure_one()

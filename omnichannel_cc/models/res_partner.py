@@ -131,6 +131,19 @@ class ResPartner(models.Model):
             )
             partner.omnichannel_case_count = case_counts.get(partner.commercial_partner_id, 0)
 
+    def _omnichannel_open_case_counts(self):
+        """{commercial partner: open cases} for these partners' customers."""
+        return dict(
+            self.env["omnichannel.case"]._read_group(
+                [
+                    ("commercial_partner_id", "in", self.commercial_partner_id.ids),
+                    ("state", "in", OPEN_CASE_STATES),
+                ],
+                ["commercial_partner_id"],
+                ["__count"],
+            )
+        )
+
     def _compute_omnichannel_history_ids(self):
         Interaction = self.env["omnichannel.interaction"]
         for partner in self:

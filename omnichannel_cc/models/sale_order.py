@@ -10,6 +10,9 @@ class SaleOrder(models.Model):
     omnichannel_interaction_count = fields.Integer(
         compute="_compute_omnichannel_interaction_count"
     )
+    omnichannel_case_count = fields.Integer(
+        compute="_compute_omnichannel_case_count", string="Open cases of the customer"
+    )
 
     @api.depends("omnichannel_interaction_ids")
     def _compute_omnichannel_interaction_count(self):
@@ -20,6 +23,16 @@ class SaleOrder(models.Model):
         )
         for order in self:
             order.omnichannel_interaction_count = counts.get(order, 0)
+
+    @api.depends("partner_id.commercial_partner_id")
+    def _compute_omnichannel_case_count(self):
+        counts = self.partner_id._omnichannel_open_case_counts()
+        for record in self:
+            record.omnichannel_case_count = counts.get(record.partner_id.commercial_partner_id, 0)
+
+    def action_view_omnichannel_cases(self):
+        self.ensure_one()
+        return self.partner_id.action_view_omnichannel_cases()
 
     def action_view_omnichannel_interactions(self):
         self.ensure_one()

@@ -83,6 +83,11 @@ class TestInteractionLifecycle(OmnichannelCommon):
         self.assertEqual(self.customer_company.omnichannel_case_count, 1)
         self.assertEqual(order.omnichannel_interaction_count, 1)
         self.assertEqual(invoice.omnichannel_interaction_count, 1)
+        self.assertEqual(order.omnichannel_case_count, 1)
+        self.assertEqual(invoice.omnichannel_case_count, 1)
+        case.action_solve()
+        order.invalidate_recordset(["omnichannel_case_count"])
+        self.assertEqual(order.omnichannel_case_count, 0)
         self.assertEqual(case.interaction_count, 1)
         history = self.customer_contact.omnichannel_history_ids
         self.assertEqual(set(history.mapped("channel_type")), {"phone", "email"})

@@ -1,4 +1,5 @@
 import logging
+from datetime import timedelta
 
 from markupsafe import Markup, escape
 
@@ -6,6 +7,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..tools import address as address_tools
+from ..tools import routing
 from .omnichannel_channel import CHANNEL_TYPES, PHONE_CHANNEL_TYPES
 
 _logger = logging.getLogger(__name__)
@@ -100,6 +102,27 @@ class OmnichannelInteraction(models.Model):
         "account.move", index="btree_not_null", domain=[("move_type", "in", ("out_invoice", "out_refund"))]
     )
 
+    # Routing
+    required_skill_id = fields.Many2one("omnichannel.skill", string="Required skill")
+    preferred_agent_id = fields.Many2one(
+        "res.users", string="Preferred agent", help="Offered to this agent first (case owner, last agent)."
+    )
+    preferred_until = fields.Datetime(help="After this, any agent of the queue may take it.")
+    routing_rule_ids = fields.Many2many(
+        "omnichannel.routing.rule", string="Matched routing rules", readonly=True, copy=False
+    )
+    offer_ids = fields.One2many("omnichannel.offer", "interaction_id", string="Offers")
+    end_reason = fields.Selection(
+        [
+            ("closed", "Queue closed"),
+            ("overflow", "Queue full or wait too long"),
+            ("customer", "Customer left"),
+        ],
+        readonly=True,
+        copy=False,
+    )
+    overflow_count = fields.Integer(readonly=True, copy=False)
+
     _sql_constraints = [
         (
             "external_id_uniq",
@@ -157,27 +180,217 @@ class OmnichannelInteraction(models.Model):
             rec._set_state("queued", date_queued=rec.date_queued or now)
 
     def action_answer(self):
-        """The agent takes the interaction: it becomes theirs and active."""
+        """The agent takes the interaction: it becomes theirs and active.
+
+        With a pending offer for the current user this is an accept (exactly
+        one accept wins); otherwise the agent picks it up directly.
+        """
         now = fields.Datetime.now()
         for rec in self:
+            offer = rec.offer_ids.filtered(
+                lambda o: o.state == "pending" and o.user_id == self.env.user
+            )
+            if offer:
+                offer[:1].action_accept()
+                continue
             rec._set_state("active", date_answered=now, agent_id=rec.agent_id.id or self.env.uid)
+            rec.offer_ids.filtered(lambda o: o.state == "pending")._close("cancelled", requeue=False)
+            rec._agent_record()._refresh_state()
 
     def action_end(self):
-        """The customer side is over; the agent wraps up."""
+        """The customer side is over; the agent wraps up for the queue's wrap-up time."""
         self._set_state("wrapup", date_ended=fields.Datetime.now())
+        for rec in self:
+            rec._agent_record()._start_wrapup(rec.queue_id.wrapup_seconds)
 
     def action_close(self):
         now = fields.Datetime.now()
+        agents = self.env["omnichannel.agent"]
         for rec in self:
             vals = {"date_closed": now}
             if not rec.date_ended:
                 vals["date_ended"] = now
+            was_wrapup = rec.state == "wrapup"
             rec._set_state("done", **vals)
+            agent = rec._agent_record()
+            if not was_wrapup and agent:
+                agent.sudo().write({"last_end_date": now})
+            agents |= agent
+        # closing ends the wrap-up: the agent is free again
+        agents.filtered("wrapup_until")._end_wrapup()
+        for agent in agents.sudo():
+            agent._refresh_state()
+            if agent.state in ("available", "busy"):
+                agent._dispatch_for_me()
 
     def action_abandon(self):
         """The customer left before an agent answered."""
         now = fields.Datetime.now()
-        self._set_state("abandoned", date_ended=now, date_closed=now)
+        self._set_state("abandoned", date_ended=now, date_closed=now, end_reason="customer")
+        offers = self.sudo().offer_ids.filtered(lambda o: o.state == "pending")
+        offers._close("cancelled", requeue=False)
+        agents = self.sudo().agent_id | offers.user_id
+        self.env["omnichannel.agent"].sudo().search([("user_id", "in", agents.ids)])._refresh_state()
+
+    def _agent_record(self):
+        self.ensure_one()
+        if not self.agent_id:
+            return self.env["omnichannel.agent"]
+        return self.env["omnichannel.agent"]._for_user(self.agent_id)
+
+    def _requeue(self):
+        """Back to waiting (offer rejected or not answered), keeping its place."""
+        self.sudo().write({"state": "queued", "agent_id": False, "date_offered": False})
+
+    # ------------------------------------------------------------------
+    # Routing
+    # ------------------------------------------------------------------
+    def _routing_facts(self):
+        self.ensure_one()
+        partner = self.partner_id
+        channel = self.channel_id
+        if not partner:
+            return routing.Facts(channel_id=channel.id, channel_type=channel.channel_type)
+        commercial = partner.commercial_partner_id
+        Partner = self.env["res.partner"].sudo()
+        today = fields.Date.context_today(self)
+        overdue, _total = Partner._omnichannel_pop_balance(commercial, self.company_id, today)
+        unpaid = self.env["account.move"].sudo().search_count(
+            [
+                ("commercial_partner_id", "=", commercial.id),
+                ("company_id", "=", self.company_id.id),
+                ("move_type", "=", "out_invoice"),
+                ("state", "=", "posted"),
+                ("payment_state", "in", ("not_paid", "partial")),
+            ]
+        )
+        open_orders = self.env["sale.order"].sudo().search_count(
+            [
+                ("partner_id", "child_of", commercial.id),
+                ("company_id", "=", self.company_id.id),
+                "|",
+                ("state", "in", ("draft", "sent")),
+                "&",
+                ("state", "=", "sale"),
+                ("invoice_status", "!=", "invoiced"),
+            ]
+        )
+        case = self.env["omnichannel.case"].sudo().search(
+            [
+                ("commercial_partner_id", "=", commercial.id),
+                ("company_id", "=", self.company_id.id),
+                ("is_open", "=", True),
+                ("user_id", "!=", False),
+            ],
+            order="priority desc, write_date desc",
+            limit=1,
+        )
+        last = self.sudo().search(
+            [
+                ("commercial_partner_id", "=", commercial.id),
+                ("company_id", "=", self.company_id.id),
+                ("agent_id", "!=", False),
+                ("date_answered", "!=", False),
+                ("id", "!=", self.id),
+            ],
+            order="date_answered desc",
+            limit=1,
+        )
+        age_days = (
+            (fields.Datetime.now() - last.date_answered).total_seconds() / 86400 if last else 0.0
+        )
+        return routing.Facts(
+            channel_id=channel.id,
+            channel_type=channel.channel_type,
+            lang=partner.lang or "",
+            country_id=partner.country_id.id or commercial.country_id.id or 0,
+            category_ids=frozenset((partner.category_id | commercial.category_id).ids),
+            overdue_amount=overdue,
+            unpaid_count=unpaid,
+            open_order_count=open_orders,
+            customer_rank=commercial.customer_rank or 0,
+            case_owner_id=case.user_id.id or 0,
+            last_agent_id=last.agent_id.id or 0,
+            last_agent_age_days=age_days,
+            identified=True,
+        )
+
+    def _route(self):
+        """Apply the routing rules, check opening hours and queue limits, then
+        offer at once to a free agent."""
+        Rule = self.env["omnichannel.routing.rule"].sudo()
+        for rec in self.sudo():
+            rules = Rule.search([("company_id", "=", rec.company_id.id)])
+            decision = routing.decide(rules._to_plain(), rec._routing_facts(), rec.queue_id.id)
+            vals = {
+                "queue_id": decision.queue_id or rec.queue_id.id,
+                "priority": rec.priority + decision.priority,
+                "required_skill_id": decision.skill_id or False,
+                "routing_rule_ids": [fields.Command.set(decision.rule_ids)],
+            }
+            if decision.preferred_agent_id:
+                vals["preferred_agent_id"] = decision.preferred_agent_id
+                vals["preferred_until"] = fields.Datetime.now() + timedelta(
+                    seconds=max(decision.preferred_timeout, 0)
+                )
+                if decision.preferred_timeout > 0:
+                    self.env.ref("omnichannel_cc.ir_cron_acd_sweep")._trigger(vals["preferred_until"])
+            rec.write(vals)
+            queue = rec.queue_id
+            if not queue._is_open():
+                rec._apply_closed_action()
+            elif queue.max_queue_length and queue.waiting_count > queue.max_queue_length:
+                rec._overflow(_("the queue holds %(count)s contacts", count=queue.max_queue_length))
+        queues = self.filtered(lambda i: i.state == "queued").queue_id
+        queues._dispatch()
+
+    def _apply_closed_action(self):
+        self.ensure_one()
+        queue = self.queue_id
+        action = queue.closed_action
+        if action == "voicemail":
+            now = fields.Datetime.now()
+            self.write({"state": "missed", "end_reason": "closed", "date_ended": now, "date_closed": now})
+        elif action == "callback":
+            now = fields.Datetime.now()
+            self.write({"state": "missed", "end_reason": "closed", "date_ended": now, "date_closed": now})
+            self._schedule_callback(_("Contact received while %(queue)s was closed.", queue=queue.name))
+        elif action == "auto_reply" and self.partner_id:
+            self.message_post(
+                body=queue.closed_message or "",
+                partner_ids=self.partner_id.ids,
+                message_type="comment",
+                subtype_xmlid="mail.mt_comment",
+            )
+
+    def _overflow(self, reason):
+        """Too many waiting or waited too long: overflow queue or call-back."""
+        for rec in self:
+            queue = rec.queue_id
+            target = queue.overflow_queue_id
+            if queue.overflow_action == "queue" and target and target != queue and rec.overflow_count < 3:
+                rec.write({"queue_id": target.id, "overflow_count": rec.overflow_count + 1})
+                rec.message_post(
+                    body=_("Moved from %(queue)s to %(target)s: %(reason)s.",
+                           queue=queue.name, target=target.name, reason=reason),
+                    subtype_xmlid="mail.mt_note",
+                )
+                target._dispatch()
+            elif queue.overflow_action == "callback":
+                now = fields.Datetime.now()
+                rec.write({"state": "missed", "end_reason": "overflow", "date_ended": now, "date_closed": now})
+                rec._schedule_callback(_("Not answered in %(queue)s: %(reason)s.", queue=queue.name, reason=reason))
+
+    def _schedule_callback(self, note):
+        """A call-back task for the queue's supervisors (or managers)."""
+        self.ensure_one()
+        user = self.queue_id.supervisor_ids[:1] or self.env.ref("base.user_admin")
+        self.activity_schedule(
+            "mail.mail_activity_data_call",
+            summary=_("Call back %(customer)s", customer=self.partner_id.display_name or self.contact_address),
+            note=note,
+            user_id=user.id,
+        )
 
     # ------------------------------------------------------------------
     # External API
@@ -220,6 +433,7 @@ class OmnichannelInteraction(models.Model):
             else:
                 existing = self._api_inbound_create(values)
                 keys._set_res_id(scope, values["external_id"], existing.id)
+                existing._route()
         return existing._api_result()
 
     def _api_result(self):

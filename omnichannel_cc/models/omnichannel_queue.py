@@ -1,4 +1,15 @@
-from odoo import api, fields, models
+import logging
+from datetime import timedelta
+
+import pytz
+from psycopg2 import errors as pg_errors
+
+from odoo import _, api, fields, models
+from odoo.tools import SQL
+
+from ..tools import routing
+
+_logger = logging.getLogger(__name__)
 
 
 class OmnichannelQueue(models.Model):
@@ -16,15 +27,20 @@ class OmnichannelQueue(models.Model):
     company_id = fields.Many2one(
         "res.company", required=True, default=lambda self: self.env.company, index=True
     )
+    member_line_ids = fields.One2many("omnichannel.queue.member", "queue_id", string="Members")
     member_ids = fields.Many2many(
         "res.users",
         "omnichannel_queue_member_rel",
         "queue_id",
         "user_id",
         string="Agents",
+        compute="_compute_member_ids",
+        inverse="_inverse_member_ids",
+        store=True,
         domain=lambda self: [
             ("groups_id", "in", self.env.ref("omnichannel_cc.group_omnichannel_agent").id)
         ],
+        help="Agents who work this queue (record rules use it); tiers and log-in are on Members.",
     )
     supervisor_ids = fields.Many2many(
         "res.users",
@@ -42,6 +58,54 @@ class OmnichannelQueue(models.Model):
     )
     service_level_seconds = fields.Integer(string="Service level threshold (s)", default=20)
     wrapup_seconds = fields.Integer(string="Wrap-up time (s)", default=30)
+    strategy = fields.Selection(
+        [
+            (routing.LONGEST_IDLE, "Longest idle agent"),
+            (routing.LEAST_BUSY, "Least busy agent"),
+            (routing.ROUND_ROBIN, "Round robin"),
+            (routing.SKILLS, "Best skill, then longest idle"),
+            (routing.RING_ALL, "Ring all (first to accept)"),
+        ],
+        default=routing.LONGEST_IDLE,
+        required=True,
+    )
+    ring_timeout = fields.Integer(
+        string="Offer timeout (s)", default=20, help="How long an offer waits for the agent's accept."
+    )
+    aging_seconds = fields.Integer(
+        string="Aging (s per priority point)",
+        default=60,
+        help="Every so many seconds of waiting count as one priority point, so that "
+        "low-priority work is not starved. 0: strict priority.",
+    )
+    resource_calendar_id = fields.Many2one(
+        "resource.calendar",
+        string="Business hours",
+        help="Empty: always open. Public holidays of the calendar close the queue.",
+    )
+    closed_action = fields.Selection(
+        [
+            ("queue", "Keep waiting until opening"),
+            ("voicemail", "Voicemail"),
+            ("callback", "Call-back request"),
+            ("auto_reply", "Automatic reply, then wait"),
+        ],
+        string="When closed",
+        default="queue",
+        required=True,
+    )
+    closed_message = fields.Text(
+        translate=True,
+        default=lambda self: _("We are closed now. We will get back to you as soon as we open."),
+    )
+    max_wait_seconds = fields.Integer(string="Maximum wait (s)", help="0: no limit.")
+    max_queue_length = fields.Integer(help="0: no limit.")
+    overflow_action = fields.Selection(
+        [("queue", "Overflow queue"), ("callback", "Call-back request")],
+        default="queue",
+        required=True,
+    )
+    overflow_queue_id = fields.Many2one("omnichannel.queue", string="Overflow to")
     interaction_ids = fields.One2many("omnichannel.interaction", "queue_id")
     waiting_count = fields.Integer(compute="_compute_waiting_count")
 
@@ -57,6 +121,20 @@ class OmnichannelQueue(models.Model):
             "A queue code must be unique within a company.",
         ),
     ]
+
+    @api.depends("member_line_ids.user_id")
+    def _compute_member_ids(self):
+        for queue in self:
+            queue.member_ids = queue.member_line_ids.user_id
+
+    def _inverse_member_ids(self):
+        Member = self.env["omnichannel.queue.member"]
+        for queue in self:
+            current = queue.member_line_ids.user_id
+            queue.member_line_ids.filtered(lambda m: m.user_id not in queue.member_ids).unlink()
+            Member.create(
+                [{"queue_id": queue.id, "user_id": user.id} for user in queue.member_ids - current]
+            )
 
     @api.depends("interaction_ids.state")
     def _compute_waiting_count(self):
@@ -78,3 +156,280 @@ class OmnichannelQueue(models.Model):
         action["domain"] = [("queue_id", "=", self.id)]
         action["context"] = {"default_queue_id": self.id}
         return action
+
+    # ------------------------------------------------------------------
+    # Business hours
+    # ------------------------------------------------------------------
+    def _is_open(self, when=None):
+        self.ensure_one()
+        calendar = self.resource_calendar_id
+        if not calendar:
+            return True
+        when = when or fields.Datetime.now()
+        tz = pytz.timezone(calendar.tz or "UTC")
+        start = pytz.utc.localize(when - timedelta(seconds=1)).astimezone(tz)
+        end = pytz.utc.localize(when + timedelta(seconds=1)).astimezone(tz)
+        intervals = calendar._work_intervals_batch(start, end)[False]
+        return any(True for _interval in intervals)
+
+    # ------------------------------------------------------------------
+    # The ACD: offer waiting interactions to free agents
+    # ------------------------------------------------------------------
+    def _dispatch(self, max_offers=200):
+        """Offer what waits in these queues to free agents, best first.
+
+        Safe across workers and servers: each interaction and each agent is
+        claimed with FOR UPDATE SKIP LOCKED and a conditional UPDATE; partial
+        unique indexes on offers are the last guard. Returns offers made.
+        """
+        made = 0
+        queues = self.sudo().filtered("active").sorted(lambda q: (-q.priority, q.sequence, q.id))
+        for queue in queues:
+            if made >= max_offers:
+                break
+            if not queue._is_open():
+                continue
+            made += queue._dispatch_queue(max_offers - made)
+        return made
+
+    def _waiting_in_order(self):
+        self.ensure_one()
+        Interaction = self.env["omnichannel.interaction"]
+        Interaction.flush_model()
+        self.env.cr.execute(
+            SQL(
+                """SELECT id, priority, EXTRACT(EPOCH FROM %s - date_queued)
+                     FROM omnichannel_interaction
+                    WHERE queue_id = %s AND state = 'queued'
+                    ORDER BY priority DESC, date_queued, id
+                    LIMIT 1000""",
+                fields.Datetime.now(),
+                self.id,
+            )
+        )
+        items = [(row[0], row[1], float(row[2] or 0)) for row in self.env.cr.fetchall()]
+        return [item[0] for item in routing.order_waiting(items, self.aging_seconds)]
+
+    def _agent_rows(self, user_ids=None):
+        """Dispatchable agents: queue members logged in, or the given users."""
+        self.ensure_one()
+        self.env["omnichannel.agent"].flush_model()
+        self.env["omnichannel.queue.member"].flush_model()
+        if user_ids:
+            query = SQL(
+                """SELECT a.user_id, 0, 0, a.id
+                     FROM omnichannel_agent a
+                    WHERE a.user_id IN %s AND a.state IN ('available', 'busy')""",
+                tuple(user_ids),
+            )
+        else:
+            query = SQL(
+                """SELECT m.user_id, m.tier, m.penalty, a.id
+                     FROM omnichannel_queue_member m
+                     JOIN omnichannel_agent a ON a.user_id = m.user_id
+                    WHERE m.queue_id = %s AND m.logged_in
+                      AND a.state IN ('available', 'busy')""",
+                self.id,
+            )
+        self.env.cr.execute(query)
+        return self.env.cr.fetchall()
+
+    def _candidates(self, interaction, rows, declined):
+        """routing.Candidate objects for one interaction."""
+        Agent = self.env["omnichannel.agent"].sudo()
+        agents = Agent.browse([row[3] for row in rows])
+        loads = agents._loads_by_class()
+        channel_class = routing.CHANNEL_CLASS.get(interaction.channel_type, "email")
+        now = fields.Datetime.now()
+        skill = interaction.required_skill_id
+        candidates = []
+        for (user_id, tier, penalty, agent_id), agent in zip(rows, agents):
+            user_loads = loads.get(user_id, {})
+            level = 0
+            if skill:
+                level = max(agent.skill_ids.filtered(lambda s: s.skill_id == skill).mapped("level") or [0])
+            idle_since = agent.last_end_date or agent.state_since or now
+            candidates.append(
+                routing.Candidate(
+                    user_id=user_id,
+                    tier=tier,
+                    penalty=penalty,
+                    skill_level=level,
+                    idle_seconds=(now - idle_since).total_seconds(),
+                    load=sum(user_loads.values()),
+                    free_slots=agent._capacity(channel_class) - user_loads.get(channel_class, 0),
+                    last_assigned_seq=agent.rr_seq,
+                )
+            )
+        if declined:
+            others = [c for c in candidates if c.user_id not in declined]
+            if others:
+                candidates = others
+        return candidates
+
+    def _dispatch_queue(self, max_offers):
+        self.ensure_one()
+        made = 0
+        Interaction = self.env["omnichannel.interaction"].sudo()
+        now = fields.Datetime.now()
+        member_rows = None
+        full_classes = set()  # nobody of the queue has room for these
+        for interaction_id in self._waiting_in_order():
+            if made >= max_offers:
+                break
+            interaction = Interaction.browse(interaction_id)
+            channel_class = routing.CHANNEL_CLASS.get(interaction.channel_type, "email")
+            preferred = interaction.preferred_agent_id
+            if preferred and interaction.preferred_until and interaction.preferred_until > now:
+                rows = self._agent_rows(user_ids=preferred.ids)
+            else:
+                preferred = False
+                if channel_class in full_classes:
+                    continue
+                if member_rows is None:
+                    member_rows = self._agent_rows()
+                rows = member_rows
+            if not rows:
+                if not preferred:
+                    full_classes.add(channel_class)
+                continue
+            declined = set(
+                interaction.offer_ids.filtered(
+                    lambda o: o.state in ("rejected", "timeout")
+                ).user_id.ids
+            )
+            candidates = self._candidates(interaction, rows, declined)
+            ordered = routing.order_candidates(
+                self.strategy, candidates, required_skill=bool(interaction.required_skill_id)
+            )
+            if not ordered:
+                if not preferred and not any(c.free_slots > 0 for c in candidates):
+                    full_classes.add(channel_class)
+                continue
+            if self._offer(interaction, ordered):
+                made += 1
+                member_rows = None  # loads changed
+        return made
+
+    def _lock_interaction(self, interaction):
+        self.env.cr.execute(
+            SQL(
+                """SELECT id FROM omnichannel_interaction
+                    WHERE id = %s AND state = 'queued' FOR UPDATE SKIP LOCKED""",
+                interaction.id,
+            )
+        )
+        return bool(self.env.cr.fetchone())
+
+    def _lock_agent(self, user_id, channel_class):
+        """Claim a free agent: row lock, then capacity checked under the lock."""
+        self.env.cr.execute(
+            SQL(
+                """SELECT id FROM omnichannel_agent
+                    WHERE user_id = %s AND state IN ('available', 'busy')
+                    FOR UPDATE SKIP LOCKED""",
+                user_id,
+            )
+        )
+        row = self.env.cr.fetchone()
+        if not row:
+            return False
+        agent = self.env["omnichannel.agent"].sudo().browse(row[0])
+        agent.invalidate_recordset()
+        load = agent._loads_by_class().get(user_id, {}).get(channel_class, 0)
+        return agent if load < agent._capacity(channel_class) else False
+
+    def _offer(self, interaction, ordered):
+        """Offer one interaction: to the first agent that can be claimed, or to
+        every claimable agent for ring-all. True when an offer was made."""
+        if not self._lock_interaction(interaction):
+            return False
+        channel_class = routing.CHANNEL_CLASS.get(interaction.channel_type, "email")
+        ring_all = self.strategy == routing.RING_ALL and channel_class == "voice"
+        claimed = self.env["omnichannel.agent"].sudo()
+        for candidate in ordered:
+            agent = self._lock_agent(candidate.user_id, channel_class)
+            if agent:
+                claimed |= agent
+                if not ring_all:
+                    break
+        if not claimed:
+            return False
+        cr = self.env.cr
+        now = fields.Datetime.now()
+        cr.execute(
+            SQL(
+                """UPDATE omnichannel_interaction
+                      SET state = 'offered', agent_id = %s, date_offered = %s
+                    WHERE id = %s AND state = 'queued'""",
+                None if ring_all else claimed.user_id.id,
+                now,
+                interaction.id,
+            )
+        )
+        if cr.rowcount != 1:
+            return False
+        cr.execute(
+            SQL(
+                """UPDATE omnichannel_agent
+                      SET last_offer_date = %s, rr_seq = nextval('omnichannel_agent_rr_seq')
+                    WHERE id IN %s""",
+                now,
+                tuple(claimed.ids),
+            )
+        )
+        interaction.invalidate_recordset()
+        claimed.invalidate_recordset()
+        expire = now + timedelta(seconds=self.ring_timeout) if self.ring_timeout > 0 else False
+        offers = self.env["omnichannel.offer"].sudo().create(
+            [
+                {
+                    "interaction_id": interaction.id,
+                    "user_id": agent.user_id.id,
+                    "queue_id": self.id,
+                    "ring_all": ring_all,
+                    "date_offered": now,
+                    "date_expire": expire,
+                }
+                for agent in claimed
+            ]
+        )
+        claimed._refresh_state()
+        if expire:
+            self.env.ref("omnichannel_cc.ir_cron_acd_sweep")._trigger(expire)
+        offers._notify_agents()
+        return True
+
+    # ------------------------------------------------------------------
+    # Sweep: what events did not trigger (expired offers, ended wrap-ups,
+    # preferred-agent timeouts, maximum wait)
+    # ------------------------------------------------------------------
+    @api.model
+    def _acd_sweep(self):
+        now = fields.Datetime.now()
+        Offer = self.env["omnichannel.offer"].sudo()
+        Offer.search([("state", "=", "pending"), ("date_expire", "<", now)])._timeout()
+        Agent = self.env["omnichannel.agent"].sudo()
+        Agent.search([("wrapup_until", "!=", False), ("wrapup_until", "<=", now)])._end_wrapup()
+        Interaction = self.env["omnichannel.interaction"].sudo()
+        for queue in self.sudo().search([("max_wait_seconds", ">", 0)]):
+            late = Interaction.search(
+                [
+                    ("queue_id", "=", queue.id),
+                    ("state", "=", "queued"),
+                    ("date_queued", "<", now - timedelta(seconds=queue.max_wait_seconds)),
+                ]
+            )
+            late._overflow(_("waited longer than %(seconds)s s", seconds=queue.max_wait_seconds))
+        waiting_queues = Interaction.search([("state", "=", "queued")]).queue_id
+        return waiting_queues._dispatch()
+
+    @api.model
+    def _cron_acd_sweep(self):
+        try:
+            self._acd_sweep()
+        except (pg_errors.SerializationFailure, pg_errors.LockNotAvailable):
+            # another worker changed the same rows: the next run does it
+            _logger.info("ACD sweep met a concurrent update; retrying at the next run")
+            self.env.cr.rollback()
+            self.env.ref("omnichannel_cc.ir_cron_acd_sweep")._trigger()

@@ -6,3 +6,5 @@ from . import test_api_inbound
 from . import test_interaction
 from . import test_security
 from . import test_ui
+from . import test_routing_logic
+from . import test_acd

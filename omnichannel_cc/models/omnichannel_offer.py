@@ -1,0 +1,176 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import SQL
+
+OFFER_STATES = [
+    ("pending", "Ringing"),
+    ("accepted", "Accepted"),
+    ("rejected", "Rejected"),
+    ("timeout", "Not answered"),
+    ("cancelled", "Cancelled"),
+]
+
+
+class OmnichannelOffer(models.Model):
+    """An interaction offered to one agent, waiting for their accept.
+
+    Ring-all offers one interaction to several agents at once; exactly one
+    accept wins. Partial unique indexes are the last guard: one accepted
+    offer per interaction, one pending offer per interaction outside
+    ring-all, one pending offer per agent and interaction.
+    """
+
+    _name = "omnichannel.offer"
+    _description = "Interaction offer"
+    _order = "id desc"
+
+    interaction_id = fields.Many2one(
+        "omnichannel.interaction", required=True, ondelete="cascade", index=True
+    )
+    user_id = fields.Many2one("res.users", string="Agent", required=True, index=True)
+    queue_id = fields.Many2one("omnichannel.queue", index=True)
+    company_id = fields.Many2one(related="interaction_id.company_id", store=True)
+    ring_all = fields.Boolean(readonly=True)
+    state = fields.Selection(OFFER_STATES, default="pending", required=True, index=True)
+    date_offered = fields.Datetime(default=fields.Datetime.now, required=True)
+    date_expire = fields.Datetime(index=True)
+    date_response = fields.Datetime()
+
+    def init(self):
+        cr = self.env.cr
+        cr.execute(
+            """CREATE UNIQUE INDEX IF NOT EXISTS omnichannel_offer_one_accepted_idx
+                   ON omnichannel_offer (interaction_id) WHERE state = 'accepted'"""
+        )
+        cr.execute(
+            """CREATE UNIQUE INDEX IF NOT EXISTS omnichannel_offer_one_pending_idx
+                   ON omnichannel_offer (interaction_id) WHERE state = 'pending' AND NOT ring_all"""
+        )
+        cr.execute(
+            """CREATE UNIQUE INDEX IF NOT EXISTS omnichannel_offer_agent_pending_idx
+                   ON omnichannel_offer (interaction_id, user_id) WHERE state = 'pending'"""
+        )
+
+    # ------------------------------------------------------------------
+    # Agent answers
+    # ------------------------------------------------------------------
+    def _check_own(self):
+        for offer in self:
+            if offer.user_id != self.env.user and not self.env.su:
+                raise AccessError(_("This offer was made to another agent."))
+
+    def action_accept(self):
+        """Take the offered interaction. Exactly one accept wins."""
+        self.ensure_one()
+        self._check_own()
+        offer = self.sudo()
+        if offer.state != "pending":
+            raise UserError(_("This offer is no longer valid: the interaction went elsewhere."))
+        if offer.date_expire and offer.date_expire < fields.Datetime.now():
+            offer._timeout()
+            raise UserError(_("Too late: the offer expired and the interaction went back to the queue."))
+        self.env.flush_all()
+        cr = self.env.cr
+        now = fields.Datetime.now()
+        cr.execute(
+            SQL(
+                """UPDATE omnichannel_offer SET state = 'accepted', date_response = %s
+                    WHERE id = %s AND state = 'pending'""",
+                now,
+                offer.id,
+            )
+        )
+        if cr.rowcount != 1:
+            raise UserError(_("This offer is no longer valid: the interaction went elsewhere."))
+        cr.execute(
+            SQL(
+                """UPDATE omnichannel_interaction
+                      SET state = 'active', agent_id = %s, date_answered = %s
+                    WHERE id = %s AND state = 'offered'
+                      AND (agent_id IS NULL OR agent_id = %s)""",
+                offer.user_id.id,
+                now,
+                offer.interaction_id.id,
+                offer.user_id.id,
+            )
+        )
+        if cr.rowcount != 1:
+            raise UserError(_("Another agent took this interaction first."))
+        self.env.invalidate_all()
+        interaction = offer.interaction_id
+        self.env.add_to_compute(interaction._fields["wait_duration"], interaction)
+        others = interaction.offer_ids.filtered(lambda o: o.state == "pending" and o != offer)
+        others._close("cancelled", requeue=False)
+        agent = self.env["omnichannel.agent"]._for_user(offer.user_id)
+        agent._refresh_state()
+        interaction.message_post(
+            body=_("Accepted by %(agent)s.", agent=offer.user_id.name),
+            subtype_xmlid="mail.mt_note",
+        )
+        return interaction._api_result()
+
+    def action_reject(self):
+        self._check_own()
+        self.sudo().filtered(lambda o: o.state == "pending")._close("rejected")
+        return True
+
+    def _timeout(self):
+        self.filtered(lambda o: o.state == "pending")._close("timeout")
+
+    def _close(self, state, requeue=True):
+        """End pending offers; missed ones count for the agent and the
+        interaction goes back to the head of its queue."""
+        if not self:
+            return
+        now = fields.Datetime.now()
+        self.write({"state": state, "date_response": now})
+        agents = self.env["omnichannel.agent"].sudo().search([("user_id", "in", self.user_id.ids)])
+        if state in ("rejected", "timeout"):
+            for agent in agents:
+                agent.miss_count += len(self.filtered(lambda o, a=agent: o.user_id == a.user_id))
+        if requeue:
+            interactions = self.interaction_id.filtered(
+                lambda i: i.state == "offered"
+                and not i.offer_ids.filtered(lambda o: o.state == "pending")
+            )
+            interactions._requeue()
+        agents._refresh_state()
+        if requeue:
+            (self.queue_id | self.interaction_id.queue_id)._dispatch()
+
+    def _notify_agents(self):
+        """Push the offer to the agent's browser (agent console)."""
+        for offer in self:
+            interaction = offer.interaction_id
+            offer.user_id._bus_send(
+                "omnichannel.offer",
+                {
+                    "offer_id": offer.id,
+                    "interaction_id": interaction.id,
+                    "partner_id": interaction.partner_id.id or False,
+                    "partner_name": interaction.partner_id.display_name or False,
+                    "channel_type": interaction.channel_type,
+                    "queue": offer.queue_id.name or False,
+                    "expire": fields.Datetime.to_string(offer.date_expire) if offer.date_expire else False,
+                },
+            )
+
+    @api.model
+    def action_my_offers(self):
+        """Pending offers of the current user (agent console, XML-RPC)."""
+        offers = self.sudo().search([("user_id", "=", self.env.uid), ("state", "=", "pending")])
+        now = fields.Datetime.now()
+        return [
+            {
+                "offer_id": offer.id,
+                "interaction_id": offer.interaction_id.id,
+                "partner_id": offer.interaction_id.partner_id.id or False,
+                "partner_name": offer.interaction_id.partner_id.display_name or False,
+                "channel_type": offer.interaction_id.channel_type,
+                "queue": offer.queue_id.name or False,
+                "seconds_left": max(int((offer.date_expire - now).total_seconds()), 0)
+                if offer.date_expire
+                else False,
+            }
+            for offer in offers
+        ]

@@ -8,15 +8,13 @@ class AccountMove(models.Model):
     omnichannel_interaction_ids = fields.One2many(
         "omnichannel.interaction", "invoice_id", string="Interactions"
     )
-    omnichannel_interaction_count = fields.Integer(
-        compute="_compute_omnichannel_interaction_count"
-    )
+    omnichannel_interaction_count = fields.Integer(compute="_compute_omnichannel_interaction_count")
     omnichannel_case_count = fields.Integer(
         compute="_compute_omnichannel_case_count", string="Open cases of the customer"
     )
 
     def init(self):
-        super().init()
+        res = super().init()
         # The screen-pop lists a customer's open invoices: account_move has
         # no index on commercial_partner_id.
         create_index(
@@ -27,6 +25,7 @@ class AccountMove(models.Model):
             where="move_type = 'out_invoice' AND state = 'posted' "
             "AND payment_state IN ('not_paid', 'partial')",
         )
+        return res
 
     @api.depends("omnichannel_interaction_ids")
     def _compute_omnichannel_interaction_count(self):

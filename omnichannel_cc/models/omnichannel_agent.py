@@ -143,8 +143,12 @@ class OmnichannelAgent(models.Model):
         if self.user_id == user or user.has_group("omnichannel_cc.group_omnichannel_manager"):
             return
         if user.has_group("omnichannel_cc.group_omnichannel_supervisor"):
-            supervised = self.env["omnichannel.queue.member"].sudo().search_count(
-                [("user_id", "=", self.user_id.id), ("queue_id.supervisor_ids", "in", user.id)]
+            supervised = (
+                self.env["omnichannel.queue.member"]
+                .sudo()
+                .search_count(
+                    [("user_id", "=", self.user_id.id), ("queue_id.supervisor_ids", "in", user.id)]
+                )
             )
             if supervised:
                 return
@@ -189,7 +193,9 @@ class OmnichannelAgent(models.Model):
             "break_reason_id" in vals and vals["break_reason_id"] != self.break_reason_id.id
         )
         if changed:
-            self.env["omnichannel.agent.state.log"]._log_change(self, state, vals.get("break_reason_id"), now)
+            self.env["omnichannel.agent.state.log"]._log_change(
+                self, state, vals.get("break_reason_id"), now
+            )
             vals.update(state=state, state_since=now)
         if vals:
             self.write(vals)
@@ -224,8 +230,10 @@ class OmnichannelAgent(models.Model):
                 agent._dispatch_for_me()
 
     def _withdraw_pending_offers(self):
-        offers = self.env["omnichannel.offer"].sudo().search(
-            [("user_id", "in", self.user_id.ids), ("state", "=", "pending")]
+        offers = (
+            self.env["omnichannel.offer"]
+            .sudo()
+            .search([("user_id", "in", self.user_id.ids), ("state", "=", "pending")])
         )
         offers._close("cancelled")
 
@@ -256,8 +264,10 @@ class OmnichannelAgent(models.Model):
     @api.model
     def action_queue_login(self, queue_ids, logged_in=True):
         """Log the current user in to (or out of) queues they are a member of."""
-        members = self.env["omnichannel.queue.member"].sudo().search(
-            [("user_id", "=", self.env.uid), ("queue_id", "in", list(queue_ids))]
+        members = (
+            self.env["omnichannel.queue.member"]
+            .sudo()
+            .search([("user_id", "=", self.env.uid), ("queue_id", "in", list(queue_ids))])
         )
         if len(members) != len(set(queue_ids)):
             raise UserError(_("You can log in only to queues you are a member of."))

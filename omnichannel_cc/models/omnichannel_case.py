@@ -79,12 +79,15 @@ class OmnichannelCase(models.Model):
 
     def action_open(self):
         self.write({"state": "open"})
+        return True
 
     def action_solve(self):
         self.write({"state": "solved"})
+        return True
 
     def action_cancel(self):
         self.write({"state": "cancel"})
+        return True
 
     def action_view_interactions(self):
         self.ensure_one()

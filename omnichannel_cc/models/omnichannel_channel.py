@@ -32,9 +32,7 @@ class OmnichannelChannel(models.Model):
         required=True,
         help="Where customers reach this channel: DID number, e-mail alias, form key, page id.",
     )
-    address_normalized = fields.Char(
-        compute="_compute_address_normalized", store=True, index=True
-    )
+    address_normalized = fields.Char(compute="_compute_address_normalized", store=True, index=True)
     queue_id = fields.Many2one(
         "omnichannel.queue",
         string="Default queue",

@@ -30,6 +30,8 @@ class OmnichannelEventKey(models.Model):
     def _claim(self, scope, key):
         """True when this transaction is the first to see (scope, key)."""
         self.flush_model()
+        # A concurrent claim raises a serialization failure that Odoo
+        # retries: not an error worth logging as one.
         self.env.cr.execute(
             SQL(
                 """INSERT INTO omnichannel_event_key (scope, key, create_date)
@@ -38,7 +40,8 @@ class OmnichannelEventKey(models.Model):
                    RETURNING id""",
                 scope,
                 key,
-            )
+            ),
+            log_exceptions=False,
         )
         return bool(self.env.cr.fetchone())
 

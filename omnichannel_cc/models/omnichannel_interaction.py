@@ -74,7 +74,7 @@ class OmnichannelInteraction(models.Model):
         copy=False, readonly=True, help="The provider's id of this contact (call id, message id)."
     )
     queue_id = fields.Many2one("omnichannel.queue", index=True, tracking=True)
-    agent_id = fields.Many2one("res.users", string="Agent", index=True, tracking=True)
+    agent_id = fields.Many2one("res.users", index=True, tracking=True)
     state = fields.Selection(STATES, default="new", required=True, index=True, tracking=True)
     priority = fields.Integer(default=0, index=True)
     company_id = fields.Many2one(
@@ -99,13 +99,17 @@ class OmnichannelInteraction(models.Model):
     case_id = fields.Many2one("omnichannel.case", index="btree_not_null", tracking=True)
     sale_order_id = fields.Many2one("sale.order", index="btree_not_null")
     invoice_id = fields.Many2one(
-        "account.move", index="btree_not_null", domain=[("move_type", "in", ("out_invoice", "out_refund"))]
+        "account.move",
+        index="btree_not_null",
+        domain=[("move_type", "in", ("out_invoice", "out_refund"))],
     )
 
     # Routing
     required_skill_id = fields.Many2one("omnichannel.skill", string="Required skill")
     preferred_agent_id = fields.Many2one(
-        "res.users", string="Preferred agent", help="Offered to this agent first (case owner, last agent)."
+        "res.users",
+        string="Preferred agent",
+        help="Offered to this agent first (case owner, last agent).",
     )
     preferred_until = fields.Datetime(help="After this, any agent of the queue may take it.")
     routing_rule_ids = fields.Many2many(
@@ -178,6 +182,7 @@ class OmnichannelInteraction(models.Model):
         now = fields.Datetime.now()
         for rec in self:
             rec._set_state("queued", date_queued=rec.date_queued or now)
+        return True
 
     def action_answer(self):
         """The agent takes the interaction: it becomes theirs and active.
@@ -194,14 +199,18 @@ class OmnichannelInteraction(models.Model):
                 offer[:1].action_accept()
                 continue
             rec._set_state("active", date_answered=now, agent_id=rec.agent_id.id or self.env.uid)
-            rec.offer_ids.filtered(lambda o: o.state == "pending")._close("cancelled", requeue=False)
+            rec.offer_ids.filtered(lambda o: o.state == "pending")._close(
+                "cancelled", requeue=False
+            )
             rec._agent_record()._refresh_state()
+        return True
 
     def action_end(self):
         """The customer side is over; the agent wraps up for the queue's wrap-up time."""
         self._set_state("wrapup", date_ended=fields.Datetime.now())
         for rec in self:
             rec._agent_record()._start_wrapup(rec.queue_id.wrapup_seconds)
+        return True
 
     def action_close(self):
         now = fields.Datetime.now()
@@ -222,6 +231,7 @@ class OmnichannelInteraction(models.Model):
             agent._refresh_state()
             if agent.state in ("available", "busy"):
                 agent._dispatch_for_me()
+        return True
 
     def action_abandon(self):
         """The customer left before an agent answered."""
@@ -230,7 +240,10 @@ class OmnichannelInteraction(models.Model):
         offers = self.sudo().offer_ids.filtered(lambda o: o.state == "pending")
         offers._close("cancelled", requeue=False)
         agents = self.sudo().agent_id | offers.user_id
-        self.env["omnichannel.agent"].sudo().search([("user_id", "in", agents.ids)])._refresh_state()
+        self.env["omnichannel.agent"].sudo().search(
+            [("user_id", "in", agents.ids)]
+        )._refresh_state()
+        return True
 
     def _agent_record(self):
         self.ensure_one()
@@ -255,35 +268,47 @@ class OmnichannelInteraction(models.Model):
         Partner = self.env["res.partner"].sudo()
         today = fields.Date.context_today(self)
         overdue, _total = Partner._omnichannel_pop_balance(commercial, self.company_id, today)
-        unpaid = self.env["account.move"].sudo().search_count(
-            [
-                ("commercial_partner_id", "=", commercial.id),
-                ("company_id", "=", self.company_id.id),
-                ("move_type", "=", "out_invoice"),
-                ("state", "=", "posted"),
-                ("payment_state", "in", ("not_paid", "partial")),
-            ]
+        unpaid = (
+            self.env["account.move"]
+            .sudo()
+            .search_count(
+                [
+                    ("commercial_partner_id", "=", commercial.id),
+                    ("company_id", "=", self.company_id.id),
+                    ("move_type", "=", "out_invoice"),
+                    ("state", "=", "posted"),
+                    ("payment_state", "in", ("not_paid", "partial")),
+                ]
+            )
         )
-        open_orders = self.env["sale.order"].sudo().search_count(
-            [
-                ("partner_id", "child_of", commercial.id),
-                ("company_id", "=", self.company_id.id),
-                "|",
-                ("state", "in", ("draft", "sent")),
-                "&",
-                ("state", "=", "sale"),
-                ("invoice_status", "!=", "invoiced"),
-            ]
+        open_orders = (
+            self.env["sale.order"]
+            .sudo()
+            .search_count(
+                [
+                    ("partner_id", "child_of", commercial.id),
+                    ("company_id", "=", self.company_id.id),
+                    "|",
+                    ("state", "in", ("draft", "sent")),
+                    "&",
+                    ("state", "=", "sale"),
+                    ("invoice_status", "!=", "invoiced"),
+                ]
+            )
         )
-        case = self.env["omnichannel.case"].sudo().search(
-            [
-                ("commercial_partner_id", "=", commercial.id),
-                ("company_id", "=", self.company_id.id),
-                ("is_open", "=", True),
-                ("user_id", "!=", False),
-            ],
-            order="priority desc, write_date desc",
-            limit=1,
+        case = (
+            self.env["omnichannel.case"]
+            .sudo()
+            .search(
+                [
+                    ("commercial_partner_id", "=", commercial.id),
+                    ("company_id", "=", self.company_id.id),
+                    ("is_open", "=", True),
+                    ("user_id", "!=", False),
+                ],
+                order="priority desc, write_date desc",
+                limit=1,
+            )
         )
         last = self.sudo().search(
             [
@@ -334,7 +359,9 @@ class OmnichannelInteraction(models.Model):
                     seconds=max(decision.preferred_timeout, 0)
                 )
                 if decision.preferred_timeout > 0:
-                    self.env.ref("omnichannel_cc.ir_cron_acd_sweep")._trigger(vals["preferred_until"])
+                    self.env.ref("omnichannel_cc.ir_cron_acd_sweep")._trigger(
+                        vals["preferred_until"]
+                    )
             rec.write(vals)
             queue = rec.queue_id
             if not queue._is_open():
@@ -350,11 +377,17 @@ class OmnichannelInteraction(models.Model):
         action = queue.closed_action
         if action == "voicemail":
             now = fields.Datetime.now()
-            self.write({"state": "missed", "end_reason": "closed", "date_ended": now, "date_closed": now})
+            self.write(
+                {"state": "missed", "end_reason": "closed", "date_ended": now, "date_closed": now}
+            )
         elif action == "callback":
             now = fields.Datetime.now()
-            self.write({"state": "missed", "end_reason": "closed", "date_ended": now, "date_closed": now})
-            self._schedule_callback(_("Contact received while %(queue)s was closed.", queue=queue.name))
+            self.write(
+                {"state": "missed", "end_reason": "closed", "date_ended": now, "date_closed": now}
+            )
+            self._schedule_callback(
+                _("Contact received while %(queue)s was closed.", queue=queue.name)
+            )
         elif action == "auto_reply" and self.partner_id:
             self.message_post(
                 body=queue.closed_message or "",
@@ -368,18 +401,36 @@ class OmnichannelInteraction(models.Model):
         for rec in self:
             queue = rec.queue_id
             target = queue.overflow_queue_id
-            if queue.overflow_action == "queue" and target and target != queue and rec.overflow_count < 3:
+            if (
+                queue.overflow_action == "queue"
+                and target
+                and target != queue
+                and rec.overflow_count < 3
+            ):
                 rec.write({"queue_id": target.id, "overflow_count": rec.overflow_count + 1})
                 rec.message_post(
-                    body=_("Moved from %(queue)s to %(target)s: %(reason)s.",
-                           queue=queue.name, target=target.name, reason=reason),
+                    body=_(
+                        "Moved from %(queue)s to %(target)s: %(reason)s.",
+                        queue=queue.name,
+                        target=target.name,
+                        reason=reason,
+                    ),
                     subtype_xmlid="mail.mt_note",
                 )
                 target._dispatch()
             elif queue.overflow_action == "callback":
                 now = fields.Datetime.now()
-                rec.write({"state": "missed", "end_reason": "overflow", "date_ended": now, "date_closed": now})
-                rec._schedule_callback(_("Not answered in %(queue)s: %(reason)s.", queue=queue.name, reason=reason))
+                rec.write(
+                    {
+                        "state": "missed",
+                        "end_reason": "overflow",
+                        "date_ended": now,
+                        "date_closed": now,
+                    }
+                )
+                rec._schedule_callback(
+                    _("Not answered in %(queue)s: %(reason)s.", queue=queue.name, reason=reason)
+                )
 
     def _schedule_callback(self, note):
         """A call-back task for the queue's supervisors (or managers)."""
@@ -387,7 +438,10 @@ class OmnichannelInteraction(models.Model):
         user = self.queue_id.supervisor_ids[:1] or self.env.ref("base.user_admin")
         self.activity_schedule(
             "mail.mail_activity_data_call",
-            summary=_("Call back %(customer)s", customer=self.partner_id.display_name or self.contact_address),
+            summary=_(
+                "Call back %(customer)s",
+                customer=self.partner_id.display_name or self.contact_address,
+            ),
             note=note,
             user_id=user.id,
         )

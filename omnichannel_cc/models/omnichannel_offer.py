@@ -68,7 +68,9 @@ class OmnichannelOffer(models.Model):
             raise UserError(_("This offer is no longer valid: the interaction went elsewhere."))
         if offer.date_expire and offer.date_expire < fields.Datetime.now():
             offer._timeout()
-            raise UserError(_("Too late: the offer expired and the interaction went back to the queue."))
+            raise UserError(
+                _("Too late: the offer expired and the interaction went back to the queue.")
+            )
         self.env.flush_all()
         cr = self.env.cr
         now = fields.Datetime.now()
@@ -78,7 +80,8 @@ class OmnichannelOffer(models.Model):
                     WHERE id = %s AND state = 'pending'""",
                 now,
                 offer.id,
-            )
+            ),
+            log_exceptions=False,
         )
         if cr.rowcount != 1:
             raise UserError(_("This offer is no longer valid: the interaction went elsewhere."))
@@ -92,7 +95,8 @@ class OmnichannelOffer(models.Model):
                 now,
                 offer.interaction_id.id,
                 offer.user_id.id,
-            )
+            ),
+            log_exceptions=False,
         )
         if cr.rowcount != 1:
             raise UserError(_("Another agent took this interaction first."))
@@ -130,8 +134,10 @@ class OmnichannelOffer(models.Model):
                 agent.miss_count += len(self.filtered(lambda o, a=agent: o.user_id == a.user_id))
         if requeue:
             interactions = self.interaction_id.filtered(
-                lambda i: i.state == "offered"
-                and not i.offer_ids.filtered(lambda o: o.state == "pending")
+                lambda i: (
+                    i.state == "offered"
+                    and not i.offer_ids.filtered(lambda o: o.state == "pending")
+                )
             )
             interactions._requeue()
         agents._refresh_state()
@@ -151,7 +157,9 @@ class OmnichannelOffer(models.Model):
                     "partner_name": interaction.partner_id.display_name or False,
                     "channel_type": interaction.channel_type,
                     "queue": offer.queue_id.name or False,
-                    "expire": fields.Datetime.to_string(offer.date_expire) if offer.date_expire else False,
+                    "expire": fields.Datetime.to_string(offer.date_expire)
+                    if offer.date_expire
+                    else False,
                 },
             )
 

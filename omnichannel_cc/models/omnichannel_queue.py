@@ -70,7 +70,9 @@ class OmnichannelQueue(models.Model):
         required=True,
     )
     ring_timeout = fields.Integer(
-        string="Offer timeout (s)", default=20, help="How long an offer waits for the agent's accept."
+        string="Offer timeout (s)",
+        default=20,
+        help="How long an offer waits for the agent's accept.",
     )
     aging_seconds = fields.Integer(
         string="Aging (s per priority point)",
@@ -131,10 +133,11 @@ class OmnichannelQueue(models.Model):
         Member = self.env["omnichannel.queue.member"]
         for queue in self:
             current = queue.member_line_ids.user_id
-            queue.member_line_ids.filtered(lambda m: m.user_id not in queue.member_ids).unlink()
-            Member.create(
-                [{"queue_id": queue.id, "user_id": user.id} for user in queue.member_ids - current]
-            )
+            wanted = queue.member_ids
+            queue.member_line_ids.filtered(
+                lambda m, wanted=wanted: m.user_id not in wanted
+            ).unlink()
+            Member.create([{"queue_id": queue.id, "user_id": user.id} for user in wanted - current])
 
     @api.depends("interaction_ids.state")
     def _compute_waiting_count(self):
@@ -243,11 +246,13 @@ class OmnichannelQueue(models.Model):
         now = fields.Datetime.now()
         skill = interaction.required_skill_id
         candidates = []
-        for (user_id, tier, penalty, agent_id), agent in zip(rows, agents):
+        for (user_id, tier, penalty, _agent_id), agent in zip(rows, agents, strict=True):
             user_loads = loads.get(user_id, {})
             level = 0
             if skill:
-                level = max(agent.skill_ids.filtered(lambda s: s.skill_id == skill).mapped("level") or [0])
+                level = max(
+                    agent.skill_ids.filtered(lambda s: s.skill_id == skill).mapped("level") or [0]
+                )
             idle_since = agent.last_end_date or agent.state_since or now
             candidates.append(
                 routing.Candidate(
@@ -317,7 +322,8 @@ class OmnichannelQueue(models.Model):
                 """SELECT id FROM omnichannel_interaction
                     WHERE id = %s AND state = 'queued' FOR UPDATE SKIP LOCKED""",
                 interaction.id,
-            )
+            ),
+            log_exceptions=False,
         )
         return bool(self.env.cr.fetchone())
 
@@ -329,7 +335,8 @@ class OmnichannelQueue(models.Model):
                     WHERE user_id = %s AND state IN ('available', 'busy')
                     FOR UPDATE SKIP LOCKED""",
                 user_id,
-            )
+            ),
+            log_exceptions=False,
         )
         row = self.env.cr.fetchone()
         if not row:
@@ -365,7 +372,8 @@ class OmnichannelQueue(models.Model):
                 None if ring_all else claimed.user_id.id,
                 now,
                 interaction.id,
-            )
+            ),
+            log_exceptions=False,
         )
         if cr.rowcount != 1:
             return False
@@ -376,23 +384,28 @@ class OmnichannelQueue(models.Model):
                     WHERE id IN %s""",
                 now,
                 tuple(claimed.ids),
-            )
+            ),
+            log_exceptions=False,
         )
         interaction.invalidate_recordset()
         claimed.invalidate_recordset()
         expire = now + timedelta(seconds=self.ring_timeout) if self.ring_timeout > 0 else False
-        offers = self.env["omnichannel.offer"].sudo().create(
-            [
-                {
-                    "interaction_id": interaction.id,
-                    "user_id": agent.user_id.id,
-                    "queue_id": self.id,
-                    "ring_all": ring_all,
-                    "date_offered": now,
-                    "date_expire": expire,
-                }
-                for agent in claimed
-            ]
+        offers = (
+            self.env["omnichannel.offer"]
+            .sudo()
+            .create(
+                [
+                    {
+                        "interaction_id": interaction.id,
+                        "user_id": agent.user_id.id,
+                        "queue_id": self.id,
+                        "ring_all": ring_all,
+                        "date_offered": now,
+                        "date_expire": expire,
+                    }
+                    for agent in claimed
+                ]
+            )
         )
         claimed._refresh_state()
         if expire:

@@ -9,7 +9,9 @@ class OmnichannelQueueMember(models.Model):
     _order = "queue_id, tier, penalty, id"
 
     queue_id = fields.Many2one("omnichannel.queue", required=True, ondelete="cascade", index=True)
-    user_id = fields.Many2one("res.users", string="Agent", required=True, ondelete="cascade", index=True)
+    user_id = fields.Many2one(
+        "res.users", string="Agent", required=True, ondelete="cascade", index=True
+    )
     tier = fields.Integer(
         default=1, help="Tier 2 agents are offered work only when nobody of tier 1 is free."
     )
@@ -20,5 +22,9 @@ class OmnichannelQueueMember(models.Model):
     company_id = fields.Many2one(related="queue_id.company_id", store=True, index=True)
 
     _sql_constraints = [
-        ("queue_user_uniq", "unique(queue_id, user_id)", "This agent is already a member of the queue."),
+        (
+            "queue_user_uniq",
+            "unique(queue_id, user_id)",
+            "This agent is already a member of the queue.",
+        ),
     ]

@@ -63,16 +63,18 @@ class OmnichannelRoutingRule(models.Model):
     )
     stop = fields.Boolean(string="Stop here", default=True, help="Do not evaluate further rules.")
     match_count = fields.Integer(
-        compute="_compute_match_count", string="Contacts routed", help="Interactions this rule matched."
+        compute="_compute_match_count",
+        string="Contacts routed",
+        help="Interactions this rule matched.",
     )
 
     def _compute_match_count(self):
         # counted from the interactions, not a counter on the rule: a counter
         # would make every concurrent contact update the same row
         counts = dict(
-            self.env["omnichannel.interaction"].sudo()._read_group(
-                [("routing_rule_ids", "in", self.ids)], ["routing_rule_ids"], ["__count"]
-            )
+            self.env["omnichannel.interaction"]
+            .sudo()
+            ._read_group([("routing_rule_ids", "in", self.ids)], ["routing_rule_ids"], ["__count"])
         )
         for rule in self:
             rule.match_count = counts.get(rule, 0)

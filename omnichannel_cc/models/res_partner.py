@@ -69,7 +69,7 @@ class ResPartner(models.Model):
         return super()._auto_init()
 
     def init(self):
-        super().init()
+        res = super().init()
         create_index(
             self.env.cr,
             "res_partner_email_normalized_occ_idx",
@@ -77,6 +77,7 @@ class ResPartner(models.Model):
             ["email_normalized"],
             where="email_normalized IS NOT NULL",
         )
+        return res
 
     # ------------------------------------------------------------------
     # Computes
@@ -98,8 +99,12 @@ class ResPartner(models.Model):
     @api.depends("phone", "mobile", "country_id", "company_id.country_id")
     def _compute_phone_e164(self):
         for partner in self:
-            region = partner._omnichannel_phone_region() if (partner.phone or partner.mobile) else None
-            partner.phone_e164 = address_tools.normalize_phone_or_none(partner.phone, region) or False
+            region = (
+                partner._omnichannel_phone_region() if (partner.phone or partner.mobile) else None
+            )
+            partner.phone_e164 = (
+                address_tools.normalize_phone_or_none(partner.phone, region) or False
+            )
             partner.mobile_e164 = (
                 address_tools.normalize_phone_or_none(partner.mobile, region) or False
             )
@@ -386,8 +391,15 @@ class ResPartner(models.Model):
         its overdue instalments only.
         """
         self.env["account.move.line"].flush_model(
-            ["partner_id", "amount_residual", "date_maturity", "reconciled", "parent_state",
-             "account_id", "company_id"]
+            [
+                "partner_id",
+                "amount_residual",
+                "date_maturity",
+                "reconciled",
+                "parent_state",
+                "account_id",
+                "company_id",
+            ]
         )
         self.env.cr.execute(
             SQL(

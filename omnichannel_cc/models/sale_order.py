@@ -7,9 +7,7 @@ class SaleOrder(models.Model):
     omnichannel_interaction_ids = fields.One2many(
         "omnichannel.interaction", "sale_order_id", string="Interactions"
     )
-    omnichannel_interaction_count = fields.Integer(
-        compute="_compute_omnichannel_interaction_count"
-    )
+    omnichannel_interaction_count = fields.Integer(compute="_compute_omnichannel_interaction_count")
     omnichannel_case_count = fields.Integer(
         compute="_compute_omnichannel_case_count", string="Open cases of the customer"
     )

@@ -42,7 +42,11 @@ class OmnichannelCommon(AccountTestInvoicingCommon):
             }
         )
         cls.queue_claims = Queue.create(
-            {"name": "Claims", "code": "T_CLAIMS", "member_ids": [Command.set(cls.agent_claims.ids)]}
+            {
+                "name": "Claims",
+                "code": "T_CLAIMS",
+                "member_ids": [Command.set(cls.agent_claims.ids)],
+            }
         )
         Channel = cls.env["omnichannel.channel"]
         cls.channel_phone = Channel.create(
@@ -76,7 +80,7 @@ class OmnichannelCommon(AccountTestInvoicingCommon):
                 "name": "Tartak Test Sp. j.",
                 "is_company": True,
                 "country_id": cls.poland.id,
-                "phone": "12 345 67 89",
+                "phone": "12 399 88 77",
                 "email": "biuro@tartak-test.example",
             }
         )
@@ -85,12 +89,12 @@ class OmnichannelCommon(AccountTestInvoicingCommon):
                 "name": "Jan Testowy",
                 "parent_id": cls.customer_company.id,
                 "country_id": cls.poland.id,
-                "mobile": "601 234 567",
+                "mobile": "609 876 543",
                 "email": "Jan.Testowy@Tartak-Test.example",
             }
         )
         cls.customer_plain = Partner.create(
-            {"name": "Zofia Bez Długów", "country_id": cls.poland.id, "mobile": "+48 502 111 222"}
+            {"name": "Zofia Bez Długów", "country_id": cls.poland.id, "mobile": "+48 509 333 444"}
         )
 
     @classmethod

@@ -63,7 +63,9 @@ class TestAcd(OmnichannelCommon):
         self.assertEqual(logs.mapped("state"), ["available", "break", "offline"])
         self.assertEqual(logs[0].duration, 1800)
         self.assertEqual(logs[1].duration, 600)
-        self.assertEqual(logs[1].break_reason_id, self.env.ref("omnichannel_cc.break_reason_coffee"))
+        self.assertEqual(
+            logs[1].break_reason_id, self.env.ref("omnichannel_cc.break_reason_coffee")
+        )
         self.assertFalse(logs[2].date_end)
         with self.assertRaises(UserError):
             self.a_b._change_state("busy")
@@ -75,9 +77,7 @@ class TestAcd(OmnichannelCommon):
         with self.assertRaises(AccessError):
             self.env["omnichannel.agent"].browse(self.a_c.id).action_set_state("available")
         # agents see only their own presence
-        self.assertEqual(
-            self.env["omnichannel.agent"].search([]).user_id, self.env.user
-        )
+        self.assertEqual(self.env["omnichannel.agent"].search([]).user_id, self.env.user)
 
     @users("occ_supervisor_sales")
     def test_supervisor_sets_team_state(self):
@@ -111,11 +111,18 @@ class TestAcd(OmnichannelCommon):
         self.a_b.capacity_email = 5
         self.queue_sales.member_ids = [Command.set((self.agent_sales | self.agent_b).ids)]
         email = self.env["omnichannel.channel"].create(
-            {"name": "Sales mail", "channel_type": "email", "address": "s@example.com", "queue_id": self.queue_sales.id}
+            {
+                "name": "Sales mail",
+                "channel_type": "email",
+                "address": "s@example.com",
+                "queue_id": self.queue_sales.id,
+            }
         )
         self._available(self.a_sales, self.a_b)
         agents = [self._call(f"lb-{i}", "x@example.com", channel=email).agent_id for i in range(4)]
-        self.assertEqual(sorted(a.id for a in agents), sorted([self.agent_sales.id, self.agent_b.id] * 2))
+        self.assertEqual(
+            sorted(a.id for a in agents), sorted([self.agent_sales.id, self.agent_b.id] * 2)
+        )
 
     def test_round_robin_remembers(self):
         self.queue_sales.strategy = "round_robin"
@@ -135,7 +142,11 @@ class TestAcd(OmnichannelCommon):
         self.a_sales.skill_ids = [Command.create({"skill_id": skill.id, "level": 2})]
         self.a_c.skill_ids = [Command.create({"skill_id": skill.id, "level": 5})]
         self.env["omnichannel.routing.rule"].create(
-            {"name": "German speakers", "channel_ids": [Command.set(self.channel_phone.ids)], "skill_id": skill.id}
+            {
+                "name": "German speakers",
+                "channel_ids": [Command.set(self.channel_phone.ids)],
+                "skill_id": skill.id,
+            }
         )
         self._available(self.a_sales, self.a_b, self.a_c)
         first = self._call("sk-1")
@@ -182,7 +193,12 @@ class TestAcd(OmnichannelCommon):
         self.assertEqual(second.state, "queued")
         # chats have their own capacity (3)
         chat = self.env["omnichannel.channel"].create(
-            {"name": "Chat", "channel_type": "chat", "address": "web", "queue_id": self.queue_sales.id}
+            {
+                "name": "Chat",
+                "channel_type": "chat",
+                "address": "web",
+                "queue_id": self.queue_sales.id,
+            }
         )
         chats = [self._call(f"chat-{i}", f"visitor-{i}", channel=chat) for i in range(4)]
         self.assertEqual([c.state for c in chats], ["offered"] * 3 + ["queued"])
@@ -199,7 +215,9 @@ class TestAcd(OmnichannelCommon):
         )
         call = self._call("lo-1")
         self.assertEqual(call.state, "queued")
-        self.env["omnichannel.agent"].with_user(self.agent_sales).action_queue_login(self.queue_sales.ids)
+        self.env["omnichannel.agent"].with_user(self.agent_sales).action_queue_login(
+            self.queue_sales.ids
+        )
         self.assertEqual(call.state, "offered")
         with self.assertRaises(UserError):
             self.env["omnichannel.agent"].with_user(self.agent_sales).action_queue_login(
@@ -293,8 +311,15 @@ class TestAcd(OmnichannelCommon):
     def _office_hours(self):
         calendar = self.env["resource.calendar"].create({"name": "Biuro 8-16", "tz": "UTC"})
         calendar.attendance_ids = [Command.clear()] + [
-            Command.create({"name": f"d{day}", "dayofweek": str(day), "hour_from": 8, "hour_to": 16,
-                            "day_period": "morning"})
+            Command.create(
+                {
+                    "name": f"d{day}",
+                    "dayofweek": str(day),
+                    "hour_from": 8,
+                    "hour_to": 16,
+                    "day_period": "morning",
+                }
+            )
             for day in range(5)
         ]
         self.queue_sales.resource_calendar_id = calendar
@@ -316,13 +341,19 @@ class TestAcd(OmnichannelCommon):
         calendar = self._office_hours()
         self.queue_sales.closed_action = "callback"
         self.env["resource.calendar.leaves"].create(
-            {"name": "Święto", "calendar_id": calendar.id, "date_from": datetime(2026, 3, 2, 0, 0),
-             "date_to": datetime(2026, 3, 2, 23, 59)}
+            {
+                "name": "Święto",
+                "calendar_id": calendar.id,
+                "date_from": datetime(2026, 3, 2, 0, 0),
+                "date_to": datetime(2026, 3, 2, 23, 59),
+            }
         )
         with freeze_time(datetime(2026, 3, 2, 10, 0)):  # Monday, but a holiday
             call = self._call("hol-1")
         self.assertEqual(call.state, "missed")
-        self.assertEqual(call.activity_ids.activity_type_id, self.env.ref("mail.mail_activity_data_call"))
+        self.assertEqual(
+            call.activity_ids.activity_type_id, self.env.ref("mail.mail_activity_data_call")
+        )
         self.assertEqual(call.activity_ids.user_id, self.supervisor_sales)
 
     def test_closed_hours_keep_waiting_offers_nothing(self):
@@ -339,7 +370,7 @@ class TestAcd(OmnichannelCommon):
         self._office_hours()
         self.queue_sales.closed_action = "auto_reply"
         with freeze_time(datetime(2026, 3, 2, 20, 0)):
-            call = self._call("ar-1", "+48 601 234 567")
+            call = self._call("ar-1", "+48 609 876 543")
         self.assertEqual(call.state, "queued")
         reply = call.message_ids.filtered(lambda m: m.partner_ids == self.customer_contact)
         self.assertIn("closed", reply.body)
@@ -374,33 +405,52 @@ class TestAcd(OmnichannelCommon):
         )
         self.queue_sales.member_ids = [Command.set((self.agent_sales | self.agent_b).ids)]
         Rule = self.env["omnichannel.routing.rule"]
-        Rule.create({"name": "Case owner", "sequence": 1, "require_open_case": True,
-                     "prefer": "case_owner", "preferred_timeout": 60})
-        Rule.create({"name": "Debtors", "sequence": 2, "channel_ids": [Command.set(self.channel_phone.ids)],
-                     "min_overdue_amount": 0.01, "queue_id": self.queue_collections.id, "priority": 10})
+        Rule.create(
+            {
+                "name": "Case owner",
+                "sequence": 1,
+                "require_open_case": True,
+                "prefer": "case_owner",
+                "preferred_timeout": 60,
+            }
+        )
+        Rule.create(
+            {
+                "name": "Debtors",
+                "sequence": 2,
+                "channel_ids": [Command.set(self.channel_phone.ids)],
+                "min_overdue_amount": 0.01,
+                "queue_id": self.queue_collections.id,
+                "priority": 10,
+            }
+        )
 
     def test_debtor_goes_to_collections(self):
         self._brief_rules()
         self._create_invoice(self.customer_company, 4800.0, due_days_ago=60)
         self._available(self.a_sales, self.a_b, self.a_c)
-        result = self._inbound("debtor-1", "+48 601 234 567")
+        result = self._inbound("debtor-1", "+48 609 876 543")
         self.assertEqual(result["queue_id"], self.queue_collections.id)
         self.assertEqual(result["state"], "offered")
         self.assertEqual(result["agent_id"], self.agent_c.id)
         self.assertEqual(result["partner_id"], self.customer_contact.id)
         # a customer who pays on time stays in Sales
-        payer = self._inbound("payer-1", "+48 502 111 222")
+        payer = self._inbound("payer-1", "+48 509 333 444")
         self.assertEqual(payer["queue_id"], self.queue_sales.id)
 
     def test_open_case_reaches_its_owner(self):
         self._brief_rules()
         self.env["omnichannel.case"].create(
-            {"subject": "Szkoda", "partner_id": self.customer_contact.id, "user_id": self.agent_claims.id,
-             "state": "open"}
+            {
+                "subject": "Szkoda",
+                "partner_id": self.customer_contact.id,
+                "user_id": self.agent_claims.id,
+                "state": "open",
+            }
         )
         self._available(self.a_sales, self.a_b, self.a_claims)
         with freeze_time(self.t0):
-            result = self._inbound("case-1", "+48 601 234 567")
+            result = self._inbound("case-1", "+48 609 876 543")
         # the owner is not a member of Sales, yet gets the call first
         self.assertEqual(result["agent_id"], self.agent_claims.id)
         self.assertEqual(result["state"], "offered")
@@ -408,11 +458,15 @@ class TestAcd(OmnichannelCommon):
     def test_preferred_agent_busy_falls_back_after_timeout(self):
         self._brief_rules()
         self.env["omnichannel.case"].create(
-            {"subject": "Szkoda", "partner_id": self.customer_contact.id, "user_id": self.agent_claims.id}
+            {
+                "subject": "Szkoda",
+                "partner_id": self.customer_contact.id,
+                "user_id": self.agent_claims.id,
+            }
         )
         self._available(self.a_sales)
         with freeze_time(self.t0):
-            result = self._inbound("case-2", "+48 601 234 567")
+            result = self._inbound("case-2", "+48 609 876 543")
         call = self.env["omnichannel.interaction"].browse(result["interaction_id"])
         self.assertEqual(call.state, "queued")  # owner offline: waits for them
         self.assertEqual(call.preferred_agent_id, self.agent_claims)
@@ -426,15 +480,15 @@ class TestAcd(OmnichannelCommon):
         )
         self._available(self.a_sales, self.a_b, self.a_c)
         with freeze_time(self.t0):
-            first = self._call("st-1", "+48 601 234 567")
+            first = self._call("st-1", "+48 609 876 543")
             served_by = first.agent_id
             self._pending(first).with_user(served_by).action_accept()
             first.action_close()
         with freeze_time(self.t0 + timedelta(days=2)):
-            again = self._call("st-2", "+48 601 234 567")
+            again = self._call("st-2", "+48 609 876 543")
         self.assertEqual(again.agent_id, served_by)
         with freeze_time(self.t0 + timedelta(days=9)):
-            self.assertFalse(self._call("st-3", "+48 601 234 567").preferred_agent_id)
+            self.assertFalse(self._call("st-3", "+48 609 876 543").preferred_agent_id)
 
     def test_rule_match_counter_and_tags(self):
         vip = self.env["res.partner.category"].create({"name": "VIP"})
@@ -442,11 +496,11 @@ class TestAcd(OmnichannelCommon):
         rule = self.env["omnichannel.routing.rule"].create(
             {"name": "VIP first", "category_ids": [Command.set(vip.ids)], "priority": 50}
         )
-        call = self._call("vip-1", "+48 601 234 567")
+        call = self._call("vip-1", "+48 609 876 543")
         self.assertEqual(call.priority, 50)
         self.assertEqual(call.routing_rule_ids, rule)
         self.assertEqual(rule.match_count, 1)
-        self.assertEqual(self._call("vip-2", "+48 502 111 222").priority, 0)
+        self.assertEqual(self._call("vip-2", "+48 509 333 444").priority, 0)
 
     # ------------------------------------------------------------------
     # Guards
@@ -459,14 +513,16 @@ class TestAcd(OmnichannelCommon):
         self.env.flush_all()
         with self.assertRaises(IntegrityError), self.cr.savepoint():
             self.env.cr.execute(
-                """INSERT INTO omnichannel_offer (interaction_id, user_id, state, ring_all, date_offered)
+                """INSERT INTO omnichannel_offer
+                          (interaction_id, user_id, state, ring_all, date_offered)
                    VALUES (%s, %s, 'pending', false, now())""",
                 [call.id, self.agent_c.id],
             )
         offer.with_user(offer.user_id).action_accept()
         with self.assertRaises(IntegrityError), self.cr.savepoint():
             self.env.cr.execute(
-                """INSERT INTO omnichannel_offer (interaction_id, user_id, state, ring_all, date_offered)
+                """INSERT INTO omnichannel_offer
+                          (interaction_id, user_id, state, ring_all, date_offered)
                    VALUES (%s, %s, 'accepted', true, now())""",
                 [call.id, self.agent_c.id],
             )
@@ -489,7 +545,7 @@ class TestAcd(OmnichannelCommon):
         self._available(self.a_sales)
         self.queue_sales.member_ids = [Command.set(self.agent_sales.ids)]
         with freeze_time(self.t0):
-            call = self._call("ls-1", "+48 601 234 567")
+            call = self._call("ls-1", "+48 609 876 543")
         with freeze_time(self.t0 + timedelta(seconds=5)):
             offers = self.env["omnichannel.offer"].with_user(self.agent_sales).action_my_offers()
         self.assertEqual(offers[0]["interaction_id"], call.id)

@@ -25,7 +25,9 @@ class TestAddressTools(BaseCase):
                 address.phone_candidates(text, ["PL"])
 
     def test_email(self):
-        self.assertEqual(address.normalize_email("Jan <JAN.Kowalski@Example.PL>"), "jan.kowalski@example.pl")
+        self.assertEqual(
+            address.normalize_email("Jan <JAN.Kowalski@Example.PL>"), "jan.kowalski@example.pl"
+        )
         with self.assertRaises(address.AddressError):
             address.normalize_email("jan@")
         self.assertEqual(address.classify("a@b.pl"), "email")

@@ -11,7 +11,10 @@ class TestPhoneBackfill(TransactionCase):
         Partner = self.env["res.partner"]
         pl = self.env.ref("base.pl")
         partners = Partner.create(
-            [{"name": f"Old {i}", "country_id": pl.id, "phone": f"22 100 00 {i:02d}"} for i in range(25)]
+            [
+                {"name": f"Old {i}", "country_id": pl.id, "phone": f"22 100 00 {i:02d}"}
+                for i in range(25)
+            ]
         )
         # simulate rows written before the module existed: columns empty
         self.env.flush_all()

@@ -1,6 +1,7 @@
 from datetime import datetime
 
 from freezegun import freeze_time
+from psycopg2 import IntegrityError
 
 from odoo import Command
 from odoo.exceptions import UserError
@@ -14,7 +15,7 @@ from .common import OmnichannelCommon
 class TestInteractionLifecycle(OmnichannelCommon):
     def test_lifecycle_timestamps_and_durations(self):
         with freeze_time("2026-03-02 10:00:00"):
-            result = self._inbound("life-1", "+48 601 234 567")
+            result = self._inbound("life-1", "+48 609 876 543")
         interaction = self.env["omnichannel.interaction"].browse(result["interaction_id"])
         with freeze_time("2026-03-02 10:00:25"):
             interaction.with_user(self.agent_sales).action_answer()
@@ -36,7 +37,7 @@ class TestInteractionLifecycle(OmnichannelCommon):
 
     def test_abandoned_counts_waiting_time(self):
         with freeze_time("2026-03-02 10:00:00"):
-            result = self._inbound("ab-1", "+48 601 234 567")
+            result = self._inbound("ab-1", "+48 609 876 543")
         interaction = self.env["omnichannel.interaction"].browse(result["interaction_id"])
         with freeze_time("2026-03-02 10:01:10"):
             interaction.action_abandon()
@@ -45,7 +46,7 @@ class TestInteractionLifecycle(OmnichannelCommon):
         self.assertEqual(interaction.talk_duration, 0)
 
     def test_impossible_transitions(self):
-        result = self._inbound("tr-1", "+48 601 234 567")
+        result = self._inbound("tr-1", "+48 609 876 543")
         interaction = self.env["omnichannel.interaction"].browse(result["interaction_id"])
         with self.assertRaises(UserError):
             interaction.action_end()
@@ -58,14 +59,14 @@ class TestInteractionLifecycle(OmnichannelCommon):
         Interaction = self.env["omnichannel.interaction"]
         vals = {"channel_id": self.channel_phone.id, "external_id": "uniq-1"}
         Interaction.create(vals)
-        with self.assertRaises(Exception), self.cr.savepoint():
+        with self.assertRaises(IntegrityError), self.cr.savepoint():
             Interaction.create(vals)
             self.env.flush_all()
 
     def test_smart_buttons_and_history(self):
         order = self.env["sale.order"].create({"partner_id": self.customer_contact.id})
         invoice = self._create_invoice(self.customer_company, 10.0, due_days_ago=1)
-        first = self._inbound("sb-1", "+48 601 234 567")
+        first = self._inbound("sb-1", "+48 609 876 543")
         second = self._inbound("sb-2", "biuro@tartak-test.example", channel=self.channel_email)
         Interaction = self.env["omnichannel.interaction"]
         Interaction.browse(first["interaction_id"]).write(
@@ -94,8 +95,14 @@ class TestInteractionLifecycle(OmnichannelCommon):
         self.assertEqual(history[0].id, second["interaction_id"])  # newest first
         action = self.customer_contact.action_view_omnichannel_interactions()
         self.assertEqual(Interaction.search_count(action["domain"]), 2)
-        self.assertEqual(len(self.env["omnichannel.case"].search(
-            self.customer_company.action_view_omnichannel_cases()["domain"])), 1)
+        self.assertEqual(
+            len(
+                self.env["omnichannel.case"].search(
+                    self.customer_company.action_view_omnichannel_cases()["domain"]
+                )
+            ),
+            1,
+        )
 
     def test_case_reference_and_closing(self):
         case = self.env["omnichannel.case"].create(

@@ -10,7 +10,9 @@ class TestRoutingLogic(BaseCase):
 
     def test_debtor_rule_beats_default_queue(self):
         rules = [
-            Rule(id=1, channel_ids=frozenset({7}), min_overdue_amount=0.01, queue_id=20, priority=10),
+            Rule(
+                id=1, channel_ids=frozenset({7}), min_overdue_amount=0.01, queue_id=20, priority=10
+            ),
             Rule(id=2, queue_id=30),
         ]
         debtor = Facts(channel_id=7, overdue_amount=120.0)
@@ -27,7 +29,9 @@ class TestRoutingLogic(BaseCase):
 
     def test_case_owner_and_sticky(self):
         rules = [
-            Rule(id=1, require_open_case=True, prefer=routing.PREFER_CASE_OWNER, preferred_timeout=60),
+            Rule(
+                id=1, require_open_case=True, prefer=routing.PREFER_CASE_OWNER, preferred_timeout=60
+            ),
             Rule(id=2, sticky_days=7, prefer=routing.PREFER_LAST_AGENT, preferred_timeout=20),
         ]
         with_case = Facts(case_owner_id=5, last_agent_id=6, last_agent_age_days=1)
@@ -49,12 +53,23 @@ class TestRoutingLogic(BaseCase):
             require_unpaid=True,
             require_open_order=True,
         )
-        good = Facts(channel_type="phone", lang="pl_PL", country_id=1, category_ids=frozenset({4}),
-                     customer_rank=5, unpaid_count=1, open_order_count=2)
+        good = Facts(
+            channel_type="phone",
+            lang="pl_PL",
+            country_id=1,
+            category_ids=frozenset({4}),
+            customer_rank=5,
+            unpaid_count=1,
+            open_order_count=2,
+        )
         self.assertTrue(routing.rule_matches(rule, good))
         for change in (
-            {"channel_type": "email"}, {"lang": "en_US"}, {"country_id": 2},
-            {"category_ids": frozenset({9})}, {"customer_rank": 1}, {"unpaid_count": 0},
+            {"channel_type": "email"},
+            {"lang": "en_US"},
+            {"country_id": 2},
+            {"category_ids": frozenset({9})},
+            {"customer_rank": 1},
+            {"unpaid_count": 0},
             {"open_order_count": 0},
         ):
             facts = Facts(**dict(good.__dict__, **change))
@@ -102,7 +117,9 @@ class TestRoutingLogic(BaseCase):
         ordered = routing.order_candidates(routing.LONGEST_IDLE, [tier1_full, tier2])
         self.assertEqual([c.user_id for c in ordered], [4])
         unskilled = Candidate(user_id=5, skill_level=0)
-        self.assertEqual(routing.order_candidates(routing.SKILLS, [unskilled], required_skill=True), [])
+        self.assertEqual(
+            routing.order_candidates(routing.SKILLS, [unskilled], required_skill=True), []
+        )
 
     def test_waiting_order_with_aging(self):
         # (id, priority, waited seconds)

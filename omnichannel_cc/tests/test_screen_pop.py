@@ -14,7 +14,9 @@ class TestScreenPop(OmnichannelCommon):
         cls.invoice_not_due = cls._create_invoice(
             cls.customer_contact, 300.0, due_days_ago=-10, invoice_days_ago=2
         )
-        cls.invoice_draft = cls._create_invoice(cls.customer_company, 999.0, due_days_ago=5, post=False)
+        cls.invoice_draft = cls._create_invoice(
+            cls.customer_company, 999.0, due_days_ago=5, post=False
+        )
         cls.invoice_paid = cls._create_invoice(cls.customer_company, 100.0, due_days_ago=20)
         cls.env["account.payment.register"].with_context(
             active_model="account.move", active_ids=cls.invoice_paid.ids
@@ -48,7 +50,7 @@ class TestScreenPop(OmnichannelCommon):
         cls.env["omnichannel.case"].create(
             {"subject": "Old", "partner_id": cls.customer_company.id, "state": "solved"}
         )
-        cls.interaction = cls._inbound("pop-1", "+48 601 234 567")
+        cls.interaction = cls._inbound("pop-1", "+48 609 876 543")
 
     @users("occ_agent_sales")
     def test_screen_pop_payload(self):
@@ -57,7 +59,8 @@ class TestScreenPop(OmnichannelCommon):
         self.assertEqual(pop["commercial_partner"]["id"], self.customer_company.id)
         # unpaid posted invoices of the whole customer, oldest due first
         self.assertEqual(
-            [inv["id"] for inv in pop["invoices"]], [self.invoice_overdue.id, self.invoice_not_due.id]
+            [inv["id"] for inv in pop["invoices"]],
+            [self.invoice_overdue.id, self.invoice_not_due.id],
         )
         overdue = pop["invoices"][0]
         self.assertEqual(overdue["days_overdue"], 60)

@@ -11,11 +11,13 @@ class TestSecurity(OmnichannelCommon):
     def setUpClass(cls):
         super().setUpClass()
         Interaction = cls.env["omnichannel.interaction"]
-        cls.waiting_sales = Interaction.browse(cls._inbound("s-1", "+48601234567")["interaction_id"])
-        cls.mine_sales = Interaction.browse(cls._inbound("s-2", "+48601234567")["interaction_id"])
+        cls.waiting_sales = Interaction.browse(
+            cls._inbound("s-1", "+48609876543")["interaction_id"]
+        )
+        cls.mine_sales = Interaction.browse(cls._inbound("s-2", "+48609876543")["interaction_id"])
         cls.mine_sales.write({"agent_id": cls.agent_sales.id, "state": "active"})
         cls.other_agent_sales = Interaction.browse(
-            cls._inbound("s-3", "+48601234567")["interaction_id"]
+            cls._inbound("s-3", "+48609876543")["interaction_id"]
         )
         cls.other_agent_sales.write({"agent_id": cls.supervisor_sales.id, "state": "active"})
         cls.waiting_claims = Interaction.browse(
@@ -50,7 +52,9 @@ class TestSecurity(OmnichannelCommon):
         self.assertFalse(self.env["omnichannel.case"].search([("id", "=", self.case_claims.id)]))
         # queues: only their own
         self.assertEqual(
-            self.env["omnichannel.queue"].search([("id", "in", (self.queue_sales | self.queue_claims).ids)]),
+            self.env["omnichannel.queue"].search(
+                [("id", "in", (self.queue_sales | self.queue_claims).ids)]
+            ),
             self.queue_sales.with_env(self.env),
         )
 
@@ -62,7 +66,12 @@ class TestSecurity(OmnichannelCommon):
             mine.unlink()
         with self.assertRaises(AccessError):
             self.env["omnichannel.channel"].create(
-                {"name": "x", "channel_type": "phone", "address": "+48225550199", "queue_id": self.queue_sales.id}
+                {
+                    "name": "x",
+                    "channel_type": "phone",
+                    "address": "+48225550199",
+                    "queue_id": self.queue_sales.id,
+                }
             )
         with self.assertRaises(AccessError):
             self.env["omnichannel.queue"].browse(self.queue_sales.id).name = "Renamed"
@@ -90,14 +99,22 @@ class TestSecurity(OmnichannelCommon):
         self.assertEqual(self._visible(), self.all_test.with_env(self.env))
         other_company = self.other_company
         self.assertNotIn(other_company, self.env.user.company_ids)
-        queue = self.env["omnichannel.queue"].sudo().create({"name": "Other", "company_id": other_company.id})
-        foreign = self.env["omnichannel.interaction"].sudo().create(
-            {
-                "channel_id": self.channel_phone.id,
-                "queue_id": queue.id,
-                "company_id": other_company.id,
-                "state": "queued",
-            }
+        queue = (
+            self.env["omnichannel.queue"]
+            .sudo()
+            .create({"name": "Other", "company_id": other_company.id})
+        )
+        foreign = (
+            self.env["omnichannel.interaction"]
+            .sudo()
+            .create(
+                {
+                    "channel_id": self.channel_phone.id,
+                    "queue_id": queue.id,
+                    "company_id": other_company.id,
+                    "state": "queued",
+                }
+            )
         )
         self.assertFalse(self.env["omnichannel.interaction"].search([("id", "=", foreign.id)]))
         with self.assertRaises(AccessError):

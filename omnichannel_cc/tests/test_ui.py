@@ -8,21 +8,38 @@ class TestUi(HttpCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.agent = new_test_user(
-            cls.env, "occ_tour_agent", groups="omnichannel_cc.group_omnichannel_agent", name="Tour Agent"
+            cls.env,
+            "occ_tour_agent",
+            groups="omnichannel_cc.group_omnichannel_agent",
+            name="Tour Agent",
         )
         queue = cls.env["omnichannel.queue"].create(
             {"name": "Tour queue", "member_ids": [Command.set(cls.agent.ids)]}
         )
         cls.env.company.country_id = cls.env.ref("base.pl")
         phone = cls.env["omnichannel.channel"].create(
-            {"name": "Tour line", "channel_type": "phone", "address": "+48 22 555 77 77", "queue_id": queue.id}
+            {
+                "name": "Tour line",
+                "channel_type": "phone",
+                "address": "+48 22 555 77 77",
+                "queue_id": queue.id,
+            }
         )
         email = cls.env["omnichannel.channel"].create(
-            {"name": "Tour mail", "channel_type": "email", "address": "tour@example.com", "queue_id": queue.id}
+            {
+                "name": "Tour mail",
+                "channel_type": "email",
+                "address": "tour@example.com",
+                "queue_id": queue.id,
+            }
         )
         cls.customer = cls.env["res.partner"].create(
-            {"name": "Jan Tour", "country_id": cls.env.ref("base.pl").id, "mobile": "601 777 888",
-             "email": "jan.tour@example.com"}
+            {
+                "name": "Jan Tour",
+                "country_id": cls.env.ref("base.pl").id,
+                "mobile": "601 777 888",
+                "email": "jan.tour@example.com",
+            }
         )
         Interaction = cls.env["omnichannel.interaction"]
         cls.call = Interaction.browse(
@@ -48,7 +65,9 @@ class TestUi(HttpCase):
         self.call.invalidate_recordset()
         self.assertEqual(self.call.state, "done")
         self.assertEqual(self.call.agent_id, self.agent)
-        self.assertEqual(self.call.disposition_id, self.env.ref("omnichannel_cc.disposition_resolved"))
+        self.assertEqual(
+            self.call.disposition_id, self.env.ref("omnichannel_cc.disposition_resolved")
+        )
         self.assertEqual(self.call.notes, "Klient zadowolony")
         self.assertTrue(self.call.date_answered and self.call.date_closed)
 

@@ -109,7 +109,9 @@ def classify(text):
     if not text or not isinstance(text, str):
         return None
     if "@" in text:
-        return "email" if looks_like_email(re.sub(r"^.*<([^<>]+)>.*$", r"\1", text.strip())) else None
+        return (
+            "email" if looks_like_email(re.sub(r"^.*<([^<>]+)>.*$", r"\1", text.strip())) else None
+        )
     try:
         clean_phone(text)
     except AddressError:

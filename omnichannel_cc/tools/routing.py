@@ -98,11 +98,8 @@ def rule_matches(rule, facts):
         return False
     if rule.require_open_case and not facts.case_owner_id:
         return False
-    if rule.sticky_days and not (
-        facts.last_agent_id and facts.last_agent_age_days <= rule.sticky_days
-    ):
-        return False
-    return True
+    served_recently = facts.last_agent_id and facts.last_agent_age_days <= rule.sticky_days
+    return not (rule.sticky_days and not served_recently)
 
 
 def _preferred_agent(rule, facts):
@@ -160,10 +157,7 @@ class Candidate:
 
 
 def eligible(candidates, required_skill=False):
-    return [
-        c for c in candidates
-        if c.free_slots > 0 and (not required_skill or c.skill_level > 0)
-    ]
+    return [c for c in candidates if c.free_slots > 0 and (not required_skill or c.skill_level > 0)]
 
 
 def order_candidates(strategy, candidates, required_skill=False):
@@ -180,13 +174,13 @@ def order_candidates(strategy, candidates, required_skill=False):
     best_tier = min(c.tier for c in pool)
     pool = [c for c in pool if c.tier == best_tier]
     if strategy in (LONGEST_IDLE, RING_ALL):
-        key = lambda c: (c.penalty, -c.idle_seconds, c.user_id)  # noqa: E731
+        key = lambda c: (c.penalty, -c.idle_seconds, c.user_id)
     elif strategy == LEAST_BUSY:
-        key = lambda c: (c.penalty, c.load, -c.idle_seconds, c.user_id)  # noqa: E731
+        key = lambda c: (c.penalty, c.load, -c.idle_seconds, c.user_id)
     elif strategy == ROUND_ROBIN:
-        key = lambda c: (c.penalty, c.last_assigned_seq, c.user_id)  # noqa: E731
+        key = lambda c: (c.penalty, c.last_assigned_seq, c.user_id)
     else:  # SKILLS: best level first, then longest idle
-        key = lambda c: (-c.skill_level, c.penalty, -c.idle_seconds, c.user_id)  # noqa: E731
+        key = lambda c: (-c.skill_level, c.penalty, -c.idle_seconds, c.user_id)
     return sorted(pool, key=key)
 
 

@@ -1,0 +1,2 @@
+from . import res_users
+from . import omnichannel_channel

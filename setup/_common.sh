@@ -1,0 +1,211 @@
+# Shared set-up for setup/run, setup/test and .ci/run. Source it, do not run it.
+#
+# After sourcing, these are set:
+#   REPO_ROOT     the repository root (also the addons path of this suite)
+#   PY            the Python that has Odoo 18.0 importable
+#   ODOO_CMD      array: the command that starts Odoo ("${ODOO_CMD[@]}" -d ...)
+#   ODOO_MODULES  comma-separated list of this suite's addons
+#   ADDONS_PATH   value for --addons-path
+#   RUN_DIR       scratch folder for logs and generated files (git-ignored)
+#   DB_HOST DB_PORT  PostgreSQL server (env PGHOST / PGPORT, default 127.0.0.1:5432)
+#
+# Environment variables read:
+#   ODOO_PYTHON   Python interpreter to use (default: python3 on PATH)
+#   PGHOST PGPORT PostgreSQL address (default 127.0.0.1 and 5432)
+#   SKIP_PIP=1    do not install requirements.txt even if something is missing
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ODOO_MODULES="omnichannel_cc,omnichannel_cc_sms,omnichannel_cc_voip,omnichannel_cc_survey"
+ADDONS_PATH="$REPO_ROOT"
+RUN_DIR="$REPO_ROOT/setup/.run"
+DB_HOST="${PGHOST:-127.0.0.1}"
+DB_PORT="${PGPORT:-5432}"
+mkdir -p "$RUN_DIR"
+
+_say() { printf '%s\n' "[omnichannel] $*" >&2; }
+_die() {
+    printf '%s\n' "[omnichannel] ERROR: $*" >&2
+    exit 1
+}
+
+# --- Python with Odoo 18.0 -------------------------------------------------
+_pick_python() {
+    PY="${ODOO_PYTHON:-python3}"
+    if ! command -v "$PY" >/dev/null 2>&1; then
+        _die "Python interpreter '$PY' not found.
+  Expected: a Python 3.10-3.12 that can 'import odoo' from an Odoo 18.0 Community
+  installation (source checkout installed with 'pip install -e <odoo dir>', or a
+  package). Point ODOO_PYTHON at it, e.g.:
+      ODOO_PYTHON=/path/to/venv/bin/python $0"
+    fi
+    local check
+    if ! check="$("$PY" -c 'import odoo.release as r; print(r.version_info[0], r.version)' 2>&1)"; then
+        _die "'$PY' cannot import odoo:
+$(printf '%s\n' "$check" | tail -n 3)
+  Expected: Odoo 18.0 Community importable by this Python (Odoo is not on PyPI:
+  install it from its source with 'pip install -e /path/to/odoo' or use the Python
+  that already has it). To use another interpreter: ODOO_PYTHON=/path/to/python $0"
+    fi
+    local major="${check%% *}"
+    if [ "$major" != "18" ]; then
+        _die "'$PY' imports Odoo ${check#* }, this suite needs Odoo 18.0 Community.
+  Point ODOO_PYTHON at a Python whose 'import odoo' is Odoo 18.0."
+    fi
+    PY="$(command -v "$PY")"
+    ODOO_VERSION="${check#* }"
+}
+
+# --- Python packages from requirements.txt ---------------------------------
+# Quick check with importlib.metadata; pip only runs when something is missing.
+_requirements_missing() {
+    "$PY" - "$REPO_ROOT/requirements.txt" <<'PYEOF'
+import sys
+from importlib import metadata
+
+try:
+    from packaging.requirements import Requirement
+except ImportError:  # pip always vendors packaging
+    from pip._vendor.packaging.requirements import Requirement
+
+missing = []
+for line in open(sys.argv[1], encoding="utf-8"):
+    line = line.split("#", 1)[0].strip()
+    if not line:
+        continue
+    req = Requirement(line)
+    try:
+        version = metadata.version(req.name)
+    except metadata.PackageNotFoundError:
+        missing.append(line)
+        continue
+    if req.specifier and not req.specifier.contains(version, prereleases=True):
+        missing.append(line)
+print(" ".join(missing))
+PYEOF
+}
+
+_install_requirements() {
+    [ "${SKIP_PIP:-0}" = "1" ] && return 0
+    local missing
+    missing="$(_requirements_missing)" || _die "could not check requirements.txt with $PY"
+    if [ -n "$missing" ]; then
+        _say "installing missing Python packages: $missing"
+        "$PY" -m pip install --quiet --disable-pip-version-check -r "$REPO_ROOT/requirements.txt" \
+            || _die "pip could not install requirements.txt into $PY"
+    fi
+}
+
+# --- PostgreSQL --------------------------------------------------------------
+_pg_answers() {
+    if command -v pg_isready >/dev/null 2>&1; then
+        pg_isready -q -h "$DB_HOST" -p "$DB_PORT" -t 3
+    else
+        "$PY" -c "import socket,sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), 3)" \
+            "$DB_HOST" "$DB_PORT" 2>/dev/null
+    fi
+}
+
+_ensure_postgres() {
+    _pg_answers && return 0
+    if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+        local version
+        for version in $(ls /etc/postgresql); do
+            _say "PostgreSQL $version is not answering on $DB_HOST:$DB_PORT, starting it"
+            pg_ctlcluster --skip-systemctl-redirect "$version" main start 2>&1 | sed 's/^/  /' >&2 || true
+        done
+        local i
+        for i in $(seq 1 30); do
+            _pg_answers && return 0
+            sleep 1
+        done
+    fi
+    _die "PostgreSQL does not answer on $DB_HOST:$DB_PORT.
+  Start it (Debian: pg_ctlcluster <version> main start) or point PGHOST/PGPORT at
+  a running server where the current user ($(id -un)) may create databases."
+}
+
+# psql-free helpers (psycopg2 comes with Odoo)
+_pg_exec() { # _pg_exec DBNAME SQL [params...] -> prints rows tab-separated
+    "$PY" - "$DB_HOST" "$DB_PORT" "$@" <<'PYEOF'
+import sys
+
+import psycopg2
+
+host, port, dbname, sql, *params = sys.argv[1:]
+conn = psycopg2.connect(host=host, port=int(port), dbname=dbname)
+conn.autocommit = True
+with conn.cursor() as cr:
+    cr.execute(sql, params or None)
+    if cr.description:
+        for row in cr.fetchall():
+            print("\t".join("" if v is None else str(v) for v in row))
+conn.close()
+PYEOF
+}
+
+db_exists() { [ "$(_pg_exec postgres 'SELECT 1 FROM pg_database WHERE datname = %s' "$1")" = "1" ]; }
+
+drop_db() { # drop_db NAME: drops the database and its filestore, quietly
+    local name="$1"
+    _pg_exec postgres "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()" "$name" >/dev/null 2>&1 || true
+    _pg_exec postgres "DROP DATABASE IF EXISTS \"$name\"" >/dev/null 2>&1 \
+        || _say "warning: could not drop database $name"
+    local fs
+    fs="$(ODOO_RC="${ODOO_RC:-$RUN_DIR/odoo.conf}" "$PY" -c 'import sys; from odoo.tools import config; print(config.filestore(sys.argv[1]))' "$name" 2>/dev/null)"
+    case "$fs" in
+        */filestore/"$name") rm -rf -- "$fs" ;;
+    esac
+}
+
+free_port() {
+    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# --- the Odoo launcher ---------------------------------------------------------
+# Not 'python -m odoo': with workers, Odoo re-executes sys.argv[0] for its gevent
+# process, which must be a real script.
+_find_odoo_cmd() {
+    local bindir script
+    bindir="$(dirname "$("$PY" -c 'import sys; print(sys.executable)')")"
+    script="$bindir/odoo"
+    if [ -x "$script" ] && "$script" --version >/dev/null 2>&1; then
+        ODOO_CMD=("$script")
+        return 0
+    fi
+    # odoo-bin of a source checkout, run by our Python
+    script="$(dirname "$("$PY" -c 'import os, odoo; print(os.path.dirname(odoo.__file__))')")/odoo-bin"
+    if [ -f "$script" ] && "$PY" "$script" --version >/dev/null 2>&1; then
+        ODOO_CMD=("$PY" "$script")
+        return 0
+    fi
+    # last resort: a launcher script equivalent to odoo-bin, written here
+    script="$RUN_DIR/odoo-launcher.py"
+    cat >"$script" <<'PYEOF'
+# Generated by setup/_common.sh: starts Odoo like odoo-bin does.
+__import__("os").environ["TZ"] = "UTC"
+from odoo.cli.command import main
+
+if __name__ == "__main__":
+    main()
+PYEOF
+    "$PY" "$script" --version >/dev/null 2>&1 || _die "cannot start Odoo with $PY (tried $bindir/odoo, odoo-bin, $script)"
+    ODOO_CMD=("$PY" "$script")
+}
+
+# Options every Odoo process of this suite gets.
+odoo_base_args() {
+    printf '%s\n' "--addons-path=$ADDONS_PATH" "--db_host=$DB_HOST" "--db_port=$DB_PORT"
+}
+
+omnichannel_setup() {
+    _pick_python
+    _install_requirements
+    _ensure_postgres
+    _find_odoo_cmd
+    export ODOO_PYTHON="$PY"
+    export PGHOST="$DB_HOST" PGPORT="$DB_PORT"
+    # Odoo reads ~/.odoorc or $ODOO_RC: keep a stray configuration out.
+    export ODOO_RC="$RUN_DIR/odoo.conf"
+    [ -f "$ODOO_RC" ] || printf '[options]\n' >"$ODOO_RC"
+    _say "Odoo $ODOO_VERSION from $PY; launcher: ${ODOO_CMD[*]}"
+}

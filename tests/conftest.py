@@ -1,0 +1,14 @@
+"""Shared facts about the repository for the static, unit and e2e tests."""
+
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ADDONS = ("omnichannel_cc", "omnichannel_cc_sms", "omnichannel_cc_voip", "omnichannel_cc_survey")
+CORE = "omnichannel_cc"
+
+
+@pytest.fixture(scope="session")
+def repo_root():
+    return REPO_ROOT

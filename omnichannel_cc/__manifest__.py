@@ -38,12 +38,16 @@
         "views/res_partner_views.xml",
         "views/sale_order_views.xml",
         "views/account_move_views.xml",
+        "views/omnichannel_wallboard_views.xml",
         "views/omnichannel_menus.xml",
     ],
     "demo": [
         "demo/omnichannel_demo.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "omnichannel_cc/static/src/wallboard/*",
+        ],
         "web.assets_tests": [
             "omnichannel_cc/static/tests/tours/*.js",
         ],

@@ -8,3 +8,4 @@ from . import test_security
 from . import test_ui
 from . import test_routing_logic
 from . import test_acd
+from . import test_wallboard

@@ -1,0 +1,412 @@
+from datetime import datetime, timedelta
+
+from freezegun import freeze_time
+
+from odoo import Command, sql_db
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import BaseCase, HttpCase, new_test_user, tagged, users
+
+from odoo.addons.bus.models.bus import channel_with_db, json_dump
+
+from ..tools import wallboard
+from .common import OmnichannelCommon
+
+AGENT = "omnichannel_cc.group_omnichannel_agent"
+SUPERVISOR = "omnichannel_cc.group_omnichannel_supervisor"
+T0 = datetime(2026, 3, 2, 9, 0, 0)  # UTC; 10:00 in Warsaw
+
+
+@tagged("post_install", "-at_install")
+class TestWallboardKpis(BaseCase):
+    """The pure figures, without a database."""
+
+    def test_day_start_in_user_timezone(self):
+        self.assertEqual(
+            wallboard.day_start_utc(T0, "Europe/Warsaw"), datetime(2026, 3, 1, 23, 0, 0)
+        )
+        self.assertEqual(wallboard.day_start_utc(T0, False), datetime(2026, 3, 2, 0, 0, 0))
+        self.assertEqual(wallboard.day_start_utc(T0, "Nowhere/Else"), datetime(2026, 3, 2))
+
+    def test_colours(self):
+        self.assertEqual(wallboard.service_level_status(80.0, 80.0), wallboard.GOOD)
+        self.assertEqual(wallboard.service_level_status(70.0, 80.0), wallboard.WARN)
+        self.assertEqual(wallboard.service_level_status(69.9, 80.0), wallboard.BAD)
+        self.assertEqual(wallboard.service_level_status(0.0, 80.0, known=False), wallboard.NONE)
+        self.assertEqual(wallboard.wait_status(0, 20), wallboard.NONE)
+        self.assertEqual(wallboard.wait_status(10, 20), wallboard.GOOD)
+        self.assertEqual(wallboard.wait_status(15, 20), wallboard.WARN)
+        self.assertEqual(wallboard.wait_status(20, 20), wallboard.BAD)
+
+    def test_no_division_by_zero(self):
+        kpis = wallboard.queue_kpis(
+            answered=0,
+            answered_in_sl=0,
+            abandoned=0,
+            wait_sum=0.0,
+            handled_timed=0,
+            handle_sum=0.0,
+            target=80.0,
+            longest_wait=0,
+            threshold=20,
+        )
+        self.assertEqual(kpis["service_level"], 0.0)
+        self.assertFalse(kpis["service_level_known"])
+        self.assertEqual((kpis["asa"], kpis["aht"], kpis["abandon_rate"]), (0, 0, 0.0))
+        self.assertNotIn(None, kpis.values())
+
+
+@tagged("post_install", "-at_install")
+class TestWallboard(OmnichannelCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.agent_b = new_test_user(cls.env, "occ_wb_agent_b", groups=AGENT, name="Bartek Wall")
+        cls.queue_sales.write(
+            {
+                "member_ids": [Command.set((cls.agent_sales | cls.agent_b).ids)],
+                "service_level_seconds": 20,
+                "service_level_target": 80.0,
+            }
+        )
+        cls.supervisor_sales.tz = "Europe/Warsaw"
+        cls.manager.tz = "Europe/Warsaw"
+        Agent = cls.env["omnichannel.agent"]
+        cls.a_sales = Agent._for_user(cls.agent_sales)
+        cls.a_b = Agent._for_user(cls.agent_b)
+        cls.a_claims = Agent._for_user(cls.agent_claims)
+        cls.chat = cls.env["omnichannel.channel"].create(
+            {
+                "name": "Sales chat",
+                "channel_type": "chat",
+                "address": "wallboard-chat",
+                "queue_id": cls.queue_sales.id,
+            }
+        )
+
+    def _interaction(self, queued, state, answered=None, ended=None, closed=None, **vals):
+        return self.env["omnichannel.interaction"].create(
+            dict(
+                {
+                    "channel_id": self.channel_phone.id,
+                    "queue_id": self.queue_sales.id,
+                    "state": state,
+                    "date_queued": queued,
+                    "date_answered": answered or False,
+                    "date_ended": ended or False,
+                    "date_closed": closed or False,
+                },
+                **vals,
+            )
+        )
+
+    def _waiting(self, name, queue=None, channel=None):
+        queue = queue or self.queue_sales
+        Interaction = self.env["omnichannel.interaction"].sudo()
+        return Interaction.create(
+            {
+                "name": name,
+                "channel_id": (channel or self.chat).id,
+                "queue_id": queue.id,
+                "state": "queued",
+                "partner_id": self.customer_plain.id,
+            }
+        )
+
+    def _board(self, user):
+        return self.env["omnichannel.queue"].with_user(user).wallboard_data()
+
+    # ------------------------------------------------------------------
+    # Figures
+    # ------------------------------------------------------------------
+    def test_figures(self):
+        s = timedelta(seconds=1)
+        agent = {"agent_id": self.agent_sales.id}
+        # answered in 10 s, handled 330 s
+        self._interaction(
+            T0 - 3600 * s, "done", T0 - 3590 * s, T0 - 3290 * s, T0 - 3260 * s, **agent
+        )
+        # answered in 30 s (beyond the threshold), handled 150 s
+        self._interaction(
+            T0 - 3000 * s, "done", T0 - 2970 * s, T0 - 2850 * s, T0 - 2820 * s, **agent
+        )
+        # abandoned
+        self._interaction(T0 - 2400 * s, "abandoned", ended=T0 - 2340 * s, closed=T0 - 2340 * s)
+        # answered in 15 s, active now
+        current = self._interaction(
+            T0 - 1800 * s, "active", T0 - 1785 * s, partner_id=self.customer_plain.id, **agent
+        )
+        # 00:30 in Warsaw = today, though yesterday in UTC: answered in 5 s, handled 295 s
+        self._interaction(
+            datetime(2026, 3, 1, 23, 30),
+            "done",
+            datetime(2026, 3, 1, 23, 30, 5),
+            datetime(2026, 3, 1, 23, 34, 30),
+            datetime(2026, 3, 1, 23, 35),
+            **agent,
+        )
+        # yesterday in Warsaw: counts nowhere
+        self._interaction(
+            datetime(2026, 3, 1, 22, 0),
+            "done",
+            datetime(2026, 3, 1, 22, 0, 1),
+            datetime(2026, 3, 1, 22, 5),
+            datetime(2026, 3, 1, 22, 6),
+            **agent,
+        )
+        # waiting now: 60 s and 30 s
+        self._interaction(T0 - 60 * s, "queued")
+        self._interaction(T0 - 30 * s, "queued")
+        # in another queue: not on the sales tile
+        self._interaction(T0 - 90 * s, "queued", queue_id=self.queue_claims.id)
+        self.a_sales.write({"state": "busy", "state_since": T0 - 300 * s})
+        self.a_b.write({"state": "break", "state_since": T0 - 120 * s})
+
+        with freeze_time(T0):
+            board = self._board(self.supervisor_sales)
+        self.assertEqual([q["name"] for q in board["queues"]], ["Sales"])
+        tile = board["queues"][0]
+        self.assertEqual(tile["waiting"], 2)
+        self.assertEqual(tile["longest_wait"], 60)
+        self.assertEqual(tile["wait_status"], wallboard.BAD)
+        self.assertEqual(tile["offered"], 7)
+        self.assertEqual(tile["answered"], 4)
+        self.assertEqual(tile["answered_in_sl"], 3)
+        self.assertEqual(tile["abandoned"], 1)
+        self.assertEqual(tile["service_level"], 60.0)  # 3 of 4 answered + 1 abandoned
+        self.assertEqual(tile["sl_status"], wallboard.BAD)
+        self.assertEqual(tile["abandon_rate"], 20.0)
+        self.assertEqual(tile["asa"], 15)  # (10 + 30 + 15 + 5) / 4
+        self.assertEqual(tile["handled"], 3)
+        self.assertEqual(tile["aht"], 258)  # (330 + 150 + 295) / 3
+        self.assertEqual(tile["agents"]["busy"], 1)
+        self.assertEqual(tile["agents"]["break"], 1)
+        self.assertTrue(tile["can_manage"])
+        self.assertEqual(len(tile["waiting_items"]), 2)
+        self.assertEqual(tile["waiting_items"][0]["seconds"], 60)
+
+        agents = {a["user_id"]: a for a in board["agents"]}
+        self.assertEqual(set(agents), {self.agent_sales.id, self.agent_b.id})
+        anna = agents[self.agent_sales.id]
+        self.assertEqual(anna["state"], "busy")
+        self.assertEqual(anna["seconds_in_state"], 300)
+        self.assertEqual(anna["handled_today"], 3)
+        self.assertEqual(anna["load"], 1)
+        self.assertEqual(anna["current"]["id"], current.id)
+        self.assertEqual(anna["current"]["customer"], self.customer_plain.name)
+        self.assertEqual(anna["current"]["channel_type"], "phone")
+        self.assertEqual(anna["current"]["seconds"], 1785)
+        self.assertFalse(agents[self.agent_b.id]["current"])
+        self.assertEqual(board["totals"]["waiting"], 2)
+        self.assertTrue(board["break_reasons"])
+        self.assertNotIn(None, _values(board))
+
+    def test_empty_queue_has_no_none(self):
+        with freeze_time(T0):
+            board = self._board(self.supervisor_sales)
+        tile = board["queues"][0]
+        self.assertEqual((tile["waiting"], tile["handled"], tile["longest_wait"]), (0, 0, 0))
+        self.assertFalse(tile["service_level_known"])
+        self.assertEqual(tile["sl_status"], wallboard.NONE)
+        self.assertNotIn(None, _values(board))
+
+    # ------------------------------------------------------------------
+    # Access
+    # ------------------------------------------------------------------
+    @users("occ_agent_sales")
+    def test_agent_gets_no_board(self):
+        with self.assertRaises(AccessError):
+            self.env["omnichannel.queue"].wallboard_data()
+
+    @users("occ_supervisor_sales")
+    def test_supervisor_sees_own_queues(self):
+        self._waiting("WB-CLAIMS", queue=self.queue_claims, channel=self.channel_email)
+        board = self.env["omnichannel.queue"].wallboard_data()
+        self.assertEqual([q["id"] for q in board["queues"]], self.queue_sales.ids)
+        self.assertNotIn(self.agent_claims.id, [a["user_id"] for a in board["agents"]])
+        self.assertEqual(board["totals"]["waiting"], 0)
+
+    @users("occ_manager")
+    def test_manager_sees_all_queues(self):
+        board = self.env["omnichannel.queue"].wallboard_data()
+        ids = [q["id"] for q in board["queues"]]
+        self.assertIn(self.queue_sales.id, ids)
+        self.assertIn(self.queue_claims.id, ids)
+        self.assertTrue(all(q["can_manage"] for q in board["queues"]))
+
+    # ------------------------------------------------------------------
+    # Supervisor actions
+    # ------------------------------------------------------------------
+    def test_assign_offers_to_the_agent(self):
+        self.a_sales._change_state("available")
+        self.a_b._change_state("available")
+        self.queue_sales.member_line_ids.logged_in = False  # keep the ACD out of the way
+        call = self._waiting("WB-1")
+        result = call.with_user(self.supervisor_sales).action_supervisor_assign(self.agent_b.id)
+        self.assertEqual(result["state"], "offered")
+        pending = call.offer_ids.filtered(lambda o: o.state == "pending")
+        self.assertEqual(pending.user_id, self.agent_b)
+        self.assertEqual(self.a_b.state, "busy")
+        # reassign: the first offer is cancelled, the new agent is offered
+        call.with_user(self.supervisor_sales).action_supervisor_assign(self.agent_sales.id)
+        self.assertEqual(pending.state, "cancelled")
+        pending = call.offer_ids.filtered(lambda o: o.state == "pending")
+        self.assertEqual(pending.user_id, self.agent_sales)
+        self.assertEqual(call.agent_id, self.agent_sales)
+        self.assertEqual(self.a_b.state, "available")
+        self.assertIn("Assigned to Anna Sales", call.message_ids[0].body)
+        # the agent accepts as usual
+        pending.with_user(self.agent_sales).action_accept()
+        self.assertEqual(call.state, "active")
+
+    def test_pick_takes_it_for_the_supervisor(self):
+        self.a_sales._change_state("available")
+        self.queue_sales.member_line_ids.logged_in = False
+        call = self._waiting("WB-2")
+        call.with_user(self.supervisor_sales).action_supervisor_assign(self.agent_sales.id)
+        offer = call.offer_ids
+        result = call.with_user(self.supervisor_sales).action_supervisor_pick()
+        self.assertEqual(result["state"], "active")
+        self.assertEqual(call.agent_id, self.supervisor_sales)
+        self.assertTrue(call.date_answered)
+        self.assertEqual(offer.state, "cancelled")
+        self.assertEqual(self.a_sales.state, "available")
+        self.assertIn("Picked up by supervisor", call.message_ids[0].body)
+        with self.assertRaises(UserError):
+            call.with_user(self.supervisor_sales).action_supervisor_pick()
+
+    def test_refusals(self):
+        call = self._waiting("WB-3")
+        claim = self._waiting("WB-4", queue=self.queue_claims, channel=self.channel_email)
+        # not their queue
+        with self.assertRaises(AccessError):
+            claim.with_user(self.supervisor_sales).action_supervisor_pick()
+        # agents are no supervisors
+        with self.assertRaises(AccessError):
+            call.with_user(self.agent_sales).action_supervisor_assign(self.agent_b.id)
+        # the agent is offline: no offer, nothing changed
+        with self.assertRaises(UserError):
+            call.with_user(self.supervisor_sales).action_supervisor_assign(self.agent_b.id)
+        # not an agent
+        with self.assertRaises(UserError):
+            call.with_user(self.supervisor_sales).action_supervisor_assign(self.plain_user.id)
+        self.assertEqual(call.state, "queued")
+        self.assertFalse(call.offer_ids)
+        # managers may act everywhere
+        claim.with_user(self.manager).action_supervisor_pick()
+        self.assertEqual(claim.agent_id, self.manager)
+
+    def test_join_silently(self):
+        self.a_sales._change_state("available")
+        call = self._waiting("WB-5")
+        call.write({"state": "active", "agent_id": self.agent_sales.id})
+        messages = len(call.message_ids)
+        action = call.with_user(self.supervisor_sales).action_supervisor_join()
+        self.assertEqual(action["res_id"], call.id)
+        self.assertIn(self.supervisor_sales.partner_id, call.message_partner_ids)
+        self.assertEqual(len(call.message_ids), messages)
+        with self.assertRaises(AccessError):
+            call.with_user(self.agent_b).action_supervisor_join()
+
+    # ------------------------------------------------------------------
+    # Live push, rate-limited
+    # ------------------------------------------------------------------
+    def _pushes(self):
+        self.env.cr.precommit.run()
+        group = self.env.ref(SUPERVISOR)
+        channel = json_dump(channel_with_db(self.env.cr.dbname, group))
+        return (
+            self.env["bus.bus"]
+            .sudo()
+            .search_count([("channel", "=", channel), ("message", "like", "omnichannel.wallboard")])
+        )
+
+    def test_push_rate_limit(self):
+        self.env.cr.execute("UPDATE omnichannel_wallboard_push SET last_push = '1970-01-01'")
+        reason = self.env.ref("omnichannel_cc.break_reason_coffee").id
+        before = self._pushes()
+        with freeze_time(T0):
+            self.a_b._change_state("available")
+            self.assertEqual(self._pushes(), before + 1)
+        with freeze_time(T0 + timedelta(seconds=1)):
+            self.a_b._change_state("break", reason)
+            self._waiting("WB-6")
+            self.assertEqual(self._pushes(), before + 1, "within the window: no second push")
+        with freeze_time(T0 + timedelta(seconds=3)):
+            self.a_b._change_state("offline")
+            self.assertEqual(self._pushes(), before + 2)
+        with freeze_time(T0 + timedelta(seconds=10)):
+            # a field the wallboard does not show: no push
+            self.a_b.capacity_chat = 4
+            self.assertEqual(self._pushes(), before + 2)
+
+    def test_push_skipped_while_another_transaction_pushes(self):
+        company = self.env.ref("base.main_company")
+        Queue = self.env["omnichannel.queue"]
+        # a cursor of its own (another worker), not the test cursor
+        with sql_db.db_connect(self.env.cr.dbname).cursor() as other:
+            other.execute(
+                "SELECT 1 FROM omnichannel_wallboard_push WHERE company_id = %s FOR UPDATE",
+                (company.id,),
+            )
+            self.assertTrue(other.fetchone())
+            self.assertFalse(Queue._wallboard_claim_push(company.id))
+            other.rollback()
+        # the transaction is still usable
+        self.assertTrue(Queue.search_count([]) >= 2)
+
+
+def _values(data):
+    """Every leaf value of a nested structure."""
+    if isinstance(data, dict):
+        return [v for value in data.values() for v in _values(value)]
+    if isinstance(data, list | tuple):
+        return [v for value in data for v in _values(value)]
+    return [data]
+
+
+@tagged("post_install", "-at_install")
+class TestWallboardUi(HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.supervisor = new_test_user(
+            cls.env, "occ_wb_tour_sup", groups=SUPERVISOR, name="WB Supervisor", tz="UTC"
+        )
+        cls.agent = new_test_user(cls.env, "occ_wb_tour_agent", groups=AGENT, name="WB Agent")
+        cls.queue = cls.env["omnichannel.queue"].create(
+            {
+                "name": "Tour WB queue",
+                "member_ids": [Command.set(cls.agent.ids)],
+                "supervisor_ids": [Command.set(cls.supervisor.ids)],
+            }
+        )
+        # logged out of the queue: only the supervisor gives it work
+        cls.queue.member_line_ids.logged_in = False
+        chat = cls.env["omnichannel.channel"].create(
+            {
+                "name": "Tour WB chat",
+                "channel_type": "chat",
+                "address": "tour-wb-chat",
+                "queue_id": cls.queue.id,
+            }
+        )
+        cls.agent_record = cls.env["omnichannel.agent"]._for_user(cls.agent)
+        Interaction = cls.env["omnichannel.interaction"]
+        cls.chat1, cls.chat2 = Interaction.create(
+            [
+                {"name": name, "channel_id": chat.id, "queue_id": cls.queue.id, "state": "queued"}
+                for name in ("WBCHAT1", "WBCHAT2")
+            ]
+        )
+
+    def test_supervisor_wallboard(self):
+        self.start_tour(
+            "/odoo/omnichannel-wallboard", "omnichannel_cc_wallboard_tour", login="occ_wb_tour_sup"
+        )
+        self.assertEqual(self.agent_record.state, "busy")
+        self.assertEqual(self.chat1.state, "offered")
+        self.assertEqual(
+            self.chat1.offer_ids.filtered(lambda o: o.state == "pending").user_id, self.agent
+        )
+        self.assertEqual(self.chat2.state, "active")
+        self.assertEqual(self.chat2.agent_id, self.supervisor)

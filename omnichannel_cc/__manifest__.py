@@ -24,6 +24,8 @@
         "security/omnichannel_security.xml",
         "security/ir.model.access.csv",
         "security/omnichannel_rules.xml",
+        "security/omnichannel_report_rules.xml",
+        "security/omnichannel_script_rules.xml",
         "data/ir_sequence_data.xml",
         "data/ir_cron_data.xml",
         "data/omnichannel_disposition_data.xml",
@@ -39,13 +41,19 @@
         "views/sale_order_views.xml",
         "views/account_move_views.xml",
         "views/omnichannel_wallboard_views.xml",
+        "views/omnichannel_script_views.xml",
+        "wizard/omnichannel_script_run_views.xml",
         "views/omnichannel_menus.xml",
+        "report/omnichannel_interaction_report_views.xml",
+        "report/omnichannel_agent_state_report_views.xml",
     ],
     "demo": [
         "demo/omnichannel_demo.xml",
+        "demo/omnichannel_script_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [
+            "omnichannel_cc/static/src/agent_console/*",
             "omnichannel_cc/static/src/wallboard/*",
         ],
         "web.assets_tests": [

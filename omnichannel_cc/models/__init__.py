@@ -18,3 +18,11 @@ from . import omnichannel_wallboard
 from . import omnichannel_interaction_supervisor
 from . import omnichannel_agent_wallboard
 from . import omnichannel_offer_wallboard
+from . import omnichannel_agent_console
+from . import omnichannel_script
+from . import omnichannel_script_step
+from . import omnichannel_script_choice
+from . import omnichannel_script_branch
+from . import omnichannel_script_answer
+from . import omnichannel_queue_script
+from . import omnichannel_interaction_script

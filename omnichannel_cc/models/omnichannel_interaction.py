@@ -214,7 +214,7 @@ class OmnichannelInteraction(models.Model):
 
     def action_close(self):
         now = fields.Datetime.now()
-        agents = self.env["omnichannel.agent"]
+        agents = self.env["omnichannel.agent"].sudo()
         for rec in self:
             vals = {"date_closed": now}
             if not rec.date_ended:

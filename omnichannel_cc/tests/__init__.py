@@ -9,3 +9,7 @@ from . import test_ui
 from . import test_routing_logic
 from . import test_acd
 from . import test_wallboard
+from . import test_kpi
+from . import test_agent_console
+from . import test_report
+from . import test_script

@@ -74,9 +74,13 @@ def environment(name):
     import odoo
     from odoo import SUPERUSER_ID, api
 
-    odoo.tools.config.parse_config(
-        [f"--addons-path={REPO}", "--db_host=127.0.0.1", "--log-level=warn"]
-    )
+    if not getattr(environment, "configured", False):
+        odoo.tools.config.parse_config(
+            [f"--addons-path={REPO}", "--db_host=127.0.0.1", "--log-level=warn"]
+        )
+        environment.configured = True
+    # a fresh registry: the database may have changed since the last one
+    odoo.modules.registry.Registry.delete(name)
     registry = odoo.modules.registry.Registry(name)
     with registry.cursor() as cr:
         yield api.Environment(cr, SUPERUSER_ID, {})

@@ -1,0 +1,2 @@
+from . import omnichannel_interaction_report
+from . import omnichannel_agent_state_report

@@ -1,0 +1,91 @@
+import { Component, useState } from "@odoo/owl";
+import { Dropdown } from "@web/core/dropdown/dropdown";
+import { useDropdownState } from "@web/core/dropdown/dropdown_hooks";
+import { registry } from "@web/core/registry";
+import { useService } from "@web/core/utils/hooks";
+import {
+    CHANNEL_ICONS,
+    CHANNEL_LABELS,
+    STATE_COLORS,
+    formatSeconds,
+    secondsNow,
+} from "./agent_console_service";
+
+/**
+ * Systray item of the agent console: presence and time in state; the menu
+ * changes presence (with break reasons), logs in and out of queues and lists
+ * the current interactions. Shown to contact center agents only.
+ */
+export class AgentConsoleSystray extends Component {
+    static template = "omnichannel_cc.AgentConsoleSystray";
+    static components = { Dropdown };
+    static props = {};
+
+    setup() {
+        this.console = useService("omnichannel_agent_console");
+        this.cstate = useState(this.console.state);
+        this.dropdown = useDropdownState();
+        this.channelIcons = CHANNEL_ICONS;
+        this.channelLabels = CHANNEL_LABELS;
+        this.formatSeconds = formatSeconds;
+    }
+
+    get data() {
+        return this.cstate.data;
+    }
+
+    get presence() {
+        return this.data.presence;
+    }
+
+    get color() {
+        return STATE_COLORS[this.presence.state] || "secondary";
+    }
+
+    get stateTimer() {
+        return formatSeconds(secondsNow(this.cstate, this.presence.state_seconds));
+    }
+
+    get loggedInCount() {
+        return this.data.queues.filter((q) => q.logged_in).length;
+    }
+
+    interactionTimer(interaction) {
+        return formatSeconds(secondsNow(this.cstate, interaction.state_seconds));
+    }
+
+    isCurrentState(state, breakReasonId = false) {
+        const presence = this.presence;
+        if (state === "available") {
+            return ["available", "busy", "wrapup"].includes(presence.state);
+        }
+        if (state === "break") {
+            return presence.state === "break" && presence.break_reason_id === breakReasonId;
+        }
+        return presence.state === state;
+    }
+
+    async onSetState(state, breakReasonId = false) {
+        this.dropdown.close();
+        await this.console.setState(state, breakReasonId);
+    }
+
+    onToggleQueue(queue) {
+        return this.console.toggleQueue(queue);
+    }
+
+    onOpenInteraction(interaction) {
+        this.dropdown.close();
+        return this.console.openPanel(interaction.id, interaction.partner_id);
+    }
+
+    onRefresh() {
+        return this.console.load();
+    }
+}
+
+registry.category("systray").add(
+    "omnichannel_cc.agent_console",
+    { Component: AgentConsoleSystray },
+    { sequence: 90 }
+);

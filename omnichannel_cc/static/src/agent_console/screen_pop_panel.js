@@ -1,0 +1,154 @@
+import { Component, useState } from "@odoo/owl";
+import { _t } from "@web/core/l10n/translation";
+import {
+    deserializeDate,
+    deserializeDateTime,
+    formatDate,
+    formatDateTime,
+} from "@web/core/l10n/dates";
+import { useService } from "@web/core/utils/hooks";
+import { formatFloat, formatMonetary } from "@web/views/fields/formatters";
+import {
+    CHANNEL_ICONS,
+    CHANNEL_LABELS,
+    formatSeconds,
+    secondsNow,
+} from "./agent_console_service";
+import { WrapupPanel } from "./wrapup_panel";
+
+const PAYMENT_STATES = {
+    not_paid: _t("Not paid"),
+    partial: _t("Partially paid"),
+};
+const CASE_STATES = {
+    new: _t("New"),
+    open: _t("In progress"),
+    pending: _t("Waiting for customer"),
+};
+const INTERACTION_STATES = {
+    new: _t("New"),
+    queued: _t("Queued"),
+    offered: _t("Offered"),
+    active: _t("Active"),
+    wrapup: _t("Wrap-up"),
+    done: _t("Done"),
+    abandoned: _t("Abandoned"),
+    missed: _t("Missed"),
+    transferred: _t("Transferred"),
+};
+
+/**
+ * The customer panel (screen-pop) next to the web client: the interaction in
+ * hand with its quick actions and wrap-up, and what the agent must know of
+ * the customer before answering — open orders, unpaid and overdue invoices,
+ * open cases and their owners, the history on every channel — each a link to
+ * its record.
+ */
+export class ScreenPopPanel extends Component {
+    static template = "omnichannel_cc.ScreenPopPanel";
+    static components = { WrapupPanel };
+    static props = {};
+
+    setup() {
+        this.console = useService("omnichannel_agent_console");
+        this.cstate = useState(this.console.state);
+        this.channelIcons = CHANNEL_ICONS;
+        this.channelLabels = CHANNEL_LABELS;
+        this.paymentStates = PAYMENT_STATES;
+        this.caseStates = CASE_STATES;
+        this.interactionStates = INTERACTION_STATES;
+    }
+
+    get panel() {
+        return this.cstate.panel;
+    }
+
+    get pop() {
+        return this.panel.pop;
+    }
+
+    get access() {
+        return this.cstate.data?.access || {};
+    }
+
+    get interaction() {
+        const id = this.panel.interactionId;
+        return (this.cstate.data?.interactions || []).find((i) => i.id === id);
+    }
+
+    get offer() {
+        const id = this.panel.interactionId;
+        return (this.cstate.data?.offers || []).find((o) => o.interaction_id === id);
+    }
+
+    get title() {
+        return (
+            this.pop?.partner.name ||
+            this.interaction?.partner_name ||
+            this.offer?.partner_name ||
+            this.interaction?.contact_address ||
+            this.offer?.contact_address ||
+            _t("Unknown customer")
+        );
+    }
+
+    get interactionTimer() {
+        return formatSeconds(secondsNow(this.cstate, this.interaction.state_seconds));
+    }
+
+    get overdueInvoices() {
+        return (this.pop?.invoices || []).filter((invoice) => invoice.overdue);
+    }
+
+    place(partner) {
+        return [partner.city, partner.country].filter(Boolean).join(", ");
+    }
+
+    money(amount, currencyName) {
+        return `${formatFloat(amount, { digits: [16, 2] })} ${currencyName || ""}`.trim();
+    }
+
+    companyMoney(amount) {
+        return formatMonetary(amount, { currencyId: this.pop.currency.id });
+    }
+
+    date(value) {
+        return value ? formatDate(deserializeDate(value)) : "";
+    }
+
+    datetime(value) {
+        return value ? formatDateTime(deserializeDateTime(value)) : "";
+    }
+
+    daysOverdue(invoice) {
+        return _t("%(days)s days overdue", { days: invoice.days_overdue });
+    }
+
+    open(resModel, resId) {
+        return this.console.openRecord(resModel, resId);
+    }
+
+    onMinimize() {
+        this.panel.minimized = !this.panel.minimized;
+    }
+
+    onClose() {
+        this.console.closePanel();
+    }
+
+    onReloadPop() {
+        return this.console.loadPop();
+    }
+
+    onQuickAction(method) {
+        return this.console.quickAction(this.interaction, method);
+    }
+
+    onEnd() {
+        return this.console.end(this.interaction);
+    }
+
+    onLinkCase(caseId) {
+        return this.console.linkCase(this.interaction, caseId);
+    }
+}

@@ -26,3 +26,4 @@ from . import omnichannel_script_branch
 from . import omnichannel_script_answer
 from . import omnichannel_queue_script
 from . import omnichannel_interaction_script
+from . import omnichannel_interaction_transfer

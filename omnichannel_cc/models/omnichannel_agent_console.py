@@ -161,27 +161,13 @@ class OmnichannelOffer(models.Model):
             row.update(extras[row["offer_id"]])
         return rows
 
-    def _notify_agents(self):
-        """Push the offer to the agent's browser: the core payload (offer,
-        interaction, customer, channel, queue, expiry) plus what the popup
-        shows (waiting time, seconds left, subject) so that it appears at
-        once, before the console reloads its state."""
-        now = fields.Datetime.now()
-        for offer in self:
-            interaction = offer.interaction_id
-            payload = {
-                "offer_id": offer.id,
-                "interaction_id": interaction.id,
-                "partner_id": interaction.partner_id.id or False,
-                "partner_name": interaction.partner_id.display_name or False,
-                "channel_type": interaction.channel_type,
-                "queue": offer.queue_id.name or False,
-                "expire": fields.Datetime.to_string(offer.date_expire)
-                if offer.date_expire
-                else False,
-            }
-            payload.update(offer._console_offer_extra(now))
-            offer.user_id._bus_send("omnichannel.offer", payload)
+    def _bus_payload(self):
+        """The core payload plus what the popup shows (waiting time, seconds
+        left, subject), so that it appears at once, before the console
+        reloads its state."""
+        payload = super()._bus_payload()
+        payload.update(self._console_offer_extra(fields.Datetime.now()))
+        return payload
 
 
 class OmnichannelInteraction(models.Model):

@@ -144,24 +144,24 @@ class OmnichannelOffer(models.Model):
         if requeue:
             (self.queue_id | self.interaction_id.queue_id)._dispatch()
 
+    def _bus_payload(self):
+        """What the agent's browser gets with a new offer."""
+        self.ensure_one()
+        interaction = self.interaction_id
+        return {
+            "offer_id": self.id,
+            "interaction_id": interaction.id,
+            "partner_id": interaction.partner_id.id or False,
+            "partner_name": interaction.partner_id.display_name or False,
+            "channel_type": interaction.channel_type,
+            "queue": self.queue_id.name or False,
+            "expire": fields.Datetime.to_string(self.date_expire) if self.date_expire else False,
+        }
+
     def _notify_agents(self):
         """Push the offer to the agent's browser (agent console)."""
         for offer in self:
-            interaction = offer.interaction_id
-            offer.user_id._bus_send(
-                "omnichannel.offer",
-                {
-                    "offer_id": offer.id,
-                    "interaction_id": interaction.id,
-                    "partner_id": interaction.partner_id.id or False,
-                    "partner_name": interaction.partner_id.display_name or False,
-                    "channel_type": interaction.channel_type,
-                    "queue": offer.queue_id.name or False,
-                    "expire": fields.Datetime.to_string(offer.date_expire)
-                    if offer.date_expire
-                    else False,
-                },
-            )
+            offer.user_id._bus_send("omnichannel.offer", offer._bus_payload())
 
     @api.model
     def action_my_offers(self):

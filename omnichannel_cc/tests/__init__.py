@@ -13,3 +13,4 @@ from . import test_kpi
 from . import test_agent_console
 from . import test_report
 from . import test_script
+from . import test_transfer

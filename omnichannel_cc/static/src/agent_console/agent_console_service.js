@@ -345,6 +345,33 @@ export class AgentConsole {
         await this.action.doAction(action, { onClose: () => this.scheduleLoad() });
     }
 
+    /** Hold / resume the customer of the active interaction. */
+    hold(interaction, onHold) {
+        const method = onHold ? "action_hold" : "action_resume";
+        return this.run(this.orm.call("omnichannel.interaction", method, [[interaction.id]]));
+    }
+
+    /** Queues and free agents the interaction may be transferred to. */
+    transferTargets(interaction) {
+        return this.orm.call("omnichannel.interaction", "transfer_targets", [[interaction.id]]);
+    }
+
+    /** target: {type: "queue" | "agent", id} */
+    async transfer(interaction, target) {
+        const method =
+            target.type === "queue" ? "action_transfer_queue" : "action_transfer_agent";
+        await this.run(
+            this.orm.call("omnichannel.interaction", method, [[interaction.id], target.id]),
+            { refreshView: true }
+        );
+        this.notification.add(_t("%(name)s is transferred.", { name: interaction.name }), {
+            type: "success",
+        });
+        if (this.state.panel.interactionId === interaction.id) {
+            this.closePanel();
+        }
+    }
+
     async linkCase(interaction, caseId) {
         await this.run(
             this.orm.call("omnichannel.interaction", "action_console_link_case", [

@@ -57,6 +57,8 @@ export class ScreenPopPanel extends Component {
         this.paymentStates = PAYMENT_STATES;
         this.caseStates = CASE_STATES;
         this.interactionStates = INTERACTION_STATES;
+        // the transfer picker: null while closed, else {queues, agents, value}
+        this.transferState = useState({ targets: null, value: "" });
     }
 
     get panel() {
@@ -146,6 +148,29 @@ export class ScreenPopPanel extends Component {
 
     onEnd() {
         return this.console.end(this.interaction);
+    }
+
+    onHold() {
+        return this.console.hold(this.interaction, !this.interaction.is_on_hold);
+    }
+
+    async onTransferOpen() {
+        if (this.transferState.targets) {
+            this.transferState.targets = null;
+            return;
+        }
+        const targets = await this.console.transferTargets(this.interaction);
+        Object.assign(this.transferState, { targets, value: "" });
+    }
+
+    async onTransferConfirm() {
+        const [type, id] = this.transferState.value.split(":");
+        if (!id) {
+            return;
+        }
+        const interaction = this.interaction;
+        this.transferState.targets = null;
+        await this.console.transfer(interaction, { type, id: parseInt(id) });
     }
 
     onLinkCase(caseId) {

@@ -30,7 +30,7 @@ class OmnichannelQueue(models.Model):
     _inherit = "omnichannel.queue"
 
     def init(self):
-        super().init()
+        res = super().init()
         # One row per company: when its wallboards were last pushed (rate limit
         # shared by every worker and server).
         self.env.cr.execute(
@@ -51,6 +51,7 @@ class OmnichannelQueue(models.Model):
                 SQL.identifier(PUSH_TABLE),
             )
         )
+        return res
 
     # ------------------------------------------------------------------
     # Live push, rate-limited through PostgreSQL

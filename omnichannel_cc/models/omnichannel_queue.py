@@ -1,3 +1,4 @@
+import dataclasses
 import logging
 from datetime import timedelta
 
@@ -337,9 +338,26 @@ class OmnichannelQueue(models.Model):
                 if not preferred and not any(c.free_slots > 0 for c in candidates):
                     full_classes.add(channel_class)
                 continue
-            if self._offer(interaction, ordered):
+            claimed = self._offer(interaction, ordered)
+            if claimed:
                 made += 1
-                member_rows = None  # loads changed
+                # the claimed agents hold one more: update the cached
+                # candidates instead of reading every agent again (the
+                # claim itself re-checks capacity under the row lock)
+                candidates_cache = {
+                    cache_key: [
+                        dataclasses.replace(
+                            c,
+                            load=c.load + 1,
+                            free_slots=c.free_slots - (cache_key[0] == channel_class),
+                            last_assigned_seq=max(c.last_assigned_seq, 0) + 10**9,
+                        )
+                        if c.user_id in claimed.user_id.ids
+                        else c
+                        for c in cached
+                    ]
+                    for cache_key, cached in candidates_cache.items()
+                }
         return made
 
     def _lock_interaction(self, interaction):
@@ -374,9 +392,10 @@ class OmnichannelQueue(models.Model):
 
     def _offer(self, interaction, ordered):
         """Offer one interaction: to the first agent that can be claimed, or to
-        every claimable agent for ring-all. True when an offer was made."""
+        every claimable agent for ring-all. Returns the claimed agents (empty
+        when no offer was made)."""
         if not self._lock_interaction(interaction):
-            return False
+            return self.env["omnichannel.agent"]
         channel_class = routing.CHANNEL_CLASS.get(interaction.channel_type, "email")
         ring_all = self.strategy == routing.RING_ALL and channel_class == "voice"
         claimed = self.env["omnichannel.agent"].sudo()
@@ -387,7 +406,7 @@ class OmnichannelQueue(models.Model):
                 if not ring_all:
                     break
         if not claimed:
-            return False
+            return self.env["omnichannel.agent"]
         cr = self.env.cr
         now = fields.Datetime.now()
         cr.execute(
@@ -402,7 +421,7 @@ class OmnichannelQueue(models.Model):
             log_exceptions=False,
         )
         if cr.rowcount != 1:
-            return False
+            return self.env["omnichannel.agent"]
         cr.execute(
             SQL(
                 """UPDATE omnichannel_agent
@@ -437,7 +456,7 @@ class OmnichannelQueue(models.Model):
         if expire:
             self.env.ref("omnichannel_cc.ir_cron_acd_sweep")._trigger(expire)
         offers._notify_agents()
-        return True
+        return claimed
 
     # ------------------------------------------------------------------
     # Sweep: what events did not trigger (expired offers, ended wrap-ups,

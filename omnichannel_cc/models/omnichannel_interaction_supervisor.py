@@ -93,6 +93,32 @@ class OmnichannelInteraction(models.Model):
             body=body, author_id=self.env.user.partner_id.id, subtype_xmlid="mail.mt_note"
         )
 
+    def _check_assign_target(self, target):
+        """Refuse, with a clear message, an agent this interaction cannot be given to."""
+        self.ensure_one()
+        if not target or not target.has_group("omnichannel_cc.group_omnichannel_agent"):
+            raise UserError(_("Choose a Contact Center agent."))
+        if self.company_id not in target.company_ids:
+            raise UserError(
+                _(
+                    "%(agent)s does not work for %(company)s.",
+                    agent=target.name,
+                    company=self.company_id.name,
+                )
+            )
+        if not self.queue_id:
+            raise UserError(_("%(name)s is in no queue.", name=self.name))
+
+    def _agent_cannot_take(self, target):
+        return UserError(
+            _(
+                "%(agent)s cannot take %(name)s now: they are not available or have no "
+                "free place for this channel.",
+                agent=target.name,
+                name=self.name,
+            )
+        )
+
     def action_supervisor_assign(self, user_id):
         """Give a waiting interaction to one agent: pending offers are cancelled
         and the agent gets an offer (the ACD's own locking and capacity check)."""
@@ -102,18 +128,7 @@ class OmnichannelInteraction(models.Model):
         if target == self.env.user:
             return self.action_supervisor_pick()
         rec = self.sudo()
-        if not target or not target.has_group("omnichannel_cc.group_omnichannel_agent"):
-            raise UserError(_("Choose a Contact Center agent."))
-        if rec.company_id not in target.company_ids:
-            raise UserError(
-                _(
-                    "%(agent)s does not work for %(company)s.",
-                    agent=target.name,
-                    company=rec.company_id.name,
-                )
-            )
-        if not rec.queue_id:
-            raise UserError(_("%(name)s is in no queue.", name=rec.name))
+        rec._check_assign_target(target)
         rec._supervisor_lock()
         released = rec._supervisor_cancel_offers()
         if rec.state != "queued":
@@ -127,14 +142,7 @@ class OmnichannelInteraction(models.Model):
             )
         self.env.flush_all()
         if not rec.queue_id._offer(rec, [routing.Candidate(user_id=target.id)]):
-            raise UserError(
-                _(
-                    "%(agent)s cannot take %(name)s now: they are not available or have no "
-                    "free place for this channel.",
-                    agent=target.name,
-                    name=rec.name,
-                )
-            )
+            raise rec._agent_cannot_take(target)
         released._refresh_state()
         rec._supervisor_log(
             _(

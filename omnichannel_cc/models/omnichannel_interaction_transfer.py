@@ -271,30 +271,12 @@ class OmnichannelInteraction(models.Model):
         rec = self.sudo()
         rec._check_active()
         target = self.env["res.users"].sudo().browse(int(user_id)).exists()
-        if not target or not target.has_group(AGENT_GROUP):
-            raise UserError(_("Choose a Contact Center agent."))
+        rec._check_assign_target(target)
         if target == rec.agent_id:
             raise UserError(
                 _("%(name)s is already with %(agent)s.", name=rec.name, agent=target.name)
             )
-        if rec.company_id not in target.company_ids:
-            raise UserError(
-                _(
-                    "%(agent)s does not work for %(company)s.",
-                    agent=target.name,
-                    company=rec.company_id.name,
-                )
-            )
-        if not rec.queue_id:
-            raise UserError(_("%(name)s is in no queue.", name=rec.name))
-        busy_error = UserError(
-            _(
-                "%(agent)s cannot take %(name)s now: they are not available or have no free "
-                "place for this channel.",
-                agent=target.name,
-                name=rec.name,
-            )
-        )
+        busy_error = rec._agent_cannot_take(target)
         if not rec._transfer_target_agent(target):
             raise busy_error
         rec._transfer_lock()

@@ -52,8 +52,10 @@ class OmnichannelInteraction(models.Model):
                     )
                 )
 
-    def _supervisor_lock(self):
-        """Lock the waiting interaction against the ACD and agents' accepts."""
+    def _lock_for_change(self, states, busy_message):
+        """Row-lock this interaction, without waiting, if it is in one of
+        ``states``: True when locked, False when it is in another state, a
+        UserError with ``busy_message`` when another transaction holds it."""
         self.ensure_one()
         self.env.flush_all()
         cr = self.env.cr
@@ -64,20 +66,23 @@ class OmnichannelInteraction(models.Model):
                         """SELECT id FROM omnichannel_interaction
                             WHERE id = %s AND state IN %s FOR UPDATE NOWAIT""",
                         self.id,
-                        WAITING_STATES,
+                        tuple(states),
                     ),
                     log_exceptions=False,
                 )
                 locked = bool(cr.fetchone())
         except pg_errors.LockNotAvailable as error:
-            raise UserError(
-                _("%(name)s is being routed right now; try again.", name=self.name)
-            ) from error
-        if not locked:
+            raise UserError(busy_message) from error
+        self.invalidate_recordset()
+        return locked
+
+    def _supervisor_lock(self):
+        """Lock the waiting interaction against the ACD and agents' accepts."""
+        busy = _("%(name)s is being routed right now; try again.", name=self.name)
+        if not self._lock_for_change(WAITING_STATES, busy):
             raise UserError(
                 _("%(name)s is no longer waiting: an agent has it already.", name=self.name)
             )
-        self.invalidate_recordset()
 
     def _supervisor_cancel_offers(self):
         """Cancel the pending offers; the agents they held, to refresh once the
@@ -88,7 +93,8 @@ class OmnichannelInteraction(models.Model):
         offers._close("cancelled", requeue=False)
         return self.env["omnichannel.agent"].sudo().search([("user_id", "in", users.ids)])
 
-    def _supervisor_log(self, body):
+    def _log_note(self, body):
+        """An internal note on the interaction, by the current user."""
         self.sudo().message_post(
             body=body, author_id=self.env.user.partner_id.id, subtype_xmlid="mail.mt_note"
         )
@@ -144,7 +150,7 @@ class OmnichannelInteraction(models.Model):
         if not rec.queue_id._offer(rec, [routing.Candidate(user_id=target.id)]):
             raise rec._agent_cannot_take(target)
         released._refresh_state()
-        rec._supervisor_log(
+        rec._log_note(
             _(
                 "Assigned to %(agent)s by supervisor %(supervisor)s.",
                 agent=target.name,
@@ -170,9 +176,7 @@ class OmnichannelInteraction(models.Model):
             }
         )
         (released | self.env["omnichannel.agent"]._for_user(self.env.user))._refresh_state()
-        rec._supervisor_log(
-            _("Picked up by supervisor %(supervisor)s.", supervisor=self.env.user.name)
-        )
+        rec._log_note(_("Picked up by supervisor %(supervisor)s.", supervisor=self.env.user.name))
         return rec._api_result()
 
     def action_supervisor_join(self):

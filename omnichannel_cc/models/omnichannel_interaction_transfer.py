@@ -1,10 +1,8 @@
 """Hold and transfer of the agent's active interaction (agent console)."""
 
-from psycopg2 import errors as pg_errors
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL
 
 from ..tools import routing
 
@@ -94,32 +92,9 @@ class OmnichannelInteraction(models.Model):
 
     def _transfer_lock(self):
         """Lock the active interaction against a concurrent end or transfer."""
-        self.ensure_one()
-        self.env.flush_all()
-        cr = self.env.cr
-        try:
-            with cr.savepoint(flush=False):
-                cr.execute(
-                    SQL(
-                        """SELECT id FROM omnichannel_interaction
-                            WHERE id = %s AND state = 'active' FOR UPDATE NOWAIT""",
-                        self.id,
-                    ),
-                    log_exceptions=False,
-                )
-                locked = bool(cr.fetchone())
-        except pg_errors.LockNotAvailable as error:
-            raise UserError(
-                _("%(name)s is being changed right now; try again.", name=self.name)
-            ) from error
-        self.invalidate_recordset()
-        if not locked:
+        busy = _("%(name)s is being changed right now; try again.", name=self.name)
+        if not self._lock_for_change(("active",), busy):
             self._check_active()
-
-    def _note(self, body):
-        self.sudo().message_post(
-            body=body, author_id=self.env.user.partner_id.id, subtype_xmlid="mail.mt_note"
-        )
 
     # ------------------------------------------------------------------
     # Hold
@@ -252,7 +227,7 @@ class OmnichannelInteraction(models.Model):
                 if ordered:
                     queue._offer(rec, ordered)
         rec._transfer_free_agent(previous, skip_queue=queue)
-        rec._note(
+        rec._log_note(
             _(
                 "Transferred from %(origin)s to queue %(queue)s by %(user)s.",
                 origin=source.name or previous.name or _("(none)"),
@@ -291,7 +266,7 @@ class OmnichannelInteraction(models.Model):
             self.env.invalidate_all()
             raise
         rec._transfer_free_agent(previous)
-        rec._note(
+        rec._log_note(
             _(
                 "Transferred from %(origin)s to %(agent)s by %(user)s.",
                 origin=previous.name or _("(none)"),

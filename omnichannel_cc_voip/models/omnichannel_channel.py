@@ -1,7 +1,10 @@
+import contextlib
 import secrets
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
+
+from ..tools import ami
 
 MANAGER_GROUP = "omnichannel_cc.group_omnichannel_manager"
 
@@ -31,6 +34,33 @@ class OmnichannelChannel(models.Model):
         readonly=True,
         groups=MANAGER_GROUP,
         help="Key the PBX uses to sign its requests (HMAC-SHA256). Keep it private.",
+    )
+
+    voip_pbx_type = fields.Selection(
+        [("generic", "Generic / Kamailio (webhooks only)"), ("asterisk", "Asterisk (AMI)")],
+        string="PBX type",
+        default="generic",
+        required=True,
+        help="Generic PBXs only post events and ask for routes; Asterisk is also driven "
+        "over AMI (click-to-dial from desk phones, transfer, listen-in).",
+    )
+    voip_ws_url = fields.Char(
+        string="WebSocket SIP URL",
+        help="Where browser softphones register, e.g. wss://pbx.example.com:8089/ws.",
+    )
+    voip_sip_domain = fields.Char(
+        string="SIP domain",
+        help="Domain of the agents' SIP accounts: sip:<extension>@<domain>.",
+    )
+    voip_ami_host = fields.Char(string="AMI host", groups=MANAGER_GROUP)
+    voip_ami_port = fields.Integer(string="AMI port", default=5038, groups=MANAGER_GROUP)
+    voip_ami_username = fields.Char(string="AMI user", groups=MANAGER_GROUP)
+    voip_ami_secret = fields.Char(string="AMI secret", groups=MANAGER_GROUP)
+    voip_ami_context = fields.Char(
+        string="Dial context",
+        default="from-internal",
+        groups=MANAGER_GROUP,
+        help="Asterisk dialplan context used to originate click-to-dial calls.",
     )
 
     _sql_constraints = [
@@ -81,3 +111,29 @@ class OmnichannelChannel(models.Model):
         return self.sudo().search(
             [("voip_token", "=", token), ("channel_type", "=", "phone")], limit=1
         )
+
+    @contextlib.contextmanager
+    def _voip_ami(self):
+        """A logged-in AMI client of this Asterisk channel; AMI errors become
+        user errors saying what to check."""
+        self.ensure_one()
+        channel = self.sudo()
+        if channel.voip_pbx_type != "asterisk":
+            raise UserError(_("%(channel)s is not an Asterisk channel.", channel=channel.name))
+        if not (channel.voip_ami_host and channel.voip_ami_username and channel.voip_ami_secret):
+            raise UserError(
+                _(
+                    "Fill in the AMI host, user and secret of %(channel)s (Telephony tab).",
+                    channel=channel.name,
+                )
+            )
+        try:
+            with ami.AmiClient(
+                channel.voip_ami_host,
+                channel.voip_ami_port or 5038,
+                channel.voip_ami_username,
+                channel.voip_ami_secret,
+            ) as client:
+                yield client
+        except ami.AmiError as error:
+            raise UserError(str(error)) from error

@@ -1,0 +1,554 @@
+"""Phone calls as interactions: CTI events and routing answers from the PBX,
+click-to-dial, listen-in, recordings and voicemail."""
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError
+
+from odoo.addons.omnichannel_cc.tools import address as address_tools
+
+from ..tools import ami, cti
+
+_logger = logging.getLogger(__name__)
+WAITING = ("new", "queued", "offered")
+SPY_MODES = ("listen", "whisper", "barge")
+
+
+def _pbx_datetime(timestamp):
+    """Naive UTC datetime (Odoo's storage) of the PBX's Unix timestamp."""
+    return datetime.fromtimestamp(timestamp, UTC).replace(tzinfo=None)
+
+
+class OmnichannelInteraction(models.Model):
+    _inherit = "omnichannel.interaction"
+
+    voip_call_state = fields.Selection(
+        [
+            ("ringing", "Ringing"),
+            ("talking", "Talking"),
+            ("held", "On hold"),
+            ("ended", "Ended"),
+            ("failed", "Failed"),
+            ("voicemail", "Voicemail"),
+        ],
+        string="Call state",
+        readonly=True,
+        copy=False,
+        help="Last state the PBX reported for this call.",
+    )
+    voip_last_event_at = fields.Datetime(
+        string="Last PBX event", readonly=True, copy=False, help="PBX time of the last event."
+    )
+    voip_recording_count = fields.Integer(
+        string="Recordings", compute="_compute_voip_recording_count"
+    )
+
+    def _compute_voip_recording_count(self):
+        groups = self.env["ir.attachment"]._read_group(
+            [
+                ("res_model", "=", self._name),
+                ("res_id", "in", self.ids),
+                ("description", "=", "omnichannel_voip_recording"),
+            ],
+            ["res_id"],
+            ["__count"],
+        )
+        counts = dict(groups)
+        for rec in self:
+            rec.voip_recording_count = counts.get(rec.id, 0)
+
+    # ------------------------------------------------------------------
+    # Webhooks (called by the controller as superuser, in the channel's company)
+    # ------------------------------------------------------------------
+    @api.model
+    def _voip_agent_by_extension(self, channel, extension):
+        if not extension:
+            return self.env["res.users"]
+        return (
+            self.env["res.users"]
+            .sudo()
+            .search(
+                [
+                    ("omnichannel_extension", "=", extension),
+                    ("company_id", "=", channel.company_id.id),
+                ],
+                limit=1,
+            )
+        )
+
+    @api.model
+    def _voip_find(self, channel, call_id):
+        return self._api_inbound_find(channel, call_id)
+
+    @api.model
+    def _voip_inbound(self, channel, values):
+        """The interaction of an inbound call, created and routed on first sight."""
+        existing = self._voip_find(channel, values["call_id"])
+        if existing:
+            return existing
+        keys = self.env["omnichannel.event.key"].sudo()
+        scope = f"interaction:{channel.id}"
+        if not keys._claim(scope, values["call_id"]):
+            existing = self._voip_find(channel, values["call_id"])
+            if existing:
+                return existing
+            raise UserError(
+                _("Call %(call)s was already received and deleted.", call=values["call_id"])
+            )
+        interaction = self._api_inbound_create(
+            {
+                "channel": channel,
+                "external_id": values["call_id"],
+                "contact_address": self._normalize_contact_address(channel, values["from"]),
+                "subject": False,
+                "body": False,
+            }
+        )
+        when = _pbx_datetime(values["timestamp"])
+        interaction.write({"date_queued": min(when, fields.Datetime.now())})
+        keys._set_res_id(scope, values["call_id"], interaction.id)
+        interaction._route()
+        return interaction
+
+    @api.model
+    def _voip_outbound(self, channel, values, agent):
+        """An agent's outgoing call: bound to the click-to-dial interaction
+        waiting for it (same agent and number, recent), else created."""
+        existing = self._voip_find(channel, values["call_id"])
+        if existing:
+            return existing
+        number = self._normalize_contact_address(channel, values["to"])
+        pending = self.search(
+            [
+                ("channel_id", "=", channel.id),
+                ("direction", "=", "outbound"),
+                ("agent_id", "=", agent.id),
+                ("external_id", "=", False),
+                ("contact_address", "=", number),
+                ("state", "=", "new"),
+                ("create_date", ">=", fields.Datetime.now() - timedelta(minutes=10)),
+            ],
+            order="id desc",
+            limit=1,
+        )
+        if pending:
+            pending.write({"external_id": values["call_id"]})
+            return pending
+        keys = self.env["omnichannel.event.key"].sudo()
+        if not keys._claim(f"interaction:{channel.id}", values["call_id"]):
+            return self._voip_find(channel, values["call_id"])
+        partner = self._voip_identify(number)
+        return self.create(
+            {
+                "channel_id": channel.id,
+                "company_id": channel.company_id.id,
+                "direction": "outbound",
+                "external_id": values["call_id"],
+                "contact_address": number,
+                "partner_id": partner.id,
+                "agent_id": agent.id,
+                "queue_id": channel.queue_id.id,
+                "state": "new",
+            }
+        )
+
+    @api.model
+    def _voip_identify(self, number):
+        try:
+            matches = self.env["res.partner"].omnichannel_identify(number, channel_type="phone")
+        except UserError:
+            matches = []
+        return self.env["res.partner"].browse(matches[0]["id"] if matches else [])
+
+    @api.model
+    def _voip_route(self, channel, values):
+        """Answer a PBX asking where to send an inbound call."""
+        interaction = self._voip_inbound(channel, values)
+        offer = interaction.offer_ids.filtered(lambda o: o.state == "pending")[:1]
+        agent = interaction.agent_id or offer.user_id
+        return {
+            "interaction_id": interaction.id,
+            "queue": interaction.queue_id.name or None,
+            "queue_id": interaction.queue_id.id or None,
+            "agent": agent.omnichannel_extension or None,
+            "agent_id": agent.id or None,
+            "priority": interaction.priority,
+            "state": interaction.state,
+            "partner_id": interaction.partner_id.id or None,
+        }
+
+    @api.model
+    def _voip_event(self, channel, values):
+        """Apply one CTI event; a repeated event changes nothing."""
+        keys = self.env["omnichannel.event.key"].sudo()
+        scope = f"voip:{channel.id}"
+        key = cti.event_key(values)
+        existing = self._voip_find(channel, values["call_id"])
+        if not keys._claim(scope, key):
+            return {
+                "interaction_id": existing.id or None,
+                "state": existing.state or None,
+                "duplicate": True,
+            }
+        caller_agent = self._voip_agent_by_extension(channel, values["from"])
+        if existing:
+            interaction = existing
+        elif caller_agent and values["event"] in ("ringing", "answered", "hangup", "failed"):
+            interaction = self._voip_outbound(channel, values, caller_agent)
+        else:
+            interaction = self._voip_inbound(channel, values)
+        agent = self._voip_agent_by_extension(channel, values["agent"])
+        if values["agent"] and not agent and values["event"] in ("answered", "transferred"):
+            raise UserError(
+                _(
+                    "No user of %(company)s has the extension %(ext)s: set it on the agent's "
+                    "user (Phone extension).",
+                    company=channel.company_id.name,
+                    ext=values["agent"],
+                )
+            )
+        getattr(interaction, "_voip_on_" + values["event"])(values, agent)
+        when = _pbx_datetime(values["timestamp"])
+        if not interaction.voip_last_event_at or when >= interaction.voip_last_event_at:
+            interaction.voip_last_event_at = when
+        keys._set_res_id(scope, key, interaction.id)
+        return {"interaction_id": interaction.id, "state": interaction.state, "duplicate": False}
+
+    # ------------------------------------------------------------------
+    # One handler per event; each accepts events out of order
+    # ------------------------------------------------------------------
+    def _voip_note(self, body):
+        self.message_post(body=body, subtype_xmlid="mail.mt_note")
+
+    def _voip_on_ringing(self, values, agent):
+        if self.state in WAITING or self.state == "new":
+            self.voip_call_state = "ringing"
+        if agent:
+            self._voip_note(
+                _("Ringing at %(agent)s (%(ext)s).", agent=agent.name, ext=values["agent"])
+            )
+
+    def _voip_on_answered(self, values, agent):
+        when = _pbx_datetime(values["timestamp"])
+        agent = agent or self.agent_id
+        if self.state in WAITING:
+            offers = self.offer_ids.filtered(lambda o: o.state == "pending")
+            mine = offers.filtered(lambda o: o.user_id == agent)[:1]
+            if mine:
+                mine.write({"state": "accepted", "date_response": fields.Datetime.now()})
+            (offers - mine)._close("cancelled", requeue=False)
+            self.write(
+                {
+                    "state": "active",
+                    "agent_id": agent.id or self.agent_id.id,
+                    "date_answered": when,
+                    "voip_call_state": "talking",
+                }
+            )
+            self._voip_note(_("Answered by %(agent)s.", agent=agent.name or values["agent"]))
+        elif self.state in ("abandoned", "missed") and self.date_ended and when <= self.date_ended:
+            # the hang-up came first: the call was in fact answered
+            self.write(
+                {
+                    "state": "wrapup",
+                    "end_reason": False,
+                    "agent_id": agent.id or self.agent_id.id,
+                    "date_answered": when,
+                    "date_closed": False,
+                }
+            )
+            self.activity_ids.filtered(
+                lambda a: a.activity_type_id == self.env.ref("mail.mail_activity_data_call")
+            ).unlink()
+            self._voip_note(_("Answered by %(agent)s (reported late).", agent=agent.name))
+        else:
+            # answered again after a transfer, or the agent took it in Odoo first
+            vals = {"date_answered": min(when, self.date_answered or when)}
+            if self.state == "active":
+                vals["voip_call_state"] = "talking"
+            self.write(vals)
+        if agent:
+            self.env["omnichannel.agent"]._for_user(agent)._refresh_state()
+
+    def _voip_on_held(self, values, agent):
+        if self.state == "active" and not self.hold_since:
+            self.write(
+                {"hold_since": _pbx_datetime(values["timestamp"]), "voip_call_state": "held"}
+            )
+
+    def _voip_on_resumed(self, values, agent):
+        if self.hold_since:
+            when = _pbx_datetime(values["timestamp"])
+            held = max(int((when - self.hold_since).total_seconds()), 0)
+            vals = {"hold_since": False, "hold_duration": self.hold_duration + held}
+            if self.state == "active":
+                vals["voip_call_state"] = "talking"
+            self.write(vals)
+
+    def _voip_on_transferred(self, values, agent):
+        previous = self.agent_id
+        if self.state != "active" or agent == previous:
+            return
+        self.write(
+            {"agent_id": agent.id, "transfer_count": self.transfer_count + 1, "hold_since": False}
+        )
+        self._voip_note(
+            _(
+                "Transferred on the PBX from %(old)s to %(new)s.",
+                old=previous.name or _("(nobody)"),
+                new=agent.name,
+            )
+        )
+        agents = self.env["omnichannel.agent"].search([("user_id", "in", (previous | agent).ids)])
+        agents._refresh_state()
+
+    def _voip_on_hangup(self, values, agent):
+        when = _pbx_datetime(values["timestamp"])
+        if self.state in WAITING:
+            if self.direction == "outbound":
+                self.write(
+                    {
+                        "state": "missed",
+                        "date_ended": when,
+                        "date_closed": when,
+                        "voip_call_state": "ended",
+                    }
+                )
+                return
+            self.write({"date_ended": when})
+            self.action_abandon()
+            self.write({"date_ended": when, "date_closed": when, "voip_call_state": "ended"})
+            self._schedule_callback(
+                _("%(number)s hung up after waiting.", number=self.contact_address)
+            )
+        elif self.state == "active":
+            hold = self.hold_since
+            vals = {"state": "wrapup", "date_ended": when, "voip_call_state": "ended"}
+            if hold:
+                vals.update(
+                    hold_since=False,
+                    hold_duration=self.hold_duration + max(int((when - hold).total_seconds()), 0),
+                )
+            self.write(vals)
+            agent_record = self._agent_record()
+            if agent_record:
+                agent_record._start_wrapup(self.queue_id.wrapup_seconds)
+                agent_record._refresh_state()
+        elif self.date_ended and when > self.date_ended and self.state in ("wrapup", "done"):
+            # a later hang-up of the same call (e.g. the other leg): the call lasted longer
+            self.write({"date_ended": when})
+
+    def _voip_on_failed(self, values, agent):
+        when = _pbx_datetime(values["timestamp"])
+        reason = values.get("reason") or _("no reason given")
+        if self.state not in WAITING:
+            return
+        self.write({"voip_call_state": "failed"})
+        if self.direction == "outbound":
+            self.write({"state": "missed", "date_ended": when, "date_closed": when})
+            self._voip_note(_("The call failed: %(reason)s.", reason=reason))
+            return
+        self.action_abandon()
+        self.write({"state": "missed", "date_ended": when, "date_closed": when})
+        self._schedule_callback(
+            _(
+                "Missed call from %(number)s: %(reason)s.",
+                number=self.contact_address,
+                reason=reason,
+            )
+        )
+
+    def _voip_on_voicemail(self, values, agent):
+        when = _pbx_datetime(values["timestamp"])
+        self._voip_attach_recording(values, voicemail=True)
+        if self.state in WAITING:
+            self.action_abandon()
+            self.write(
+                {
+                    "state": "missed",
+                    "date_ended": when,
+                    "date_closed": when,
+                    "voip_call_state": "voicemail",
+                }
+            )
+        self._schedule_callback(
+            _("Voicemail from %(number)s: listen to it and call back.", number=self.contact_address)
+        )
+
+    def _voip_on_recording(self, values, agent):
+        self._voip_attach_recording(values)
+
+    def _voip_attach_recording(self, values, voicemail=False):
+        """Link the recording where the PBX keeps it; the attachment is readable
+        by exactly those who may read this interaction."""
+        url = values["recording_url"]
+        Attachment = self.env["ir.attachment"].sudo()
+        if Attachment.search_count(
+            [("res_model", "=", self._name), ("res_id", "=", self.id), ("url", "=", url)]
+        ):
+            return
+        kind = _("Voicemail") if voicemail else _("Recording")
+        name = f"{kind} {self.name}"
+        attachment = Attachment.create(
+            {
+                "name": name,
+                "type": "url",
+                "url": url,
+                "res_model": self._name,
+                "res_id": self.id,
+                "description": "omnichannel_voip_recording",
+            }
+        )
+        self.message_post(
+            body=_("%(kind)s received from the PBX.", kind=kind),
+            attachment_ids=attachment.ids,
+            subtype_xmlid="mail.mt_note",
+        )
+
+    # ------------------------------------------------------------------
+    # Click-to-dial
+    # ------------------------------------------------------------------
+    @api.model
+    def _voip_dial(self, partner, number=None, links=None):
+        """Outbound call by the current user: an interaction, then the call is
+        placed through their softphone (bus) or desk phone (PBX adapter)."""
+        user = self.env.user
+        if not user.has_group("omnichannel_cc.group_omnichannel_agent"):
+            raise AccessError(_("Only contact center agents can place calls from Odoo."))
+        if not user.omnichannel_extension:
+            raise UserError(
+                _("Set your phone extension in your preferences before calling from Odoo.")
+            )
+        channel = (
+            self.env["omnichannel.channel"]
+            .sudo()
+            .search(
+                [("channel_type", "=", "phone"), ("company_id", "=", self.env.company.id)],
+                limit=1,
+            )
+        )
+        if not channel:
+            raise UserError(
+                _(
+                    "No phone channel in %(company)s: create one first.",
+                    company=self.env.company.name,
+                )
+            )
+        raw = number or partner.mobile or partner.phone
+        if not raw:
+            raise UserError(_("%(name)s has no phone number.", name=partner.display_name))
+        region = (partner.country_id or channel.company_id.country_id).code
+        try:
+            e164 = address_tools.phone_candidates(raw, [region] if region else [])[0]
+        except address_tools.AddressError as error:
+            raise UserError(
+                _("%(number)s cannot be dialled: %(error)s", number=raw, error=error)
+            ) from error
+        vals = {
+            "channel_id": channel.id,
+            "company_id": channel.company_id.id,
+            "direction": "outbound",
+            "contact_address": e164,
+            "partner_id": partner.id,
+            "agent_id": user.id,
+            "queue_id": channel.queue_id.id,
+            "state": "new",
+        }
+        vals.update(links or {})
+        interaction = self.sudo().create(vals)
+        if channel.voip_pbx_type == "asterisk" and not user.omnichannel_softphone:
+            with channel._voip_ami() as client:
+                client.originate(
+                    user.omnichannel_extension,
+                    e164,
+                    channel.voip_ami_context or "from-internal",
+                    caller_id=partner.display_name,
+                    variables={ami.INTERACTION_VARIABLE: interaction.id},
+                )
+        else:
+            user._bus_send(
+                "omnichannel_voip/dial",
+                {
+                    "interaction_id": interaction.id,
+                    "number": e164,
+                    "name": partner.display_name,
+                    "sent_at": fields.Datetime.now().timestamp(),
+                },
+            )
+        interaction.message_post(
+            body=_("Call to %(number)s placed by %(agent)s.", number=e164, agent=user.name),
+            subtype_xmlid="mail.mt_note",
+        )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "info",
+                "message": _(
+                    "Calling %(name)s (%(number)s)…", name=partner.display_name, number=e164
+                ),
+                "sticky": False,
+            },
+        }
+
+    def action_voip_dial(self):
+        """Call the customer back from an interaction."""
+        self.ensure_one()
+        self.check_access("read")
+        if not self.partner_id and not self.contact_address:
+            raise UserError(_("This interaction has no number to call."))
+        links = {"case_id": self.case_id.id, "sale_order_id": self.sale_order_id.id}
+        links.update(invoice_id=self.invoice_id.id)
+        return self._voip_dial(
+            self.partner_id or self.env["res.partner"],
+            number=self.contact_address if self.channel_type == "phone" else None,
+            links=links,
+        )
+
+    # ------------------------------------------------------------------
+    # Listen-in, whisper, barge
+    # ------------------------------------------------------------------
+    def action_voip_spy(self, mode="listen"):
+        """Supervisor joins the agent's call through the PBX adapter."""
+        self.ensure_one()
+        if mode not in SPY_MODES:
+            raise UserError(_("Unknown listening mode %(mode)s.", mode=mode))
+        self._check_supervisor()
+        rec = self.sudo()
+        if rec.channel_type != "phone" or rec.state != "active" or not rec.agent_id:
+            raise UserError(_("%(name)s is not a call in progress.", name=rec.name))
+        supervisor = self.env.user
+        if not supervisor.omnichannel_extension:
+            raise UserError(_("Set your phone extension in your preferences to listen in."))
+        if not rec.agent_id.omnichannel_extension:
+            raise UserError(_("%(agent)s has no phone extension.", agent=rec.agent_id.name))
+        channel = rec.channel_id
+        if channel.voip_pbx_type != "asterisk":
+            raise UserError(
+                _(
+                    "The PBX of %(channel)s only sends events: listening in needs a PBX Odoo "
+                    "can drive (Asterisk over AMI). Use the PBX's own spy feature instead.",
+                    channel=channel.name,
+                )
+            )
+        with channel._voip_ami() as client:
+            client.spy(supervisor.omnichannel_extension, rec.agent_id.omnichannel_extension, mode)
+        labels = {"listen": _("listens in"), "whisper": _("whispers"), "barge": _("barges in")}
+        rec._voip_note(
+            _(
+                "%(supervisor)s %(mode)s on the call of %(agent)s.",
+                supervisor=supervisor.name,
+                mode=labels[mode],
+                agent=rec.agent_id.name,
+            )
+        )
+        _logger.info(
+            "Supervisor %s (%s) on interaction %s of agent %s",
+            supervisor.login,
+            mode,
+            rec.id,
+            rec.agent_id.login,
+        )
+        return True

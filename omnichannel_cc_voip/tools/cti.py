@@ -1,0 +1,126 @@
+"""The PBX-neutral CTI contract: checking the JSON bodies a PBX posts.
+
+Pure Python, no ORM. :func:`parse_event` and :func:`parse_route` turn a
+raw body into a plain dict or raise :class:`CtiError` carrying the HTTP
+status and a message meant for the PBX administrator.
+"""
+
+import json
+import re
+
+EVENTS = (
+    "ringing",
+    "answered",
+    "held",
+    "resumed",
+    "transferred",
+    "hangup",
+    "failed",
+    "voicemail",
+    "recording",
+)
+MAX_BODY = 64 * 1024
+MAX_TEXT = 255
+EXTENSION_RE = re.compile(r"^\d{1,10}$")
+# numbers and SIP user parts: digits, +, *, # and common separators
+ADDRESS_RE = re.compile(r"^[0-9A-Za-z+*#()./ _@:;=-]{1,128}$")
+URL_RE = re.compile(r"^https?://[^\s]{1,2000}$")
+
+
+class CtiError(Exception):
+    """A request the PBX must not repeat as is: ``status`` is the HTTP answer."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _load(body):
+    if len(body) > MAX_BODY:
+        raise CtiError(413, f"The body is larger than {MAX_BODY} bytes.")
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise CtiError(400, f"The body is not valid UTF-8 JSON: {error}") from error
+    if not isinstance(payload, dict):
+        raise CtiError(400, "The body must be a JSON object.")
+    return payload
+
+
+def _text(payload, key, required=True, pattern=None):
+    value = payload.get(key)
+    if value is None or value == "":
+        if required:
+            raise CtiError(400, f"'{key}' is required.")
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise CtiError(400, f"'{key}' must be a string.")
+    value = value.strip()
+    if not value or len(value) > MAX_TEXT and key != "recording_url":
+        raise CtiError(400, f"'{key}' must hold 1 to {MAX_TEXT} characters.")
+    if pattern is not None and not pattern.match(value):
+        raise CtiError(400, f"'{key}' has an invalid value: {value[:40]!r}.")
+    return value
+
+
+def _timestamp(payload):
+    value = payload.get("timestamp")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise CtiError(400, "'timestamp' (Unix seconds, a number) is required.")
+    if not 0 < value < 2**32:
+        raise CtiError(400, "'timestamp' is out of range.")
+    return int(value)
+
+
+def sip_user(address):
+    """The user part of a SIP URI (``sip:+4822...@host`` → ``+4822...``), else as given."""
+    address = address.strip().strip("<>")
+    for prefix in ("sips:", "sip:", "tel:"):
+        if address.lower().startswith(prefix):
+            address = address[len(prefix) :]
+            break
+    return address.split("@", 1)[0].split(";", 1)[0]
+
+
+def parse_route(body):
+    """Checked ``{call_id, from, to, timestamp}`` of a route request."""
+    payload = _load(body)
+    return {
+        "call_id": _text(payload, "call_id"),
+        "from": sip_user(_text(payload, "from", pattern=ADDRESS_RE)),
+        "to": sip_user(_text(payload, "to", pattern=ADDRESS_RE)),
+        "timestamp": _timestamp(payload),
+    }
+
+
+def parse_event(body):
+    """Checked event dict; unknown events and malformed fields are refused."""
+    payload = _load(body)
+    event = payload.get("event")
+    if event not in EVENTS:
+        raise CtiError(400, f"'event' must be one of {', '.join(EVENTS)}; got {event!r}.")
+    values = {
+        "event": event,
+        "call_id": _text(payload, "call_id"),
+        "from": sip_user(_text(payload, "from", pattern=ADDRESS_RE)),
+        "to": sip_user(_text(payload, "to", pattern=ADDRESS_RE)),
+        "timestamp": _timestamp(payload),
+        "agent": _text(payload, "agent", required=False, pattern=EXTENSION_RE),
+        "recording_url": _text(payload, "recording_url", required=False, pattern=URL_RE),
+        "reason": _text(payload, "reason", required=False),
+    }
+    if event in ("recording", "voicemail") and not values["recording_url"]:
+        raise CtiError(400, f"A '{event}' event needs 'recording_url'.")
+    if event == "transferred" and not values["agent"]:
+        raise CtiError(400, "A 'transferred' event needs 'agent', the extension it went to.")
+    return values
+
+
+def event_key(values):
+    """Idempotency key: the same event of the same call at the same PBX time."""
+    return "|".join(
+        str(values.get(key) or "") for key in ("call_id", "event", "timestamp", "agent")
+    )

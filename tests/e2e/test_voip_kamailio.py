@@ -1,0 +1,318 @@
+"""Phone calls end to end: SIPp customers call through a real Kamailio that
+asks Odoo where each call goes and posts signed CTI events to it.
+
+Kamailio, its configuration and the SIPp scenarios come from
+``omnichannel_cc_voip/tests/peers.py`` (loaded by path: it imports no odoo).
+The server is the session's real multi-worker Odoo; the data is made over
+XML-RPC, as admin and as the agent.
+"""
+
+import importlib.util
+import json
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+pytestmark = pytest.mark.e2e
+
+PEERS_PATH = REPO_ROOT / "omnichannel_cc_voip" / "tests" / "peers.py"
+_spec = importlib.util.spec_from_file_location("omnichannel_cc_voip_peers", PEERS_PATH)
+peers = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(peers)
+
+EXTENSION = "1001"
+# How the PBX signs: the HMAC of the raw body (see the contract in peers.py).
+SIGN_MODE = "body"
+TALK_SECONDS = 3
+
+
+def unique(prefix):
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def polish_mobile():
+    """A fresh Polish mobile number: (display notation, another notation)."""
+    digits = f"{uuid.uuid4().int % 10**6:06d}"
+    national = f"601{digits}"
+    return f"+48 {national[:3]} {national[3:6]} {national[6:]}", f"0048{national}"
+
+
+@pytest.fixture(scope="module")
+def center(odoo_server, poland):
+    """A phone line, a Collections queue with a routing rule for debtors, and
+    an agent on extension 1001, logged in and available."""
+    rpc = odoo_server
+    rpc.call("res.company", "write", [rpc.ref("base.main_company")], {"country_id": poland})
+    login = unique("voip-agent")
+    agent = rpc.call(
+        "res.users",
+        "create",
+        {
+            "name": "Agent 1001",
+            "login": login,
+            "password": login,
+            "groups_id": [(6, 0, [rpc.ref("omnichannel_cc.group_omnichannel_agent")])],
+            "omnichannel_extension": EXTENSION,
+        },
+    )
+    line_queue = rpc.call("omnichannel.queue", "create", {"name": unique("Phone line")})
+    collections = rpc.call(
+        "omnichannel.queue",
+        "create",
+        {"name": unique("Collections"), "member_ids": [(6, 0, [agent])]},
+    )
+    did = f"+4822{uuid.uuid4().int % 10**7:07d}"
+    channel = rpc.call(
+        "omnichannel.channel",
+        "create",
+        {
+            "name": "Customer line",
+            "channel_type": "phone",
+            "address": did,
+            "queue_id": line_queue,
+            "voip_sip_domain": "127.0.0.1",
+        },
+    )
+    rpc.call(
+        "omnichannel.routing.rule",
+        "create",
+        {
+            "name": "Overdue balance to Collections",
+            "sequence": 0,
+            "channel_ids": [(6, 0, [channel])],
+            "min_overdue_amount": 0.01,
+            "queue_id": collections,
+        },
+    )
+    [credentials] = rpc.call(
+        "omnichannel.channel", "read", [channel], fields=["voip_token", "voip_secret"]
+    )
+    assert credentials["voip_token"] and credentials["voip_secret"]
+    # the agent starts the shift: available, logged in to Collections
+    agent_uid = rpc.login(login, login)
+    presence = rpc.call(
+        "omnichannel.agent", "action_my_state", "available", uid=agent_uid, password=login
+    )
+    assert presence["state"] == "available"
+    rpc.call(
+        "omnichannel.agent",
+        "action_queue_login",
+        [collections],
+        uid=agent_uid,
+        password=login,
+    )
+    return {
+        "agent": agent,
+        "collections": collections,
+        "line_queue": line_queue,
+        "channel": channel,
+        "did": did,
+        "token": credentials["voip_token"],
+        "secret": credentials["voip_secret"],
+    }
+
+
+@pytest.fixture(scope="module")
+def pbx(odoo_server, center, tmp_path_factory):
+    try:
+        peers.ensure_installed()
+    except RuntimeError as error:
+        pytest.fail(str(error), pytrace=False)
+    kamailio = peers.Kamailio(
+        tmp_path_factory.mktemp("kamailio"),
+        odoo_server.url,
+        center["token"],
+        center["secret"],
+        sign_mode=SIGN_MODE,
+    )
+    with kamailio:
+        yield kamailio
+
+
+def customer(rpc, poland, name, phone):
+    return rpc.call("res.partner", "create", {"name": name, "country_id": poland, "phone": phone})
+
+
+def overdue_invoice(rpc, partner):
+    invoice = rpc.call(
+        "account.move",
+        "create",
+        {
+            "move_type": "out_invoice",
+            "partner_id": partner,
+            "invoice_date": "2026-01-05",
+            "invoice_date_due": "2026-01-20",
+            "invoice_line_ids": [(0, 0, {"name": "Składka", "quantity": 1, "price_unit": 420.0})],
+        },
+    )
+    rpc.call("account.move", "action_post", [invoice])
+    return invoice
+
+
+def interactions_of_call(rpc, call_id):
+    return rpc.call(
+        "omnichannel.interaction",
+        "search_read",
+        [("external_id", "=", call_id)],
+        fields=[
+            "partner_id",
+            "channel_id",
+            "queue_id",
+            "agent_id",
+            "state",
+            "talk_duration",
+            "offer_ids",
+            "end_reason",
+        ],
+    )
+
+
+def wait_for(predicate, timeout=15):
+    """Poll ``predicate`` until it returns something truthy; return the last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.3)
+
+
+def post(url, body, headers):
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def succeeded(run, pbx, timeout=60):
+    """Wait for a SIPp run; fail with its traces and the PBX's log unless it succeeded."""
+    code = run.wait(timeout)
+    assert code == 0, f"{run.report()}\n--- kamailio\n{pbx.log_tail()}"
+
+
+def test_debtor_call_is_answered_by_collections(odoo_server, poland, center, pbx, tmp_path):
+    rpc = odoo_server
+    phone, other_notation = polish_mobile()
+    debtor = customer(rpc, poland, "Dłużnik Telefoniczny", phone)
+    overdue_invoice(rpc, debtor)
+
+    phone_port = peers.free_port()
+    registration = peers.register(EXTENSION, phone_port, pbx.proxy, tmp_path)
+    succeeded(registration, pbx)
+    with peers.uas(phone_port, tmp_path, scenario="answer", answer_after_ms=800) as desk_phone:
+        with peers.uac(
+            other_notation, center["did"], pbx.proxy, tmp_path, call_seconds=TALK_SECONDS
+        ) as call:
+            succeeded(call, pbx)
+        succeeded(desk_phone, pbx, timeout=30)
+
+    requests = pbx.cti_requests(call.call_id)
+    routes = [r for r in requests if r["endpoint"] == "route"]
+    assert len(routes) == 1, pbx.log_tail()
+    assert routes[0]["status"] == 200, routes[0]
+    route_answer = json.loads(routes[0]["answer"])
+    assert route_answer["agent"] == EXTENSION
+    assert route_answer["queue_id"] == center["collections"]
+    answered = pbx.wait_for_event(call.call_id, "answered")
+    hangup = pbx.wait_for_event(call.call_id, "hangup")
+    events = [r["body"]["event"] for r in requests if r["endpoint"] == "event"]
+    assert events == ["ringing", "answered", "hangup"], pbx.log_tail()
+    assert all(r["status"] == 200 for r in requests), requests
+
+    def ended():
+        rows = interactions_of_call(rpc, call.call_id)
+        return rows if rows and rows[0]["state"] in ("wrapup", "done") else None
+
+    rows = wait_for(ended) or interactions_of_call(rpc, call.call_id)
+    assert len(rows) == 1, rows
+    interaction = rows[0]
+    assert interaction["state"] in ("wrapup", "done"), interaction
+    assert interaction["partner_id"][0] == debtor
+    assert interaction["channel_id"][0] == center["channel"]
+    assert interaction["queue_id"][0] == center["collections"]
+    assert interaction["agent_id"][0] == center["agent"]
+    offers = rpc.call(
+        "omnichannel.offer",
+        "search_read",
+        [("interaction_id", "=", interaction["id"])],
+        fields=["user_id", "state"],
+    )
+    assert [offer["user_id"][0] for offer in offers] == [center["agent"]], offers
+
+    pbx_talk = hangup["body"]["timestamp"] - answered["body"]["timestamp"]
+    sipp_talk = call.talk_seconds()
+    print(
+        f"\ntalk time: Odoo {interaction['talk_duration']} s, PBX timestamps {pbx_talk} s, "
+        f"SIPp {sipp_talk:.3f} s (scenario pause {TALK_SECONDS} s)"
+    )
+    assert abs(interaction["talk_duration"] - pbx_talk) <= 2
+    assert abs(interaction["talk_duration"] - sipp_talk) <= 2
+    # a customer cannot call twice with one Call-ID
+    assert len(interactions_of_call(rpc, call.call_id)) == 1
+
+
+def test_call_without_agent_becomes_call_back(odoo_server, poland, center, pbx, tmp_path):
+    rpc = odoo_server
+    phone, other_notation = polish_mobile()
+    # no overdue invoice: the line's own queue, where nobody works
+    caller = customer(rpc, poland, "Klient bez agenta", phone)
+
+    with peers.uac(other_notation, center["did"], pbx.proxy, tmp_path, expect="reject") as call:
+        succeeded(call, pbx)
+    assert call.statuses()[-1] == 480, call.report()
+
+    routes = [r for r in pbx.cti_requests(call.call_id) if r["endpoint"] == "route"]
+    assert len(routes) == 1 and routes[0]["status"] == 200, pbx.log_tail()
+    assert json.loads(routes[0]["answer"])["agent"] is None
+    failed = pbx.wait_for_event(call.call_id, "failed")
+    assert failed["status"] == 200, failed
+
+    def closed():
+        rows = interactions_of_call(rpc, call.call_id)
+        return rows if rows and rows[0]["state"] in ("missed", "abandoned") else None
+
+    rows = wait_for(closed) or interactions_of_call(rpc, call.call_id)
+    assert len(rows) == 1, rows
+    interaction = rows[0]
+    assert interaction["partner_id"][0] == caller
+    assert interaction["queue_id"][0] == center["line_queue"]
+    assert interaction["state"] in ("missed", "abandoned"), interaction
+    assert not interaction["agent_id"]
+    activities = rpc.call(
+        "mail.activity",
+        "search_read",
+        [("res_model", "=", "omnichannel.interaction"), ("res_id", "=", interaction["id"])],
+        fields=["activity_type_id", "summary"],
+    )
+    call_type = rpc.ref("mail.mail_activity_data_call")
+    assert [a for a in activities if a["activity_type_id"][0] == call_type], activities
+
+
+def test_forged_signature_is_refused(odoo_server, center):
+    rpc = odoo_server
+    call_id = unique("forged") + "@127.0.0.1"
+    _phone, other_notation = polish_mobile()
+    call = {"call_id": call_id, "from": other_notation, "to": center["did"]}
+    route_body = json.dumps(dict(call, timestamp=int(time.time()))).encode()
+    event_body = json.dumps(dict(call, event="ringing", timestamp=int(time.time()))).encode()
+    base = f"{rpc.url}/omnichannel/voip/{center['token']}"
+    for endpoint, body in (("route", route_body), ("event", event_body)):
+        forged = peers.signed_headers("not-the-secret", body, SIGN_MODE)
+        status, answer = post(f"{base}/{endpoint}", body, forged)
+        assert status == 401, (endpoint, status, answer)
+        status, answer = post(f"{base}/{endpoint}", body, {"Content-Type": "application/json"})
+        assert status == 401, (endpoint, "unsigned", status, answer)
+    assert interactions_of_call(rpc, call_id) == []
+
+    # the same request, signed with the channel's secret, is accepted
+    signed = peers.signed_headers(center["secret"], route_body, SIGN_MODE)
+    status, answer = post(f"{base}/route", route_body, signed)
+    assert status == 200, (status, answer)
+    assert len(interactions_of_call(rpc, call_id)) == 1

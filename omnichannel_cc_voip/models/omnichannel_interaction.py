@@ -464,7 +464,7 @@ class OmnichannelInteraction(models.Model):
                     user.omnichannel_extension,
                     e164,
                     channel.voip_ami_context or "from-internal",
-                    caller_id=partner.display_name,
+                    caller_id='"%s" <%s>' % (partner.display_name.replace('"', ""), e164),
                     variables={ami.INTERACTION_VARIABLE: interaction.id},
                 )
         else:

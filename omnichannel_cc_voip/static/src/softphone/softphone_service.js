@@ -9,6 +9,7 @@ export const BUS_DIAL = "omnichannel_voip/dial";
 export const DIALPAD_KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
 // Last click-to-dial handled, shared by the tabs: a notification replayed by
 // the bus after a reconnection must not call the customer twice.
+const DIAL_MAX_AGE = 30; // seconds
 const LAST_DIAL_KEY = "omnichannel_softphone.last_dial_id";
 const AUDIO_CONSTRAINTS = { audio: true, video: false };
 // After an attended transfer, how long the colleague's phone may take to end
@@ -485,6 +486,10 @@ export class Softphone {
     /** Click-to-dial pushed by the server on the bus. */
     onDialNotification(payload, notificationId) {
         if (!this.multiTab.isOnMainTab() || !payload?.number) {
+            return;
+        }
+        // a dial replayed by the bus after a reconnection is not a fresh click
+        if (payload.sent_at && Date.now() / 1000 - payload.sent_at > DIAL_MAX_AGE) {
             return;
         }
         if (notificationId) {

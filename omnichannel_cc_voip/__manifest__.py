@@ -14,6 +14,7 @@
         "views/res_users_softphone_views.xml",
         "views/omnichannel_click_to_dial_views.xml",
     ],
+    "demo": ["demo/omnichannel_voip_demo.xml"],
     "assets": {
         "web.assets_backend": [
             "omnichannel_cc_voip/static/lib/jssip/jssip.min.js",

@@ -1,6 +1,5 @@
 """Hold and transfer of the agent's active interaction (agent console)."""
 
-
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 

@@ -86,9 +86,9 @@ class TestSoftphoneConfig(OmnichannelVoipCommon):
         )
         cls.agent.write(
             {
-                "omnichannel_extension": "1001",
+                "omnichannel_extension": "7101",
                 "omnichannel_softphone": True,
-                "omnichannel_sip_password": "s3cret-1001",
+                "omnichannel_sip_password": "s3cret-7101",
             }
         )
         cls.other_agent = new_test_user(
@@ -108,10 +108,10 @@ class TestSoftphoneConfig(OmnichannelVoipCommon):
                 "enabled": True,
                 "reason": False,
                 "softphone": True,
-                "extension": "1001",
-                "password": "s3cret-1001",
+                "extension": "7101",
+                "password": "s3cret-7101",
                 "ws_url": "wss://pbx.example.com:8089/ws",
-                "sip_uri": "sip:1001@pbx.example.com",
+                "sip_uri": "sip:7101@pbx.example.com",
                 "domain": "pbx.example.com",
                 "display_name": self.agent.name,
             },
@@ -120,7 +120,7 @@ class TestSoftphoneConfig(OmnichannelVoipCommon):
     def test_domain_defaults_to_websocket_host(self):
         self.phone_channel.voip_sip_domain = False
         config = self.config()
-        self.assertEqual(config["sip_uri"], "sip:1001@pbx.example.com")
+        self.assertEqual(config["sip_uri"], "sip:7101@pbx.example.com")
         self.assertEqual(config["domain"], "pbx.example.com")
 
     def test_disabled_when_softphone_off(self):
@@ -166,13 +166,13 @@ class TestSoftphoneConfig(OmnichannelVoipCommon):
         self.assertEqual(second.channel_type, "phone")
         config = self.config()
         self.assertEqual(config["ws_url"], "ws://10.0.0.5:8080")
-        self.assertEqual(config["sip_uri"], "sip:1001@10.0.0.5")
+        self.assertEqual(config["sip_uri"], "sip:7101@10.0.0.5")
 
     def test_password_readable_and_writeable_by_self(self):
         as_agent = self.agent.with_user(self.agent)
         self.assertEqual(
             as_agent.read(["omnichannel_sip_password"])[0]["omnichannel_sip_password"],
-            "s3cret-1001",
+            "s3cret-7101",
         )
         as_agent.write({"omnichannel_sip_password": "n3w", "omnichannel_softphone": False})
         self.assertEqual(self.agent.omnichannel_sip_password, "n3w")
@@ -191,14 +191,14 @@ class TestSoftphoneConfig(OmnichannelVoipCommon):
         with self.assertRaises(AccessError):
             seen_by_other.write({"omnichannel_sip_password": "stolen"})
         # their own config does not carry anyone else's password
-        self.other_agent.write({"omnichannel_extension": "1002", "omnichannel_softphone": True})
+        self.other_agent.write({"omnichannel_extension": "7102", "omnichannel_softphone": True})
         self.assertFalse(self.config(self.other_agent)["password"])
 
     def test_password_readable_by_manager(self):
         as_manager = self.agent.with_user(self.manager)
         self.assertEqual(
             as_manager.read(["omnichannel_sip_password"])[0]["omnichannel_sip_password"],
-            "s3cret-1001",
+            "s3cret-7101",
         )
 
     def test_preferences_form_shows_password_to_its_owner(self):
@@ -240,7 +240,7 @@ class TestSoftphoneTour(HttpCase):
             login="softphone_agent",
             name="Anna Agent",
             groups="omnichannel_cc.group_omnichannel_agent",
-            omnichannel_extension="1001",
+            omnichannel_extension="7101",
             omnichannel_softphone=True,
             omnichannel_sip_password="not-checked-by-the-test-pbx",
         )
@@ -296,19 +296,19 @@ class TestSoftphoneTour(HttpCase):
         everything = self.messages()
         self.assertTrue(everything, self.kamailio.log_tail())
         # the agent's softphone registered over WebSocket
-        registers = self.messages("REGISTER", sender="1001")
+        registers = self.messages("REGISTER", sender="7101")
         self.assertTrue(registers, everything)
         self.assertIn("transport=ws", registers[0].header("contact"))
         self.assertEqual(registers[0].header("user-agent"), "Odoo omnichannel softphone (JsSIP)")
         self.assertEqual(registers[0].header("from").split(" <")[0], '"Anna Agent"')
         # two calls to the customer: from the dial pad, then click-to-dial
-        invites = self.messages("INVITE", sender="1001", initial=True)
+        invites = self.messages("INVITE", sender="7101", initial=True)
         self.assertEqual([m.uri for m in invites], ["sip:2001@127.0.0.1"] * 2, everything)
         self.assertIn("m=audio", invites[0].body)
         # hold, then resume: re-INVITEs of the first call
         reinvites = [
             m
-            for m in self.messages("INVITE", sender="1001", initial=False)
+            for m in self.messages("INVITE", sender="7101", initial=False)
             if m.header("call-id") == invites[0].header("call-id")
         ]
         directions = [
@@ -319,7 +319,7 @@ class TestSoftphoneTour(HttpCase):
         ]
         self.assertEqual(directions[-2:], ["sendonly", "sendrecv"], reinvites)
         # the DTMF key, as SIP INFO
-        dtmf = self.messages("INFO", sender="1001")
+        dtmf = self.messages("INFO", sender="7101")
         self.assertEqual(len(dtmf), 1, everything)
         self.assertEqual(dtmf[0].header("content-type"), "application/dtmf-relay")
         self.assertIn("Signal=5", dtmf[0].body)
@@ -327,10 +327,10 @@ class TestSoftphoneTour(HttpCase):
         byes = self.messages("BYE")
         self.assertEqual(
             [(m.header("call-id"), m.user("from")) for m in byes],
-            [(invites[0].header("call-id"), "1001"), (invites[1].header("call-id"), "2001")],
+            [(invites[0].header("call-id"), "7101"), (invites[1].header("call-id"), "2001")],
             byes,
         )
-        self.assertEqual([m.user("to") for m in byes], ["2001", "1001"])
+        self.assertEqual([m.user("to") for m in byes], ["2001", "7101"])
 
     def test_softphone_transfers(self):
         self.start_tour(
@@ -340,12 +340,12 @@ class TestSoftphoneTour(HttpCase):
         # the customer called the agent three times; the agent declined the
         # first call, transferred the second blind and the third attended
         calls = self.messages("INVITE", sender="2001", initial=True)
-        to_agent = [m for m in calls if m.uri == "sip:1001@127.0.0.1"]
+        to_agent = [m for m in calls if m.uri == "sip:7101@127.0.0.1"]
         self.assertEqual(len(to_agent), 4, everything)
         declined = [m for m in everything if m.start == "SIP/2.0 603 Decline"]
         self.assertEqual(len(declined), 1, everything)
         self.assertEqual(declined[0].header("call-id"), to_agent[0].header("call-id"))
-        refers = self.messages("REFER", sender="1001")
+        refers = self.messages("REFER", sender="7101")
         self.assertEqual(len(refers), 2, everything)
         blind, attended = refers
         self.assertEqual(blind.header("refer-to"), "<sip:3001@127.0.0.1>")
@@ -357,7 +357,7 @@ class TestSoftphoneTour(HttpCase):
         to_colleague = [m for m in calls if m.uri.startswith("sip:3001@")]
         self.assertEqual(len(to_colleague), 3, everything)
         self.assertFalse(to_colleague[0].header("replaces"))
-        consultation = self.messages("INVITE", sender="1001", initial=True)
+        consultation = self.messages("INVITE", sender="7101", initial=True)
         self.assertEqual([m.uri for m in consultation], ["sip:3001@127.0.0.1"], everything)
         self.assertTrue(
             to_colleague[1].header("replaces").startswith(consultation[0].header("call-id")),
@@ -368,7 +368,7 @@ class TestSoftphoneTour(HttpCase):
         # consultation at the agent's softphone
         self.assertFalse(to_colleague[2].header("replaces"))
         consulted = self.messages("INVITE", sender="3001", initial=True)
-        self.assertEqual([m.uri for m in consulted], ["sip:1001@127.0.0.1"], everything)
+        self.assertEqual([m.uri for m in consulted], ["sip:7101@127.0.0.1"], everything)
         self.assertTrue(
             to_agent[3].header("replaces").startswith(consulted[0].header("call-id")),
             to_agent[3].headers,
@@ -377,7 +377,7 @@ class TestSoftphoneTour(HttpCase):
         notified = [(m.user("to"), m.body.strip()) for m in self.messages("NOTIFY", sender="2001")]
         self.assertEqual(
             [to for to, body in notified if body == "SIP/2.0 200 OK"],
-            ["1001", "1001", "3001"],
+            ["7101", "7101", "3001"],
             notified,
         )
 

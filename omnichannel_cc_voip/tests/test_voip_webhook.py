@@ -19,7 +19,7 @@ class TestVoipWebhook(HttpCase):
             {
                 "name": "Hotline",
                 "channel_type": "phone",
-                "address": "+48 22 100 20 30",
+                "address": "+48 22 999 20 30",
                 "queue_id": cls.queue.id,
             }
         )
@@ -50,7 +50,7 @@ class TestVoipWebhook(HttpCase):
                 "event": "ringing",
                 "call_id": "pbx-1",
                 "from": "+48601222333",
-                "to": "+48221002030",
+                "to": "+48229992030",
                 "timestamp": int(time.time()),
             },
             **extra,
@@ -60,7 +60,7 @@ class TestVoipWebhook(HttpCase):
         now = int(time.time())
         response = self._post(
             "route",
-            {"call_id": "pbx-1", "from": "601 222 333", "to": "+48221002030", "timestamp": now},
+            {"call_id": "pbx-1", "from": "601 222 333", "to": "+48229992030", "timestamp": now},
         )
         self.assertEqual(response.status_code, 200, response.text)
         answer = response.json()

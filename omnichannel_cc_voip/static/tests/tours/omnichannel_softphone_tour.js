@@ -235,7 +235,7 @@ registry.category("web_tour.tours").add("omnichannel_cc_voip_softphone_tour", {
             timeout: 15000,
         },
         {
-            trigger: marks({ customerState: "in_call", customerPeer: "1001" }),
+            trigger: marks({ customerState: "in_call", customerPeer: "7101" }),
         },
         {
             content: "Audio flows both ways (fake microphone, RTP over WebRTC)",
@@ -348,7 +348,7 @@ registry.category("web_tour.tours").add("omnichannel_cc_voip_softphone_transfer_
             content: "The customer calls the agent",
             trigger: `${PANEL}:not(:has(.o_omnichannel_softphone_call))`,
             run() {
-                phones.customer.call("1001");
+                phones.customer.call("7101");
             },
         },
         {
@@ -370,7 +370,7 @@ registry.category("web_tour.tours").add("omnichannel_cc_voip_softphone_transfer_
         {
             trigger: `${PANEL}:not(:has(.o_omnichannel_softphone_call))`,
             run() {
-                phones.customer.call("1001");
+                phones.customer.call("7101");
             },
         },
         {
@@ -422,7 +422,7 @@ registry.category("web_tour.tours").add("omnichannel_cc_voip_softphone_transfer_
         {
             trigger: marks({ colleagueState: "ended*" }),
             run() {
-                phones.customer.call("1001");
+                phones.customer.call("7101");
             },
         },
         {
@@ -458,7 +458,7 @@ registry.category("web_tour.tours").add("omnichannel_cc_voip_softphone_transfer_
             timeout: 15000,
         },
         {
-            trigger: marks({ customerHold: "1", colleagueState: "in_call", colleaguePeer: "1001" }),
+            trigger: marks({ customerHold: "1", colleagueState: "in_call", colleaguePeer: "7101" }),
         },
         {
             content: "Complete the transfer",
@@ -495,7 +495,7 @@ registry.category("web_tour.tours").add("omnichannel_cc_voip_softphone_transfer_
                 "Now a colleague transfers a customer to the agent: first they consult the agent",
             trigger: marks({ colleagueState: "in_call", colleaguePeer: "2001" }),
             run() {
-                phones.colleague.consult("1001");
+                phones.colleague.consult("7101");
             },
         },
         {
@@ -507,7 +507,7 @@ registry.category("web_tour.tours").add("omnichannel_cc_voip_softphone_transfer_
         },
         {
             content: "The colleague completes the transfer",
-            trigger: marks({ colleagueState: "in_call", colleaguePeer: "1001", customerHold: "1" }),
+            trigger: marks({ colleagueState: "in_call", colleaguePeer: "7101", customerHold: "1" }),
             run() {
                 phones.colleague.completeTransfer();
             },
@@ -518,7 +518,7 @@ registry.category("web_tour.tours").add("omnichannel_cc_voip_softphone_transfer_
             timeout: 15000,
         },
         {
-            trigger: marks({ customerState: "in_call", customerPeer: "1001" }),
+            trigger: marks({ customerState: "in_call", customerPeer: "7101" }),
         },
         {
             content: "The colleague is out of both calls",

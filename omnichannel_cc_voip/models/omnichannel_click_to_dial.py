@@ -4,45 +4,38 @@ from odoo import _, models
 from odoo.exceptions import UserError
 
 
+def _dial(record, partner, **links):
+    """Call ``partner`` about ``record``, which the user must be able to read."""
+    record.ensure_one()
+    record.check_access("read")
+    return record.env["omnichannel.interaction"]._voip_dial(partner, links=links)
+
+
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
     def action_voip_dial(self):
-        self.ensure_one()
-        self.check_access("read")
-        return self.env["omnichannel.interaction"]._voip_dial(self)
+        return _dial(self, self)
 
 
 class AccountMove(models.Model):
     _inherit = "account.move"
 
     def action_voip_dial(self):
-        self.ensure_one()
-        self.check_access("read")
-        return self.env["omnichannel.interaction"]._voip_dial(
-            self.partner_id, links={"invoice_id": self.id}
-        )
+        return _dial(self, self.partner_id, invoice_id=self.id)
 
 
 class SaleOrder(models.Model):
     _inherit = "sale.order"
 
     def action_voip_dial(self):
-        self.ensure_one()
-        self.check_access("read")
-        return self.env["omnichannel.interaction"]._voip_dial(
-            self.partner_id, links={"sale_order_id": self.id}
-        )
+        return _dial(self, self.partner_id, sale_order_id=self.id)
 
 
 class OmnichannelCase(models.Model):
     _inherit = "omnichannel.case"
 
     def action_voip_dial(self):
-        self.ensure_one()
-        self.check_access("read")
-        if not self.partner_id:
+        if len(self) == 1 and not self.partner_id:
             raise UserError(_("Case %(name)s has no customer to call.", name=self.display_name))
-        return self.env["omnichannel.interaction"]._voip_dial(
-            self.partner_id, links={"case_id": self.id}
-        )
+        return _dial(self, self.partner_id, case_id=self.id)

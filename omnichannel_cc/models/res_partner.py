@@ -228,12 +228,34 @@ class ResPartner(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _omnichannel_candidate_regions(self):
-        countries = (
-            self.env.companies.country_id
-            | self.env.company.country_id
-            | self.env.ref("base.main_company").sudo().country_id
+        """Country codes to read national numbers with: the user's companies',
+        then the main company's. One query: ``res.company.country_id`` is a
+        computed field that would recompute the company address on every
+        lookup with a cold cache."""
+        company_ids = [
+            *self.env.companies.ids,
+            self.env.company.id,
+            self.env.ref("base.main_company").id,
+        ]
+        self.env["res.company"].flush_model(["partner_id"])
+        self.env["res.partner"].flush_model(["country_id"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT company.id, country.code
+                     FROM res_company company
+                     JOIN res_partner partner ON partner.id = company.partner_id
+                     JOIN res_country country ON country.id = partner.country_id
+                    WHERE company.id = ANY(%s)""",
+                company_ids,
+            )
         )
-        return [code for code in countries.mapped("code") if code]
+        code_by_company = dict(self.env.cr.fetchall())
+        codes = []
+        for company_id in company_ids:
+            code = code_by_company.get(company_id)
+            if code and code not in codes:
+                codes.append(code)
+        return codes
 
     @api.model
     def omnichannel_identify(self, address, channel_type="phone"):

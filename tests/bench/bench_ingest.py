@@ -1,0 +1,915 @@
+"""Inbound events over HTTP: PBX events per second through the VoIP webhook
+(/omnichannel/voip/<token>/event and /route) and contacts per second through
+``omnichannel.interaction.api_inbound`` (XML-RPC), against a stock Odoo JSON
+route that does almost nothing, on the same multi-worker server.
+
+The baseline is ``/web/webclient/version_info`` of the stock ``web`` addon
+(type=json, auth=none: a JSON-RPC round trip through the database-bound
+request stack, no ORM work). No test route is added to the product.
+
+    python3 tests/bench/bench_ingest.py --workers 4 --clients 8 --seconds 20
+    python3 tests/bench/bench_ingest.py --quick            # smoke run
+"""
+
+import hashlib
+import hmac
+import http.client
+import itertools
+import json
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import xmlrpc.client
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+
+import psycopg2
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.bench import _env
+
+ADDONS = ("omnichannel_cc", "omnichannel_cc_voip")
+DB_HOST = "127.0.0.1"
+HOST = "127.0.0.1"
+BARE_ROUTE = "/web/webclient/version_info"
+TARGET = 0.50
+ADMIN = ("admin", "admin")
+API_LOGIN = "bench-ingest-api"
+API_PASSWORD = "bench-ingest-api-password"
+QUEUE_NAME = "Bench ingest"
+DID = "+48221000300"
+EXTENSION_BASE = 80000
+FRESH_SECONDS = 280  # the webhook refuses timestamps more than 300 s off
+
+
+# ----------------------------------------------------------------------
+# Database and server
+# ----------------------------------------------------------------------
+def odoo_command():
+    """The ``odoo`` console script (never ``python -m odoo``, see ODOO18.md)."""
+    script = Path(sys.executable).parent / "odoo"
+    if script.is_file():
+        return [str(script)]
+    found = shutil.which("odoo")
+    if found:
+        return [found]
+    import odoo  # only to locate odoo-bin
+
+    return [sys.executable, str(Path(odoo.__file__).resolve().parents[1] / "odoo-bin")]
+
+
+def sql_value(db, query):
+    out = subprocess.run(
+        ["psql", "-h", DB_HOST, "-d", db, "-Atc", query],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return out.stdout.strip()
+
+
+def ensure_db(args, command, env):
+    if args.reset and _env.db_exists(args.db):
+        subprocess.run(["dropdb", "-h", DB_HOST, args.db], check=True)
+    if _env.db_exists(args.db):
+        installed = sql_value(
+            args.db,
+            "SELECT count(*) FROM ir_module_module WHERE state = 'installed' "
+            f"AND name IN ({', '.join(repr(a) for a in ADDONS)})",
+        )
+        if installed == str(len(ADDONS)):
+            print(f"reusing database {args.db} (--reset to recreate it)", flush=True)
+            return
+    print(f"installing {', '.join(ADDONS)} into {args.db} (no demo data)...", flush=True)
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            *command,
+            "-d",
+            args.db,
+            f"--addons-path={_env.REPO}",
+            f"--db_host={DB_HOST}",
+            "-i",
+            ",".join(ADDONS),
+            "--without-demo=all",
+            "--stop-after-init",
+            "--no-http",
+            "--log-level=warn",
+        ],
+        env=env,
+        check=True,
+    )
+    print(f"  installed in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def cache_signaling(db):
+    """Sum of Odoo's cache signaling sequences: grows when a request clears
+    the registry caches of every worker."""
+    value = sql_value(
+        db,
+        "SELECT coalesce(sum(last_value), 0) FROM pg_sequences "
+        "WHERE sequencename LIKE 'base_%signaling%'",
+    )
+    return int(value or 0)
+
+
+def free_port(start, avoid=()):
+    for port in range(start, start + 100):
+        if port in avoid:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind((HOST, port))
+            except OSError:
+                continue
+            return port
+    raise SystemExit(f"no free port in {start}-{start + 99}")
+
+
+def post_json(port, path, payload, timeout=10):
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        conn.request("POST", path, json.dumps(payload), {"Content-Type": "application/json"})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def start_server(args, command, env, log_path):
+    http_port = free_port(args.port)
+    gevent_port = free_port(http_port + 1, avoid={http_port})
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        [
+            *command,
+            "-d",
+            args.db,
+            f"--addons-path={_env.REPO}",
+            f"--db_host={DB_HOST}",
+            f"--workers={args.workers}",
+            "--max-cron-threads=0",
+            f"--http-port={http_port}",
+            f"--gevent-port={gevent_port}",
+            f"--http-interface={HOST}",
+            f"--db-filter=^{args.db}$",
+            "--without-demo=all",
+            f"--log-level={args.log_level}",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 300
+    while True:
+        if process.poll() is not None:
+            raise SystemExit(f"the Odoo server exited with {process.returncode}, see {log_path}")
+        try:
+            status, _body = post_json(http_port, BARE_ROUTE, rpc_body(0))
+            if status == 200:
+                return process, http_port
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            stop_server(process)
+            raise SystemExit(f"the Odoo server did not answer in 300 s, see {log_path}")
+        time.sleep(0.5)
+
+
+def stop_server(process):
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=60)
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+
+
+# ----------------------------------------------------------------------
+# Contact center set-up (XML-RPC as admin) and clean-up between phases
+# ----------------------------------------------------------------------
+class Rpc:
+    def __init__(self, port, db, login, password):
+        self.url = f"http://{HOST}:{port}"
+        self.db = db
+        self.password = password
+        common = xmlrpc.client.ServerProxy(f"{self.url}/xmlrpc/2/common")
+        self.uid = common.authenticate(db, login, password, {})
+        if not self.uid:
+            raise SystemExit(f"cannot log in to {db} as {login}")
+        self.proxy = xmlrpc.client.ServerProxy(f"{self.url}/xmlrpc/2/object", allow_none=True)
+
+    def __call__(self, model, method, *args, **kwargs):
+        return self.proxy.execute_kw(
+            self.db, self.uid, self.password, model, method, list(args), kwargs
+        )
+
+    def ref(self, xmlid):
+        module, name = xmlid.split(".")
+        rows = self(
+            "ir.model.data",
+            "search_read",
+            [("module", "=", module), ("name", "=", name)],
+            fields=["res_id"],
+        )
+        return rows[0]["res_id"]
+
+
+def setup_center(rpc, agents):
+    """A phone channel, its queue (no wrap-up time) and ``agents`` users with
+    extensions, members of the queue and available; an integration user in
+    the manager group for api_inbound. Reused on the next run."""
+    rpc("res.company", "write", [rpc.ref("base.main_company")], {"country_id": rpc.ref("base.pl")})
+    queue_ids = rpc("omnichannel.queue", "search", [("name", "=", QUEUE_NAME)])
+    queue = queue_ids[0] if queue_ids else rpc("omnichannel.queue", "create", {"name": QUEUE_NAME})
+    rpc("omnichannel.queue", "write", [queue], {"wrapup_seconds": 0, "ring_timeout": 600})
+    agent_group = rpc.ref("omnichannel_cc.group_omnichannel_agent")
+    users = rpc(
+        "res.users",
+        "search_read",
+        [("login", "=like", "bench-ingest-agent-%")],
+        fields=["login", "omnichannel_extension"],
+    )
+    have = {u["login"] for u in users}
+    missing = [
+        {
+            "name": f"Bench ingest agent {i}",
+            "login": f"bench-ingest-agent-{i}",
+            "groups_id": [(6, 0, [agent_group])],
+            "omnichannel_extension": str(EXTENSION_BASE + i),
+        }
+        for i in range(agents)
+        if f"bench-ingest-agent-{i}" not in have
+    ]
+    if missing:
+        rpc("res.users", "create", missing)
+    users = rpc(
+        "res.users",
+        "search_read",
+        [("login", "in", [f"bench-ingest-agent-{i}" for i in range(agents)])],
+        fields=["omnichannel_extension"],
+        order="id",
+    )
+    user_ids = [u["id"] for u in users]
+    rpc("omnichannel.queue", "write", [queue], {"member_ids": [(6, 0, user_ids)]})
+    known = {
+        a["user_id"][0]
+        for a in rpc(
+            "omnichannel.agent", "search_read", [("user_id", "in", user_ids)], fields=["user_id"]
+        )
+    }
+    new = [{"user_id": uid, "capacity_voice": 1} for uid in user_ids if uid not in known]
+    if new:
+        rpc("omnichannel.agent", "create", new)
+    channel_ids = rpc(
+        "omnichannel.channel", "search", [("channel_type", "=", "phone"), ("address", "=", DID)]
+    )
+    channel = channel_ids[0] if channel_ids else None
+    if not channel:
+        channel = rpc(
+            "omnichannel.channel",
+            "create",
+            {
+                "name": "Bench ingest line",
+                "channel_type": "phone",
+                "address": DID,
+                "queue_id": queue,
+            },
+        )
+    rpc("omnichannel.channel", "write", [channel], {"queue_id": queue})
+    [creds] = rpc("omnichannel.channel", "read", [channel], fields=["voip_token", "voip_secret"])
+    if not rpc("res.users", "search", [("login", "=", API_LOGIN)]):
+        rpc(
+            "res.users",
+            "create",
+            {
+                "name": "Bench ingest integration",
+                "login": API_LOGIN,
+                "password": API_PASSWORD,
+                "groups_id": [(6, 0, [rpc.ref("omnichannel_cc.group_omnichannel_manager")])],
+            },
+        )
+    return {
+        "queue": queue,
+        "channel": channel,
+        "token": creds["voip_token"],
+        "secret": creds["voip_secret"],
+        "extensions": [u["omnichannel_extension"] for u in users],
+        "user_ids": user_ids,
+    }
+
+
+def clean_queue(db, rpc, center):
+    """Start a phase with an empty queue and every agent available: calls
+    left waiting by earlier phases or runs are closed directly in SQL."""
+    with psycopg2.connect(host=DB_HOST, dbname=db) as conn, conn.cursor() as cr:
+        cr.execute(
+            """UPDATE omnichannel_offer SET state = 'cancelled',
+                      date_response = now() AT TIME ZONE 'UTC'
+                WHERE state = 'pending' AND interaction_id IN (
+                      SELECT id FROM omnichannel_interaction WHERE channel_id = %s)""",
+            [center["channel"]],
+        )
+        cr.execute(
+            """UPDATE omnichannel_interaction
+                  SET state = CASE WHEN state = 'active' THEN 'wrapup' ELSE 'abandoned' END,
+                      date_ended = now() AT TIME ZONE 'UTC'
+                WHERE channel_id = %s AND state IN ('new', 'queued', 'offered', 'active')""",
+            [center["channel"]],
+        )
+    conn.close()
+    agent_ids = rpc("omnichannel.agent", "search", [("user_id", "in", center["user_ids"])])
+    rpc("omnichannel.agent", "action_set_state", agent_ids, "available")
+
+
+# ----------------------------------------------------------------------
+# Load generation
+# ----------------------------------------------------------------------
+def rpc_body(ident):
+    return {"jsonrpc": "2.0", "method": "call", "params": {}, "id": ident}
+
+
+def hmac_header(secret, body):
+    """What a PBX sends: HMAC-SHA256 of the raw body (written independently
+    of the addon's own tools/signature.py, as a PBX integrator would)."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def caller_number(thread, n):
+    return f"+48601{(thread * 100_003 + n) % 1_000_000:06d}"
+
+
+class Recorder:
+    """One client thread's answers: latencies per kind, statuses, oddities."""
+
+    def __init__(self):
+        self.latencies = {}
+        self.statuses = Counter()
+        self.errors = Counter()
+        self.bad = Counter()
+
+    def add(self, kind, ms, status):
+        self.sample(kind, ms)
+        self.statuses[status] += 1
+
+    def sample(self, kind, ms):
+        self.latencies.setdefault(kind, []).append(ms)
+
+    def merge(self, other):
+        for kind, samples in other.latencies.items():
+            self.latencies.setdefault(kind, []).extend(samples)
+        self.statuses.update(other.statuses)
+        self.errors.update(other.errors)
+        self.bad.update(other.bad)
+
+    def all_samples(self):
+        return [ms for samples in self.latencies.values() for ms in samples]
+
+    def non_200(self):
+        return sum(n for status, n in self.statuses.items() if status != 200)
+
+
+class Client:
+    """One http.client connection per thread; it reconnects by itself when
+    the server closes the connection after an answer."""
+
+    closes_after_answer = None
+
+    def __init__(self, port):
+        self.conn = http.client.HTTPConnection(HOST, port, timeout=60)
+
+    def post(self, rec, kind, path, body, headers):
+        t0 = time.perf_counter()
+        try:
+            self.conn.request("POST", path, body, headers)
+            response = self.conn.getresponse()
+            data = response.read()
+        except (OSError, http.client.HTTPException) as error:
+            self.conn.close()
+            rec.errors[type(error).__name__] += 1
+            rec.add(kind, (time.perf_counter() - t0) * 1000, "transport error")
+            return None, None
+        if Client.closes_after_answer is None:
+            Client.closes_after_answer = f"HTTP/{response.version / 10:.1f}, " + (
+                "server closes the connection after each answer"
+                if response.will_close
+                else "keep-alive honoured"
+            )
+        rec.add(kind, (time.perf_counter() - t0) * 1000, response.status)
+        return response.status, data
+
+
+def run_phase(clients, seconds, task):
+    """Run ``task(index, deadline, recorder)`` in ``clients`` threads."""
+    recorders = [Recorder() for _ in range(clients)]
+    started = time.perf_counter()
+    deadline = started + seconds
+    threads = [
+        threading.Thread(target=task, args=(i, deadline, recorders[i]), daemon=True)
+        for i in range(clients)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    total = Recorder()
+    for rec in recorders:
+        total.merge(rec)
+    return total, elapsed
+
+
+class Load:
+    """The five kinds of load, sharing the server and the contact center."""
+
+    def __init__(self, args, port, center, run):
+        self.args = args
+        self.port = port
+        self.center = center
+        self.prefix = f"bi{run}-"
+        self.event_path = f"/omnichannel/voip/{center['token']}/event"
+        self.route_path = f"/omnichannel/voip/{center['token']}/route"
+        self.calls, self.routed, self.contacts = [], [], []
+        self.applied = []  # (timestamp, body, signature) of events answered 200
+        self.lock = threading.Lock()
+        self.serial = itertools.count()
+
+    def signed(self, payload):
+        body = json.dumps(payload).encode()
+        return body, {
+            "Content-Type": "application/json",
+            "X-Omnichannel-Signature": hmac_header(self.center["secret"], body),
+        }
+
+    def bare(self, index, deadline, rec):
+        client = Client(self.port)
+        headers = {"Content-Type": "application/json"}
+        while time.perf_counter() < deadline:
+            body = json.dumps(rpc_body(next(self.serial)))
+            status, data = client.post(rec, "bare", BARE_ROUTE, body, headers)
+            if status == 200 and "result" not in json.loads(data):
+                rec.bad["JSON-RPC error"] += 1
+
+    def lifecycle(self, index, deadline, rec):
+        client = Client(self.port)
+        extensions = self.center["extensions"]
+        mine = extensions[index :: self.args.clients] or extensions
+        n = 0
+        while time.perf_counter() < deadline:
+            call_id = f"{self.prefix}ev-{next(self.serial)}"
+            with self.lock:
+                self.calls.append(call_id)
+            t0 = time.perf_counter()
+            steps = (("ringing", None), ("answered", mine[n % len(mine)]), ("hangup", None))
+            for event, agent in steps:
+                payload = {
+                    "event": event,
+                    "call_id": call_id,
+                    "from": caller_number(index, n),
+                    "to": DID,
+                    "timestamp": int(time.time()),
+                }
+                if agent:
+                    payload["agent"] = agent
+                body, headers = self.signed(payload)
+                status, data = client.post(rec, event, self.event_path, body, headers)
+                if status != 200:
+                    continue
+                if json.loads(data).get("duplicate") is not False:
+                    rec.bad["first event answered as duplicate"] += 1
+                with self.lock:
+                    self.applied.append((payload["timestamp"], body, headers))
+            rec.sample("call", (time.perf_counter() - t0) * 1000)
+            n += 1
+
+    def duplicates(self, index, deadline, rec):
+        client = Client(self.port)
+        horizon = time.time() - FRESH_SECONDS + self.args.seconds
+        fresh = [item for item in self.applied if item[0] >= horizon]
+        if not fresh:
+            rec.bad["no fresh event to re-post"] += 1
+            return
+        while time.perf_counter() < deadline:
+            _ts, body, headers = fresh[next(self.serial) % len(fresh)]
+            status, data = client.post(rec, "duplicate", self.event_path, body, headers)
+            if status == 200 and json.loads(data).get("duplicate") is not True:
+                rec.bad["re-posted event applied again"] += 1
+
+    def route(self, index, deadline, rec):
+        client = Client(self.port)
+        n = 0
+        while time.perf_counter() < deadline:
+            call_id = f"{self.prefix}rt-{next(self.serial)}"
+            with self.lock:
+                self.routed.append(call_id)
+            body, headers = self.signed(
+                {
+                    "call_id": call_id,
+                    "from": caller_number(index + 50, n),
+                    "to": DID,
+                    "timestamp": int(time.time()),
+                }
+            )
+            status, data = client.post(rec, "route", self.route_path, body, headers)
+            if status == 200 and not json.loads(data).get("interaction_id"):
+                rec.bad["route answer without interaction_id"] += 1
+            n += 1
+
+    def api_inbound(self, index, deadline, rec):
+        rpc = xmlrpc.client.ServerProxy(f"http://{HOST}:{self.port}/xmlrpc/2/object")
+        uid = self.center["api_uid"]
+        n = 0
+        while time.perf_counter() < deadline:
+            external_id = f"{self.prefix}api-{next(self.serial)}"
+            with self.lock:
+                self.contacts.append(external_id)
+            payload = {
+                "channel_type": "phone",
+                "channel_id": self.center["channel"],
+                "from": caller_number(index + 100, n),
+                "external_id": external_id,
+            }
+            t0 = time.perf_counter()
+            try:
+                result = rpc.execute_kw(
+                    self.args.db,
+                    uid,
+                    API_PASSWORD,
+                    "omnichannel.interaction",
+                    "api_inbound",
+                    [payload],
+                )
+                status = 200
+                if not result.get("interaction_id"):
+                    rec.bad["api_inbound without interaction_id"] += 1
+            except xmlrpc.client.Fault as fault:
+                status = 200
+                rec.bad[f"XML-RPC fault: {fault.faultString.splitlines()[-1][:80]}"] += 1
+            except xmlrpc.client.ProtocolError as error:
+                status = error.errcode
+            except (OSError, http.client.HTTPException) as error:
+                status = "transport error"
+                rec.errors[type(error).__name__] += 1
+            rec.add("api_inbound", (time.perf_counter() - t0) * 1000, status)
+            n += 1
+
+
+# ----------------------------------------------------------------------
+# Where the CPU went (from /proc) and what the server logged, per phase
+# ----------------------------------------------------------------------
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def snapshot(server_pid, db, log_path):
+    """CPU ticks per process, sorted into Odoo's process group, the postgres
+    backends of ``db``, this client and the rest; the machine's busy ticks;
+    the server log's length."""
+    procs, ours = {}, set()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = Path(entry.path, "stat").read_text()
+            comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+            fields = raw[raw.rindex(")") + 2 :].split()
+            kind = "other"
+            if int(fields[2]) == server_pid:
+                kind = "odoo"
+            elif int(entry.name) == os.getpid():
+                kind = "client"
+            elif comm == "postgres":
+                cmdline = Path(entry.path, "cmdline").read_bytes().decode(errors="replace")
+                kind = "pg" if f" {db} " in cmdline else "other"
+        except (OSError, ValueError, IndexError):
+            continue
+        procs[int(entry.name)] = (kind, int(fields[11]) + int(fields[12]))
+        if kind != "other":
+            ours.add(int(entry.name))
+    cpu = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return {"procs": procs, "busy": sum(cpu) - cpu[3] - cpu[4], "log": log_path.stat().st_size}
+
+
+def cpu_used(before, after):
+    """Ticks used between two snapshots: per kind of process, by the whole
+    machine, and by no process at all (kernel work: network, scheduling)."""
+    used = {"odoo": 0, "pg": 0, "client": 0, "other": 0}
+    for pid, (kind, ticks) in after["procs"].items():
+        used[kind] += ticks - before["procs"].get(pid, (kind, 0))[1]
+    used["busy"] = after["busy"] - before["busy"]
+    used["kernel"] = max(used["busy"] - sum(used[k] for k in ("odoo", "pg", "client", "other")), 0)
+    return used
+
+
+def server_log_counts(log_path, start, end):
+    """Serialization-failure retries and refused PBX requests the server logged."""
+    with log_path.open("rb") as log:
+        log.seek(start)
+        text = log.read(end - start).decode(errors="replace")
+    return text.count("SERIALIZATION_FAILURE"), text.count("PBX request refused")
+
+
+# ----------------------------------------------------------------------
+# Report
+# ----------------------------------------------------------------------
+def machine():
+    mem = "?"
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB RAM"
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    return f"{os.cpu_count()} cores, {mem}, load average {load}, Python {sys.version.split()[0]}"
+
+
+EVENT_KINDS = ("ringing", "answered", "hangup")
+
+
+def measure(label, unit, phase, kinds=None, summary=True):
+    """One table row's figures; ``kinds`` restricts the latency samples,
+    ``summary`` rows carry CPU, the ratio to the bare route and the errors."""
+    rec, elapsed = phase["rec"], phase["elapsed"]
+    samples = (
+        [ms for kind in kinds for ms in rec.latencies.get(kind, [])] if kinds else rec.all_samples()
+    )
+    stats = _env.percentiles(samples) if samples else {"p50": 0, "p95": 0}
+    return {
+        "label": label,
+        "unit": unit,
+        "count": len(samples),
+        "rate": len(samples) / elapsed if elapsed else 0,
+        "p50": stats["p50"],
+        "p95": stats["p95"],
+        "phase": phase,
+        "summary": summary,
+    }
+
+
+def row(m, baseline, target):
+    cpu = machine_cpu = others = retries = ratio = verdict = errors = ""
+    phase = m["phase"]
+    if m["summary"]:
+        used, seconds = phase["used"], phase["elapsed"]
+        if m["count"]:
+
+            def per_request(ticks):
+                return f"{ticks * 1000 / TICK / m['count']:.1f}"
+
+            cpu = f"{per_request(used['odoo'])} + {per_request(used['pg'])}"
+            machine_cpu = f"{per_request(used['busy'])} ({per_request(used['kernel'])})"
+        others = f"{used['other'] / TICK / seconds:.2f}"
+        retries = f"{phase['retries']} / {phase['refused']}"
+        share = m["rate"] / baseline if baseline else 0
+        ratio = f"{share:.0%}"
+        if target:
+            verdict = f"{'met' if share >= TARGET else 'NOT met'} (>= {TARGET:.0%})"
+        errors = f"{phase['rec'].non_200()} / {sum(phase['rec'].bad.values())}"
+    return [
+        m["label"],
+        f"{m['count']:,}",
+        f"{m['rate']:,.1f} {m['unit']}/s",
+        f"{m['p50']:.1f}",
+        f"{m['p95']:.1f}",
+        cpu,
+        machine_cpu,
+        others,
+        retries,
+        ratio,
+        verdict,
+        errors,
+    ]
+
+
+HEADERS = [
+    "measure",
+    "count",
+    "rate",
+    "p50 ms",
+    "p95 ms",
+    "CPU ms odoo+pg",
+    "box ms (kernel)",
+    "others",
+    "retries / refused",
+    "vs bare",
+    "target",
+    "non-200 / bad",
+]
+
+
+def verify(db, center, load, results):
+    prefix = load.prefix
+    with psycopg2.connect(host=DB_HOST, dbname=db) as conn, conn.cursor() as cr:
+
+        def one(query, *params):
+            cr.execute(query, params)
+            return cr.fetchone()
+
+        def created(kind):
+            return one(
+                """SELECT count(*), count(DISTINCT external_id) FROM omnichannel_interaction
+                    WHERE channel_id = %s AND starts_with(external_id, %s)""",
+                center["channel"],
+                f"{prefix}{kind}-",
+            )
+
+        ev, rt, api = created("ev"), created("rt"), created("api")
+        (not_ended,) = one(
+            """SELECT count(*) FROM omnichannel_interaction
+                WHERE channel_id = %s AND starts_with(external_id, %s)
+                  AND (state <> 'wrapup' OR voip_call_state IS DISTINCT FROM 'ended')""",
+            center["channel"],
+            f"{prefix}ev-",
+        )
+        (keys,) = one(
+            "SELECT count(*) FROM omnichannel_event_key WHERE scope = %s AND starts_with(key, %s)",
+            f"voip:{center['channel']}",
+            f"{prefix}ev-",
+        )
+        (doubled,) = one(
+            """SELECT count(*) FROM (SELECT external_id FROM omnichannel_interaction
+                WHERE channel_id = %s GROUP BY external_id HAVING count(*) > 1) d""",
+            center["channel"],
+        )
+    conn.close()
+    calls, routed, contacts = len(load.calls), len(load.routed), len(load.contacts)
+    events_ok = len(load.applied)
+    lines = [
+        (
+            f"voip lifecycles: calls made {calls:,}, interactions {ev[0]:,} "
+            f"({ev[1]:,} distinct call ids), not ended in wrap-up {not_ended}, "
+            f"event keys {keys:,} for {events_ok:,} events answered 200"
+        ),
+        f"voip /route: requests {routed:,}, interactions {rt[0]:,} ({rt[1]:,} distinct)",
+        f"api_inbound: contacts {contacts:,}, interactions {api[0]:,} ({api[1]:,} distinct)",
+        f"call ids with more than one interaction on the channel (all runs): {doubled}",
+    ]
+    ok = (
+        ev[0] == ev[1] == calls
+        and rt[0] == rt[1] == routed
+        and api[0] == api[1] == contacts
+        and not not_ended
+        and keys == events_ok
+        and not doubled
+    )
+    for name, result in results.items():
+        rec = result["rec"]
+        problems = {
+            **{f"HTTP {s}": n for s, n in rec.statuses.items() if s != 200},
+            **rec.errors,
+            **rec.bad,
+        }
+        ok = ok and not problems
+        detail = ", ".join(f"{k}: {v}" for k, v in problems.items()) or "none"
+        lines.append(f"{name}: non-200 / errors: {detail}")
+    return ok, lines
+
+
+# ----------------------------------------------------------------------
+def parse_args():
+    p = _env.parser(__doc__, "bench_ingest")
+    p.add_argument("--workers", type=int, default=4, help="Odoo HTTP workers")
+    p.add_argument("--clients", type=int, default=8, help="concurrent client threads")
+    p.add_argument("--seconds", type=float, default=20.0, help="length of each measured phase")
+    p.add_argument("--warmup", type=float, default=5.0, help="unmeasured load before measuring")
+    p.add_argument("--agents", type=int, default=24, help="agents with extensions")
+    p.add_argument("--port", type=int, default=18300, help="first HTTP port to try")
+    p.add_argument(
+        "--log-level", default="info", help="server log level (info: retries are counted)"
+    )
+    p.add_argument("--quick", action="store_true", help="smoke run: 3 s phases, 1 s warm-up")
+    args = p.parse_args()
+    if args.quick:
+        args.seconds, args.warmup = 3.0, 1.0
+    if args.seconds > FRESH_SECONDS / 2:
+        p.error(f"--seconds above {FRESH_SECONDS // 2}: re-posted events would be stale")
+    return args
+
+
+def run_all(args, load, rpc, log_path):
+    """Warm up, then the measured phases; each writing phase starts from an
+    empty queue with every agent available."""
+    results, rows = {}, []
+    warm = min(args.warmup, 2.0)
+
+    def phase(name, task, seconds=args.seconds, clean=False):
+        if clean:
+            clean_queue(args.db, rpc, load.center)
+        print(f"  {name} ({seconds:g} s, {args.clients} clients)...", flush=True)
+        before = snapshot(load.server_pid, args.db, log_path)
+        rec, elapsed = run_phase(args.clients, seconds, task)
+        after = snapshot(load.server_pid, args.db, log_path)
+        retries, refused = server_log_counts(log_path, before["log"], after["log"])
+        results[name] = result = {
+            "rec": rec,
+            "elapsed": elapsed,
+            "used": cpu_used(before, after),
+            "retries": retries,
+            "refused": refused,
+        }
+        return result
+
+    phase("warm-up: bare route", load.bare, args.warmup)
+    rows.append(measure("bare JSON route (start)", "req", phase("bare JSON route", load.bare)))
+    phase("warm-up: lifecycles", load.lifecycle, warm, clean=True)
+    result = phase("voip /event lifecycles", load.lifecycle, clean=True)
+    rows.append(measure("voip /event ringing+answered+hangup", "ev", result, EVENT_KINDS))
+    for kind, label in (
+        ("ringing", "  ringing (creates, routes)"),
+        ("answered", "  answered (agent takes it)"),
+        ("hangup", "  hangup (ends, frees agent)"),
+        ("call", "  whole call (3 POSTs)"),
+    ):
+        unit = "calls" if kind == "call" else "ev"
+        rows.append(measure(label, unit, result, kinds=[kind], summary=False))
+    result = phase("voip /event duplicates", load.duplicates)
+    rows.append(measure("voip /event duplicates re-posted", "ev", result))
+    phase("warm-up: /route", load.route, warm, clean=True)
+    result = phase("voip /route", load.route, clean=True)
+    rows.append(measure("voip /route", "req", result))
+    phase("warm-up: api_inbound", load.api_inbound, warm, clean=True)
+    result = phase("api_inbound (XML-RPC)", load.api_inbound, clean=True)
+    rows.append(measure("api_inbound over XML-RPC", "contacts", result))
+    result = phase("bare JSON route again", load.bare)
+    rows.append(measure("bare JSON route (end)", "req", result))
+    return results, rows
+
+
+def main():
+    args = parse_args()
+    command = odoo_command()
+    scratch = Path(tempfile.mkdtemp(prefix="bench_ingest_"))
+    (scratch / "odoo.conf").write_text("[options]\n")
+    env = dict(os.environ, ODOO_RC=str(scratch / "odoo.conf"), TZ="UTC")
+    started_at = datetime.now().astimezone()
+    header = [
+        f"command: python3 {shlex.join(sys.argv)}",
+        f"date: {started_at:%Y-%m-%d %H:%M:%S %Z}",
+        f"machine: {machine()}",
+    ]
+    ensure_db(args, command, env)
+    log_path = scratch / "server.log"
+    print(f"starting odoo --workers={args.workers} (log {log_path})...", flush=True)
+    process, port = start_server(args, command, env, log_path)
+    try:
+        admin = Rpc(port, args.db, *ADMIN)
+        center = setup_center(admin, args.agents)
+        center["api_uid"] = Rpc(port, args.db, API_LOGIN, API_PASSWORD).uid
+        load = Load(args, port, center, started_at.strftime("%Y%m%d%H%M%S"))
+        load.server_pid = process.pid
+        print(f"server on port {port}; {len(center['extensions'])} agents; measuring:", flush=True)
+        signaling = cache_signaling(args.db)
+        results, rows = run_all(args, load, admin, log_path)
+        signaling = cache_signaling(args.db) - signaling
+        ok, lines = verify(args.db, center, load, results)
+    finally:
+        stop_server(process)
+    baseline = (rows[0]["rate"] + rows[-1]["rate"]) / 2
+    targets = {
+        "voip /event ringing+answered+hangup",
+        "voip /event duplicates re-posted",
+        "voip /route",
+        "api_inbound over XML-RPC",
+    }
+    _env.table(
+        f"Inbound ingestion over HTTP: odoo --workers={args.workers}, {args.clients} client "
+        f"threads, {args.seconds:g} s per phase, database {args.db}",
+        [row(m, baseline, m["label"] in targets) for m in rows],
+        HEADERS,
+    )
+    print(
+        f"\nbaseline ({baseline:,.1f} req/s) = mean of the two bare runs: stock web "
+        f"{BARE_ROUTE} (type=json, auth=none), no test route added to the product."
+    )
+    print(
+        "CPU ms odoo+pg: CPU per request of Odoo's processes and of the PostgreSQL backends of "
+        f"{args.db}.\nbox ms (kernel): all CPU the machine spent per request (the client, "
+        "Odoo, PostgreSQL, the kernel), and the part no process accounts for (network, "
+        "scheduling).\nothers: cores used by unrelated processes during the phase (a shared "
+        "machine); well above 0 makes the phase unreliable.\nretries / refused: "
+        "SERIALIZATION_FAILURE retries and 'PBX request refused' lines in the server log "
+        "(needs --log-level info)."
+    )
+    print(f"connections: {Client.closes_after_answer}")
+    print(f"registry cache invalidations during the measurement: {signaling}")
+    for line in header:
+        print(line)
+    print(f"\nverification ({'all correct' if ok else 'PROBLEMS'}):")
+    for line in lines:
+        print(f"  {line}")
+    print(f"server log: {log_path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -25,7 +25,8 @@ class OmnichannelVoipController(http.Controller):
     def _handle(self, token, parse, method_name):
         """Check size, token, signature, body and freshness, then apply; nothing
         is written unless every check passed."""
-        body = request.httprequest.get_data(cache=False, as_text=False)
+        # cached: Odoo replays the request after a serialization failure
+        body = request.httprequest.get_data(as_text=False)
         try:
             if len(body) > cti.MAX_BODY:
                 raise cti.CtiError(413, f"The body is larger than {cti.MAX_BODY} bytes.")

@@ -901,6 +901,10 @@ def main():
         "SERIALIZATION_FAILURE retries and 'PBX request refused' lines in the server log "
         "(needs --log-level info)."
     )
+    print(
+        f"/route and api_inbound: once all {len(center['extensions'])} agents hold an offer, "
+        "further calls queue without one; the lifecycle row does the full ACD work per call."
+    )
     print(f"connections: {Client.closes_after_answer}")
     print(f"registry cache invalidations during the measurement: {signaling}")
     for line in header:

@@ -24,21 +24,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.bench import _env
+from tests.bench import _env, bench_identify
 
 MARKER = "omnichannel_cc.bench_generated"
 DAY = 86400
 YEAR = 365 * DAY
 
 # Polish numbers as people type them
-NOTATIONS = (
-    lambda d: f"+48 {d[:3]} {d[3:6]} {d[6:]}",
-    lambda d: f"{d[:3]}-{d[3:6]}-{d[6:]}",
-    lambda d: f"0048{d}",
-    lambda d: f"({d[:2]}) {d[2:5]} {d[5:7]} {d[7:]}",
-    lambda d: f"+48.{d[:3]}.{d[3:6]}.{d[6:]}",
-    lambda d: f"{d[:3]} {d[3:6]} {d[6:]}",
-)
+NOTATIONS = (*bench_identify.NOTATIONS, lambda d: f"{d[:3]} {d[3:6]} {d[6:]}")
 # channel type -> share of the history
 CHANNEL_MIX = {
     "phone": 45,

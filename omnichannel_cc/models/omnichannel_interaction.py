@@ -468,27 +468,61 @@ class OmnichannelInteraction(models.Model):
                 )
             )
         values = self._api_inbound_parse(payload)
-        channel = values["channel"]
-        existing = self._api_inbound_find(channel, values["external_id"])
-        if not existing:
-            keys = self.env["omnichannel.event.key"].sudo()
-            scope = f"interaction:{channel.id}"
-            if not keys._claim(scope, values["external_id"]):
-                existing = self._api_inbound_find(channel, values["external_id"])
-                if not existing:
-                    raise ValidationError(
-                        _(
-                            "Contact %(external_id)s of channel %(channel)s was already "
-                            "received and its interaction was deleted.",
-                            external_id=values["external_id"],
-                            channel=channel.display_name,
-                        )
-                    )
-            else:
-                existing = self._api_inbound_create(values)
-                keys._set_res_id(scope, values["external_id"], existing.id)
-                existing._route()
-        return existing._api_result()
+        interaction, _created = self._inbound_once(
+            values["channel"], values["external_id"], lambda: self._api_inbound_create(values)
+        )
+        return interaction._api_result()
+
+    @api.model
+    def _inbound_once(self, channel, external_id, create):
+        """The one entry point of every channel adapter: find or create the
+        interaction of one inbound contact, exactly once.
+
+        ``create()`` builds the interaction (not yet routed) when this is the
+        first delivery of ``(channel, external_id)``; the new interaction is
+        then linked to the customer's open case and routed. Returns
+        ``(interaction, created)``. Racing deliveries of the same contact
+        serialize on the idempotency key (see ``omnichannel.event.key``).
+        """
+        existing = self._api_inbound_find(channel, external_id)
+        if existing:
+            return existing, False
+        keys = self.env["omnichannel.event.key"].sudo()
+        scope = f"interaction:{channel.id}"
+        if not keys._claim(scope, external_id):
+            existing = self._api_inbound_find(channel, external_id)
+            if existing:
+                return existing, False
+            raise ValidationError(
+                _(
+                    "Contact %(external_id)s of channel %(channel)s was already "
+                    "received and its interaction was deleted.",
+                    external_id=external_id,
+                    channel=channel.display_name,
+                )
+            )
+        interaction = create()
+        keys._set_res_id(scope, external_id, interaction.id)
+        interaction._attach_open_case()
+        interaction._route()
+        return interaction, True
+
+    def _attach_open_case(self):
+        """A customer who switches channel (call, then e-mail, then chat)
+        continues their open case: link it unless a case is already set."""
+        Case = self.env["omnichannel.case"].sudo()
+        for rec in self.sudo().filtered(lambda i: not i.case_id and i.partner_id):
+            case = Case.search(
+                [
+                    ("commercial_partner_id", "=", rec.partner_id.commercial_partner_id.id),
+                    ("company_id", "=", rec.company_id.id),
+                    ("is_open", "=", True),
+                ],
+                order="priority desc, write_date desc, id desc",
+                limit=1,
+            )
+            if case:
+                rec.case_id = case
 
     def _api_result(self):
         self.ensure_one()

@@ -85,32 +85,22 @@ class OmnichannelInteraction(models.Model):
     @api.model
     def _voip_inbound(self, channel, values):
         """The interaction of an inbound call, created and routed on first sight."""
-        existing = self._voip_find(channel, values["call_id"])
-        if existing:
-            return existing
-        keys = self.env["omnichannel.event.key"].sudo()
-        scope = f"interaction:{channel.id}"
-        if not keys._claim(scope, values["call_id"]):
-            existing = self._voip_find(channel, values["call_id"])
-            if existing:
-                return existing
-            raise UserError(
-                _("Call %(call)s was already received and deleted.", call=values["call_id"])
+
+        def create():
+            interaction = self._api_inbound_create(
+                {
+                    "channel": channel,
+                    "external_id": values["call_id"],
+                    "contact_address": self._normalize_contact_address(channel, values["from"]),
+                    "subject": False,
+                    "body": False,
+                }
             )
-        interaction = self._api_inbound_create(
-            {
-                "channel": channel,
-                "external_id": values["call_id"],
-                "contact_address": self._normalize_contact_address(channel, values["from"]),
-                "subject": False,
-                "body": False,
-            }
-        )
-        when = _pbx_datetime(values["timestamp"])
-        interaction.write({"date_queued": min(when, fields.Datetime.now())})
-        keys._set_res_id(scope, values["call_id"], interaction.id)
-        interaction._route()
-        return interaction
+            when = _pbx_datetime(values["timestamp"])
+            interaction.write({"date_queued": min(when, fields.Datetime.now())})
+            return interaction
+
+        return self._inbound_once(channel, values["call_id"], create)[0]
 
     @api.model
     def _voip_outbound(self, channel, values, agent):

@@ -213,7 +213,7 @@ class OmnichannelInteraction(models.Model):
         self.message_post(body=body, subtype_xmlid="mail.mt_note")
 
     def _voip_on_ringing(self, values, agent):
-        if self.state in WAITING or self.state == "new":
+        if self.state in WAITING:
             self.voip_call_state = "ringing"
         if agent:
             self._voip_note(

@@ -14,8 +14,9 @@ from .address import AddressError, clean_phone
 
 # "Jane <+48221234567@fax.example.com>" or a bare address
 _ADDRESS_RE = re.compile(r"<([^<>]+)>")
-# A phone number inside free text: optional +/00, digits with the usual noise.
-_NUMBER_IN_TEXT = r"(\+?[\d][\d\s.\-/()]{4,24}\d)"
+# A phone number inside free text: optional +, digits with the usual noise;
+# brackets only around digits ("+48 (22) 123 45 67"), so "... (2 pages)" stays out.
+_NUMBER_IN_TEXT = r"(\+?(?:\(\d+\)\s*)?\d[\d\s.\-/]*(?:\(\d+\)[\d\s.\-/]*)*\d)"
 _SUBJECT_RE = re.compile(
     r"\bfax\s+(?:from|von|od|de|received\s+from)\s*:?\s*" + _NUMBER_IN_TEXT,
     re.IGNORECASE,

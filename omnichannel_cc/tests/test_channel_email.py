@@ -240,8 +240,7 @@ class TestChannelEmail(EmailChannelCommon):
         # nor does mail from one of our own aliases
         with self.mock_mail_gateway():
             own = self._deliver(
-                f"Sales <{self.channel_phone.company_id.catchall_email}>",
-                subject="Loop?",
+                f"Catchall <{self.mail_alias_domain.catchall_email}>", subject="Loop?"
             )
         self.assertTrue(own)
         self.assertFalse(self._new_mails.filtered(lambda m: own.name in (m.subject or "")))
@@ -420,6 +419,23 @@ class TestChannelFax(EmailChannelCommon):
         with self.assertRaisesRegex(UserError, "needs a record"):
             wizard.action_send()
         self.assertFalse(self.env["mail.mail"].search([("email_to", "like", "@fax.example.com")]))
+
+    def test_send_fax_report_of_linked_invoice(self):
+        invoice = self._create_invoice(self.customer_company, 120.0, due_days_ago=3)
+        with self.mock_mail_gateway():
+            inbound = self._fax("+48221234567@fax.example.com", "Where is my invoice")
+        inbound.invoice_id = invoice
+        wizard = (
+            self.env["omnichannel.fax.send"]
+            .with_context(default_interaction_id=inbound.id)
+            .create({"source": "report", "report_id": self.env.ref("account.account_invoices").id})
+        )
+        wizard.action_send()
+        mail = self.env["mail.mail"].search([("email_to", "=", "48221234567@fax.example.com")])
+        self.assertEqual(len(mail), 1)
+        self.assertTrue(mail.attachment_ids.name.endswith(".pdf"))
+        self.assertIn(invoice.name.replace("/", "-"), mail.attachment_ids.name)
+        self.assertTrue(mail.attachment_ids.raw)
 
     def test_send_fax_bad_number_sends_nothing(self):
         attachment = self.env["ir.attachment"].create(

@@ -46,10 +46,14 @@
         "views/omnichannel_menus.xml",
         "report/omnichannel_interaction_report_views.xml",
         "report/omnichannel_agent_state_report_views.xml",
+        "data/omnichannel_email_data.xml",
+        "views/omnichannel_channel_email_views.xml",
+        "wizard/omnichannel_fax_send_views.xml",
     ],
     "demo": [
         "demo/omnichannel_demo.xml",
         "demo/omnichannel_script_demo.xml",
+        "demo/omnichannel_email_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

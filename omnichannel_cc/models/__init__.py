@@ -27,3 +27,6 @@ from . import omnichannel_script_answer
 from . import omnichannel_queue_script
 from . import omnichannel_interaction_script
 from . import omnichannel_interaction_transfer
+from . import omnichannel_channel_email
+from . import omnichannel_interaction_email
+from . import mail_thread

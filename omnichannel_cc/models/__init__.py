@@ -27,3 +27,7 @@ from . import omnichannel_script_answer
 from . import omnichannel_queue_script
 from . import omnichannel_interaction_script
 from . import omnichannel_interaction_transfer
+from . import mail_message
+from . import omnichannel_channel_social
+from . import omnichannel_social_identity
+from . import omnichannel_interaction_social

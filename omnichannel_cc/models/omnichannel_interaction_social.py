@@ -138,7 +138,10 @@ class OmnichannelInteraction(models.Model):
         text = values["text"]
         body = Markup("<p>%s</p>") % escape(text).replace("\n", Markup("<br/>")) if text else ""
         partner = identity.partner_id
-        message = self.with_context(**{INBOUND_CONTEXT: True}).message_post(
+        # not subscribed: replies reach the customer over the messenger, not by e-mail
+        message = self.with_context(
+            mail_create_nosubscribe=True, **{INBOUND_CONTEXT: True}
+        ).message_post(
             body=body,
             author_id=partner.id or False,
             email_from=partner.email_formatted

@@ -70,7 +70,9 @@ class OmnichannelInteraction(models.Model):
             ._lock_or_create(channel, values["sender_id"][:255], values["name"], values["phone"])
         )
         if not identity.partner_id:
-            identity.partner_id = self._social_identify(values)
+            partner = self._social_identify(values)
+            if partner:
+                identity.partner_id = partner
         interaction = identity.interaction_id
         if not interaction or interaction.state not in OPEN_STATES:
             conversation_key = f"{values['sender_id']}:{values['message_id']}"[:255]
@@ -212,11 +214,20 @@ class OmnichannelInteraction(models.Model):
     # ------------------------------------------------------------------
     # Outbound: agents' replies
     # ------------------------------------------------------------------
+    @api.returns("mail.message", lambda value: value.id)
     def message_post(self, **kwargs):
         message = super().message_post(**kwargs)
         if self._social_should_send(message):
             self._social_send(message)
         return message
+
+    def _message_compute_author(self, author_id=None, email_from=None, raise_on_email=True):
+        # a reply over a messenger needs no e-mail address of its author
+        if self and all(rec.channel_type == "social" for rec in self):
+            raise_on_email = False
+        return super()._message_compute_author(
+            author_id=author_id, email_from=email_from, raise_on_email=raise_on_email
+        )
 
     def _social_should_send(self, message):
         """Customer-visible messages of our side only: not notes, not the

@@ -428,6 +428,79 @@ class TestChannelSocial(OmnichannelCommon, HttpCase):
         self.assertEqual(message.author_id, self.customer_contact)
 
     # ------------------------------------------------------------------
+    # Messenger
+    # ------------------------------------------------------------------
+    def test_messenger_message_and_reply(self):
+        messenger = self.env["omnichannel.channel"].create(
+            {
+                "name": "Facebook page",
+                "channel_type": "social",
+                "social_platform": "messenger",
+                "address": "PAGE1",
+                "queue_id": self.queue_sales.id,
+                "social_api_url": API,
+                "social_app_secret": "fb-secret",
+                "social_access_token": "PAGE-TOKEN",
+            }
+        )
+        self.routes[("GET", "https://cdn.example.invalid/fb1")] = _response(
+            200, b"PNGDATA", "image/png"
+        )
+        self.routes[("POST", f"{API}/me/messages")] = _response(
+            200, {"recipient_id": "PSID9", "message_id": "m_out"}
+        )
+
+        def event(page, mid):
+            return {
+                "id": page,
+                "messaging": [
+                    {
+                        "sender": {"id": "PSID9"},
+                        "recipient": {"id": page},
+                        "timestamp": int(time.time() * 1000),
+                        "message": {
+                            "mid": mid,
+                            "text": "photo of the invoice",
+                            "attachments": [
+                                {
+                                    "type": "image",
+                                    "payload": {"url": "https://cdn.example.invalid/fb1"},
+                                }
+                            ],
+                        },
+                    }
+                ],
+            }
+
+        payload = {"object": "page", "entry": [event("PAGE1", "m_1"), event("OTHER", "m_2")]}
+        self.assertEqual(self._post(payload, token=self._token(messenger)).status_code, 401)
+        response = self._post(payload, token=self._token(messenger), secret="fb-secret")
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertEqual(response.json()["received"], 1)
+        self.assertEqual(response.json()["ignored"], 1, "another page's event is not ours")
+        _identity, interaction = self._conversation(messenger, "PSID9")
+        self.assertFalse(interaction.partner_id)
+        (message,) = self._customer_messages(interaction)
+        self.assertIn("photo of the invoice", message.body)
+        self.assertEqual(message.attachment_ids.raw, b"PNGDATA")
+        # the CDN link is signed: the page token is not sent along
+        self.assertNotIn("Authorization", self.calls[0]["headers"])
+        reply = interaction.with_user(self.agent_sales).message_post(
+            body="Thank you", message_type="comment", subtype_xmlid="mail.mt_comment"
+        )
+        self.assertEqual(self.calls[-1]["url"], f"{API}/me/messages")
+        self.assertEqual(self.calls[-1]["headers"]["Authorization"], "Bearer PAGE-TOKEN")
+        self.assertEqual(
+            self.calls[-1]["json"],
+            {
+                "recipient": {"id": "PSID9"},
+                "messaging_type": "RESPONSE",
+                "message": {"text": "Thank you"},
+            },
+        )
+        self.assertEqual(reply.omnichannel_social_id, "m_out")
+
+    # ------------------------------------------------------------------
     # access
     # ------------------------------------------------------------------
     def test_agent_of_another_queue_cannot_read(self):

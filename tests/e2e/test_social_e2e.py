@@ -18,6 +18,7 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -519,3 +520,57 @@ def test_whatsapp_conversation_through_wiremock(odoo_server, social, wiremock):
         fields=["body"],
     )
     assert len(notes) == 1 and "Re-engagement message" in notes[0]["body"]
+
+
+def test_simultaneous_first_messages_open_one_conversation(odoo_server, social):
+    """Two workers receive a new sender's first two messages at once: the
+    identity row lock makes the second join the conversation the first opened."""
+    rpc = odoo_server
+    sender = f"48{uuid.uuid4().int % 10**9:09d}"
+    now = str(int(time.time()))
+    payloads = [
+        whatsapp_payload(
+            social["phone_number_id"],
+            [
+                {
+                    "from": sender,
+                    "id": f"wamid.RACE-{uuid.uuid4().hex}",
+                    "timestamp": now,
+                    "type": "text",
+                    "text": {"body": f"message {number}"},
+                }
+            ],
+        )
+        for number in range(2)
+    ]
+    barrier = threading.Barrier(len(payloads))
+    answers = [None] * len(payloads)
+
+    def deliver(index):
+        barrier.wait()
+        answers[index] = post_signed(social["webhook"], payloads[index])
+
+    threads = [threading.Thread(target=deliver, args=(i,)) for i in range(len(payloads))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert [a[0] for a in answers] == [200, 200], answers
+    assert sum(json.loads(a[2])["received"] for a in answers) == 2
+    interactions = rpc.call(
+        "omnichannel.interaction",
+        "search",
+        [("channel_id", "=", social["channel"]), ("contact_address", "=", "+" + sender)],
+    )
+    assert len(interactions) == 1, "one open conversation per sender"
+    bodies = rpc.call(
+        "mail.message",
+        "search_read",
+        [
+            ("model", "=", "omnichannel.interaction"),
+            ("res_id", "=", interactions[0]),
+            ("omnichannel_social_state", "=", "received"),
+        ],
+        fields=["body"],
+    )
+    assert sorted(b["body"] for b in bodies) == ["<p>message 0</p>", "<p>message 1</p>"]

@@ -325,25 +325,48 @@ class TestChannelSocial(OmnichannelCommon, HttpCase):
         )
         self.assertEqual(reply.omnichannel_social_id, "wamid.OUT1")
         self.assertEqual(reply.omnichannel_social_state, "sent")
+
         # the platform reports delivery, then reading
-        for status in ("delivered", "read", "delivered"):
-            payload = {
+        def status_payload(status, message_id="wamid.OUT1", **extra):
+            return {
                 "entry": [
                     {
                         "changes": [
                             {
                                 "value": {
                                     "metadata": {"phone_number_id": "PN1"},
-                                    "statuses": [{"id": "wamid.OUT1", "status": status}],
+                                    "statuses": [
+                                        dict({"id": message_id, "status": status}, **extra)
+                                    ],
                                 }
                             }
                         ]
                     }
                 ]
             }
-            self.assertEqual(self._post(payload).status_code, 200)
+
+        for status in ("delivered", "read", "delivered"):
+            self.assertEqual(self._post(status_payload(status)).status_code, 200)
         reply.invalidate_recordset()
         self.assertEqual(reply.omnichannel_social_state, "read", "never goes back to delivered")
+        # a later reply the platform could not deliver
+        second = as_agent.message_post(
+            body="Anything else?", message_type="comment", subtype_xmlid="mail.mt_comment"
+        )
+        second.omnichannel_social_id = "wamid.OUT2"
+        failed = status_payload(
+            "failed", "wamid.OUT2", errors=[{"code": 131047, "title": "Re-engagement message"}]
+        )
+        response = self._post(failed)
+        self.assertEqual(response.json()["statuses"], 1)
+        second.invalidate_recordset()
+        self.assertEqual(second.omnichannel_social_state, "failed")
+        self.assertEqual(second.omnichannel_social_error, "Re-engagement message")
+        self.assertTrue(
+            interaction.message_ids.filtered(
+                lambda m: "could not deliver a reply" in m.body and "Re-engagement" in m.body
+            )
+        )
 
     def test_reply_errors_are_shown(self):
         self._post(self._whatsapp("wamid.T1", text="hello"))

@@ -30,3 +30,7 @@ from . import omnichannel_interaction_transfer
 from . import omnichannel_channel_email
 from . import omnichannel_interaction_email
 from . import mail_thread
+from . import mail_message
+from . import omnichannel_channel_social
+from . import omnichannel_social_identity
+from . import omnichannel_interaction_social

@@ -16,3 +16,4 @@ from . import test_script
 from . import test_transfer
 from . import test_channel_switch
 from . import test_channel_email
+from . import test_channel_social

@@ -1,0 +1,576 @@
+"""The WhatsApp channel end to end: a running Odoo and WireMock as the platform.
+
+WireMock (a Java program) plays the WhatsApp Cloud API: media metadata,
+media download and the send-message endpoint. Its standalone jar is taken
+from the npm registry (the ``wiremock`` package ships it) or Maven Central,
+cached outside the repository in ``~/.cache/omnichannel-tests/`` (or
+``$OMNICHANNEL_TEST_CACHE``), and installed by the fixture when missing.
+The test signs webhooks as Meta does and posts them to Odoo over HTTP, reads
+the result over XML-RPC, has an agent reply over XML-RPC and checks through
+WireMock's admin API what Odoo sent to the "platform".
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+WIREMOCK_VERSION = os.environ.get("OMNICHANNEL_WIREMOCK_VERSION", "3.13.2")
+CACHE = Path(
+    os.environ.get("OMNICHANNEL_TEST_CACHE") or Path.home() / ".cache" / "omnichannel-tests"
+)
+MAVEN_URL = (
+    "https://repo1.maven.org/maven2/org/wiremock/wiremock-standalone/"
+    "{v}/wiremock-standalone-{v}.jar"
+)
+APP_SECRET = "e2e-app-secret"
+ACCESS_TOKEN = "E2E-ACCESS-TOKEN"
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00e2e-photo-bytes"
+CUSTOMER_WA_ID = "48509111222"
+
+
+# ----------------------------------------------------------------------
+# WireMock
+# ----------------------------------------------------------------------
+def _cached_jar():
+    jars = sorted(CACHE.glob(f"**/wiremock-standalone-{WIREMOCK_VERSION}.jar"))
+    return jars[0] if jars else None
+
+
+def ensure_wiremock_jar():
+    """The standalone jar, fetched into the cache when missing (npm, then Maven Central)."""
+    jar = _cached_jar()
+    if jar:
+        return jar
+    CACHE.mkdir(parents=True, exist_ok=True)
+    problems = []
+    npm = shutil.which("npm")
+    if npm:
+        result = subprocess.run(
+            [
+                npm,
+                "install",
+                "--prefix",
+                str(CACHE / "npm"),
+                f"wiremock@{WIREMOCK_VERSION}",
+                "--ignore-scripts",
+                "--no-audit",
+                "--no-fund",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        if result.returncode:
+            problems.append(f"npm install wiremock: {(result.stdout + result.stderr)[-400:]}")
+    else:
+        problems.append("npm is not installed")
+    jar = _cached_jar()
+    if jar:
+        return jar
+    target = CACHE / "maven" / f"wiremock-standalone-{WIREMOCK_VERSION}.jar"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with urllib.request.urlopen(MAVEN_URL.format(v=WIREMOCK_VERSION), timeout=120) as answer:
+            partial = target.with_suffix(".part")
+            partial.write_bytes(answer.read())
+            partial.rename(target)
+        return target
+    except (urllib.error.URLError, OSError) as error:
+        problems.append(f"Maven Central: {error}")
+    pytest.fail(
+        "The social e2e test needs WireMock's standalone jar "
+        f"(wiremock-standalone-{WIREMOCK_VERSION}.jar) under {CACHE}: " + "; ".join(problems),
+        pytrace=False,
+    )
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _http(method, url, payload=None, headers=None, raw=None, timeout=30):
+    """(status, headers, body bytes) of one HTTP request; never raises on 4xx/5xx."""
+    data = (
+        raw if raw is not None else (json.dumps(payload).encode() if payload is not None else None)
+    )
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    if payload is not None and raw is None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            return answer.status, answer.headers, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+class WireMock:
+    def __init__(self, url):
+        self.url = url
+
+    def stub(self, mapping):
+        status, _headers, body = _http("POST", f"{self.url}/__admin/mappings", mapping)
+        assert status == 201, body
+
+    def find(self, method, url):
+        status, _headers, body = _http(
+            "POST", f"{self.url}/__admin/requests/find", {"method": method, "url": url}
+        )
+        assert status == 200, body
+        return json.loads(body)["requests"]
+
+    def all_requests(self):
+        status, _headers, body = _http("GET", f"{self.url}/__admin/requests")
+        assert status == 200, body
+        return json.loads(body)["requests"]
+
+
+@pytest.fixture(scope="module")
+def wiremock(tmp_path_factory):
+    java = shutil.which("java")
+    if not java:
+        pytest.fail("The social e2e test needs Java 11+ (`java`) to run WireMock.", pytrace=False)
+    jar = ensure_wiremock_jar()
+    root = tmp_path_factory.mktemp("wiremock")
+    port = _free_port()
+    log = (root / "wiremock.log").open("w")
+    process = subprocess.Popen(
+        [
+            java,
+            "-jar",
+            str(jar),
+            "--port",
+            str(port),
+            "--bind-address",
+            "127.0.0.1",
+            "--root-dir",
+            str(root),
+            "--disable-banner",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if process.poll() is not None:
+                pytest.fail(
+                    f"WireMock exited with {process.returncode}: "
+                    f"{(root / 'wiremock.log').read_text()[-1000:]}",
+                    pytrace=False,
+                )
+            try:
+                if _http("GET", f"{url}/__admin/mappings", timeout=2)[0] == 200:
+                    break
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("WireMock did not start in 90 s", pytrace=False)
+            time.sleep(0.5)
+        yield WireMock(url)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        log.close()
+
+
+# ----------------------------------------------------------------------
+# Odoo data
+# ----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def social(odoo_server, poland, wiremock):
+    rpc = odoo_server
+    rpc.call("res.company", "write", [rpc.ref("base.main_company")], {"country_id": poland})
+    login = f"wa-agent-{uuid.uuid4().hex[:8]}"
+    agent = rpc.call(
+        "res.users",
+        "create",
+        {
+            "name": "WhatsApp Agent",
+            "login": login,
+            "password": login,
+            "groups_id": [(6, 0, [rpc.ref("omnichannel_cc.group_omnichannel_agent")])],
+        },
+    )
+    queue = rpc.call(
+        "omnichannel.queue",
+        "create",
+        {"name": f"WhatsApp {uuid.uuid4().hex[:6]}", "member_ids": [(6, 0, [agent])]},
+    )
+    customer = rpc.call(
+        "res.partner",
+        "create",
+        {"name": "Zofia WhatsApp", "country_id": poland, "mobile": "+48 509 111 222"},
+    )
+    phone_number_id = f"PN{uuid.uuid4().int % 10**12}"
+    api = f"{wiremock.url}/v19.0"
+    channel = rpc.call(
+        "omnichannel.channel",
+        "create",
+        {
+            "name": "WhatsApp e2e",
+            "channel_type": "social",
+            "social_platform": "whatsapp",
+            "address": phone_number_id,
+            "queue_id": queue,
+            "social_api_url": api,
+            "social_app_secret": APP_SECRET,
+            "social_access_token": ACCESS_TOKEN,
+            "social_verify_token": "e2e-verify",
+        },
+    )
+    (row,) = rpc.call(
+        "omnichannel.channel", "read", [channel], fields=["social_webhook_token", "social_api_url"]
+    )
+    assert row["social_api_url"] == api
+    bearer = {"Authorization": {"equalTo": f"Bearer {ACCESS_TOKEN}"}}
+    wiremock.stub(
+        {
+            "request": {"method": "GET", "url": "/v19.0/MEDIA-E2E", "headers": bearer},
+            "response": {
+                "status": 200,
+                "jsonBody": {
+                    "messaging_product": "whatsapp",
+                    "url": f"{wiremock.url}/cdn/media-e2e",
+                    "mime_type": "image/jpeg",
+                    "file_size": len(JPEG),
+                    "id": "MEDIA-E2E",
+                },
+            },
+        }
+    )
+    wiremock.stub(
+        {
+            "request": {"method": "GET", "url": "/cdn/media-e2e", "headers": bearer},
+            "response": {
+                "status": 200,
+                "base64Body": base64.b64encode(JPEG).decode(),
+                "headers": {"Content-Type": "image/jpeg"},
+            },
+        }
+    )
+    wiremock.stub(
+        {
+            "priority": 5,
+            "request": {
+                "method": "POST",
+                "url": f"/v19.0/{phone_number_id}/messages",
+                "headers": bearer,
+            },
+            "response": {
+                "status": 200,
+                "jsonBody": {
+                    "messaging_product": "whatsapp",
+                    "contacts": [{"input": CUSTOMER_WA_ID, "wa_id": CUSTOMER_WA_ID}],
+                    "messages": [{"id": "wamid.E2E-OUT"}],
+                },
+            },
+        }
+    )
+    # the platform refusing a reply (e.g. outside the 24-hour window)
+    wiremock.stub(
+        {
+            "priority": 1,
+            "request": {
+                "method": "POST",
+                "url": f"/v19.0/{phone_number_id}/messages",
+                "bodyPatterns": [{"contains": "please fail"}],
+            },
+            "response": {
+                "status": 400,
+                "jsonBody": {
+                    "error": {
+                        "message": "Re-engagement message",
+                        "type": "OAuthException",
+                        "code": 131047,
+                    }
+                },
+            },
+        }
+    )
+    return {
+        "agent": agent,
+        "agent_password": login,
+        "customer": customer,
+        "channel": channel,
+        "phone_number_id": phone_number_id,
+        "webhook": f"{rpc.url}/omnichannel/social/{row['social_webhook_token']}",
+    }
+
+
+def whatsapp_payload(phone_number_id, messages):
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "WABA-E2E",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {
+                                "display_phone_number": "48225550100",
+                                "phone_number_id": phone_number_id,
+                            },
+                            "contacts": [{"profile": {"name": "Zofia"}, "wa_id": CUSTOMER_WA_ID}],
+                            "messages": messages,
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def post_signed(url, payload, secret=APP_SECRET):
+    body = json.dumps(payload).encode()
+    signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return _http(
+        "POST",
+        url,
+        raw=body,
+        headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature},
+    )
+
+
+# ----------------------------------------------------------------------
+# the scenario
+# ----------------------------------------------------------------------
+def test_whatsapp_conversation_through_wiremock(odoo_server, social, wiremock):
+    rpc = odoo_server
+    now = str(int(time.time()))
+    text_id, image_id = f"wamid.IN-{uuid.uuid4().hex}", f"wamid.IN-{uuid.uuid4().hex}"
+
+    # Meta's subscription handshake
+    status, _headers, body = _http(
+        "GET",
+        social["webhook"] + "?hub.mode=subscribe&hub.verify_token=e2e-verify&hub.challenge=8472",
+    )
+    assert (status, body) == (200, b"8472")
+    assert _http("GET", social["webhook"] + "?hub.mode=subscribe&hub.verify_token=x")[0] == 403
+
+    payload = whatsapp_payload(
+        social["phone_number_id"],
+        [
+            {
+                "from": CUSTOMER_WA_ID,
+                "id": text_id,
+                "timestamp": now,
+                "type": "text",
+                "text": {"body": "Hello, the parcel arrived broken"},
+            },
+            {
+                "from": CUSTOMER_WA_ID,
+                "id": image_id,
+                "timestamp": now,
+                "type": "image",
+                "image": {"id": "MEDIA-E2E", "mime_type": "image/jpeg", "caption": "photo"},
+            },
+        ],
+    )
+    # a forged signature stores nothing
+    status, _headers, body = post_signed(social["webhook"], payload, secret="forged")
+    assert status == 401, body
+    assert not rpc.call(
+        "omnichannel.social.identity", "search", [("channel_id", "=", social["channel"])]
+    )
+
+    status, _headers, body = post_signed(social["webhook"], payload)
+    assert status == 200, body
+    assert json.loads(body)["received"] == 2
+    # the platform retries: nothing is stored twice
+    status, _headers, body = post_signed(social["webhook"], payload)
+    assert status == 200, body
+    assert json.loads(body) == {"received": 0, "duplicates": 2, "ignored": 0, "statuses": 0}
+
+    (identity,) = rpc.call(
+        "omnichannel.social.identity",
+        "search_read",
+        [("channel_id", "=", social["channel"])],
+        fields=["external_id", "partner_id", "interaction_id", "name"],
+    )
+    assert identity["external_id"] == CUSTOMER_WA_ID
+    assert identity["partner_id"][0] == social["customer"]
+    interaction_id = identity["interaction_id"][0]
+    (interaction,) = rpc.call(
+        "omnichannel.interaction",
+        "read",
+        [interaction_id],
+        fields=["partner_id", "state", "channel_id", "contact_address"],
+    )
+    assert interaction["partner_id"][0] == social["customer"]
+    assert interaction["channel_id"][0] == social["channel"]
+    assert interaction["contact_address"] == "+48509111222"
+    assert interaction["state"] in ("queued", "offered", "active")
+    messages = rpc.call(
+        "mail.message",
+        "search_read",
+        [("model", "=", "omnichannel.interaction"), ("res_id", "=", interaction_id)],
+        fields=["body", "author_id", "omnichannel_social_id", "attachment_ids"],
+        order="id asc",
+    )
+    inbound = [m for m in messages if m["omnichannel_social_id"] in (text_id, image_id)]
+    assert len(inbound) == 2
+    assert "parcel arrived broken" in inbound[0]["body"]
+    assert all(m["author_id"][0] == social["customer"] for m in inbound)
+    (attachment,) = rpc.call(
+        "ir.attachment", "read", inbound[1]["attachment_ids"], fields=["datas", "res_id", "name"]
+    )
+    assert base64.b64decode(attachment["datas"]) == JPEG
+    assert attachment["res_id"] == interaction_id
+    media_calls = wiremock.find("GET", "/v19.0/MEDIA-E2E") + wiremock.find("GET", "/cdn/media-e2e")
+    assert len(media_calls) == 2, "the media was downloaded once, with the token"
+    assert all(c["headers"]["Authorization"] == f"Bearer {ACCESS_TOKEN}" for c in media_calls)
+
+    # the agent replies from Odoo: WhatsApp's /messages gets it
+    agent = {"uid": social["agent"], "password": social["agent_password"]}
+    sent_url = f"/v19.0/{social['phone_number_id']}/messages"
+    assert wiremock.find("POST", sent_url) == [], "customer messages are never echoed back"
+    message_id = rpc.call(
+        "omnichannel.interaction",
+        "message_post",
+        [interaction_id],
+        body="We are sorry, a new parcel leaves today.",
+        message_type="comment",
+        subtype_xmlid="mail.mt_comment",
+        **agent,
+    )
+    (sent,) = wiremock.find("POST", sent_url)
+    assert sent["headers"]["Authorization"] == f"Bearer {ACCESS_TOKEN}"
+    assert json.loads(sent["body"]) == {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": CUSTOMER_WA_ID,
+        "type": "text",
+        "text": {"preview_url": False, "body": "We are sorry, a new parcel leaves today."},
+    }
+    (reply,) = rpc.call(
+        "mail.message",
+        "read",
+        [message_id],
+        fields=["omnichannel_social_id", "omnichannel_social_state"],
+    )
+    assert reply["omnichannel_social_id"] == "wamid.E2E-OUT"
+    assert reply["omnichannel_social_state"] == "sent"
+
+    # an internal note stays inside Odoo
+    rpc.call(
+        "omnichannel.interaction",
+        "message_post",
+        [interaction_id],
+        body="note for colleagues",
+        message_type="comment",
+        subtype_xmlid="mail.mt_note",
+        **agent,
+    )
+    assert len(wiremock.find("POST", sent_url)) == 1
+
+    # the platform refuses a reply: the message is marked failed, the chatter says why
+    failed_id = rpc.call(
+        "omnichannel.interaction",
+        "message_post",
+        [interaction_id],
+        body="please fail",
+        message_type="comment",
+        subtype_xmlid="mail.mt_comment",
+        **agent,
+    )
+    assert len(wiremock.find("POST", sent_url)) == 2
+    (failed,) = rpc.call(
+        "mail.message",
+        "read",
+        [failed_id],
+        fields=["omnichannel_social_state", "omnichannel_social_error"],
+    )
+    assert failed["omnichannel_social_state"] == "failed"
+    assert "HTTP 400" in failed["omnichannel_social_error"]
+    assert "Re-engagement message" in failed["omnichannel_social_error"]
+    notes = rpc.call(
+        "mail.message",
+        "search_read",
+        [
+            ("model", "=", "omnichannel.interaction"),
+            ("res_id", "=", interaction_id),
+            ("body", "ilike", "Not delivered to the customer"),
+        ],
+        fields=["body"],
+    )
+    assert len(notes) == 1 and "Re-engagement message" in notes[0]["body"]
+
+
+def test_simultaneous_first_messages_open_one_conversation(odoo_server, social):
+    """Two workers receive a new sender's first two messages at once: the
+    identity row lock makes the second join the conversation the first opened."""
+    rpc = odoo_server
+    sender = f"48{uuid.uuid4().int % 10**9:09d}"
+    now = str(int(time.time()))
+    payloads = [
+        whatsapp_payload(
+            social["phone_number_id"],
+            [
+                {
+                    "from": sender,
+                    "id": f"wamid.RACE-{uuid.uuid4().hex}",
+                    "timestamp": now,
+                    "type": "text",
+                    "text": {"body": f"message {number}"},
+                }
+            ],
+        )
+        for number in range(2)
+    ]
+    barrier = threading.Barrier(len(payloads))
+    answers = [None] * len(payloads)
+
+    def deliver(index):
+        barrier.wait()
+        answers[index] = post_signed(social["webhook"], payloads[index])
+
+    threads = [threading.Thread(target=deliver, args=(i,)) for i in range(len(payloads))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert [a[0] for a in answers] == [200, 200], answers
+    assert sum(json.loads(a[2])["received"] for a in answers) == 2
+    interactions = rpc.call(
+        "omnichannel.interaction",
+        "search",
+        [("channel_id", "=", social["channel"]), ("contact_address", "=", "+" + sender)],
+    )
+    assert len(interactions) == 1, "one open conversation per sender"
+    bodies = rpc.call(
+        "mail.message",
+        "search_read",
+        [
+            ("model", "=", "omnichannel.interaction"),
+            ("res_id", "=", interactions[0]),
+            ("omnichannel_social_state", "=", "received"),
+        ],
+        fields=["body"],
+    )
+    assert sorted(b["body"] for b in bodies) == ["<p>message 0</p>", "<p>message 1</p>"]

@@ -27,3 +27,5 @@ from . import omnichannel_script_answer
 from . import omnichannel_queue_script
 from . import omnichannel_interaction_script
 from . import omnichannel_interaction_transfer
+from . import omnichannel_invitation
+from . import omnichannel_interaction_invitation

@@ -14,6 +14,7 @@ from ..tools import invitation as invitation_tools
 
 _logger = logging.getLogger(__name__)
 
+
 class OmnichannelInvitationController(http.Controller):
     # ------------------------------------------------------------------
     # Pages

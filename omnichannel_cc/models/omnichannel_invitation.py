@@ -40,8 +40,10 @@ class OmnichannelInvitation(models.Model):
 
     @api.model
     def _default_expiry_hours(self):
-        param = self.env["ir.config_parameter"].sudo().get_param(
-            "omnichannel_cc.invitation_expiry_hours"
+        param = (
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("omnichannel_cc.invitation_expiry_hours")
         )
         try:
             hours = int(param or DEFAULT_EXPIRY_HOURS)
@@ -93,6 +95,7 @@ class OmnichannelInvitation(models.Model):
         string="Expires on", required=True, default=_default_expiry, tracking=True
     )
     single_use = fields.Boolean(
+        default=False,
         help="The link opens once; a second open is refused.",
     )
     state = fields.Selection(
@@ -103,7 +106,7 @@ class OmnichannelInvitation(models.Model):
         tracking=True,
         copy=False,
     )
-    use_count = fields.Integer(readonly=True, copy=False)
+    use_count = fields.Integer(default=0, readonly=True, copy=False)
     date_last_used = fields.Datetime(string="Last opened", readonly=True, copy=False)
     discuss_channel_id = fields.Many2one(
         "discuss.channel", string="Discuss session", readonly=True, copy=False
@@ -154,9 +157,7 @@ class OmnichannelInvitation(models.Model):
         return (
             self.env["omnichannel.channel"]
             .sudo()
-            .search(
-                [("channel_type", "=", channel_type), ("company_id", "=", company.id)], limit=1
-            )
+            .search([("channel_type", "=", channel_type), ("company_id", "=", company.id)], limit=1)
         )
 
     @api.model_create_multi
@@ -171,15 +172,11 @@ class OmnichannelInvitation(models.Model):
                 vals["case_id"] = origin.case_id.id
             if not vals.get("channel_id"):
                 company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
-                vals["channel_id"] = self._default_channel(
-                    vals.get("kind", "chat"), company
-                ).id
+                vals["channel_id"] = self._default_channel(vals.get("kind", "chat"), company).id
         invitations = super().create(vals_list)
         for invitation in invitations.sudo():
             token = invitation_tools.new_token()
-            invitation.write(
-                {"token": token, "token_hash": invitation_tools.token_digest(token)}
-            )
+            invitation.write({"token": token, "token_hash": invitation_tools.token_digest(token)})
             invitation._sign()
         return invitations
 
@@ -222,8 +219,10 @@ class OmnichannelInvitation(models.Model):
         digest = invitation_tools.token_digest(token)
         if not digest:
             return self.browse()
-        invitation = self.sudo().with_context(active_test=False).search(
-            [("token_hash", "=", digest)], limit=1
+        invitation = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search([("token_hash", "=", digest)], limit=1)
         )
         if not invitation:
             return invitation
@@ -248,14 +247,11 @@ class OmnichannelInvitation(models.Model):
         template = self.env.ref("omnichannel_cc.mail_template_omnichannel_invitation")
         for invitation in self:
             if invitation.state != "active":
-                raise UserError(
-                    _("Invitation %(name)s is no longer active.", name=invitation.name)
-                )
+                raise UserError(_("Invitation %(name)s is no longer active.", name=invitation.name))
             if not invitation.partner_id.email:
                 raise UserError(
                     _(
-                        "%(partner)s has no e-mail address: copy the link and send it "
-                        "another way.",
+                        "%(partner)s has no e-mail address: copy the link and send it another way.",
                         partner=invitation.partner_id.display_name,
                     )
                 )
@@ -270,7 +266,10 @@ class OmnichannelInvitation(models.Model):
         self.ensure_one()
         if not self.discuss_channel_id:
             raise UserError(_("The customer has not opened the link yet."))
-        return self.session_interaction_id._omnichannel_join_discuss(self.discuss_channel_id)
+        # whoever may read the invitation may join its session
+        return self.env["omnichannel.interaction"]._omnichannel_join_discuss(
+            self.discuss_channel_id
+        )
 
     # ------------------------------------------------------------------
     # Public link
@@ -296,13 +295,13 @@ class OmnichannelInvitation(models.Model):
         self.env.cr.execute(
             SQL(
                 """UPDATE omnichannel_invitation
-                      SET use_count = use_count + 1,
+                      SET use_count = COALESCE(use_count, 0) + 1,
                           date_last_used = %(now)s,
                           state = CASE WHEN single_use THEN 'used' ELSE state END
                     WHERE id = %(id)s
                       AND state = 'active'
                       AND expiry > %(now)s
-                      AND (NOT single_use OR use_count = 0)""",
+                      AND (single_use IS NOT TRUE OR COALESCE(use_count, 0) = 0)""",
                 now=fields.Datetime.now(),
                 id=self.id,
             )
@@ -360,12 +359,8 @@ class OmnichannelInvitation(models.Model):
                         partner=self.partner_id.name,
                         ref=self.name,
                     ),
-                    "default_display_mode": "video_full_screen"
-                    if self.kind == "video"
-                    else False,
-                    "channel_member_ids": [
-                        (0, 0, {"partner_id": self.user_id.partner_id.id})
-                    ]
+                    "default_display_mode": "video_full_screen" if self.kind == "video" else False,
+                    "channel_member_ids": [(0, 0, {"partner_id": self.user_id.partner_id.id})]
                     if self.user_id
                     else [],
                 }
@@ -416,14 +411,16 @@ class OmnichannelInvitation(models.Model):
         Attachment = self.env["ir.attachment"].sudo()
         stored = Attachment
         for target in targets:
+            # pending attachments, as the portal uploads them: message_post
+            # links them to the record (a public user may only attach those)
             attachments = Attachment.create(
                 [
                     {
                         "name": name,
                         "raw": content,
                         "mimetype": mimetype,
-                        "res_model": target._name,
-                        "res_id": target.id,
+                        "res_model": "mail.compose.message",
+                        "res_id": 0,
                     }
                     for name, mimetype, content in files
                 ]

@@ -15,12 +15,9 @@ class OmnichannelInteraction(models.Model):
         index="btree_not_null",
         help="The chat / audio / video session the customer opened from an invitation link.",
     )
-    invitation_ids = fields.One2many("omnichannel.invitation", "interaction_id")
-    invitation_count = fields.Integer(compute="_compute_invitation_count")
-
-    def _compute_invitation_count(self):
-        for interaction in self:
-            interaction.invitation_count = len(interaction.invitation_ids)
+    invitation_ids = fields.One2many(
+        "omnichannel.invitation", "interaction_id", string="Invitations sent"
+    )
 
     def action_open_discuss_session(self):
         self.ensure_one()

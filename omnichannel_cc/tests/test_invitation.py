@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import HttpCase, tagged
+from odoo.tests import Form, HttpCase, tagged
 from odoo.tools import mute_logger
 
 from ..tools import invitation as invitation_tools
@@ -164,6 +164,29 @@ class TestInvitationModel(InvitationCommon):
                 [("model", "=", "omnichannel.invitation"), ("res_id", "=", invitation.id)]
             )
         )
+
+    def test_wizard_form_view(self):
+        """The wizard's form view (as the agent uses it) creates a video link."""
+        form = Form(
+            self.env["omnichannel.invitation.create"]
+            .with_user(self.agent_sales)
+            .with_context(active_model="res.partner", active_id=self.customer_contact.id)
+        )
+        self.assertEqual(form.partner_id, self.customer_contact)
+        form.kind = "video"
+        form.expiry_hours = 3
+        form.send_email = False
+        wizard = form.save()
+        wizard.action_create()
+        invitation = wizard.invitation_id
+        self.assertEqual(invitation.kind, "video")
+        self.assertEqual(invitation.channel_id, self.channel_video)
+        self.assertFalse(
+            self.env["mail.mail"].search(
+                [("model", "=", "omnichannel.invitation"), ("res_id", "=", invitation.id)]
+            )
+        )
+        Form(invitation.with_user(self.agent_sales))  # the invitation form opens for its agent
 
     def test_wizard_from_interaction_and_partner(self):
         interaction = self.env["omnichannel.interaction"].browse(

@@ -120,7 +120,9 @@ class OmnichannelInvitationController(http.Controller):
             country_code=request.geoip.country_code,
             post_joined_message=True,
         )
-        return request.redirect(f"/chat/{discuss.id}/{discuss.uuid}", local=True)
+        # the members-only page: Discuss's /chat/<id>/<uuid> link would let
+        # anyone holding it in, whatever the expiry or single use of ours
+        return request.redirect(f"/discuss/channel/{discuss.id}", local=True)
 
     @http.route(
         "/omnichannel/invite/<string:token>",

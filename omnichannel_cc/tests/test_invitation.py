@@ -313,7 +313,7 @@ class TestInvitationHttp(InvitationCommon, HttpCase):
         self.assertEqual(discuss.channel_type, "group")
         self.assertFalse(discuss.default_display_mode)
         self.assertEqual(
-            urlsplit(response.headers["Location"]).path, f"/chat/{discuss.id}/{discuss.uuid}"
+            urlsplit(response.headers["Location"]).path, f"/discuss/channel/{discuss.id}"
         )
         members = discuss.channel_member_ids
         self.assertEqual(members.partner_id, self.agent_sales.partner_id)
@@ -330,11 +330,15 @@ class TestInvitationHttp(InvitationCommon, HttpCase):
         self.assertEqual(interaction.external_id, f"invitation:{invitation.id}")
         self.assertEqual(invitation.use_count, 1)
         self.assertEqual(invitation.state, "active")
-        # the Discuss public page opens for the guest
+        # the Discuss public page opens for the guest (a member, by its cookie)
         page = self.url_open(response.headers["Location"])
         self.assertEqual(page.status_code, 200)
         self.assertIn("discuss_public_thread", page.text)
         self.assertEqual(len(discuss.channel_member_ids), 2, "no second guest on the Discuss page")
+        # but not for someone else who got hold of the address
+        self.opener.cookies.clear()
+        page = self.url_open(response.headers["Location"])
+        self.assertEqual(page.status_code, 404)
 
     def test_video_link_sets_the_video_display_mode(self):
         invitation = self._invite(kind="video", user=self.agent_sales)

@@ -157,8 +157,8 @@ def test_chat_link_opens_one_session_and_reuse_returns_to_it(odoo_server, setup)
     location = urlsplit(headers["Location"]).path
     row = read_invitation(rpc, invitation)
     discuss_id = row["discuss_channel_id"][0]
-    [discuss] = rpc.call("discuss.channel", "read", [discuss_id], ["uuid", "channel_type"])
-    assert location == f"/chat/{discuss_id}/{discuss['uuid']}"
+    [discuss] = rpc.call("discuss.channel", "read", [discuss_id], ["channel_type"])
+    assert location == f"/discuss/channel/{discuss_id}"
     assert discuss["channel_type"] == "group"
     members = rpc.call(
         "discuss.channel.member",
@@ -185,6 +185,9 @@ def test_chat_link_opens_one_session_and_reuse_returns_to_it(odoo_server, setup)
     # Discuss's own public page opens for the guest (its cookie)
     status, _headers, body = visitor.request(location)
     assert status == 200
+    assert "discuss_public_thread" in body
+    # not for someone else who got hold of the address
+    assert Browser(rpc.url).request(location)[0] == 404
     # a multi-use link opened again (another worker, maybe) returns to the session
     status, headers, _body = Browser(rpc.url).request(path)
     assert status == 303

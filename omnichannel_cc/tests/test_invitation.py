@@ -565,3 +565,24 @@ class TestInvitationHttp(InvitationCommon, HttpCase):
         self.assertFalse(self._case_attachments())
         chat.invalidate_recordset()
         self.assertEqual(chat.use_count, 0)
+
+
+@tagged("post_install", "-at_install")
+class TestInvitationUi(InvitationCommon, HttpCase):
+    def test_agent_invites_from_a_case(self):
+        self.start_tour(
+            f"/odoo/action-omnichannel_cc.omnichannel_case_action/{self.case.id}",
+            "omnichannel_cc_invitation_tour",
+            login="occ_agent_sales",
+        )
+        invitation = self.env["omnichannel.invitation"].search([("case_id", "=", self.case.id)])
+        self.assertEqual(len(invitation), 1)
+        self.assertEqual(invitation.kind, "video")
+        self.assertEqual(invitation.user_id, self.agent_sales)
+        self.assertEqual(invitation.partner_id, self.customer_contact)
+        self.assertEqual(invitation.channel_id, self.channel_video)
+        self.assertFalse(
+            self.env["mail.mail"].search(
+                [("model", "=", "omnichannel.invitation"), ("res_id", "=", invitation.id)]
+            )
+        )

@@ -5,6 +5,9 @@ from odoo.exceptions import UserError
 
 from ..models.omnichannel_invitation import KINDS
 
+# the records an agent invites from: the customer, their case, an interaction
+INVITING_MODELS = ("res.partner", "omnichannel.case", "omnichannel.interaction")
+
 
 class OmnichannelInvitationCreate(models.TransientModel):
     """Invite a customer from their contact, case or interaction; shows the link."""
@@ -44,7 +47,7 @@ class OmnichannelInvitationCreate(models.TransientModel):
         values = super().default_get(fields_list)
         model = self.env.context.get("active_model")
         record_id = self.env.context.get("active_id")
-        if not model or not record_id:
+        if model not in INVITING_MODELS or not record_id:
             return values
         record = self.env[model].browse(record_id).exists()
         if model == "res.partner":

@@ -23,6 +23,18 @@ SESSION_KINDS = ("chat", "audio", "video")
 CHANNEL_TYPE_OF_KIND = {"chat": "chat", "audio": "video", "video": "video"}
 DEFAULT_EXPIRY_HOURS = 24
 PREFERRED_AGENT_SECONDS = 300
+# set by the link itself (the public controller, as superuser), never by a user
+SYSTEM_FIELDS = frozenset(
+    {
+        "token",
+        "token_hash",
+        "signature",
+        "use_count",
+        "date_last_used",
+        "discuss_channel_id",
+        "session_interaction_id",
+    }
+)
 
 
 class OmnichannelInvitation(models.Model):
@@ -160,9 +172,30 @@ class OmnichannelInvitation(models.Model):
             .search([("channel_type", "=", channel_type), ("company_id", "=", company.id)], limit=1)
         )
 
+    def _check_user_values(self, vals):
+        """Users (agents, managers) never set what the link sets itself, and
+        only point a link to a case or interaction they may read."""
+        if self.env.su:
+            return
+        forbidden = SYSTEM_FIELDS.intersection(vals)
+        if forbidden:
+            raise UserError(
+                _(
+                    "These fields are set by the link itself: %(fields)s.",
+                    fields=", ".join(sorted(forbidden)),
+                )
+            )
+        if vals.get("case_id"):
+            self.env["omnichannel.case"].browse(vals["case_id"]).check_access("read")
+        if vals.get("interaction_id"):
+            self.env["omnichannel.interaction"].browse(vals["interaction_id"]).check_access("read")
+
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
+            self._check_user_values(vals)
+            if not self.env.su and vals.get("state", "active") != "active":
+                raise UserError(_("A new invitation link is active."))
             if vals.get("name", "/") == "/":
                 vals["name"] = (
                     self.env["ir.sequence"].sudo().next_by_code("omnichannel.invitation") or "/"
@@ -174,13 +207,14 @@ class OmnichannelInvitation(models.Model):
                 company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
                 vals["channel_id"] = self._default_channel(vals.get("kind", "chat"), company).id
         invitations = super().create(vals_list)
-        for invitation in invitations.sudo():
+        for invitation in invitations.sudo():  # sudo: the token is a system field
             token = invitation_tools.new_token()
             invitation.write({"token": token, "token_hash": invitation_tools.token_digest(token)})
             invitation._sign()
         return invitations
 
     def write(self, vals):
+        self._check_user_values(vals)
         if (
             vals.get("state", "revoked") != "revoked"
             and not self.env.su

@@ -246,6 +246,27 @@ class TestInvitationModel(InvitationCommon):
         with self.assertRaises(UserError):
             mine.with_user(self.agent_sales).write({"state": "active"})
 
+    def test_users_cannot_set_what_the_link_sets(self):
+        """An agent pointing a link to a Discuss channel of their choice would
+        let the visitor in as a guest: refused, like a case they cannot read."""
+        other_channel = self.env["discuss.channel"].create({"name": "Management"})
+        mine = self._invite(user=self.agent_sales)
+        for vals in (
+            {"discuss_channel_id": other_channel.id},
+            {"use_count": 0},
+            {"session_interaction_id": False},
+        ):
+            with self.assertRaises(UserError):
+                mine.with_user(self.agent_sales).write(vals)
+        with self.assertRaises(UserError):
+            self._invite(user=self.agent_sales, discuss_channel_id=other_channel.id)
+        with self.assertRaises(UserError):
+            self._invite(user=self.agent_sales, state="used")
+        # a case of another team
+        with self.assertRaises(AccessError):
+            self._invite(user=self.agent_claims, user_id=self.agent_claims.id)
+        self.assertFalse(mine.discuss_channel_id)
+
     def test_multi_company_rule(self):
         other = self.env["res.company"].create({"name": "Other CC company"})
         self.manager.company_ids = [(4, other.id)]

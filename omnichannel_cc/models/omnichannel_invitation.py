@@ -93,7 +93,6 @@ class OmnichannelInvitation(models.Model):
     )
     channel_id = fields.Many2one(
         "omnichannel.channel",
-        string="Channel",
         domain="[('channel_type', 'in', ('chat', 'video')), ('company_id', '=', company_id)]",
         help="The contact center channel of the session (a chat or a video channel).",
     )
@@ -246,6 +245,7 @@ class OmnichannelInvitation(models.Model):
             super(OmnichannelInvitation, invitation).write(
                 {"signature": invitation._signature_for(invitation.token, invitation.expiry)}
             )
+        return True
 
     @api.model
     def _find_by_token(self, token):

@@ -1,1 +1,2 @@
 from . import social
+from . import invitation

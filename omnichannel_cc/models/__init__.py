@@ -34,3 +34,5 @@ from . import mail_message
 from . import omnichannel_channel_social
 from . import omnichannel_social_identity
 from . import omnichannel_interaction_social
+from . import omnichannel_invitation
+from . import omnichannel_interaction_invitation

@@ -17,3 +17,4 @@ from . import test_transfer
 from . import test_channel_switch
 from . import test_channel_email
 from . import test_channel_social
+from . import test_invitation

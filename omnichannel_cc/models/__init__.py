@@ -27,3 +27,8 @@ from . import omnichannel_script_answer
 from . import omnichannel_queue_script
 from . import omnichannel_interaction_script
 from . import omnichannel_interaction_transfer
+from . import omnichannel_callback
+from . import omnichannel_interaction_callback
+from . import omnichannel_channel_webform
+from . import omnichannel_webform_submission
+from . import omnichannel_interaction_webform

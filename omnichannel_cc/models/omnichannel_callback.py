@@ -73,7 +73,7 @@ class OmnichannelCallback(models.Model):
     state = fields.Selection(
         CALLBACK_STATES, required=True, default="pending", index=True, tracking=True
     )
-    attempts = fields.Integer(readonly=True, copy=False)
+    attempts = fields.Integer(readonly=True, copy=False, default=0)
     max_attempts = fields.Integer(default=3, required=True)
     retry_delay = fields.Integer(string="Retry delay (min)", default=30, required=True)
     origin_interaction_id = fields.Many2one(
@@ -314,6 +314,8 @@ class OmnichannelCallback(models.Model):
         notes = payload.get("notes")
         if notes is not None and not isinstance(notes, str):
             raise ValidationError(_("notes must be text."))
+        queue_company = queue.company_id.id
+        phone = self._normalize_phone(phone, queue_company)
         if partner is None:
             matches = self.env["res.partner"].omnichannel_identify(phone, channel_type="phone")
             partner = self.env["res.partner"].browse(matches[0]["id"]) if matches else None
@@ -337,7 +339,7 @@ class OmnichannelCallback(models.Model):
         self.env.cr.execute(
             SQL(
                 """UPDATE omnichannel_callback c
-                      SET state = 'in_progress', attempts = c.attempts + 1,
+                      SET state = 'in_progress', attempts = COALESCE(c.attempts, 0) + 1,
                           write_date = now() AT TIME ZONE 'UTC'
                     WHERE c.id IN (
                         SELECT id FROM omnichannel_callback

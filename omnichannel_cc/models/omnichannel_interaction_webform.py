@@ -25,11 +25,11 @@ class OmnichannelInteraction(models.Model):
         )
 
     @api.model
-    def _webform_body(self, submission):
+    def _webform_body(self, submission, email, phone):
         rows = [
             (_("Name"), submission.name),
-            (_("E-mail"), submission.email),
-            (_("Phone"), submission.phone),
+            (_("E-mail"), email),
+            (_("Phone"), phone),
             (_("Subject"), submission.subject),
         ]
         if submission.callback_at:
@@ -79,7 +79,7 @@ class OmnichannelInteraction(models.Model):
             ]
         )
         interaction.message_post(
-            body=self._webform_body(submission),
+            body=self._webform_body(submission, email, phone),
             author_id=partner.id,
             email_from=partner.email_formatted or email or phone,
             message_type="comment",

@@ -15,3 +15,4 @@ from . import test_report
 from . import test_script
 from . import test_transfer
 from . import test_callback
+from . import test_webform

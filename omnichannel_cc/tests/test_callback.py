@@ -45,6 +45,10 @@ class TestCallback(OmnichannelCommon):
         self.assertEqual(callback.state, "in_progress")
         self.assertEqual(callback.attempts, 1)
         self.assertEqual(later.state, "pending", "not due yet")
+        triggers = self.env["ir.cron.trigger"].search(
+            [("cron_id", "=", self.env.ref("omnichannel_cc.ir_cron_callback").id)]
+        )
+        self.assertIn(self.t0 + timedelta(hours=2), triggers.mapped("call_at"), "wakes on time")
         self.assertFalse(later.interaction_ids)
         call = callback.interaction_ids
         self.assertEqual(len(call), 1)

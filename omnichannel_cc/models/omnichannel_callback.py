@@ -182,8 +182,10 @@ class OmnichannelCallback(models.Model):
 
     def action_call_now(self):
         """Make the next attempt now (the cron does the same when it is due)."""
-        self.filtered(lambda c: c.state == "pending").write({"date_next": fields.Datetime.now()})
-        self.env["omnichannel.callback"].sudo()._process_due()
+        pending = self.filtered(lambda c: c.state == "pending")
+        pending.write({"date_next": fields.Datetime.now()})
+        if pending:
+            self.env["omnichannel.callback"].sudo()._process_due(ids=pending.ids)
         return True
 
     def action_view_interactions(self):
@@ -332,10 +334,12 @@ class OmnichannelCallback(models.Model):
     # ------------------------------------------------------------------
     # The cron: due call-backs become outbound interactions
     # ------------------------------------------------------------------
-    def _claim_due(self, limit):
-        """Claim due call-backs for this worker only (SKIP LOCKED + conditional
-        UPDATE): two cron workers never call the same customer twice."""
+    def _claim_due(self, limit, ids=None):
+        """Claim due call-backs (all, or among ``ids``) for this worker only:
+        SKIP LOCKED, then a conditional UPDATE; two workers never call the
+        same customer twice."""
         self.flush_model()
+        only = SQL("AND id IN %s", tuple(ids)) if ids else SQL()
         self.env.cr.execute(
             SQL(
                 """UPDATE omnichannel_callback c
@@ -343,27 +347,28 @@ class OmnichannelCallback(models.Model):
                           write_date = now() AT TIME ZONE 'UTC'
                     WHERE c.id IN (
                         SELECT id FROM omnichannel_callback
-                         WHERE state = 'pending' AND date_next <= %s
+                         WHERE state = 'pending' AND date_next <= %s %s
                          ORDER BY date_next, id
                          LIMIT %s
                            FOR UPDATE SKIP LOCKED)
                       AND c.state = 'pending'
                 RETURNING c.id""",
                 fields.Datetime.now(),
+                only,
                 limit,
             )
         )
         ids = [row[0] for row in self.env.cr.fetchall()]
         callbacks = self.browse(ids)
-        callbacks.invalidate_recordset(["state", "attempts"])
+        callbacks.invalidate_recordset(["state", "attempts", "write_date"])
         return callbacks
 
     @api.model
-    def _process_due(self, limit=CRON_BATCH):
+    def _process_due(self, limit=CRON_BATCH, ids=None):
         """One batch: claim due call-backs whose queue is open, create their
         outbound interaction and let the ACD offer it. Returns (done, left)."""
         Callback = self.sudo()
-        claimed = Callback._claim_due(limit)
+        claimed = Callback._claim_due(limit, ids)
         interactions = self.env["omnichannel.interaction"].sudo()
         for callback in claimed:
             queue = callback.queue_id

@@ -256,3 +256,13 @@ class TestCallback(OmnichannelCommon):
         self.assertEqual(callback.origin_interaction_id, call)
         self.assertEqual(callback.phone, "+48509333444")
         self.assertEqual(callback.source, "manual")
+
+    def test_call_now_claims_only_its_records(self):
+        later = self.t0 + timedelta(hours=3)
+        with freeze_time(self.t0):
+            first = self._request(when=later)
+            second = self._request(phone="+48 601 000 555", when=self.t0)
+            first.with_user(self.agent_sales).action_call_now()
+        self.assertEqual(first.state, "in_progress")
+        self.assertEqual(len(first.interaction_ids), 1)
+        self.assertEqual(second.state, "pending", "due, but left to the cron")

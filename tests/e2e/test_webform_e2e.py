@@ -252,3 +252,37 @@ def test_api_request_validates_number(odoo_server, center):
     )
     assert result["phone"] == "+48221112233"
     assert result["state"] == "pending"
+
+
+def test_concurrent_call_now_calls_each_customer_once(odoo_server, center):
+    """Four workers claim the same due call-backs at once: one attempt each."""
+    rpc = odoo_server
+    queue = rpc.call("omnichannel.queue", "create", {"name": unique("Nobody")})
+    ids = [
+        rpc.call(
+            "omnichannel.callback",
+            "api_request",
+            {"phone": f"+48 602 100 {index:03d}", "queue_id": queue, "channel_id": center["line"]},
+        )["callback_id"]
+        for index in range(12)
+    ]
+    errors = []
+    barrier = threading.Barrier(4)
+
+    def call_now():
+        barrier.wait()
+        try:
+            rpc.call("omnichannel.callback", "action_call_now", ids)
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=call_now) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=180)
+    assert not errors
+    rows = rpc.call("omnichannel.callback", "read", ids, ["state", "attempts", "interaction_ids"])
+    assert {row["state"] for row in rows} == {"in_progress"}
+    assert [row["attempts"] for row in rows] == [1] * 12
+    assert [len(row["interaction_ids"]) for row in rows] == [1] * 12

@@ -119,6 +119,15 @@ class OmnichannelCallback(models.Model):
             if callback.queue_id.company_id != callback.company_id:
                 raise ValidationError(_("The queue belongs to another company."))
 
+    @api.depends("partner_id", "phone")
+    def _compute_display_name(self):
+        for callback in self:
+            callback.display_name = (
+                f"{callback.partner_id.name} ({callback.phone})"
+                if callback.partner_id
+                else callback.phone
+            )
+
     def _compute_interaction_count(self):
         for callback in self:
             callback.interaction_count = len(callback.interaction_ids)

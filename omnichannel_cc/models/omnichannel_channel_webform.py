@@ -39,7 +39,7 @@ class OmnichannelChannel(models.Model):
         "queue's or the company's first phone channel. Without any, the form offers no call-back.",
     )
     webform_url = fields.Char(string="Form URL", compute="_compute_webform_url")
-    webform_snippet = fields.Text(string="Embed snippet", compute="_compute_webform_url")
+    webform_snippet = fields.Char(string="Embed snippet", compute="_compute_webform_url")
 
     @api.depends("address", "channel_type")
     def _compute_webform_url(self):
@@ -48,10 +48,10 @@ class OmnichannelChannel(models.Model):
             if channel.channel_type == "webform" and channel.address:
                 url = f"{base}/omnichannel/form/{channel.address_normalized or channel.address}"
                 channel.webform_url = url
+                # the script puts the form's iframe where it stands (or into
+                # the element named by data-target)
                 channel.webform_snippet = (
-                    f'<div id="omnichannel-form"></div>\n'
-                    f'<script src="{url}/embed.js" data-target="omnichannel-form" '
-                    f'data-height="720" async></script>'
+                    f'<script src="{url}/embed.js" data-height="720"></script>'
                 )
             else:
                 channel.webform_url = False

@@ -5,7 +5,7 @@ from .omnichannel_channel import PHONE_CHANNEL_TYPES
 
 # the outbound call did not reach the customer
 NOT_REACHED_STATES = ("missed", "abandoned")
-REACHED_STATES = ("done",)
+REACHED_STATES = ("done", "transferred")  # transferred: an agent was talking to them
 NO_ANSWER_OUTCOMES = ("no_contact",)
 
 

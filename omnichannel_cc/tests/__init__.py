@@ -16,3 +16,4 @@ from . import test_script
 from . import test_transfer
 from . import test_callback
 from . import test_webform
+from . import test_callback_ui

@@ -204,6 +204,11 @@ class OmnichannelWebformController(http.Controller):
                 raise webform.FormError(
                     413, _("Send at most %(count)s files.", count=channel.webform_max_files)
                 )
+            for f in files:
+                # Odoo replays a request after a serialization failure but
+                # rewinds only the first file of each field
+                if f.stream.seekable():
+                    f.stream.seek(0)
             contents = [f.read(webform.MAX_BODY_BYTES + 1) for f in files]
             uploads = [
                 webform.Upload(f.filename, f.mimetype or "", len(data))

@@ -75,7 +75,10 @@ class TestWebform(OmnichannelCommon, HttpCase):
         before = self.env["res.partner"].search_count([])
         response = self._post(
             phone="601 222 333",
-            files=[("attachments", ("zdjecie.png", PNG, "image/png"))],
+            files=[
+                ("attachments", ("zdjecie.png", PNG, "image/png")),
+                ("attachments", ("opis.txt", b"Zalane kartony", "text/plain")),
+            ],
         )
         self.assertEqual(response.status_code, 200, response.text)
         self.assertIn("Thank you", response.text)
@@ -93,9 +96,10 @@ class TestWebform(OmnichannelCommon, HttpCase):
         self.assertEqual(message.author_id, partner)
         self.assertIn("Zalało magazyn.<br>Proszę o kontakt.", message.body)
         self.assertIn("+48601222333", message.body)
-        self.assertEqual(message.attachment_ids.name, "zdjecie.png")
-        self.assertEqual(message.attachment_ids.raw, PNG)
-        self.assertEqual(message.attachment_ids.res_id, interaction.id)
+        attachments = message.attachment_ids.sorted("name")
+        self.assertEqual(attachments.mapped("name"), ["opis.txt", "zdjecie.png"])
+        self.assertEqual(attachments.mapped("raw"), [b"Zalane kartony", PNG])
+        self.assertEqual(set(attachments.mapped("res_id")), {interaction.id})
 
     def test_known_customer_identified_by_email_then_phone(self):
         self._post(email="jan.testowy@tartak-test.example")

@@ -1,2 +1,3 @@
 from . import social
 from . import invitation
+from . import webform

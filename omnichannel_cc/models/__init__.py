@@ -36,3 +36,8 @@ from . import omnichannel_social_identity
 from . import omnichannel_interaction_social
 from . import omnichannel_invitation
 from . import omnichannel_interaction_invitation
+from . import omnichannel_callback
+from . import omnichannel_interaction_callback
+from . import omnichannel_channel_webform
+from . import omnichannel_webform_submission
+from . import omnichannel_interaction_webform

@@ -18,3 +18,6 @@ from . import test_channel_switch
 from . import test_channel_email
 from . import test_channel_social
 from . import test_invitation
+from . import test_callback
+from . import test_webform
+from . import test_callback_ui

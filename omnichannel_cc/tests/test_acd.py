@@ -351,10 +351,14 @@ class TestAcd(OmnichannelCommon):
         with freeze_time(datetime(2026, 3, 2, 10, 0)):  # Monday, but a holiday
             call = self._call("hol-1")
         self.assertEqual(call.state, "missed")
-        self.assertEqual(
-            call.activity_ids.activity_type_id, self.env.ref("mail.mail_activity_data_call")
-        )
-        self.assertEqual(call.activity_ids.user_id, self.supervisor_sales)
+        callback = call.callback_request_ids
+        self.assertEqual(len(callback), 1, "a contact while closed becomes a call-back request")
+        self.assertEqual(callback.source, "queue_closed")
+        self.assertEqual(callback.phone, "+48700100200")
+        self.assertEqual(callback.queue_id, self.queue_sales)
+        self.assertEqual(callback.channel_id, self.channel_phone)
+        self.assertEqual(callback.state, "pending")
+        self.assertFalse(call.activity_ids)
 
     def test_closed_hours_keep_waiting_offers_nothing(self):
         self._office_hours()
@@ -394,7 +398,8 @@ class TestAcd(OmnichannelCommon):
         self.assertEqual(call.state, "missed")
         self.assertEqual(call.end_reason, "overflow")
         self.assertEqual(call.wait_duration, 130)
-        self.assertTrue(call.activity_ids)
+        self.assertEqual(call.callback_request_ids.source, "queue_overflow")
+        self.assertEqual(call.callback_request_ids.state, "pending")
 
     # ------------------------------------------------------------------
     # Routing rules end to end through api_inbound

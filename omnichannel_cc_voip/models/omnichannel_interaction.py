@@ -249,9 +249,7 @@ class OmnichannelInteraction(models.Model):
                     "date_closed": False,
                 }
             )
-            self.activity_ids.filtered(
-                lambda a: a.activity_type_id == self.env.ref("mail.mail_activity_data_call")
-            ).unlink()
+            self._cancel_callbacks()
             self._voip_note(_("Answered by %(agent)s (reported late).", agent=agent.name))
         else:
             # answered again after a transfer, or the agent took it in Odoo first

@@ -125,12 +125,14 @@ class TestCtiEvents(OmnichannelCommon):
         result = self._event("hangup", "c-5", self.t0 + 40)
         interaction = self._interaction(result)
         self.assertEqual(interaction.state, "abandoned")
-        self.assertTrue(interaction.activity_ids, "an abandoned call becomes a call-back task")
+        callback = interaction.callback_request_ids
+        self.assertEqual(callback.state, "pending", "an abandoned call becomes a call-back")
+        self.assertEqual((callback.source, callback.phone), ("pbx", "+48509333444"))
         self._event("answered", "c-5", self.t0 + 5, agent="1001")
         self.assertEqual(interaction.state, "wrapup")
         self.assertEqual(interaction.agent_id, self.agent_sales)
         self.assertEqual(interaction.talk_duration, 35)
-        self.assertFalse(interaction.activity_ids, "no call-back for an answered call")
+        self.assertEqual(callback.state, "cancelled", "no call-back for an answered call")
 
     def test_answered_before_ringing(self):
         self._event("answered", "c-6", self.t0 + 3, agent="1001")
@@ -145,9 +147,10 @@ class TestCtiEvents(OmnichannelCommon):
         interaction = self._interaction(result)
         self.assertEqual(interaction.state, "missed")
         self.assertEqual(interaction.wait_duration, 25)
-        activity = interaction.activity_ids
-        self.assertEqual(len(activity), 1)
-        self.assertIn("no answer", activity.note)
+        callback = interaction.callback_request_ids
+        self.assertEqual(len(callback), 1)
+        self.assertEqual(callback.channel_id, self.channel_phone)
+        self.assertIn("no answer", callback.notes)
 
     def test_voicemail_and_recording_attached_with_access(self):
         result = self._event(
@@ -157,7 +160,7 @@ class TestCtiEvents(OmnichannelCommon):
         self.assertEqual(interaction.state, "missed")
         self.assertEqual(interaction.voip_call_state, "voicemail")
         self.assertEqual(interaction.voip_recording_count, 1)
-        self.assertTrue(interaction.activity_ids)
+        self.assertEqual(interaction.callback_request_ids.state, "pending")
         attachment = self.env["ir.attachment"].search(
             [("res_model", "=", interaction._name), ("res_id", "=", interaction.id)]
         )

@@ -1,11 +1,19 @@
 """Public pages of invitation links: open a chat / audio / video session or
-upload files to a case. Every check runs before anything is written."""
+upload files to a case. Every check runs before anything is written.
+
+GET never changes anything, whatever the kind: e-mail security scanners
+(Outlook Safe Links, Gmail) open links before the customer does, and must not
+use a single-use link up. GET shows a landing page (or the upload form); only
+the POST of its form, with Odoo's CSRF token, counts a use and joins."""
 
 import logging
+
+import pytz
 
 from odoo import _, http
 from odoo.http import request
 from odoo.tools.mimetypes import guess_mimetype
+from odoo.tools.misc import format_datetime
 
 from odoo.addons.mail.models.discuss.mail_guest import add_guest_to_context
 
@@ -62,6 +70,39 @@ class OmnichannelInvitationController(http.Controller):
             status=status,
         )
 
+    def _page_landing(self, invitation, token):
+        """What the link opens, who invites and until when; the Join button
+        posts the form (a use is counted only then)."""
+        kinds = dict(invitation._fields["kind"]._description_selection(request.env))
+        agent = invitation.user_id
+        queue = invitation._target_queue()
+        titles = {
+            "chat": _("Chat with us"),
+            "audio": _("Audio call"),
+            "video": _("Video call"),
+        }
+        # the visitor's time zone when their browser told Odoo (tz cookie),
+        # else the inviting agent's, else UTC; always named on the page
+        tz = request.httprequest.cookies.get("tz")
+        if tz not in pytz.all_timezones_set:
+            tz = agent.tz or invitation.invited_by_id.tz or "UTC"
+        return request.render(
+            "omnichannel_cc.invitation_page_landing",
+            {
+                "title": titles.get(invitation.kind, kinds.get(invitation.kind)),
+                "invitation": invitation,
+                "kind_label": kinds.get(invitation.kind),
+                "agent_name": agent.name,
+                "queue_name": queue.name,
+                "company": invitation.company_id,
+                "expiry_text": format_datetime(
+                    request.env, invitation.expiry, tz=tz, dt_format="short"
+                ),
+                "expiry_tz": tz,
+                "token": token,
+            },
+        )
+
     def _upload_limits(self):
         params = request.env["ir.config_parameter"].sudo()
         try:
@@ -77,14 +118,17 @@ class OmnichannelInvitationController(http.Controller):
             "extensions": extensions or invitation_tools.DEFAULT_ALLOWED_EXTENSIONS,
         }
 
-    def _check(self, token):
-        """``(invitation, None)`` when the link may be used, else ``(None, response)``."""
+    def _check(self, token, write=False):
+        """``(invitation, None)`` when the link may be used, else ``(None, response)``.
+
+        Only a POST (``write``) marks an expired link as such: a GET reads.
+        """
         invitation = request.env["omnichannel.invitation"]._find_by_token(token)
         if not invitation:
             return None, self._page_invalid()
         link_status = invitation._link_status()
         if link_status != invitation_tools.VALID:
-            if link_status == invitation_tools.EXPIRED:
+            if write and link_status == invitation_tools.EXPIRED:
                 invitation._mark_expired()
             return None, self._page_gone(invitation, link_status)
         return invitation.with_company(invitation.company_id), None
@@ -99,15 +143,38 @@ class OmnichannelInvitationController(http.Controller):
         methods=["GET"],
         sitemap=False,
     )
-    @add_guest_to_context
     def invitation_open(self, token, **kwargs):
+        """Read only: the landing page of a session link, the form of an
+        upload link, or why the link no longer works."""
         invitation, refusal = self._check(token)
         if refusal:
             return refusal
         if invitation.kind not in SESSION_KINDS:
             return self._page_upload(invitation, token)
+        return self._page_landing(invitation, token)
+
+    @http.route(
+        "/omnichannel/invite/<string:token>",
+        type="http",
+        auth="public",
+        methods=["POST"],
+        csrf=True,
+        sitemap=False,
+    )
+    @add_guest_to_context
+    def invitation_post(self, token, **kwargs):
+        """The form of the page: Join a session, or send files. Odoo refuses
+        it (400, before this runs) without the CSRF token of the page."""
+        invitation, refusal = self._check(token, write=True)
+        if refusal:
+            return refusal
+        if invitation.kind in SESSION_KINDS:
+            return self._join(invitation)
+        return self._upload(invitation, token)
+
+    def _join(self, invitation):
         if not invitation._claim_use():
-            # lost a race with another open of the same link
+            # lost a race with another join of the same link
             invitation.invalidate_recordset()
             return self._page_gone(invitation, invitation._link_status())
         discuss, _interaction = invitation._ensure_session()
@@ -124,25 +191,18 @@ class OmnichannelInvitationController(http.Controller):
         # anyone holding it in, whatever the expiry or single use of ours
         return request.redirect(f"/discuss/channel/{discuss.id}", local=True)
 
-    @http.route(
-        "/omnichannel/invite/<string:token>",
-        type="http",
-        auth="public",
-        methods=["POST"],
-        sitemap=False,
-    )
-    def invitation_upload(self, token, **kwargs):
-        invitation, refusal = self._check(token)
-        if refusal:
-            return refusal
-        if invitation.kind != "upload":
-            return self._page_invalid()
+    def _upload(self, invitation, token):
         limits = self._upload_limits()
         uploads = request.httprequest.files.getlist("files")
         files = []
         try:
             if len(uploads) > limits["max_files"]:
                 raise invitation_tools.UploadError("too_many")
+            for upload in uploads:
+                # Odoo replays a request after a serialization failure but
+                # rewinds only the first file of each field
+                if upload.stream.seekable():
+                    upload.stream.seek(0)
             # read at most one byte over the limit: a huge file is not loaded
             contents = [upload.read(limits["max_bytes"] + 1) for upload in uploads]
             checked = invitation_tools.check_upload(

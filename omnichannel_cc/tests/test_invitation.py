@@ -6,6 +6,7 @@ from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, HttpCase, tagged
 from odoo.tools import mute_logger
+from odoo.tools.misc import format_datetime
 
 from ..tools import invitation as invitation_tools
 from .common import OmnichannelCommon
@@ -313,20 +314,161 @@ class TestInvitationModel(InvitationCommon):
 
 @tagged("post_install", "-at_install")
 class TestInvitationHttp(InvitationCommon, HttpCase):
+    """The public link. GET reads only (e-mail scanners open links before the
+    customer does); the POST of the landing page's form, with Odoo's CSRF
+    token, counts a use and joins."""
+
     def _counts(self):
         return (
             self.env["discuss.channel"].search_count([]),
+            self.env["discuss.channel.member"].search_count([]),
             self.env["omnichannel.interaction"].search_count([]),
             self.env["mail.guest"].search_count([]),
+            self.env["mail.message"].search_count([]),
             self.env["ir.attachment"].search_count([("res_model", "=", "omnichannel.case")]),
         )
 
+    def _snapshot(self, invitation):
+        """Everything a use of ``invitation`` would change."""
+        invitation = invitation.sudo()
+        invitation.invalidate_recordset()
+        return (
+            self._counts(),
+            invitation.read(
+                [
+                    "state",
+                    "use_count",
+                    "date_last_used",
+                    "discuss_channel_id",
+                    "session_interaction_id",
+                    "write_date",
+                ]
+            ),
+        )
+
     def _open(self, invitation, **kwargs):
+        """A GET, as a browser or a scanner does."""
         return self.url_open(self._path(invitation), allow_redirects=False, **kwargs)
+
+    @staticmethod
+    def _csrf(page):
+        match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        return match and match.group(1)
+
+    def _landing(self, invitation):
+        """The landing page of a session link; returns its form's CSRF token."""
+        page = self._open(invitation)
+        self.assertEqual(page.status_code, 200, page.text[:500])
+        self.assertIn("o_omnichannel_invitation_join", page.text)
+        self.assertIn(f'action="{self._path(invitation)}"', page.text)
+        csrf = self._csrf(page)
+        self.assertTrue(csrf, "the Join form carries a CSRF token")
+        return csrf
+
+    def _join(self, invitation, csrf=None):
+        """Press Join: the POST of the landing page's form."""
+        if csrf is None:
+            csrf = self._landing(invitation)
+        return self.url_open(
+            self._path(invitation), data={"csrf_token": csrf}, allow_redirects=False
+        )
+
+    def _session_csrf(self):
+        """A CSRF token of this browser's session, from another page (for
+        links whose own page has no form)."""
+        page = self.url_open("/web/login")
+        return re.search(r'csrf_token: "([^"]+)"', page.text).group(1)
+
+    def test_get_shows_a_landing_page_and_changes_nothing(self):
+        self.agent_sales.tz = "Europe/Warsaw"
+        invitation = self._invite(user=self.agent_sales, single_use=True)
+        before = self._snapshot(invitation)
+        for _attempt in range(2):
+            page = self._open(invitation)
+            self.assertEqual(page.status_code, 200, page.text[:500])
+            self.assertEqual(self._snapshot(invitation), before, "a GET changes nothing")
+        self.assertIn("Chat with us", page.text)
+        self.assertIn(self.agent_sales.name, page.text)
+        self.assertIn(self.env.company.name, page.text)
+        self.assertIn("Europe/Warsaw", page.text, "the expiry in the agent's time zone")
+        self.assertIn(
+            format_datetime(self.env, invitation.expiry, tz="Europe/Warsaw", dt_format="short"),
+            page.text,
+        )
+        self.assertIn("works once", page.text)
+        self.assertIn('method="post"', page.text)
+        self.assertIn(">Join</button>", page.text)
+        self.assertTrue(self._csrf(page))
+        self.assertIn('name="viewport"', page.text, "sized for phones")
+        self.assertFalse(invitation.discuss_channel_id)
+        self.assertEqual(invitation.use_count, 0)
+        self.assertEqual(invitation.state, "active")
+        # the visitor's own time zone, when the browser told Odoo
+        self.opener.cookies.set("tz", "America/New_York")
+        self.assertIn("America/New_York", self._open(invitation).text)
+
+    def test_landing_page_of_a_video_and_a_queue_audio_link(self):
+        video = self._invite(kind="video", user=self.agent_sales)
+        page = self._open(video)
+        self.assertIn("Video call", page.text)
+        self.assertIn("o_omnichannel_invitation_kind_video", page.text)
+        self.assertIn("camera", page.text)
+        audio = self._invite(kind="audio", user_id=False, queue_id=self.queue_claims.id)
+        page = self._open(audio)
+        self.assertIn("Audio call", page.text)
+        self.assertIn(self.queue_claims.name, page.text, "no agent: the queue invites")
+        self.assertIn("microphone", page.text)
+        self.assertNotIn("works once", page.text)
+
+    def test_scanners_do_not_use_a_single_use_link(self):
+        """Outlook Safe Links, Gmail and the like open the link (GET, HEAD)
+        from their own machines before the customer: the link still works."""
+        invitation = self._invite(user=self.agent_sales, single_use=True)
+        before = self._snapshot(invitation)
+        for user_agent in (
+            "Mozilla/5.0 (compatible; Microsoft Office Protocol Discovery)",
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0 Safari/537.36",
+            "Google-Safety",
+        ):
+            self.opener.cookies.clear()
+            self.assertEqual(
+                self._open(invitation, headers={"User-Agent": user_agent}).status_code, 200
+            )
+            response = self.url_open(self._path(invitation), head=True)
+            self.assertEqual(response.status_code, 200)
+        self.assertEqual(self._snapshot(invitation), before, "no use, no channel, no interaction")
+        # the customer clicks afterwards and joins
+        self.opener.cookies.clear()
+        response = self._join(invitation)
+        self.assertEqual(response.status_code, 303, response.text[:500])
+        invitation.invalidate_recordset()
+        self.assertEqual(invitation.state, "used")
+        self.assertEqual(invitation.use_count, 1)
+        self.assertTrue(invitation.discuss_channel_id)
+
+    def test_post_without_a_valid_csrf_token_changes_nothing(self):
+        invitation = self._invite(user=self.agent_sales, single_use=True)
+        csrf = self._landing(invitation)
+        before = self._snapshot(invitation)
+        path = self._path(invitation)
+        with mute_logger("odoo.http"):
+            for data in ({}, {"csrf_token": ""}, {"csrf_token": "forged"}, {"x": "1"}):
+                response = self.opener.post(
+                    self.base_url() + path, data=data, allow_redirects=False
+                )
+                self.assertEqual(response.status_code, 400, data)
+            # a token of another browser's session
+            self.opener.cookies.clear()
+            response = self._join(invitation, csrf=csrf)
+            self.assertEqual(response.status_code, 400)
+        self.assertEqual(self._snapshot(invitation), before)
+        # with the page's own token, it joins
+        response = self._join(invitation)
+        self.assertEqual(response.status_code, 303)
 
     def test_chat_link_opens_a_discuss_session_with_the_agent(self):
         invitation = self._invite(user=self.agent_sales)
-        response = self._open(invitation)
+        response = self._join(invitation)
         self.assertEqual(response.status_code, 303, response.text[:500])
         invitation.invalidate_recordset()
         discuss = invitation.discuss_channel_id
@@ -356,6 +498,10 @@ class TestInvitationHttp(InvitationCommon, HttpCase):
         self.assertEqual(page.status_code, 200)
         self.assertIn("discuss_public_thread", page.text)
         self.assertEqual(len(discuss.channel_member_ids), 2, "no second guest on the Discuss page")
+        # the landing page again (the customer's browser history): still nothing counted
+        before = self._snapshot(invitation)
+        self.assertEqual(self._open(invitation).status_code, 200)
+        self.assertEqual(self._snapshot(invitation), before)
         # but not for someone else who got hold of the address
         self.opener.cookies.clear()
         page = self.url_open(response.headers["Location"])
@@ -363,7 +509,7 @@ class TestInvitationHttp(InvitationCommon, HttpCase):
 
     def test_video_link_sets_the_video_display_mode(self):
         invitation = self._invite(kind="video", user=self.agent_sales)
-        response = self._open(invitation)
+        response = self._join(invitation)
         self.assertEqual(response.status_code, 303)
         invitation = invitation.sudo()
         invitation.invalidate_recordset()
@@ -381,7 +527,7 @@ class TestInvitationHttp(InvitationCommon, HttpCase):
 
     def test_queue_link_without_agent_waits_in_the_queue(self):
         invitation = self._invite(kind="audio", user_id=False, queue_id=self.queue_claims.id)
-        response = self._open(invitation)
+        response = self._join(invitation)
         self.assertEqual(response.status_code, 303)
         invitation.invalidate_recordset()
         discuss = invitation.discuss_channel_id
@@ -399,16 +545,16 @@ class TestInvitationHttp(InvitationCommon, HttpCase):
 
     def test_multi_use_link_returns_to_the_same_session(self):
         invitation = self._invite(user=self.agent_sales)
-        first = self._open(invitation)
+        first = self._join(invitation)
         self.assertEqual(first.status_code, 303)
         counts = self._counts()
-        second = self._open(invitation)
+        second = self._join(invitation)
         self.assertEqual(second.status_code, 303)
         self.assertEqual(second.headers["Location"], first.headers["Location"])
         self.assertEqual(self._counts(), counts, "same guest (cookie), channel, interaction")
         # another browser (no guest cookie) joins the same channel as a second guest
         self.opener.cookies.clear()
-        third = self._open(invitation)
+        third = self._join(invitation)
         self.assertEqual(third.headers["Location"], first.headers["Location"])
         invitation.invalidate_recordset()
         self.assertEqual(invitation.use_count, 3)
@@ -422,57 +568,80 @@ class TestInvitationHttp(InvitationCommon, HttpCase):
 
     def test_single_use_link_reused_is_gone(self):
         invitation = self._invite(user=self.agent_sales, single_use=True)
-        self.assertEqual(self._open(invitation).status_code, 303)
+        csrf = self._landing(invitation)
+        self.assertEqual(self._landing(invitation), csrf, "same session, same token")
+        self.assertEqual(self._join(invitation, csrf).status_code, 303)
         invitation.invalidate_recordset()
         self.assertEqual(invitation.state, "used")
-        counts = self._counts()
+        before = self._snapshot(invitation)
+        # the Join form posted again (back button, double click): gone
+        response = self._join(invitation, csrf)
+        self.assertEqual(response.status_code, 410)
+        self.assertIn("already used", response.text)
         for clear_cookies in (False, True):
             if clear_cookies:
                 self.opener.cookies.clear()
             response = self._open(invitation)
             self.assertEqual(response.status_code, 410)
             self.assertIn("already used", response.text)
-        self.assertEqual(self._counts(), counts, "nothing created")
-        invitation.invalidate_recordset()
+            self.assertFalse(self._csrf(response), "no Join form on a used link")
+        response = self._join(invitation, self._session_csrf())
+        self.assertEqual(response.status_code, 410)
+        self.assertEqual(self._snapshot(invitation), before, "nothing created")
         self.assertEqual(invitation.use_count, 1)
 
     def test_expired_link_is_gone_and_creates_nothing(self):
         invitation = self._invite(user=self.agent_sales)
         invitation.expiry = fields.Datetime.now() - timedelta(seconds=1)
-        counts = self._counts()
+        before = self._snapshot(invitation)
         response = self._open(invitation)
         self.assertEqual(response.status_code, 410)
         self.assertIn("expired", response.text)
-        self.assertEqual(self._counts(), counts)
+        self.assertEqual(self._snapshot(invitation), before, "a GET does not even mark it")
+        # a late POST of the form: refused, the link is marked expired
+        response = self._join(invitation, self._session_csrf())
+        self.assertEqual(response.status_code, 410)
+        self.assertIn("expired", response.text)
+        # no channel, member, interaction nor guest (the state change is tracked)
+        self.assertEqual(self._snapshot(invitation)[0][:4], before[0][:4])
         invitation.invalidate_recordset()
         self.assertEqual(invitation.state, "expired")
         self.assertFalse(invitation.discuss_channel_id)
         self.assertEqual(invitation.use_count, 0)
 
-    def test_revoked_link_is_gone(self):
+    def test_landing_page_opened_then_link_revoked(self):
+        """The customer keeps the page open; the agent withdraws the link:
+        Join is refused."""
         invitation = self._invite(user=self.agent_sales)
+        csrf = self._landing(invitation)
         invitation.with_user(self.agent_sales).action_revoke()
-        counts = self._counts()
+        before = self._snapshot(invitation)
+        response = self._join(invitation, csrf)
+        self.assertEqual(response.status_code, 410)
+        self.assertIn("withdrawn", response.text)
         response = self._open(invitation)
         self.assertEqual(response.status_code, 410)
         self.assertIn("withdrawn", response.text)
-        self.assertEqual(self._counts(), counts)
+        self.assertEqual(self._snapshot(invitation), before)
 
     def test_forged_token_is_not_found(self):
         invitation = self._invite(user=self.agent_sales)
         token = invitation.sudo().token
-        counts = self._counts()
+        before = self._snapshot(invitation)
+        csrf = self._session_csrf()
         for forged in (
             "A" * 43,
             token[:-2] + ("xy" if token[-2:] != "xy" else "zz"),
             invitation.sudo().token_hash,
             invitation.sudo().signature,
         ):
-            response = self.url_open(f"/omnichannel/invite/{forged}", allow_redirects=False)
-            self.assertEqual(response.status_code, 404)
-            self.assertIn("not valid", response.text)
-        self.assertEqual(self._counts(), counts)
-        self.assertEqual(invitation.use_count, 0)
+            for data in (None, {"csrf_token": csrf}):
+                response = self.url_open(
+                    f"/omnichannel/invite/{forged}", data=data, allow_redirects=False
+                )
+                self.assertEqual(response.status_code, 404)
+                self.assertIn("not valid", response.text)
+        self.assertEqual(self._snapshot(invitation), before)
 
     # ------------------------------------------------------------------
     # Upload
@@ -579,13 +748,22 @@ class TestInvitationHttp(InvitationCommon, HttpCase):
 
     def test_upload_link_cannot_open_a_session_nor_a_chat_link_take_files(self):
         chat = self._invite(user=self.agent_sales)
-        self.url_open("/web/login")  # a session for the CSRF token
-        csrf = re.search(r'csrf_token: "([^"]+)"', self.url_open("/web/login").text).group(1)
+        csrf = self._landing(chat)
+        self.assertNotIn('type="file"', self._open(chat).text)
+        # files posted to a chat link: it joins the chat, the files are dropped
         response = self._post(chat, [("files", ("ok.png", PNG, "image/png"))], csrf)
-        self.assertEqual(response.status_code, 404)
+        self.assertEqual(response.status_code, 200)  # followed to the Discuss page
+        self.assertIn("discuss_public_thread", response.text)
         self.assertFalse(self._case_attachments())
-        chat.invalidate_recordset()
-        self.assertEqual(chat.use_count, 0)
+        # the upload link's form posted without files: no session either
+        upload = self._invite(kind="upload", user=self.agent_sales)
+        before = self._snapshot(upload)
+        self.assertNotIn("o_omnichannel_invitation_join", self._open(upload).text)
+        response = self._post(upload, [], self._upload_form(upload))
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("Choose at least one file", response.text)
+        self.assertEqual(self._snapshot(upload), before)
+        self.assertFalse(upload.discuss_channel_id)
 
 
 @tagged("post_install", "-at_install")

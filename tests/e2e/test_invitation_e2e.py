@@ -1,5 +1,8 @@
 """Invitation links against a real multi-worker server: created over XML-RPC
-by an agent, opened over plain HTTP, checked over XML-RPC."""
+by an agent, opened over plain HTTP, checked over XML-RPC.
+
+A GET of a link only shows a page (e-mail scanners open links before the
+customer); the POST of its Join form, with the page's CSRF token, uses it."""
 
 import http.cookiejar
 import re
@@ -8,7 +11,7 @@ import urllib.error
 import urllib.request
 import uuid
 import xmlrpc.client
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 
@@ -44,6 +47,37 @@ class Browser:
                 return response.status, dict(response.headers), response.read().decode()
         except urllib.error.HTTPError as error:
             return error.code, dict(error.headers), error.read().decode()
+
+    def head(self, path):
+        req = urllib.request.Request(self.base_url + path, method="HEAD")
+        try:
+            with self.opener.open(req, timeout=60) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    def landing(self, path):
+        """GET the landing page of a session link: the CSRF token of its Join form."""
+        status, _headers, page = self.request(path)
+        assert status == 200, page[:500]
+        assert "o_omnichannel_invitation_join" in page
+        return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+    def session_csrf(self):
+        """A CSRF token of this browser's session, from Odoo's login page."""
+        _status, _headers, page = self.request("/web/login")
+        return re.search(r'csrf_token: "([^"]+)"', page).group(1)
+
+    def post(self, path, fields):
+        return self.request(
+            path,
+            data=urlencode(fields).encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+
+    def join(self, path, csrf=None):
+        """Press Join (the landing page's form)."""
+        return self.post(path, {"csrf_token": csrf or self.landing(path)})
 
     def post_files(self, path, fields, files):
         boundary = uuid.uuid4().hex
@@ -152,7 +186,26 @@ def test_chat_link_opens_one_session_and_reuse_returns_to_it(odoo_server, setup)
     rpc = odoo_server
     invitation, path = invite(rpc, setup)
     visitor = Browser(rpc.url)
-    status, headers, body = visitor.request(path)
+    untouched = read_invitation(rpc, invitation)
+    for _attempt in range(2):
+        status, _headers, page = visitor.request(path)
+        assert status == 200, page[:500]
+        assert "Iga Invite" in page
+        assert ">Join</button>" in page
+    # showing the page twice: no use, no Discuss channel, no interaction
+    assert read_invitation(rpc, invitation) == untouched
+    assert untouched["use_count"] == 0
+    assert not untouched["discuss_channel_id"]
+    assert not untouched["session_interaction_id"]
+    assert (
+        rpc.call(
+            "omnichannel.interaction",
+            "search_count",
+            [("external_id", "=", f"invitation:{invitation}")],
+        )
+        == 0
+    )
+    status, headers, body = visitor.join(path)
     assert status == 303, body[:500]
     location = urlsplit(headers["Location"]).path
     row = read_invitation(rpc, invitation)
@@ -188,8 +241,8 @@ def test_chat_link_opens_one_session_and_reuse_returns_to_it(odoo_server, setup)
     assert "discuss_public_thread" in body
     # not for someone else who got hold of the address
     assert Browser(rpc.url).request(location)[0] == 404
-    # a multi-use link opened again (another worker, maybe) returns to the session
-    status, headers, _body = Browser(rpc.url).request(path)
+    # a multi-use link joined again (another worker, maybe) returns to the session
+    status, headers, _body = Browser(rpc.url).join(path)
     assert status == 303
     assert urlsplit(headers["Location"]).path == location
     row = read_invitation(rpc, invitation)
@@ -205,18 +258,23 @@ def test_chat_link_opens_one_session_and_reuse_returns_to_it(odoo_server, setup)
     )
 
 
-def test_single_use_link_opened_twice_at_once_wins_once(odoo_server, setup):
+def test_single_use_link_joined_twice_at_once_wins_once(odoo_server, setup):
+    """Two browsers show the page, then press Join at the same moment."""
     rpc = odoo_server
     invitation, path = invite(rpc, setup, single_use=True)
+    browsers = [Browser(rpc.url) for _ in range(2)]
+    tokens = [browser.landing(path) for browser in browsers]
+    assert read_invitation(rpc, invitation)["use_count"] == 0
     results = []
     barrier = threading.Barrier(2)
 
-    def open_link():
-        browser = Browser(rpc.url)
+    def join(browser, csrf):
         barrier.wait()
-        results.append(browser.request(path)[0])
+        results.append(browser.join(path, csrf)[0])
 
-    threads = [threading.Thread(target=open_link) for _ in range(2)]
+    threads = [
+        threading.Thread(target=join, args=pair) for pair in zip(browsers, tokens, strict=True)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -237,7 +295,54 @@ def test_single_use_link_opened_twice_at_once_wins_once(odoo_server, setup):
     status, _headers, body = Browser(rpc.url).request(path)
     assert status == 410
     assert "already used" in body
+    for browser, csrf in zip(browsers, tokens, strict=True):
+        status, _headers, body = browser.join(path, csrf)
+        assert status == 410
+        assert "already used" in body
     assert read_invitation(rpc, invitation) == row
+
+
+def test_scanners_do_not_use_a_single_use_link(odoo_server, setup):
+    """Outlook Safe Links / Gmail open the link first (GET, HEAD, no cookies):
+    the customer still joins afterwards, once."""
+    rpc = odoo_server
+    invitation, path = invite(rpc, setup, single_use=True)
+    untouched = read_invitation(rpc, invitation)
+    for _scanner in range(3):
+        scanner = Browser(rpc.url)
+        assert scanner.request(path)[0] == 200
+        assert scanner.head(path) == 200
+    assert read_invitation(rpc, invitation) == untouched
+    assert untouched["state"] == "active"
+    assert untouched["use_count"] == 0
+    # the customer: page, Join
+    customer = Browser(rpc.url)
+    csrf = customer.landing(path)
+    status, headers, body = customer.join(path, csrf)
+    assert status == 303, body[:500]
+    assert urlsplit(headers["Location"]).path.startswith("/discuss/channel/")
+    row = read_invitation(rpc, invitation)
+    assert row["state"] == "used"
+    assert row["use_count"] == 1
+    assert row["discuss_channel_id"]
+    # the form posted a second time: gone
+    status, _headers, body = customer.join(path, csrf)
+    assert status == 410
+    assert read_invitation(rpc, invitation) == row
+
+
+def test_join_without_the_csrf_token_changes_nothing(odoo_server, setup):
+    rpc = odoo_server
+    invitation, path = invite(rpc, setup, single_use=True)
+    visitor = Browser(rpc.url)
+    csrf = visitor.landing(path)
+    untouched = read_invitation(rpc, invitation)
+    assert visitor.post(path, {})[0] == 400
+    assert visitor.post(path, {"csrf_token": "forged"})[0] == 400
+    # the token of another browser's page
+    assert Browser(rpc.url).join(path, csrf)[0] == 400
+    assert read_invitation(rpc, invitation) == untouched
+    assert visitor.join(path, csrf)[0] == 303
 
 
 def test_revoked_expired_and_forged_links(odoo_server, setup):
@@ -249,15 +354,27 @@ def test_revoked_expired_and_forged_links(odoo_server, setup):
     assert "withdrawn" in body
     assert not read_invitation(rpc, revoked)["discuss_channel_id"]
 
+    visitor = Browser(rpc.url)
+    status, _headers, body = visitor.join(revoked_path, visitor.session_csrf())
+    assert status == 410
+    assert not read_invitation(rpc, revoked)["discuss_channel_id"]
+
     expired, expired_path = invite(rpc, setup, expiry="2020-01-01 00:00:00")
-    status, _headers, body = Browser(rpc.url).request(expired_path)
+    status, _headers, body = visitor.request(expired_path)
+    assert status == 410
+    assert "expired" in body
+    # a GET reads only: the cron (or a POST) marks the link expired
+    assert read_invitation(rpc, expired)["state"] == "active"
+    status, _headers, body = visitor.join(expired_path, visitor.session_csrf())
     assert status == 410
     row = read_invitation(rpc, expired)
     assert row["state"] == "expired"
+    assert row["use_count"] == 0
     assert not row["discuss_channel_id"]
 
-    status, _headers, body = Browser(rpc.url).request("/omnichannel/invite/" + "x" * 43)
-    assert status == 404
+    forged = "/omnichannel/invite/" + "x" * 43
+    assert visitor.request(forged)[0] == 404
+    assert visitor.join(forged, visitor.session_csrf())[0] == 404
 
 
 def test_upload_link_stores_files_on_the_case(odoo_server, setup):

@@ -107,7 +107,8 @@ class OmnichannelInvitation(models.Model):
     )
     single_use = fields.Boolean(
         default=False,
-        help="The link opens once; a second open is refused.",
+        help="The link is used once, when the customer presses Join (or sends files); "
+        "showing its page, as e-mail scanners do, does not use it.",
     )
     state = fields.Selection(
         [("active", "Active"), ("used", "Used"), ("expired", "Expired"), ("revoked", "Revoked")],
@@ -350,7 +351,7 @@ class OmnichannelInvitation(models.Model):
 
     def _ensure_session(self):
         """The Discuss channel and the interaction of this invitation, created
-        on the first open and found again on the next ones."""
+        on the first join and found again on the next ones."""
         self.ensure_one()
         invitation = self.sudo()
         if not invitation.discuss_channel_id:

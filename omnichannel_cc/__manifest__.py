@@ -33,6 +33,7 @@
         "views/omnichannel_interaction_views.xml",
         "views/omnichannel_case_views.xml",
         "views/omnichannel_channel_views.xml",
+        "views/omnichannel_channel_chat_views.xml",
         "views/omnichannel_queue_views.xml",
         "views/omnichannel_disposition_views.xml",
         "views/omnichannel_agent_views.xml",

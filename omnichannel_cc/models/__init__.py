@@ -27,3 +27,10 @@ from . import omnichannel_script_answer
 from . import omnichannel_queue_script
 from . import omnichannel_interaction_script
 from . import omnichannel_interaction_transfer
+from . import omnichannel_channel_chat
+from . import omnichannel_queue_chat
+from . import omnichannel_interaction_chat
+from . import omnichannel_offer_chat
+from . import im_livechat_channel
+from . import discuss_channel
+from . import chatbot_script_step

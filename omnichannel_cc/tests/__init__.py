@@ -14,3 +14,4 @@ from . import test_agent_console
 from . import test_report
 from . import test_script
 from . import test_transfer
+from . import test_channel_chat

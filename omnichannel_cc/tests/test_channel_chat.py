@@ -438,3 +438,91 @@ class TestChannelChatbot(ChatCommon):
         self.assertEqual((interaction.state, interaction.end_reason), ("missed", "no_agent"))
         self.assertTrue(interaction.activity_ids)
         self.assertIn("My invoice", " ".join(interaction.message_ids.mapped("body")))
+
+
+# Drives the visitor's side on im_livechat's standalone support page, which
+# loads only the live chat bundle (no tour runner): the same clicks and keys
+# a visitor makes, inside the live chat's shadow DOM.
+VISITOR_JS = """
+(async () => {
+    const root = () => document.querySelector(".o-livechat-root")?.shadowRoot;
+    const waitFor = async (selector, text) => {
+        for (let i = 0; i < 300; i++) {
+            const found = [...(root()?.querySelectorAll(selector) || [])].filter(
+                (el) => !text || el.textContent.includes(text)
+            );
+            if (found.length) {
+                return found[0];
+            }
+            await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        throw new Error(`not found: ${selector} ${text || ""}`);
+    };
+    (await waitFor(".o-livechat-LivechatButton")).click();
+    const input = await waitFor(".o-mail-ChatWindow .o-mail-Composer-input");
+    input.focus();
+    input.value = "Pytanie o fakturę FV/12";
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    await waitFor(".o-mail-Message", "Pytanie o fakturę");
+    // let the post reach the server before the browser closes
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    console.log("test successful");
+})().catch((error) => console.error(error.message));
+"""
+
+
+@tagged("post_install", "-at_install")
+class TestChannelChatTour(ChatCommon):
+    """In Chromium: a logged-in customer chats on the live chat support
+    page; the agent gets the chat with the screen-pop, accepts and answers."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tour_agent = new_test_user(
+            cls.env,
+            "occ_chat_tour_agent",
+            groups=f"{AGENT},account.group_account_invoice",
+            name="Chat Agent",
+        )
+        cls.queue_sales.write(
+            {"member_ids": [Command.set(cls.tour_agent.ids)], "ring_timeout": 600}
+        )
+        cls.tour_agent_record = cls.env["omnichannel.agent"]._for_user(cls.tour_agent)
+        cls.tour_agent_record._change_state("available")
+        cls.overdue = cls._create_invoice(cls.customer_company, 1230.0, due_days_ago=12)
+        cls.order = cls.env["sale.order"].create({"partner_id": cls.customer_company.id})
+
+    def test_visitor_chats_agent_answers(self):
+        self.assertEqual(self.livechat.available_operator_ids, self.tour_agent)
+        self.browser_js(
+            f"/im_livechat/support/{self.livechat.id}",
+            VISITOR_JS,
+            ready="true",
+            login="occ_chat_portal",
+        )
+        session = self.env["discuss.channel"].search(
+            [("livechat_channel_id", "=", self.livechat.id)]
+        )
+        self.assertEqual(len(session), 1)
+        self.assertEqual(session.livechat_operator_id, self.tour_agent.partner_id)
+        interaction = self._interaction(session)
+        self.assertEqual(interaction.partner_id, self.customer_contact)
+        self.assertEqual((interaction.state, interaction.agent_id), ("offered", self.tour_agent))
+        question = session.message_ids.filtered(lambda m: m.author_id == self.customer_contact)
+        self.assertIn("Pytanie o fakturę FV/12", question.body)
+
+        self.start_tour("/odoo", "omnichannel_cc_chat_agent_tour", login="occ_chat_tour_agent")
+
+        answers = session.message_ids.filtered(
+            lambda m: m.author_id == self.tour_agent.partner_id and m.message_type == "comment"
+        )
+        self.assertEqual(len(answers), 1)
+        self.assertIn("już sprawdzam fakturę", answers.body)
+        interaction.invalidate_recordset()
+        self.assertEqual((interaction.state, interaction.agent_id), ("active", self.tour_agent))
+        self.assertTrue(interaction.date_answered)
+        transcript = " ".join(interaction.message_ids.mapped("body"))
+        self.assertIn("Pytanie o fakturę FV/12", transcript)
+        self.assertIn("już sprawdzam fakturę", transcript)

@@ -58,6 +58,14 @@ class DiscussChannel(models.Model):
                 channel._chat_interaction()._chat_session_closed()
         return result
 
+    def _action_unfollow(self, partner=None, guest=None):
+        # the agent leaving the live chat ends it (wrap-up; the visitor is told)
+        if partner and self.channel_type == "livechat":
+            interaction = self._chat_interaction()
+            if interaction.state == "active" and interaction.agent_id.partner_id == partner:
+                interaction.action_end()
+        return super()._action_unfollow(partner=partner, guest=guest)
+
     def _message_post_after_hook(self, message, msg_vals):
         result = super()._message_post_after_hook(message, msg_vals)
         if self.channel_type == "livechat" and self.livechat_channel_id:

@@ -2,7 +2,9 @@ from markupsafe import Markup
 
 from odoo import Command, _, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import html2plaintext
 
+from ..tools import address as address_tools
 from ..tools import routing
 
 
@@ -117,7 +119,28 @@ class OmnichannelInteraction(models.Model):
                         offer.action_accept()
                 except UserError:
                     pass  # taken meanwhile: the message is posted anyway
+        step = rec.discuss_channel_id.chatbot_current_step_id
+        if (
+            step.step_type == "question_email"
+            and message.author_id != step.chatbot_script_id.operator_partner_id
+        ):
+            rec._chat_identify_email(html2plaintext(message.body or ""))
         rec._chat_sync_transcript()
+
+    def _chat_identify_email(self, text):
+        """An anonymous visitor gave their e-mail to the chatbot: it becomes
+        the contact address and identifies the customer when known."""
+        self.ensure_one()
+        try:
+            email = address_tools.normalize_email(text.strip())
+        except address_tools.AddressError:
+            return  # the chatbot asks again
+        vals = {"contact_address": email}
+        if not self.partner_id:
+            matches = self.env["res.partner"].sudo().omnichannel_identify(email, "email")
+            if matches:
+                vals["partner_id"] = matches[0]["id"]
+        self.sudo().write(vals)
 
     # ------------------------------------------------------------------
     # Transcript

@@ -309,6 +309,18 @@ class TestChannelChat(ChatCommon):
             ["<p>Hello</p>"],
         )
 
+    def test_agent_leaves_the_chat(self):
+        self._available(self.agent_sales)
+        self.authenticate(None, None)
+        session = self._session()
+        self._post(session, "Hello")
+        interaction = self._interaction(session)
+        interaction.offer_ids.with_user(self.agent_sales).action_accept()
+        session.with_user(self.agent_sales).action_unfollow()
+        self.assertEqual(interaction.state, "wrapup")
+        self.assertTrue(interaction.date_ended)
+        self.assertFalse(session.livechat_active)
+
     def test_visitor_leaves_before_answer(self):
         self._available(self.agent_sales)
         self.authenticate(None, None)
@@ -438,6 +450,11 @@ class TestChannelChatbot(ChatCommon):
         self.assertEqual((interaction.state, interaction.end_reason), ("missed", "no_agent"))
         self.assertTrue(interaction.activity_ids)
         self.assertIn("My invoice", " ".join(interaction.message_ids.mapped("body")))
+        self.assertFalse(interaction.partner_id)
+        # the e-mail the anonymous visitor gives identifies the customer
+        self._post(session, "Biuro@Tartak-Test.example")
+        self.assertEqual(interaction.contact_address, "biuro@tartak-test.example")
+        self.assertEqual(interaction.partner_id, self.customer_company)
 
 
 # Drives the visitor's side on im_livechat's standalone support page, which

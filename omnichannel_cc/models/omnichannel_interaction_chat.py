@@ -2,7 +2,7 @@ from markupsafe import Markup
 
 from odoo import Command, _, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import html2plaintext
+from odoo.tools import SQL, html2plaintext
 
 from ..tools import address as address_tools
 from ..tools import routing
@@ -50,6 +50,17 @@ class OmnichannelInteraction(models.Model):
             rec.write({"queue_id": queue.id, "overflow_count": rec.overflow_count + 1})
         rec.action_queue()
         if operator:
+            # A concurrent session may be taking this operator's last chat
+            # slot: wait for it. When it commits, PostgreSQL raises a
+            # serialization failure here and Odoo replays the request, whose
+            # operator choice then sees the new load.
+            self.env.cr.execute(
+                SQL(
+                    "SELECT id FROM omnichannel_agent WHERE user_id = %s FOR UPDATE",
+                    operator.id,
+                ),
+                log_exceptions=False,
+            )
             queue = rec.queue_id
             rows = queue._agent_rows(user_ids=operator.ids)
             ordered = routing.order_candidates(

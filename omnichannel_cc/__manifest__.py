@@ -31,6 +31,7 @@
         "data/omnichannel_disposition_data.xml",
         "data/omnichannel_break_reason_data.xml",
         "views/omnichannel_interaction_views.xml",
+        "views/omnichannel_interaction_chat_views.xml",
         "views/omnichannel_case_views.xml",
         "views/omnichannel_channel_views.xml",
         "views/omnichannel_channel_chat_views.xml",

@@ -36,7 +36,7 @@ class Visitor:
         response.raise_for_status()
         body = response.json()
         assert "error" not in body, body.get("error")
-        return body["result"]
+        return body.get("result")
 
     def get_session(self, livechat_id, persisted=True):
         return self.call(

@@ -26,9 +26,9 @@ class ImLivechatChannel(models.Model):
     def _compute_available_operator_ids(self):
         # sudo: the visitor (public user) asks whether somebody can chat now
         linked = self.filtered(lambda livechat: livechat._omnichannel_channel())
-        super(ImLivechatChannel, self - linked)._compute_available_operator_ids()
         for livechat in linked:
             livechat.available_operator_ids = livechat._omnichannel_channel()._chat_free_agents()
+        return super(ImLivechatChannel, self - linked)._compute_available_operator_ids()
 
     def _get_operator(self, previous_operator_id=None, lang=None, country_id=None):
         """Our ACD's choice for a linked channel. Called twice per session

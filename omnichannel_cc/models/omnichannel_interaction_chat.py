@@ -1,3 +1,5 @@
+import logging
+
 from markupsafe import Markup
 
 from odoo import Command, _, fields, models
@@ -6,6 +8,8 @@ from odoo.tools import SQL, html2plaintext
 
 from ..tools import address as address_tools
 from ..tools import routing
+
+_logger = logging.getLogger(__name__)
 
 
 class OmnichannelInteraction(models.Model):
@@ -128,8 +132,9 @@ class OmnichannelInteraction(models.Model):
                 try:
                     with self.env.cr.savepoint():
                         offer.action_accept()
-                except UserError:
-                    pass  # taken meanwhile: the message is posted anyway
+                except UserError as error:
+                    # taken meanwhile: the message is posted anyway
+                    _logger.info("%s: chat answer did not accept the offer: %s", rec.name, error)
         step = rec.discuss_channel_id.chatbot_current_step_id
         if (
             step.step_type == "question_email"

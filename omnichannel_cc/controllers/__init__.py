@@ -1,3 +1,4 @@
 from . import social
 from . import invitation
 from . import webform
+from . import livechat

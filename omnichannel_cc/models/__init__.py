@@ -41,3 +41,10 @@ from . import omnichannel_interaction_callback
 from . import omnichannel_channel_webform
 from . import omnichannel_webform_submission
 from . import omnichannel_interaction_webform
+from . import omnichannel_channel_chat
+from . import omnichannel_queue_chat
+from . import omnichannel_interaction_chat
+from . import omnichannel_offer_chat
+from . import im_livechat_channel
+from . import discuss_channel
+from . import chatbot_script_step

@@ -316,7 +316,7 @@ class OmnichannelInteraction(models.Model):
                 ("company_id", "=", self.company_id.id),
                 ("agent_id", "!=", False),
                 ("date_answered", "!=", False),
-                ("id", "!=", self.id),
+                ("id", "not in", self.ids),  # also for a new record (live chat preview)
             ],
             order="date_answered desc",
             limit=1,

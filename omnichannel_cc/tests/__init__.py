@@ -21,3 +21,4 @@ from . import test_invitation
 from . import test_callback
 from . import test_webform
 from . import test_callback_ui
+from . import test_channel_chat

@@ -1,0 +1,89 @@
+from odoo import api, models
+
+
+class ImLivechatChannel(models.Model):
+    """A live chat channel linked to a web chat channel of the contact
+    center takes its operators from the channel's queue, chosen by our
+    routing rules and ACD instead of im_livechat's least-active operator."""
+
+    _inherit = "im_livechat.channel"
+
+    def _omnichannel_channel(self):
+        """The active web chat channel linked to this live chat channel."""
+        self.ensure_one()
+        if not self.id:
+            return self.env["omnichannel.channel"]
+        return (
+            self.env["omnichannel.channel"]
+            .sudo()
+            .search(
+                [("livechat_channel_id", "=", self.id), ("channel_type", "=", "chat")],
+                limit=1,
+            )
+        )
+
+    @api.depends("user_ids.im_status")
+    def _compute_available_operator_ids(self):
+        # sudo: the visitor (public user) asks whether somebody can chat now
+        linked = self.filtered(lambda livechat: livechat._omnichannel_channel())
+        for livechat in linked:
+            livechat.available_operator_ids = livechat._omnichannel_channel()._chat_free_agents()
+        return super(ImLivechatChannel, self - linked)._compute_available_operator_ids()
+
+    def _get_operator(self, previous_operator_id=None, lang=None, country_id=None):
+        """Our ACD's choice for a linked channel. Called twice per session
+        (preview, then the persisted session) and by the chatbot's
+        forward step: it only reads; the agent is reserved when the
+        session is created (discuss.channel create)."""
+        channel = self._omnichannel_channel() if len(self) == 1 else None
+        if not channel:
+            return super()._get_operator(
+                previous_operator_id=previous_operator_id, lang=lang, country_id=country_id
+            )
+        _queue, user = channel._chat_plan(partner=self._omnichannel_visitor_partner())
+        return user[:1] or False
+
+    def _omnichannel_visitor_partner(self):
+        """The visitor's partner: the chat's visitor (chatbot forward), else
+        the logged-in portal / internal user asking for a session."""
+        discuss_id = self.env.context.get("omnichannel_discuss_channel_id")
+        if discuss_id:
+            return self.env["discuss.channel"].sudo().browse(discuss_id)._chat_visitor_partner()
+        user = self.env.user
+        if user._is_public() or user._is_superuser():
+            return self.env["res.partner"]
+        return user.partner_id
+
+    def _omnichannel_missed(self, anonymous_name, external_id):
+        """A visitor asked for a chat and nobody could take it: a missed
+        interaction of the linked channel (none when not linked)."""
+        self.ensure_one()
+        channel = self._omnichannel_channel()
+        Interaction = self.env["omnichannel.interaction"].sudo()
+        if not channel:
+            return Interaction
+        partner = self._omnichannel_visitor_partner()
+        queue, _user = channel._chat_plan(partner=partner)
+
+        def create():
+            return Interaction.create(
+                {
+                    "channel_id": channel.id,
+                    "company_id": channel.company_id.id,
+                    "direction": "inbound",
+                    "external_id": external_id,
+                    "contact_address": partner.email_normalized
+                    or partner.email
+                    or anonymous_name
+                    or False,
+                    "subject": self.name,
+                    "partner_id": partner.id or False,
+                    "queue_id": queue.id or channel.queue_id.id,
+                    "state": "new",
+                }
+            )
+
+        interaction, created = Interaction._inbound_once(channel, external_id, create)
+        if created:
+            interaction._chat_missed()
+        return interaction

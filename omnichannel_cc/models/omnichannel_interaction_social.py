@@ -1,4 +1,5 @@
 import logging
+import time
 from datetime import timedelta
 
 from markupsafe import Markup, escape
@@ -34,12 +35,14 @@ def social_deliver(registry, lang, message_ids=None, cutoff=None):
     (``cutoff``, after expiring the replies out of attempts). Each step has
     its own cursor: the claim is committed before the HTTP call, the outcome
     recorded after it. Returns the number of replies tried."""
+    if cutoff:
+        with registry.cursor() as cr:
+            env = _fresh_env(cr, lang)
+            env["omnichannel.interaction"]._social_expire(cutoff)
+    # the claim is committed (and visible to every worker) before any send
     with registry.cursor() as cr:
         env = _fresh_env(cr, lang)
-        Interaction = env["omnichannel.interaction"]
-        if cutoff:
-            Interaction._social_expire(cutoff)
-        jobs = Interaction._social_claim(message_ids=message_ids, cutoff=cutoff)
+        jobs = env["omnichannel.interaction"]._social_claim(message_ids=message_ids, cutoff=cutoff)
     for job in jobs:
         platform_id, error = None, job["error"]
         if not error:
@@ -48,6 +51,7 @@ def social_deliver(registry, lang, message_ids=None, cutoff=None):
             except social_tools.ProviderError as provider_error:
                 error = provider_error.message
             except Exception:
+                # outcome unknown: left outgoing, the cron tries again after the delay
                 _logger.exception("Sending reply %s failed unexpectedly", job["message_id"])
                 continue
         _record_outcome(registry, lang, job, platform_id, error)
@@ -60,6 +64,7 @@ def _deliver_after_commit(registry, lang, message_ids):
     try:
         social_deliver(registry, lang, message_ids=message_ids)
     except Exception:
+        # logged, never raised: the replies stay outgoing for the cron
         _logger.exception("Sending replies %s after the commit failed", message_ids)
 
 
@@ -78,6 +83,7 @@ def _record_outcome(registry, lang, job, platform_id, error):
             return True
         except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
             if attempt < RECORD_TRIES:
+                time.sleep(0.1 * attempt)
                 continue
             _logger.exception(
                 "Cannot record the outcome of reply %s (platform id %s, error %s)",
@@ -86,6 +92,7 @@ def _record_outcome(registry, lang, job, platform_id, error):
                 error,
             )
         except Exception:
+            # the platform got the call: never lose what it answered
             _logger.exception(
                 "Cannot record the outcome of reply %s (platform id %s, error %s)",
                 job["message_id"],

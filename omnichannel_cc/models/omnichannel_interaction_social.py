@@ -40,9 +40,18 @@ def social_deliver(registry, lang, message_ids=None, cutoff=None):
             env = _fresh_env(cr, lang)
             env["omnichannel.interaction"]._social_expire(cutoff)
     # the claim is committed (and visible to every worker) before any send
-    with registry.cursor() as cr:
-        env = _fresh_env(cr, lang)
-        jobs = env["omnichannel.interaction"]._social_claim(message_ids=message_ids, cutoff=cutoff)
+    for attempt in range(1, RECORD_TRIES + 1):
+        try:
+            with registry.cursor() as cr:
+                env = _fresh_env(cr, lang)
+                Interaction = env["omnichannel.interaction"]
+                jobs = Interaction._social_claim(message_ids=message_ids, cutoff=cutoff)
+            break
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+            # a concurrent claim or status update: a new snapshot sees it
+            if attempt == RECORD_TRIES:
+                raise
+            time.sleep(0.1 * attempt)
     for job in jobs:
         platform_id, error = None, job["error"]
         if not error:

@@ -63,6 +63,7 @@
         "data/omnichannel_email_data.xml",
         "views/omnichannel_channel_email_views.xml",
         "wizard/omnichannel_fax_send_views.xml",
+        "data/omnichannel_social_cron_data.xml",
     ],
     "demo": [
         "demo/omnichannel_demo.xml",

@@ -2,6 +2,7 @@ from odoo import fields, models
 
 SOCIAL_STATES = [
     ("received", "Received"),
+    ("outgoing", "Outgoing"),
     ("sent", "Sent"),
     ("delivered", "Delivered"),
     ("read", "Read"),
@@ -22,6 +23,21 @@ class MailMessage(models.Model):
         help="The messenger's id of this message (received or sent).",
     )
     omnichannel_social_state = fields.Selection(
-        SOCIAL_STATES, string="Messenger delivery", readonly=True, copy=False
+        SOCIAL_STATES,
+        string="Messenger delivery",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="Outgoing: queued, the platform has not confirmed it yet (sent after the "
+        "transaction commits, retried by a scheduled action).",
     )
     omnichannel_social_error = fields.Char(string="Messenger error", readonly=True, copy=False)
+    omnichannel_social_attempts = fields.Integer(
+        string="Sending attempts", readonly=True, copy=False
+    )
+    omnichannel_social_queued_at = fields.Datetime(
+        string="Queued or last tried",
+        readonly=True,
+        copy=False,
+        help="When the reply was queued, or last claimed by a sending attempt.",
+    )

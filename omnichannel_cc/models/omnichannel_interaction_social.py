@@ -1,9 +1,12 @@
 import logging
+import time
+from datetime import timedelta
 
 from markupsafe import Markup, escape
 
-from odoo import _, api, fields, models
-from odoo.tools import html2plaintext
+from odoo import SUPERUSER_ID, _, api, fields, models
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
+from odoo.tools import SQL, html2plaintext
 
 from ..tools import social as social_tools
 
@@ -12,6 +15,101 @@ _logger = logging.getLogger(__name__)
 # a conversation new messages of the same sender join
 OPEN_STATES = ("new", "queued", "offered", "active")
 INBOUND_CONTEXT = "omnichannel_social_inbound"
+# the transaction's replies to send once it commits (cr.postcommit.data)
+POSTCOMMIT_KEY = "omnichannel_cc.social_outgoing"
+# defaults of the ir.config_parameter omnichannel_cc.social_retry_minutes,
+# .social_max_attempts, .social_retry_batch
+RETRY_MINUTES = 5
+MAX_ATTEMPTS = 3
+RETRY_BATCH = 50
+RECORD_TRIES = 3
+
+
+def _fresh_env(cr, lang):
+    return api.Environment(cr, SUPERUSER_ID, {"lang": lang} if lang else {})
+
+
+def social_deliver(registry, lang, message_ids=None, cutoff=None):
+    """Send outgoing replies, outside the transaction that queued them: the
+    postcommit hook (``message_ids``, first attempts) or the retry cron
+    (``cutoff``, after expiring the replies out of attempts). Each step has
+    its own cursor: the claim is committed before the HTTP call, the outcome
+    recorded after it. Returns the number of replies tried."""
+    if cutoff:
+        with registry.cursor() as cr:
+            env = _fresh_env(cr, lang)
+            env["omnichannel.interaction"]._social_expire(cutoff)
+    # the claim is committed (and visible to every worker) before any send
+    for attempt in range(1, RECORD_TRIES + 1):
+        try:
+            with registry.cursor() as cr:
+                env = _fresh_env(cr, lang)
+                Interaction = env["omnichannel.interaction"]
+                jobs = Interaction._social_claim(message_ids=message_ids, cutoff=cutoff)
+            break
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+            # a concurrent claim or status update: a new snapshot sees it
+            if attempt == RECORD_TRIES:
+                raise
+            time.sleep(0.1 * attempt)
+    for job in jobs:
+        platform_id, error = None, job["error"]
+        if not error:
+            try:
+                platform_id = job["adapter"].send_text(job["recipient"], job["text"])
+            except social_tools.ProviderError as provider_error:
+                error = provider_error.message
+            except Exception:
+                # outcome unknown: left outgoing, the cron tries again after the delay
+                _logger.exception("Sending reply %s failed unexpectedly", job["message_id"])
+                continue
+        _record_outcome(registry, lang, job, platform_id, error)
+    return len(jobs)
+
+
+def _deliver_after_commit(registry, lang, message_ids):
+    """The postcommit hook: the request's transaction is committed, an error
+    here must not turn its answer into an error (the cron retries)."""
+    try:
+        social_deliver(registry, lang, message_ids=message_ids)
+    except Exception:
+        # logged, never raised: the replies stay outgoing for the cron
+        _logger.exception("Sending replies %s after the commit failed", message_ids)
+
+
+def _record_outcome(registry, lang, job, platform_id, error):
+    """Record one send's outcome in a transaction of its own, retried on
+    concurrency errors; a failure is logged (the reply stays outgoing and
+    the cron tries it again after the delay)."""
+    for attempt in range(1, RECORD_TRIES + 1):
+        try:
+            with registry.cursor() as cr:
+                # a variable: the commit flushes only environments still alive
+                env = _fresh_env(cr, lang)
+                env["omnichannel.interaction"]._social_record(
+                    job, platform_id=platform_id, error=error
+                )
+            return True
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+            if attempt < RECORD_TRIES:
+                time.sleep(0.1 * attempt)
+                continue
+            _logger.exception(
+                "Cannot record the outcome of reply %s (platform id %s, error %s)",
+                job["message_id"],
+                platform_id,
+                error,
+            )
+        except Exception:
+            # the platform got the call: never lose what it answered
+            _logger.exception(
+                "Cannot record the outcome of reply %s (platform id %s, error %s)",
+                job["message_id"],
+                platform_id,
+                error,
+            )
+            break
+    return False
 
 
 class OmnichannelInteraction(models.Model):
@@ -213,12 +311,20 @@ class OmnichannelInteraction(models.Model):
 
     # ------------------------------------------------------------------
     # Outbound: agents' replies
+    #
+    # A reply is never sent inside the transaction that posts it: a request
+    # retried after a serialization failure, or rolled back, would have sent
+    # it anyway. It is queued ("outgoing") and sent after the commit (a
+    # postcommit hook, which a rollback discards), in transactions of its
+    # own: claim, then HTTP outside any transaction, then the outcome. A reply
+    # left outgoing (crash between commit and send, outcome not recorded) is
+    # retried by a scheduled action, a bounded number of times.
     # ------------------------------------------------------------------
     @api.returns("mail.message", lambda value: value.id)
     def message_post(self, **kwargs):
         message = super().message_post(**kwargs)
         if self._social_should_send(message):
-            self._social_send(message)
+            self._social_queue(message)
         return message
 
     def _message_compute_author(self, author_id=None, email_from=None, raise_on_email=True):
@@ -241,42 +347,203 @@ class OmnichannelInteraction(models.Model):
         author = message.sudo().author_id
         return bool(author) and bool(author.user_ids.filtered(lambda u: not u.share))
 
-    def _social_send(self, message):
-        """Send ``message`` to the customer; a failure is written on it and in
-        the chatter, never lost silently."""
+    def _social_queue(self, message):
+        """Mark ``message`` outgoing; send it once this transaction commits."""
         self.ensure_one()
-        rec = self.sudo()
-        channel = rec.channel_id
-        platform = dict(social_tools.PLATFORMS).get(channel.social_platform, "")
-        recipient = rec.social_identity_id.external_id or rec.contact_address
-        text = html2plaintext(message.body or "").strip()
+        message.sudo().write(
+            {
+                "omnichannel_social_state": "outgoing",
+                "omnichannel_social_error": False,
+                "omnichannel_social_attempts": 0,
+                "omnichannel_social_queued_at": fields.Datetime.now(),
+            }
+        )
+        postcommit = self.env.cr.postcommit
+        # one hook per transaction for all its replies; a rollback clears both
+        pending = postcommit.data.setdefault(POSTCOMMIT_KEY, [])
+        if not pending:
+            registry, lang = self.env.registry, self.env.lang
+            postcommit.add(lambda: _deliver_after_commit(registry, lang, pending))
+        pending.append(message.id)
+
+    @api.model
+    def _cron_social_retry(self):
+        """Scheduled action: send the replies left outgoing for too long."""
+        delay, _attempts, _batch = self._social_retry_settings()
+        return social_deliver(
+            self.env.registry,
+            self.env.lang,
+            cutoff=fields.Datetime.now() - timedelta(minutes=delay),
+        )
+
+    @api.model
+    def _social_retry_settings(self):
+        """(minutes before a retry, maximum attempts, batch size)."""
+        params = self.env["ir.config_parameter"].sudo()
+
+        def number(key, default):
+            try:
+                return max(1, int(params.get_param(key, default)))
+            except ValueError:
+                return default
+
+        return (
+            number("omnichannel_cc.social_retry_minutes", RETRY_MINUTES),
+            number("omnichannel_cc.social_max_attempts", MAX_ATTEMPTS),
+            number("omnichannel_cc.social_retry_batch", RETRY_BATCH),
+        )
+
+    @api.model
+    def _social_claim(self, message_ids=None, cutoff=None):
+        """Claim outgoing replies for this worker only, in the caller's own
+        transaction (to commit before any HTTP call): FOR UPDATE SKIP LOCKED,
+        then a conditional UPDATE counting the attempt; a claimed reply is not
+        claimable again for the retry delay, so two workers never send the
+        same reply. ``message_ids``: first attempts of these replies (the
+        postcommit hook); else ``cutoff``: replies queued or last tried before
+        it (the cron). Returns the jobs to send (see :meth:`_social_prepare`).
+        """
+        _delay, max_attempts, batch = self._social_retry_settings()
+        self.env["mail.message"].flush_model()
+        if message_ids:
+            which = SQL(
+                "AND id IN %s AND COALESCE(omnichannel_social_attempts, 0) = 0",
+                tuple(message_ids),
+            )
+            limit = len(message_ids)
+        else:
+            which = SQL(
+                """AND omnichannel_social_queued_at < %s
+                   AND COALESCE(omnichannel_social_attempts, 0) < %s""",
+                cutoff,
+                max_attempts,
+            )
+            limit = batch
+        self.env.cr.execute(
+            SQL(
+                """UPDATE mail_message m
+                      SET omnichannel_social_attempts =
+                              COALESCE(m.omnichannel_social_attempts, 0) + 1,
+                          omnichannel_social_queued_at = now() AT TIME ZONE 'UTC'
+                    WHERE m.id IN (
+                        SELECT id FROM mail_message
+                         WHERE omnichannel_social_state = 'outgoing' AND model = %s %s
+                         ORDER BY id
+                         LIMIT %s
+                           FOR UPDATE SKIP LOCKED)
+                      AND m.omnichannel_social_state = 'outgoing'
+                RETURNING m.id""",
+                self._name,
+                which,
+                limit,
+            )
+        )
+        messages = self.env["mail.message"].sudo().browse([r[0] for r in self.env.cr.fetchall()])
+        messages.invalidate_recordset(
+            ["omnichannel_social_attempts", "omnichannel_social_queued_at"]
+        )
+        return [self._social_prepare(message) for message in messages.sorted("id")]
+
+    @api.model
+    def _social_expire(self, cutoff):
+        """Replies still unconfirmed after the last attempt become failed."""
+        _delay, max_attempts, _batch = self._social_retry_settings()
+        self.env["mail.message"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                """SELECT id FROM mail_message
+                    WHERE omnichannel_social_state = 'outgoing' AND model = %s
+                      AND omnichannel_social_queued_at < %s
+                      AND omnichannel_social_attempts >= %s
+                    ORDER BY id
+                      FOR UPDATE SKIP LOCKED""",
+                self._name,
+                cutoff,
+                max_attempts,
+            )
+        )
+        messages = self.env["mail.message"].sudo().browse([r[0] for r in self.env.cr.fetchall()])
+        error = _(
+            "The platform did not confirm this reply after %(count)s attempts: "
+            "check on the platform whether the customer got it.",
+            count=max_attempts,
+        )
+        for message in messages:
+            message.write({"omnichannel_social_state": "failed", "omnichannel_social_error": error})
+            interaction = self.sudo().browse(message.res_id).exists()
+            if interaction:
+                interaction._social_note(_("Not delivered to the customer: %(error)s", error=error))
+        return messages
+
+    @api.model
+    def _social_prepare(self, message):
+        """Everything a send needs, as plain values (used after the claim's
+        transaction has ended): a dict with ``message_id``, ``interaction_id``,
+        ``platform``, ``recipient``, ``text``, ``files``, and ``adapter`` or
+        ``error`` (a reply that cannot be sent at all)."""
+        interaction = self.sudo().browse(message.res_id).exists()
+        job = {
+            "message_id": message.id,
+            "interaction_id": interaction.id,
+            "name": interaction.name or "",
+            "platform": "",
+            "recipient": "",
+            "text": html2plaintext(message.body or "").strip(),
+            "files": bool(message.attachment_ids),
+            "adapter": None,
+            "error": None,
+        }
+        if not interaction:
+            job["error"] = _("The conversation of this reply no longer exists.")
+            return job
+        channel = interaction.channel_id
+        job["platform"] = dict(social_tools.PLATFORMS).get(channel.social_platform, "")
+        job["recipient"] = interaction.social_identity_id.external_id or interaction.contact_address
         try:
-            if not recipient:
+            if not job["recipient"]:
                 raise social_tools.ProviderError(_("This conversation has no recipient."))
-            if message.attachment_ids and not text:
+            if job["files"] and not job["text"]:
                 raise social_tools.ProviderError(
                     _("Files are not sent over messengers yet: write the reply as text.")
                 )
-            platform_id = channel._social_adapter().send_text(recipient, text)
+            job["adapter"] = channel._social_adapter()
         except social_tools.ProviderError as error:
-            _logger.warning("Reply of %s not sent over %s: %s", rec.name, platform, error.message)
-            message.sudo().write(
-                {"omnichannel_social_state": "failed", "omnichannel_social_error": error.message}
-            )
-            rec._social_note(
-                _(
-                    "Not delivered to the customer over %(platform)s: %(error)s",
-                    platform=platform,
-                    error=error.message,
-                )
-            )
+            job["error"] = error.message
+        return job
+
+    @api.model
+    def _social_record(self, job, platform_id=None, error=None):
+        """Write a send's outcome on the reply and, when useful, in the chatter.
+        Only a reply still outgoing is touched (never undo a later outcome)."""
+        message = self.env["mail.message"].sudo().browse(job["message_id"]).exists()
+        if not message or message.omnichannel_social_state != "outgoing":
             return False
-        message.sudo().write(
-            {"omnichannel_social_id": platform_id, "omnichannel_social_state": "sent"}
+        interaction = self.sudo().browse(job["interaction_id"]).exists()
+        if error:
+            _logger.warning("Reply of %s not sent over %s: %s", job["name"], job["platform"], error)
+            message.write({"omnichannel_social_state": "failed", "omnichannel_social_error": error})
+            if interaction:
+                interaction._social_note(
+                    _(
+                        "Not delivered to the customer over %(platform)s: %(error)s",
+                        platform=job["platform"],
+                        error=error,
+                    )
+                )
+            return True
+        message.write(
+            {
+                "omnichannel_social_id": platform_id,
+                "omnichannel_social_state": "sent",
+                "omnichannel_social_error": False,
+            }
         )
-        if message.attachment_ids:
-            rec._social_note(
-                _("Only the text was sent over %(platform)s, not the files.", platform=platform)
+        if job["files"] and interaction:
+            interaction._social_note(
+                _(
+                    "Only the text was sent over %(platform)s, not the files.",
+                    platform=job["platform"],
+                )
             )
         return True
 

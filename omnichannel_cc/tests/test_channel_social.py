@@ -5,17 +5,26 @@ The platforms' APIs (Graph API, Bot API) have no peer inside an Odoo test:
 here ``SocialAdapter._transport`` (the adapters' only HTTP call) is patched
 with a recorder answering as the platform would. The repository's e2e test
 (tests/e2e/test_social_e2e.py) runs the same flow against WireMock.
+
+Replies are sent after the commit (postcommit hooks). An Odoo test never
+commits: :meth:`_after_commit` runs the hooks as a commit would.
 """
 
 import json
 import time
+from datetime import timedelta
 
+import psycopg2.errors
 import requests
 from markupsafe import Markup
 
+from odoo import api, fields
 from odoo.exceptions import AccessError
+from odoo.service.model import retrying
 from odoo.tests import HttpCase, tagged
+from odoo.tools import mute_logger
 
+from ..models import omnichannel_interaction_social as social_model
 from ..tools import social as social_tools
 from .common import OmnichannelCommon
 
@@ -101,6 +110,21 @@ class TestChannelSocial(OmnichannelCommon, HttpCase):
     # ------------------------------------------------------------------
     # helpers
     # ------------------------------------------------------------------
+    def _after_commit(self):
+        """What a commit does once the data is written: run the postcommit
+        hooks (they see the test's data: fresh cursors are test cursors)."""
+        self.env.flush_all()
+        self.env.cr.postcommit.run()
+        self.env.invalidate_all()
+
+    def _reply(self, interaction, body, user=None):
+        return interaction.with_user(user or self.agent_sales).message_post(
+            body=body, message_type="comment", subtype_xmlid="mail.mt_comment"
+        )
+
+    def _sends(self):
+        return [c for c in self.calls if c["method"] == "POST"]
+
     def _token(self, channel=None):
         return (channel or self.channel).sudo().social_webhook_token
 
@@ -303,6 +327,7 @@ class TestChannelSocial(OmnichannelCommon, HttpCase):
         note = as_agent.message_post(
             body="internal remark", message_type="comment", subtype_xmlid="mail.mt_note"
         )
+        self._after_commit()
         self.assertFalse(self.calls, "a note never reaches the customer")
         self.assertFalse(note.omnichannel_social_state)
         reply = as_agent.message_post(
@@ -310,6 +335,10 @@ class TestChannelSocial(OmnichannelCommon, HttpCase):
             message_type="comment",
             subtype_xmlid="mail.mt_comment",
         )
+        # nothing leaves Odoo before the transaction commits
+        self.assertFalse(self.calls)
+        self.assertEqual(reply.omnichannel_social_state, "outgoing")
+        self._after_commit()
         (call,) = self.calls
         self.assertEqual(call["url"], f"{API}/PN1/messages")
         self.assertEqual(call["headers"]["Authorization"], "Bearer ACCESS")
@@ -325,6 +354,9 @@ class TestChannelSocial(OmnichannelCommon, HttpCase):
         )
         self.assertEqual(reply.omnichannel_social_id, "wamid.OUT1")
         self.assertEqual(reply.omnichannel_social_state, "sent")
+        self.assertEqual(reply.omnichannel_social_attempts, 1)
+        self._after_commit()
+        self.assertEqual(len(self.calls), 1, "sent once")
 
         # the platform reports delivery, then reading
         def status_payload(status, message_id="wamid.OUT1", **extra):
@@ -377,6 +409,7 @@ class TestChannelSocial(OmnichannelCommon, HttpCase):
         reply = interaction.message_post(
             body="first try", message_type="comment", subtype_xmlid="mail.mt_comment"
         )
+        self._after_commit()
         self.assertEqual(reply.omnichannel_social_state, "failed")
         self.assertIn("HTTP 400", reply.omnichannel_social_error)
         self.assertIn("not in allowed list", reply.omnichannel_social_error)
@@ -384,6 +417,7 @@ class TestChannelSocial(OmnichannelCommon, HttpCase):
         late = interaction.message_post(
             body="second try", message_type="comment", subtype_xmlid="mail.mt_comment"
         )
+        self._after_commit()
         self.assertEqual(late.omnichannel_social_state, "failed")
         self.assertIn("did not answer in time", late.omnichannel_social_error)
         notes = interaction.sudo().message_ids.filtered(
@@ -395,6 +429,163 @@ class TestChannelSocial(OmnichannelCommon, HttpCase):
         self.assertEqual(len(notes), 2)
         self.assertTrue(any("not in allowed list" in n.body for n in notes))
         self.assertTrue(any("did not answer in time" in n.body for n in notes))
+
+    # ------------------------------------------------------------------
+    # replies leave Odoo only after the commit, once
+    # ------------------------------------------------------------------
+    def test_rolled_back_reply_is_never_sent(self):
+        self._post(self._whatsapp("wamid.T1", text="hello"))
+        interaction = self._conversation()[1]
+        self.env.flush_all()
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, self.agent_sales.id, {})
+            reply = self._reply(env["omnichannel.interaction"].browse(interaction.id), "oops")
+            reply_id = reply.id
+            self.assertTrue(cr.postcommit._funcs, "the send waits for the commit")
+            cr.rollback()
+            self.assertFalse(cr.postcommit._funcs, "a rollback drops the send")
+            cr.postcommit.run()
+        self._after_commit()
+        self.assertFalse(self._sends())
+        self.assertFalse(self.env["mail.message"].browse(reply_id).exists())
+        # nor does the cron find anything to send later
+        self.env["omnichannel.interaction"]._cron_social_retry()
+        self.assertFalse(self._sends())
+
+    def test_request_retried_after_serialization_failure_sends_once(self):
+        """A request retried by Odoo (odoo.service.model.retrying) after a
+        serialization failure: only the reply of the committed try is sent."""
+        self._post(self._whatsapp("wamid.T1", text="hello"))
+        interaction = self._conversation()[1]
+        self.env.flush_all()
+        tries, hooks = [], []
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, self.agent_sales.id, {})
+
+            def post():
+                record = env["omnichannel.interaction"].browse(interaction.id)
+                reply = self._reply(record, f"try {len(tries) + 1}")
+                tries.append(reply.id)
+                self.assertEqual(reply.omnichannel_social_state, "outgoing")
+                self.assertFalse(self._sends(), "never sent inside the transaction")
+                if len(tries) == 1:
+                    # PostgreSQL refuses the first try: a concurrent update
+                    with mute_logger("odoo.sql_db"):
+                        cr.execute(
+                            "DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = "
+                            "'serialization_failure'; END $$"
+                        )
+                self.assertEqual(cr.postcommit.data[social_model.POSTCOMMIT_KEY], [reply.id])
+                # the hooks the real commit runs (a test cursor's commit drops them)
+                hooks.extend(cr.postcommit._funcs)
+                return reply.id
+
+            sent_id = retrying(post, env)
+        self.assertEqual(len(tries), 2)
+        self.assertEqual(sent_id, tries[1])
+        self.assertFalse(self.env["mail.message"].browse(tries[0]).exists())
+        for hook in hooks:
+            hook()
+        self.env.invalidate_all()
+        (call,) = self._sends()
+        self.assertEqual(call["json"]["text"]["body"], "try 2")
+        self.assertEqual(self.env["mail.message"].browse(sent_id).omnichannel_social_state, "sent")
+
+    def test_cron_sends_replies_left_outgoing_once(self):
+        """A worker dies between the commit and the send: the cron sends the
+        reply later, once; a reply tried too often becomes failed."""
+        self._post(self._whatsapp("wamid.T1", text="hello"))
+        interaction = self._conversation()[1]
+        Interaction = self.env["omnichannel.interaction"]
+        reply = self._reply(interaction, "late but sent")
+        self.env.cr.postcommit.clear()  # the worker died: its hooks never ran
+        self.env.flush_all()
+        self.assertEqual(Interaction._cron_social_retry(), 0, "not before the delay")
+        self.assertFalse(self._sends())
+        self.env.invalidate_all()
+        self.assertEqual(reply.omnichannel_social_state, "outgoing")
+        ten_minutes_ago = fields.Datetime.now() - timedelta(minutes=10)
+        reply.sudo().omnichannel_social_queued_at = ten_minutes_ago
+        self.env.flush_all()
+        self.assertEqual(Interaction._cron_social_retry(), 1)
+        self.env.invalidate_all()
+        (call,) = self._sends()
+        self.assertEqual(call["json"]["text"]["body"], "late but sent")
+        self.assertEqual(reply.omnichannel_social_state, "sent")
+        self.assertEqual(reply.omnichannel_social_id, "wamid.OUT1")
+        self.assertEqual(Interaction._cron_social_retry(), 0)
+        self.assertEqual(len(self._sends()), 1)
+
+        # a claim is exclusive: a second worker (or the late postcommit hook)
+        # finds nothing to send
+        other = self._reply(interaction, "claimed once")
+        other.sudo().omnichannel_social_queued_at = ten_minutes_ago
+        self.env.flush_all()
+        cutoff = fields.Datetime.now() - timedelta(minutes=5)
+        with self.registry.cursor() as cr:
+            (job,) = api.Environment(cr, 1, {})["omnichannel.interaction"]._social_claim(
+                cutoff=cutoff
+            )
+            self.assertEqual(job["message_id"], other.id)
+            self.assertEqual(job["recipient"], "48509333444")
+        with self.registry.cursor() as cr:
+            Fresh = api.Environment(cr, 1, {})["omnichannel.interaction"]
+            self.assertEqual(Fresh._social_claim(cutoff=cutoff), [])
+            self.assertEqual(Fresh._social_claim(message_ids=[other.id]), [])
+        self._after_commit()
+        self.assertEqual(len(self._sends()), 1)
+        self.assertEqual(other.omnichannel_social_attempts, 1)
+
+        # after the last attempt, the reply is failed and the agent told why
+        other.sudo().write(
+            {"omnichannel_social_queued_at": ten_minutes_ago, "omnichannel_social_attempts": 3}
+        )
+        self.env.flush_all()
+        Interaction._cron_social_retry()
+        self.env.invalidate_all()
+        self.assertEqual(len(self._sends()), 1, "never more than the maximum attempts")
+        self.assertEqual(other.omnichannel_social_state, "failed")
+        self.assertIn("after 3 attempts", other.omnichannel_social_error)
+        self.assertTrue(
+            interaction.message_ids.filtered(
+                lambda m: "Not delivered" in m.body and "after 3 attempts" in m.body
+            )
+        )
+
+    def test_outcome_recording_failures(self):
+        """The platform accepted the reply but recording it fails: a
+        concurrency error is retried; any other error is logged, the request
+        unharmed, and the reply left outgoing."""
+        self._post(self._whatsapp("wamid.T1", text="hello"))
+        interaction = self._conversation()[1]
+        Interaction = self.registry["omnichannel.interaction"]
+        record = Interaction._social_record
+        failures = [psycopg2.errors.SerializationFailure("concurrent update")]
+
+        def flaky_record(model, job, platform_id=None, error=None):
+            if failures:
+                raise failures.pop()
+            return record(model, job, platform_id=platform_id, error=error)
+
+        self.patch(Interaction, "_social_record", flaky_record)
+        reply = self._reply(interaction, "recorded on the second try")
+        self._after_commit()
+        self.assertEqual(len(self._sends()), 1)
+        self.assertEqual(reply.omnichannel_social_state, "sent")
+        self.assertEqual(reply.omnichannel_social_id, "wamid.OUT1")
+
+        def broken_record(model, job, platform_id=None, error=None):
+            raise ValueError("disk full")
+
+        self.patch(Interaction, "_social_record", broken_record)
+        lost = self._reply(interaction, "sent, not recorded")
+        with self.assertLogs(social_model.__name__, "ERROR") as logs:
+            self._after_commit()
+        self.assertIn("wamid.OUT1", logs.output[0])
+        self.assertIn("disk full", logs.output[0])
+        self.assertEqual(len(self._sends()), 2)
+        self.assertEqual(lost.omnichannel_social_state, "outgoing")
+        self.assertEqual(lost.omnichannel_social_attempts, 1)
 
     # ------------------------------------------------------------------
     # Telegram: secret token, identities linked by an agent
@@ -440,6 +631,7 @@ class TestChannelSocial(OmnichannelCommon, HttpCase):
         reply = interaction.with_user(self.agent_sales).message_post(
             body="Hello Jan", message_type="comment", subtype_xmlid="mail.mt_comment"
         )
+        self._after_commit()
         self.assertEqual(self.calls[-1]["json"], {"chat_id": "555", "text": "Hello Jan"})
         self.assertEqual(reply.omnichannel_social_id, "555:77")
         interaction.sudo().write({"state": "done"})
@@ -511,6 +703,7 @@ class TestChannelSocial(OmnichannelCommon, HttpCase):
         reply = interaction.with_user(self.agent_sales).message_post(
             body="Thank you", message_type="comment", subtype_xmlid="mail.mt_comment"
         )
+        self._after_commit()
         self.assertEqual(self.calls[-1]["url"], f"{API}/me/messages")
         self.assertEqual(self.calls[-1]["headers"]["Authorization"], "Bearer PAGE-TOKEN")
         self.assertEqual(

@@ -25,6 +25,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+import psycopg2
 import pytest
 
 pytestmark = pytest.mark.e2e
@@ -321,6 +322,12 @@ def social(odoo_server, poland, wiremock):
     }
 
 
+def sends_of(wiremock, phone_number_id, text):
+    """The /messages calls WireMock received carrying ``text``."""
+    calls = wiremock.find("POST", f"/v19.0/{phone_number_id}/messages")
+    return [c for c in calls if json.loads(c["body"]).get("text", {}).get("body") == text]
+
+
 def whatsapp_payload(phone_number_id, messages):
     return {
         "object": "whatsapp_business_account",
@@ -449,17 +456,21 @@ def test_whatsapp_conversation_through_wiremock(odoo_server, social, wiremock):
     # the agent replies from Odoo: WhatsApp's /messages gets it
     agent = {"uid": social["agent"], "password": social["agent_password"]}
     sent_url = f"/v19.0/{social['phone_number_id']}/messages"
+    sent_text = "We are sorry, a new parcel leaves today."
     assert wiremock.find("POST", sent_url) == [], "customer messages are never echoed back"
     message_id = rpc.call(
         "omnichannel.interaction",
         "message_post",
         [interaction_id],
-        body="We are sorry, a new parcel leaves today.",
+        body=sent_text,
         message_type="comment",
         subtype_xmlid="mail.mt_comment",
         **agent,
     )
+    # sent after the commit, before the request answered; exactly once
     (sent,) = wiremock.find("POST", sent_url)
+    time.sleep(1)
+    assert len(sends_of(wiremock, social["phone_number_id"], sent_text)) == 1
     assert sent["headers"]["Authorization"] == f"Bearer {ACCESS_TOKEN}"
     assert json.loads(sent["body"]) == {
         "messaging_product": "whatsapp",
@@ -500,6 +511,7 @@ def test_whatsapp_conversation_through_wiremock(odoo_server, social, wiremock):
         **agent,
     )
     assert len(wiremock.find("POST", sent_url)) == 2
+    assert len(sends_of(wiremock, social["phone_number_id"], "please fail")) == 1
     (failed,) = rpc.call(
         "mail.message",
         "read",
@@ -520,6 +532,92 @@ def test_whatsapp_conversation_through_wiremock(odoo_server, social, wiremock):
         fields=["body"],
     )
     assert len(notes) == 1 and "Re-engagement message" in notes[0]["body"]
+    # one platform call per reply, nothing resent afterwards
+    time.sleep(1)
+    assert len(wiremock.find("POST", sent_url)) == 2
+
+
+def test_cron_sends_a_reply_left_outgoing_once(odoo_server, social, wiremock):
+    """A worker died between its commit and the send: the reply is outgoing
+    in the database, nobody sent it. The retry cron skips it while another
+    worker holds it (FOR UPDATE SKIP LOCKED, never waiting), then sends it
+    exactly once."""
+    rpc = odoo_server
+    sender = f"48{uuid.uuid4().int % 10**9:09d}"
+    payload = whatsapp_payload(
+        social["phone_number_id"],
+        [
+            {
+                "from": sender,
+                "id": f"wamid.CRON-{uuid.uuid4().hex}",
+                "timestamp": str(int(time.time())),
+                "type": "text",
+                "text": {"body": "anyone there?"},
+            }
+        ],
+    )
+    assert post_signed(social["webhook"], payload)[0] == 200
+    (interaction_id,) = rpc.call(
+        "omnichannel.interaction",
+        "search",
+        [("channel_id", "=", social["channel"]), ("contact_address", "=", "+" + sender)],
+    )
+    (agent,) = rpc.call("res.users", "read", [social["agent"]], fields=["partner_id"])
+    text = f"sorry for the wait {uuid.uuid4().hex[:6]}"
+    queued_at = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(time.time() - 3600))
+    # what such a crash leaves behind (created as is: no message_post, no send)
+    message_id = rpc.call(
+        "mail.message",
+        "create",
+        {
+            "model": "omnichannel.interaction",
+            "res_id": interaction_id,
+            "body": f"<p>{text}</p>",
+            "message_type": "comment",
+            "subtype_id": rpc.ref("mail.mt_comment"),
+            "author_id": agent["partner_id"][0],
+            "omnichannel_social_state": "outgoing",
+            "omnichannel_social_queued_at": queued_at,
+        },
+    )
+    cron = rpc.ref("omnichannel_cc.ir_cron_social_retry")
+    fields = ["omnichannel_social_state", "omnichannel_social_id", "omnichannel_social_attempts"]
+
+    other_worker = psycopg2.connect(
+        host=os.environ.get("PGHOST", "127.0.0.1"),
+        port=int(os.environ.get("PGPORT", "5432")),
+        dbname=rpc.db,
+    )
+    try:
+        with other_worker.cursor() as cr:
+            cr.execute("SELECT id FROM mail_message WHERE id = %s FOR UPDATE", [message_id])
+        answers = []
+        trigger = threading.Thread(
+            target=lambda: answers.append(rpc.call("ir.cron", "method_direct_trigger", [cron])),
+            daemon=True,
+        )
+        trigger.start()
+        trigger.join(timeout=60)
+        assert not trigger.is_alive(), "the cron waits for a reply another worker holds"
+        assert answers == [True]
+        assert sends_of(wiremock, social["phone_number_id"], text) == []
+        (row,) = rpc.call("mail.message", "read", [message_id], fields=fields)
+        assert row["omnichannel_social_state"] == "outgoing"
+        assert row["omnichannel_social_attempts"] == 0
+    finally:
+        other_worker.rollback()
+        other_worker.close()
+
+    assert rpc.call("ir.cron", "method_direct_trigger", [cron])
+    (call,) = sends_of(wiremock, social["phone_number_id"], text)
+    assert json.loads(call["body"])["to"] == sender
+    (row,) = rpc.call("mail.message", "read", [message_id], fields=fields)
+    assert row["omnichannel_social_state"] == "sent"
+    assert row["omnichannel_social_id"] == "wamid.E2E-OUT"
+    assert row["omnichannel_social_attempts"] == 1
+    # sent: never again
+    assert rpc.call("ir.cron", "method_direct_trigger", [cron])
+    assert len(sends_of(wiremock, social["phone_number_id"], text)) == 1
 
 
 def test_simultaneous_first_messages_open_one_conversation(odoo_server, social):

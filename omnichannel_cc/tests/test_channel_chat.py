@@ -220,7 +220,12 @@ class TestChannelChat(ChatCommon):
         self.assertEqual(missed.end_reason, "no_agent")
         self.assertEqual(missed.partner_id, self.customer_contact)
         self.assertTrue(missed.date_ended)
-        self.assertTrue(missed.activity_ids, "a call-back task for the queue")
+        callback = missed.callback_request_ids
+        self.assertEqual(len(callback), 1, "a call-back request for the queue")
+        self.assertEqual(
+            (callback.partner_id, callback.phone, callback.state),
+            (self.customer_contact, "+48609876543", "pending"),
+        )
 
     def test_queue_closed(self):
         calendar = self.env["resource.calendar"].create(

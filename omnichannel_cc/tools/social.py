@@ -24,11 +24,14 @@ number without "+"; Messenger: the page-scoped id; Telegram: the chat id).
 A status: ``{"message_id", "status", "recipient_id", "timestamp", "error"}``.
 """
 
-import hashlib
 import hmac
 import mimetypes
 
 import requests
+
+# Meta signs with the same HMAC-SHA256 scheme as the PBX webhooks
+from .signature import sign  # noqa: F401  (re-exported for callers and tests)
+from .signature import verify as verify_signature
 
 PLATFORMS = [
     ("whatsapp", "WhatsApp Cloud API"),
@@ -42,7 +45,6 @@ DEFAULT_API_URLS = {
 }
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-SIGNATURE_PREFIX = "sha256="
 MAX_BODY = 1024 * 1024
 MAX_MEDIA = 25 * 1024 * 1024
 MAX_TEXT = {"whatsapp": 4096, "messenger": 2000, "telegram": 4096}
@@ -72,36 +74,6 @@ class ProviderError(Exception):
 # ----------------------------------------------------------------------
 # Signatures
 # ----------------------------------------------------------------------
-def _to_bytes(value):
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, str):
-        return value.encode()
-    raise TypeError(f"expected bytes or str, got {type(value).__name__}")
-
-
-def sign(secret, body):
-    """``'sha256=<hex>'``: the X-Hub-Signature-256 value of ``body`` (bytes)."""
-    if not secret:
-        raise ValueError("a signature needs a non-empty secret")
-    return (
-        SIGNATURE_PREFIX + hmac.new(_to_bytes(secret), _to_bytes(body), hashlib.sha256).hexdigest()
-    )
-
-
-def verify_signature(secret, body, header):
-    """Whether ``header`` signs ``body`` with ``secret``; never raises."""
-    if not secret or not header or not isinstance(header, str | bytes):
-        return False
-    if isinstance(header, str):
-        header = header.encode("utf-8", "replace")
-    try:
-        expected = sign(secret, body)
-    except (TypeError, ValueError):
-        return False
-    return hmac.compare_digest(expected.encode("ascii"), header.strip().lower())
-
-
 def verify_secret_token(secret, header):
     """Whether Telegram's secret-token header equals ``secret`` (constant time)."""
     if not secret or not header or not isinstance(header, str):

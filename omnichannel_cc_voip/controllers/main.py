@@ -8,7 +8,9 @@ from odoo import SUPERUSER_ID, http
 from odoo.exceptions import UserError, ValidationError
 from odoo.http import request
 
-from ..tools import cti, signature
+from odoo.addons.omnichannel_cc.tools import signature
+
+from ..tools import cti
 
 _logger = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Omnichannel-Signature"

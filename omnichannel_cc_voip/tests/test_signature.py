@@ -4,7 +4,7 @@ from unittest.mock import patch
 
 from odoo.tests import BaseCase, tagged
 
-from ..tools import signature
+from odoo.addons.omnichannel_cc.tools import signature
 
 SECRET = "s3cr3t-shared-with-the-pbx"
 BODY = b'{"event": "ringing", "call_id": "1700000000.42", "timestamp": 1700000000}'

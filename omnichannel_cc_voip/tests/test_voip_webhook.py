@@ -5,7 +5,7 @@ import time
 
 from odoo.tests import HttpCase, tagged
 
-from ..tools import signature
+from odoo.addons.omnichannel_cc.tools import signature
 
 
 @tagged("post_install", "-at_install")

@@ -1,8 +1,9 @@
-"""HMAC-SHA256 signatures of PBX webhook bodies.
+"""HMAC-SHA256 signatures of webhook bodies: ``sha256=<hex>``.
 
-Pure functions, no ORM. The PBX signs the raw HTTP body with the channel's
-shared secret and sends ``X-Omnichannel-Signature: sha256=<hex>``. The
-body carries the PBX's ``timestamp``, which is therefore signed too: the
+Pure functions, no ORM. Used by the PBX webhooks (``X-Omnichannel-Signature``,
+``omnichannel_cc_voip``) and Meta's ``X-Hub-Signature-256`` (social channels):
+the sender signs the raw HTTP body with the channel's shared secret. A PBX
+body carries its ``timestamp``, which is therefore signed too: the
 controller refuses one more than five minutes off (:func:`is_fresh`), and
 the idempotency keys make a replay within that window a no-op.
 """

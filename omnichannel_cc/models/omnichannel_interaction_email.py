@@ -78,6 +78,26 @@ class OmnichannelInteraction(models.Model):
         return self.env.context.get("omnichannel_mail_headers") or {}
 
     @api.model
+    def _mail_create_interaction(self, channel, msg_dict, external_id, contact, partner, **extra):
+        """A new queued interaction for one inbound mail (e-mail or fax)."""
+        return self.create(
+            dict(
+                {
+                    "channel_id": channel.id,
+                    "company_id": channel.company_id.id,
+                    "direction": "inbound",
+                    "external_id": external_id,
+                    "contact_address": contact,
+                    "subject": (msg_dict.get("subject") or "").strip()[:250] or False,
+                    "partner_id": partner.id,
+                    "queue_id": channel.queue_id.id,
+                    "state": "queued",
+                },
+                **extra,
+            )
+        )
+
+    @api.model
     def _message_new_email(self, channel, msg_dict):
         email_from = msg_dict.get("email_from") or ""
         contact = email_normalize(email_from)
@@ -101,19 +121,8 @@ class OmnichannelInteraction(models.Model):
             return open_interaction
 
         def create():
-            interaction = self.create(
-                {
-                    "channel_id": channel.id,
-                    "company_id": channel.company_id.id,
-                    "direction": "inbound",
-                    "external_id": external_id,
-                    "contact_address": contact,
-                    "subject": (msg_dict.get("subject") or "").strip()[:250] or False,
-                    "partner_id": partner.id,
-                    "queue_id": channel.queue_id.id,
-                    "case_id": previous.case_id.id,
-                    "state": "queued",
-                }
+            interaction = self._mail_create_interaction(
+                channel, msg_dict, external_id, contact, partner, case_id=previous.case_id.id
             )
             if previous:
                 interaction._message_log(
@@ -236,18 +245,8 @@ class OmnichannelInteraction(models.Model):
                     contact, channel_type="phone"
                 )
                 partner = partner.browse(matches[0]["id"]) if matches else partner
-            interaction = self.create(
-                {
-                    "channel_id": channel.id,
-                    "company_id": channel.company_id.id,
-                    "direction": "inbound",
-                    "external_id": external_id,
-                    "contact_address": contact,
-                    "subject": (msg_dict.get("subject") or "").strip()[:250] or False,
-                    "partner_id": partner.id,
-                    "queue_id": channel.queue_id.id,
-                    "state": "queued",
-                }
+            interaction = self._mail_create_interaction(
+                channel, msg_dict, external_id, contact, partner
             )
             notes = []
             if not contact:

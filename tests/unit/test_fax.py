@@ -1,35 +1,13 @@
 """omnichannel_cc/tools/fax.py and email_gateway.py: pure, tested without Odoo."""
 
-import importlib
-import importlib.util
 import sys
 from email.message import EmailMessage
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.unit._tools import load_tools
 
-TOOLS = REPO_ROOT / "omnichannel_cc" / "tools"
-
-
-def load_tools_package():
-    # Loaded from its folder, not as odoo.addons.omnichannel_cc.tools:
-    # importing the addon would import odoo.
-    name = "omnichannel_tools_under_test"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, TOOLS / "__init__.py", submodule_search_locations=[str(TOOLS)]
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return (
-        importlib.import_module(f"{name}.fax"),
-        importlib.import_module(f"{name}.email_gateway"),
-    )
-
-
-fax, email_gateway = load_tools_package()
+fax, email_gateway = load_tools("fax", "email_gateway")
 
 
 def test_loaded_without_odoo():

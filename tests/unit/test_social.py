@@ -4,35 +4,15 @@ The adapters are exercised against a real local HTTP server (standard
 library) standing in for the platforms' APIs.
 """
 
-import importlib
-import importlib.util
 import json
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.unit._tools import load_tools
 
-TOOLS = REPO_ROOT / "omnichannel_cc" / "tools"
-
-
-def load_social_module():
-    # Loaded from its folder, not as odoo.addons.omnichannel_cc.tools:
-    # importing the addon would import odoo.
-    name = "omnichannel_tools_under_test"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, TOOLS / "__init__.py", submodule_search_locations=[str(TOOLS)]
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return importlib.import_module(f"{name}.social")
-
-
-social = load_social_module()
+(social,) = load_tools("social")
 
 WHATSAPP_TEXT = {
     "object": "whatsapp_business_account",

@@ -69,6 +69,7 @@
         "demo/omnichannel_demo.xml",
         "demo/omnichannel_script_demo.xml",
         "demo/omnichannel_email_demo.xml",
+        "demo/omnichannel_channels_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

@@ -285,14 +285,18 @@ def test_call_without_agent_becomes_call_back(odoo_server, poland, center, pbx, 
     assert interaction["queue_id"][0] == center["line_queue"]
     assert interaction["state"] in ("missed", "abandoned"), interaction
     assert not interaction["agent_id"]
-    activities = rpc.call(
-        "mail.activity",
+    callbacks = rpc.call(
+        "omnichannel.callback",
         "search_read",
-        [("res_model", "=", "omnichannel.interaction"), ("res_id", "=", interaction["id"])],
-        fields=["activity_type_id", "summary"],
+        [("origin_interaction_id", "=", interaction["id"])],
+        fields=["partner_id", "phone", "queue_id", "state", "source"],
     )
-    call_type = rpc.ref("mail.mail_activity_data_call")
-    assert [a for a in activities if a["activity_type_id"][0] == call_type], activities
+    assert len(callbacks) == 1, callbacks
+    callback = callbacks[0]
+    assert callback["partner_id"][0] == caller
+    assert callback["queue_id"][0] == center["line_queue"]
+    assert (callback["state"], callback["source"]) == ("pending", "pbx"), callback
+    assert callback["phone"].startswith("+48"), callback
 
 
 def test_forged_signature_is_refused(odoo_server, center):

@@ -548,3 +548,59 @@ class TestChannelChatTour(ChatCommon):
         transcript = " ".join(interaction.message_ids.mapped("body"))
         self.assertIn("Pytanie o fakturę FV/12", transcript)
         self.assertIn("już sprawdzam fakturę", transcript)
+
+
+@tagged("post_install", "-at_install")
+class TestChannelSwitchThroughAdapters(ChatCommon):
+    """Call, then e-mail through the mail gateway, then a live chat session:
+    the customer continues one open case and the case owner gets the chat."""
+
+    def test_call_then_email_then_chat(self):
+        self.env["omnichannel.routing.rule"].create(
+            {
+                "name": "Case owner",
+                "require_open_case": True,
+                "prefer": "case_owner",
+                "preferred_timeout": 30,
+            }
+        )
+        case = self.env["omnichannel.case"].create(
+            {
+                "partner_id": self.customer_contact.id,
+                "subject": "Uszkodzona piła",
+                "user_id": self.agent_sales_2.id,
+                "state": "open",
+            }
+        )
+        call = self.env["omnichannel.interaction"].browse(
+            self._inbound("switch-call", "0048 609-876-543")["interaction_id"]
+        )
+        raw = (
+            "From: Jan Testowy <jan.testowy@tartak-test.example>\r\n"
+            f"To: {self.channel_email.address}\r\n"
+            "Subject: Zdjęcia piły\r\n"
+            "Message-ID: <switch-mail-1@tartak-test.example>\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+            "Dzień dobry, przesyłam opis uszkodzenia.\r\n"
+        )
+        self.env["mail.thread"].sudo().message_process(None, raw)
+        email = self.env["omnichannel.interaction"].search(
+            [
+                ("channel_id", "=", self.channel_email.id),
+                ("partner_id", "=", self.customer_contact.id),
+            ]
+        )
+        self._available(self.agent_sales, self.agent_sales_2)
+        self.authenticate("occ_chat_portal", "occ_chat_portal")
+        session = self._session()
+        chat = self._interaction(session)
+
+        self.assertEqual(len(email), 1)
+        self.assertIn("opis uszkodzenia", "".join(email.message_ids.mapped("body")))
+        interactions = call | email | chat
+        self.assertEqual(interactions.mapped("channel_type"), ["phone", "email", "chat"])
+        self.assertEqual(interactions.case_id, case)
+        self.assertEqual(case.interaction_ids, interactions)
+        # the case owner takes the chat, though another agent of the queue is free
+        self.assertEqual(session.livechat_operator_id, self.agent_sales_2.partner_id)
+        self.assertEqual(chat.agent_id, self.agent_sales_2)

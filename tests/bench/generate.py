@@ -198,15 +198,16 @@ def setup(env, args):
             "fax": "+48221000003",
             "email": "bench-support@example.com",
         }.get(ctype, f"bench-{ctype}")
-        channels[ctype] = env["omnichannel.channel"].create(
-            {
-                "name": f"Bench {ctype}",
-                "channel_type": ctype,
-                "address": address,
-                "queue_id": queues[k % len(queues)].id,
-                "company_id": company.id,
-            }
-        )
+        values = {
+            "name": f"Bench {ctype}",
+            "channel_type": ctype,
+            "address": address,
+            "queue_id": queues[k % len(queues)].id,
+            "company_id": company.id,
+        }
+        if ctype == "social":
+            values["social_platform"] = "whatsapp"
+        channels[ctype] = env["omnichannel.channel"].create(values)
     product = env["product.product"].create(
         {"name": "Bench service", "type": "service", "list_price": 100.0}
     )

@@ -5,6 +5,7 @@ from markupsafe import Markup, escape
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import SQL
 
 from ..tools import address as address_tools
 from ..tools import routing
@@ -634,11 +635,31 @@ class OmnichannelInteraction(models.Model):
         }
 
     @api.model
+    def _company_phone_region(self, company):
+        """ISO code of the company's country (``company.country_id.code``) in
+        one query: ``res.company.country_id`` is computed from the company's
+        partner, so reading it loads the company, its partner and the country."""
+        self.env["res.company"].flush_model(["partner_id"])
+        self.env["res.partner"].flush_model(["country_id"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT country.code
+                     FROM res_company company
+                     JOIN res_partner partner ON partner.id = company.partner_id
+                     JOIN res_country country ON country.id = partner.country_id
+                    WHERE company.id = %s""",
+                company.id,
+            )
+        )
+        row = self.env.cr.fetchone()
+        return row[0] if row else False
+
+    @api.model
     def _normalize_contact_address(self, channel, sender):
         sender = sender.strip()
         try:
             if channel.channel_type in PHONE_CHANNEL_TYPES:
-                region = channel.company_id.country_id.code
+                region = self._company_phone_region(channel.company_id)
                 return address_tools.phone_candidates(sender, [region] if region else [])[0]
             if channel.channel_type == "email":
                 return address_tools.normalize_email(sender)
@@ -655,7 +676,7 @@ class OmnichannelInteraction(models.Model):
         if kind == "email":
             return address_tools.normalize_email(sender)
         if kind == "phone":
-            region = channel.company_id.country_id.code
+            region = self._company_phone_region(channel.company_id)
             return address_tools.normalize_phone_or_none(sender, region) or sender
         return sender[:250]
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.tools import SQL
 
 from odoo.addons.omnichannel_cc.tools import address as address_tools
 
@@ -97,6 +98,39 @@ class OmnichannelInteraction(models.Model):
     @api.model
     def _voip_find(self, channel, call_id):
         return self._api_inbound_find(channel, call_id)
+
+    @api.model
+    def _voip_claim(self, channel, scope, key, call_id):
+        """Claim an event's idempotency key and find its call in one
+        statement: ``(claimed, interaction)``. The interaction (empty for a new
+        call) is stored with the key. Same guarantees as
+        ``omnichannel.event.key._claim``: a key committed concurrently raises a
+        serialization failure, Odoo retries the request, the retry sees it."""
+        self.flush_model(["channel_id", "external_id"])
+        self.env["omnichannel.event.key"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                """INSERT INTO omnichannel_event_key (scope, key, res_id, create_date)
+                   SELECT %s, %s, (
+                              SELECT id FROM omnichannel_interaction
+                               WHERE channel_id = %s AND external_id = %s
+                               ORDER BY id DESC LIMIT 1
+                          ), now() AT TIME ZONE 'UTC'
+                   ON CONFLICT (scope, key) DO NOTHING
+                   RETURNING res_id""",
+                scope,
+                key,
+                channel.id,
+                call_id,
+            ),
+            log_exceptions=False,
+        )
+        row = self.env.cr.fetchone()
+        if not row:
+            return False, self._voip_find(channel, call_id)
+        # the same environment as _voip_find's
+        found = self.sudo().with_context(active_test=False)
+        return True, found.browse(row[0] or ())
 
     @api.model
     def _voip_inbound(self, channel, values, known_new=False):
@@ -193,9 +227,8 @@ class OmnichannelInteraction(models.Model):
         keys = self.env["omnichannel.event.key"].sudo()
         scope = f"voip:{channel.id}"
         key = cti.event_key(values)
-        existing = self._voip_find(channel, values["call_id"])
-        # the key of an event of a known call is stored with its interaction at once
-        if not keys._claim(scope, key, res_id=existing.id or None):
+        claimed, existing = self._voip_claim(channel, scope, key, values["call_id"])
+        if not claimed:
             return {
                 "interaction_id": existing.id or None,
                 "state": existing.state or None,

@@ -27,19 +27,21 @@ class OmnichannelEventKey(models.Model):
     ]
 
     @api.model
-    def _claim(self, scope, key):
-        """True when this transaction is the first to see (scope, key)."""
+    def _claim(self, scope, key, res_id=None):
+        """True when this transaction is the first to see (scope, key);
+        ``res_id``, when already known, is stored with the claim."""
         self.flush_model()
         # A concurrent claim raises a serialization failure that Odoo
         # retries: not an error worth logging as one.
         self.env.cr.execute(
             SQL(
-                """INSERT INTO omnichannel_event_key (scope, key, create_date)
-                   VALUES (%s, %s, now() AT TIME ZONE 'UTC')
+                """INSERT INTO omnichannel_event_key (scope, key, res_id, create_date)
+                   VALUES (%s, %s, %s, now() AT TIME ZONE 'UTC')
                    ON CONFLICT (scope, key) DO NOTHING
                    RETURNING id""",
                 scope,
                 key,
+                res_id,
             ),
             log_exceptions=False,
         )

@@ -5,6 +5,7 @@ from markupsafe import Markup, escape
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import SQL
 
 from ..tools import address as address_tools
 from ..tools import routing
@@ -346,7 +347,9 @@ class OmnichannelInteraction(models.Model):
         Rule = self.env["omnichannel.routing.rule"].sudo()
         for rec in self.sudo():
             rules = Rule.search([("company_id", "=", rec.company_id.id)])
-            decision = routing.decide(rules._to_plain(), rec._routing_facts(), rec.queue_id.id)
+            # without rules the facts decide nothing: do not gather them
+            facts = rec._routing_facts() if rules else routing.Facts()
+            decision = routing.decide(rules._to_plain(), facts, rec.queue_id.id)
             vals = {
                 "queue_id": decision.queue_id or rec.queue_id.id,
                 "priority": rec.priority + decision.priority,
@@ -468,13 +471,19 @@ class OmnichannelInteraction(models.Model):
                 )
             )
         values = self._api_inbound_parse(payload)
-        interaction, _created = self._inbound_once(
-            values["channel"], values["external_id"], lambda: self._api_inbound_create(values)
+        # the integration user is not made a follower of every contact it
+        # pushes (as OdooBot is not for the webhooks): it would be notified
+        # of every customer message
+        Interaction = self.with_context(mail_create_nosubscribe=True)
+        interaction, _created = Interaction._inbound_once(
+            values["channel"],
+            values["external_id"],
+            lambda: Interaction._api_inbound_create(values),
         )
         return interaction._api_result()
 
     @api.model
-    def _inbound_once(self, channel, external_id, create):
+    def _inbound_once(self, channel, external_id, create, known_new=False):
         """The one entry point of every channel adapter: find or create the
         interaction of one inbound contact, exactly once.
 
@@ -483,10 +492,14 @@ class OmnichannelInteraction(models.Model):
         then linked to the customer's open case and routed. Returns
         ``(interaction, created)``. Racing deliveries of the same contact
         serialize on the idempotency key (see ``omnichannel.event.key``).
+        ``known_new``: the caller searched ``(channel, external_id)`` in this
+        transaction and found nothing, so the first search is skipped (the
+        claim below still decides).
         """
-        existing = self._api_inbound_find(channel, external_id)
-        if existing:
-            return existing, False
+        if not known_new:
+            existing = self._api_inbound_find(channel, external_id)
+            if existing:
+                return existing, False
         keys = self.env["omnichannel.event.key"].sudo()
         scope = f"interaction:{channel.id}"
         if not keys._claim(scope, external_id):
@@ -622,11 +635,31 @@ class OmnichannelInteraction(models.Model):
         }
 
     @api.model
+    def _company_phone_region(self, company):
+        """ISO code of the company's country (``company.country_id.code``) in
+        one query: ``res.company.country_id`` is computed from the company's
+        partner, so reading it loads the company, its partner and the country."""
+        self.env["res.company"].flush_model(["partner_id"])
+        self.env["res.partner"].flush_model(["country_id"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT country.code
+                     FROM res_company company
+                     JOIN res_partner partner ON partner.id = company.partner_id
+                     JOIN res_country country ON country.id = partner.country_id
+                    WHERE company.id = %s""",
+                company.id,
+            )
+        )
+        row = self.env.cr.fetchone()
+        return row[0] if row else False
+
+    @api.model
     def _normalize_contact_address(self, channel, sender):
         sender = sender.strip()
         try:
             if channel.channel_type in PHONE_CHANNEL_TYPES:
-                region = channel.company_id.country_id.code
+                region = self._company_phone_region(channel.company_id)
                 return address_tools.phone_candidates(sender, [region] if region else [])[0]
             if channel.channel_type == "email":
                 return address_tools.normalize_email(sender)
@@ -643,7 +676,7 @@ class OmnichannelInteraction(models.Model):
         if kind == "email":
             return address_tools.normalize_email(sender)
         if kind == "phone":
-            region = channel.company_id.country_id.code
+            region = self._company_phone_region(channel.company_id)
             return address_tools.normalize_phone_or_none(sender, region) or sender
         return sender[:250]
 
@@ -669,6 +702,7 @@ class OmnichannelInteraction(models.Model):
                 "partner_id": partner.id if partner else False,
                 "queue_id": channel.queue_id.id,
                 "state": "queued",
+                "date_queued": values.get("date_queued") or False,
             }
         )
         if values["body"]:

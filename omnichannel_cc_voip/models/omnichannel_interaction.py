@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.tools import SQL
 
 from odoo.addons.omnichannel_cc.tools import address as address_tools
 
@@ -64,43 +65,94 @@ class OmnichannelInteraction(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _voip_agent_by_extension(self, channel, extension):
-        if not extension:
-            return self.env["res.users"]
-        return (
+        return self._voip_agents_by_extension(channel, extension).get(
+            extension, self.env["res.users"]
+        )
+
+    @api.model
+    def _voip_agents_by_extension(self, channel, *extensions):
+        """``{extension: user}`` of the users of the channel's company with
+        these extensions, in one query (the first user in search order wins,
+        as a ``limit=1`` search per extension would give). Extensions are
+        digits only (``res.users`` constraint): a caller's number such as
+        +48221000300 cannot be one and is not looked up."""
+        wanted = sorted({ext for ext in extensions if ext and ext.isascii() and ext.isdigit()})
+        if not wanted:
+            return {}
+        users = (
             self.env["res.users"]
             .sudo()
-            .search(
+            .search_fetch(
                 [
-                    ("omnichannel_extension", "=", extension),
+                    ("omnichannel_extension", "in", wanted),
                     ("company_id", "=", channel.company_id.id),
                 ],
-                limit=1,
+                ["omnichannel_extension"],
             )
         )
+        found = {}
+        for user in users:
+            found.setdefault(user.omnichannel_extension, user)
+        return found
 
     @api.model
     def _voip_find(self, channel, call_id):
         return self._api_inbound_find(channel, call_id)
 
     @api.model
-    def _voip_inbound(self, channel, values):
-        """The interaction of an inbound call, created and routed on first sight."""
+    def _voip_claim(self, channel, scope, key, call_id):
+        """Claim an event's idempotency key and find its call in one
+        statement: ``(claimed, interaction)``. The interaction (empty for a new
+        call) is stored with the key. Same guarantees as
+        ``omnichannel.event.key._claim``: a key committed concurrently raises a
+        serialization failure, Odoo retries the request, the retry sees it."""
+        self.flush_model(["channel_id", "external_id"])
+        self.env["omnichannel.event.key"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                """INSERT INTO omnichannel_event_key (scope, key, res_id, create_date)
+                   SELECT %s, %s, (
+                              SELECT id FROM omnichannel_interaction
+                               WHERE channel_id = %s AND external_id = %s
+                               ORDER BY id DESC LIMIT 1
+                          ), now() AT TIME ZONE 'UTC'
+                   ON CONFLICT (scope, key) DO NOTHING
+                   RETURNING res_id""",
+                scope,
+                key,
+                channel.id,
+                call_id,
+            ),
+            log_exceptions=False,
+        )
+        row = self.env.cr.fetchone()
+        if not row:
+            return False, self._voip_find(channel, call_id)
+        # the same environment as _voip_find's
+        found = self.sudo().with_context(active_test=False)
+        return True, found.browse(row[0] or ())
+
+    @api.model
+    def _voip_inbound(self, channel, values, known_new=False):
+        """The interaction of an inbound call, created and routed on first sight.
+
+        ``known_new``: the caller has just searched this call in this
+        transaction and found nothing (see ``_inbound_once``)."""
 
         def create():
-            interaction = self._api_inbound_create(
+            when = _pbx_datetime(values["timestamp"])
+            return self._api_inbound_create(
                 {
                     "channel": channel,
                     "external_id": values["call_id"],
                     "contact_address": self._normalize_contact_address(channel, values["from"]),
                     "subject": False,
                     "body": False,
+                    "date_queued": min(when, fields.Datetime.now()),
                 }
             )
-            when = _pbx_datetime(values["timestamp"])
-            interaction.write({"date_queued": min(when, fields.Datetime.now())})
-            return interaction
 
-        return self._inbound_once(channel, values["call_id"], create)[0]
+        return self._inbound_once(channel, values["call_id"], create, known_new=known_new)[0]
 
     @api.model
     def _voip_outbound(self, channel, values, agent):
@@ -175,21 +227,23 @@ class OmnichannelInteraction(models.Model):
         keys = self.env["omnichannel.event.key"].sudo()
         scope = f"voip:{channel.id}"
         key = cti.event_key(values)
-        existing = self._voip_find(channel, values["call_id"])
-        if not keys._claim(scope, key):
+        claimed, existing = self._voip_claim(channel, scope, key, values["call_id"])
+        if not claimed:
             return {
                 "interaction_id": existing.id or None,
                 "state": existing.state or None,
                 "duplicate": True,
             }
-        caller_agent = self._voip_agent_by_extension(channel, values["from"])
+        agents = self._voip_agents_by_extension(channel, values["from"], values["agent"])
+        no_user = self.env["res.users"]
+        caller_agent = agents.get(values["from"], no_user)
         if existing:
             interaction = existing
         elif caller_agent and values["event"] in ("ringing", "answered", "hangup", "failed"):
             interaction = self._voip_outbound(channel, values, caller_agent)
         else:
-            interaction = self._voip_inbound(channel, values)
-        agent = self._voip_agent_by_extension(channel, values["agent"])
+            interaction = self._voip_inbound(channel, values, known_new=True)
+        agent = agents.get(values["agent"], no_user) if values["agent"] else no_user
         if values["agent"] and not agent and values["event"] in ("answered", "transferred"):
             raise UserError(
                 _(
@@ -203,14 +257,17 @@ class OmnichannelInteraction(models.Model):
         when = _pbx_datetime(values["timestamp"])
         if not interaction.voip_last_event_at or when >= interaction.voip_last_event_at:
             interaction.voip_last_event_at = when
-        keys._set_res_id(scope, key, interaction.id)
+        if not existing:
+            keys._set_res_id(scope, key, interaction.id)
         return {"interaction_id": interaction.id, "state": interaction.state, "duplicate": False}
 
     # ------------------------------------------------------------------
     # One handler per event; each accepts events out of order
     # ------------------------------------------------------------------
     def _voip_note(self, body):
-        self.message_post(body=body, subtype_xmlid="mail.mt_note")
+        """An internal note: logged without the notification machinery of
+        ``message_post`` (an internal note notifies nobody anyway)."""
+        self._message_log(body=body)
 
     def _voip_on_ringing(self, values, agent):
         if self.state in WAITING:
@@ -229,6 +286,7 @@ class OmnichannelInteraction(models.Model):
             if mine:
                 mine.write({"state": "accepted", "date_response": fields.Datetime.now()})
             (offers - mine)._close("cancelled", requeue=False)
+            # state and agent are tracked: the chatter shows who answered, no note needed
             self.write(
                 {
                     "state": "active",
@@ -237,7 +295,6 @@ class OmnichannelInteraction(models.Model):
                     "voip_call_state": "talking",
                 }
             )
-            self._voip_note(_("Answered by %(agent)s.", agent=agent.name or values["agent"]))
         elif self.state in ("abandoned", "missed") and self.date_ended and when <= self.date_ended:
             # the hang-up came first: the call was in fact answered
             self.write(

@@ -120,6 +120,31 @@ class TestCtiEvents(OmnichannelCommon):
         self.assertEqual(len(interaction.message_ids), notes)
         self.assertEqual(interaction.talk_duration, 30)
 
+    def test_event_keys_and_chatter_of_a_lifecycle(self):
+        """Every applied event's key points at the call; the answer is in the
+        tracking (state, agent), not in an extra note; a ringing at an
+        extension is noted; a caller number is never taken for an extension."""
+        self.a_sales._change_state("available")
+        self._event("ringing", "c-keys", self.t0, agent="1001")
+        answered = self._event("answered", "c-keys", self.t0 + 5, agent="1001")
+        self._event("hangup", "c-keys", self.t0 + 20)
+        interaction = self._interaction(answered)
+        keys = self.env["omnichannel.event.key"].search([("scope", "=like", "voip:%")])
+        mine = keys.filtered(lambda k: k.key.startswith("c-keys|"))
+        self.assertEqual(len(mine), 3)
+        self.assertEqual(set(mine.mapped("res_id")), {interaction.id})
+        bodies = " ".join(interaction.message_ids.mapped("body"))
+        self.assertIn("Ringing at", bodies)
+        self.assertNotIn("Answered by", bodies)
+        # who answered is in the tracking (disabled in these tests' set-up)
+        self.assertLessEqual({"state", "agent_id"}, set(interaction._track_get_fields()))
+        Interaction = self.Interaction
+        self.assertEqual(
+            Interaction._voip_agents_by_extension(self.channel_phone, "+48509333444", "1001"),
+            {"1001": self.agent_sales},
+        )
+        self.assertFalse(Interaction._voip_agent_by_extension(self.channel_phone, "+1001"))
+
     def test_out_of_order_hangup_before_answered(self):
         """hangup (t+40) arrives before answered (t+5): still an answered call."""
         result = self._event("hangup", "c-5", self.t0 + 40)

@@ -1,20 +1,14 @@
 from odoo import models
 from odoo.tools.sql import create_index
 
-from .omnichannel_interaction import WAITING_STATES
-
-# States of a contact still on the board: waiting, or held by an agent.
-LIVE_STATES = (*WAITING_STATES, "active", "wrapup")
-
 
 class OmnichannelInteraction(models.Model):
     """Indexes of the wallboard's queries (omnichannel.queue.wallboard_data).
 
-    Each serves one part of the board and reads only what is on the board now
-    or happened today, whatever the size of the history:
+    Each serves one part of the board and reads only what happened today,
+    whatever the size of the history (the live contacts, waiting or held, are
+    found through the index on ``state``):
 
-    - ``_wallboard_live_idx``: the contacts waiting or in progress (a partial
-      index: it stays as small as the live load of the center);
     - ``_wallboard_queued_idx``: today's contacts by entry time, covering the
       columns of the queue figures (index-only scan of today's range);
     - ``_wallboard_closed_idx``: the contacts closed done, by closing time,
@@ -26,14 +20,6 @@ class OmnichannelInteraction(models.Model):
     def init(self):
         res = super().init()
         cr, table = self.env.cr, self._table
-        live = ", ".join(f"'{state}'" for state in LIVE_STATES)
-        create_index(
-            cr,
-            "omnichannel_interaction_wallboard_live_idx",
-            table,
-            ["queue_id", "agent_id"],
-            where=f"state IN ({live})",
-        )
         create_index(
             cr,
             "omnichannel_interaction_wallboard_queued_idx",

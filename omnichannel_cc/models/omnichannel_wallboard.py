@@ -324,7 +324,7 @@ class OmnichannelQueue(models.Model):
                           count(*) FILTER (WHERE i.date_answered - i.date_queued
                                                  <= make_interval(secs => q.service_level_seconds)),
                           count(*) FILTER (WHERE i.state = 'abandoned'),
-                          COALESCE(sum(EXTRACT(EPOCH FROM i.date_answered - i.date_queued)), 0),
+                          COALESCE(EXTRACT(EPOCH FROM sum(i.date_answered - i.date_queued)), 0),
                           0
                      FROM omnichannel_interaction i
                      JOIN omnichannel_queue q ON q.id = i.queue_id
@@ -336,7 +336,7 @@ class OmnichannelQueue(models.Model):
                           i.queue_id, i.agent_id,
                           count(*),
                           count(*) FILTER (WHERE i.date_answered IS NOT NULL),
-                          COALESCE(sum(EXTRACT(EPOCH FROM i.date_closed - i.date_answered)), 0),
+                          COALESCE(EXTRACT(EPOCH FROM sum(i.date_closed - i.date_answered)), 0),
                           0, 0, 0
                      FROM omnichannel_interaction i
                     WHERE i.state = 'done' AND i.date_closed >= %(start)s

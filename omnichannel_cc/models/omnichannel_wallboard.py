@@ -157,8 +157,10 @@ class OmnichannelQueue(models.Model):
         """The whole wallboard of the current user (client action, XML-RPC).
 
         Supervisors see the queues they supervise or belong to, managers all
-        queues of their companies (the record rules decide). A few aggregate
-        queries, whatever the number of queues and agents.
+        queues of their companies (the record rules decide). The same few
+        queries whatever the number of queues, agents and contacts: one for
+        every figure of queues and agents, one for the waiting lists and the
+        agents' current contacts (see _wallboard_figures, _wallboard_live).
         """
         user = self.env.user
         if not self.env.su and not user.has_group("omnichannel_cc.group_omnichannel_supervisor"):
@@ -177,11 +179,11 @@ class OmnichannelQueue(models.Model):
             self.env[model].flush_model()
         self.flush_model()
 
-        stats, agent_counts = self._wallboard_figures(queues, now, day_start)
         members = self._wallboard_members(queues)
         agents = self.env["omnichannel.agent"].search(
             [("user_id", "in", list({row[1] for row in members}))]
         )
+        stats, agent_counts = self._wallboard_figures(queues, agents.user_id, now, day_start)
         current, waiting = self._wallboard_live(queues, agents.user_id, now)
 
         supervised = set(queues.filtered(lambda q: user in q.supervisor_ids).ids)
@@ -291,15 +293,15 @@ class OmnichannelQueue(models.Model):
             "agents": states,
         }
 
-    def _wallboard_figures(self, queues, now, day_start):
+    def _wallboard_figures(self, queues, users, now, day_start):
         """({queue id: counts and sums}, {user id: (load, handled today)}) in one query.
 
         Three index-driven parts, each reading only what the board shows (see
         omnichannel_interaction_wallboard): the live contacts (waiting or
         held), today's contacts by entry time and the ones closed done today,
-        so the cost follows today's volume, never the history's. Agents are
-        counted over every user with live or closed work; the caller keeps
-        the ones on the board.
+        so the cost follows today's volume, never the history's. Each part
+        is grouped twice (GROUPING SETS): by queue for the tiles, by agent for
+        the agents' rows (an agent's contacts count in every queue).
         """
         if not queues:
             return {}, {}
@@ -316,6 +318,7 @@ class OmnichannelQueue(models.Model):
                           0, 0, 0
                      FROM omnichannel_interaction i
                     WHERE i.state IN %(live)s
+                      AND (i.queue_id IN %(queues)s OR i.agent_id IN %(users)s)
                     GROUP BY GROUPING SETS ((i.queue_id), (i.agent_id))
                 UNION ALL
                    SELECT 'queue_today', i.queue_id, NULL,
@@ -340,6 +343,7 @@ class OmnichannelQueue(models.Model):
                           0, 0, 0
                      FROM omnichannel_interaction i
                     WHERE i.state = 'done' AND i.date_closed >= %(start)s
+                      AND (i.queue_id IN %(queues)s OR i.agent_id IN %(users)s)
                     GROUP BY GROUPING SETS ((i.queue_id), (i.agent_id))""",
                 waiting=WAITING_STATES,
                 holding=HOLDING_STATES,
@@ -347,6 +351,7 @@ class OmnichannelQueue(models.Model):
                 now=now,
                 start=day_start,
                 queues=tuple(queues.ids),
+                users=tuple(users.ids) or (0,),
             )
         )
         # one column type per position across the parts: numeric, cast back here

@@ -10,8 +10,10 @@ held ones (rolled back). Prints SAME or the keys that differ.
 """
 
 import json
+import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -67,6 +69,7 @@ def board(env, methods=None):
 def main():
     p = _env.parser(__doc__, "bench_gen")
     p.add_argument("--rev", default="741cb03", help="git revision of the previous wallboard")
+    p.add_argument("--runs", type=int, default=30, help="timed refreshes of each, alternated")
     args = p.parse_args()
     if not _env.db_exists(args.db):
         sys.exit(f"no database {args.db}: run tests/bench/generate.py --db {args.db} first")
@@ -116,6 +119,30 @@ def main():
             ["tz", "user", "queues", "agents", "offered", "handled", "waiting", "payload"],
         )
         print("\nall payloads identical" if not different else f"\n{different} DIFFERENT")
+        # the two side by side, alternated so that both see the same machine load
+        e = env(context={"tz": "UTC"})
+        samples = {"previous": [], "current": []}
+        for _ in range(args.runs):
+            for name, methods in (("previous", old), ("current", None)):
+                queries = env.cr.sql_log_count
+                t0 = time.perf_counter()
+                board(e, methods)
+                samples[name].append(
+                    ((time.perf_counter() - t0) * 1000, env.cr.sql_log_count - queries)
+                )
+        _env.table(
+            "Refresh as superuser, alternated (ms)",
+            [
+                [
+                    f"{name} ({args.rev if name == 'previous' else 'working tree'})",
+                    values[-1][1],
+                    f"{min(v for v, _q in values):.2f}",
+                    f"{statistics.median(v for v, _q in values):.2f}",
+                ]
+                for name, values in samples.items()
+            ],
+            ["wallboard_data()", "queries", "min ms", "p50 ms"],
+        )
         env.cr.rollback()
 
 

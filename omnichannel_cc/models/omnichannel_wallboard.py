@@ -22,6 +22,21 @@ PUSH_TABLE = "omnichannel_wallboard_push"
 PENDING_KEY = "omnichannel.wallboard.companies"
 WAITING_LIST_SIZE = 15
 HOLDING_STATES = ("offered", "active", "wrapup")
+# every contact still on the board: waiting or held by an agent
+LIVE_STATES = tuple(dict.fromkeys((*WAITING_STATES, *HOLDING_STATES)))
+# figures of a queue with no contact today
+QUEUE_FIGURES = {
+    "waiting": 0,
+    "longest_wait": 0.0,
+    "offered": 0,
+    "answered": 0,
+    "answered_in_sl": 0,
+    "abandoned": 0,
+    "wait_sum": 0.0,
+    "handled": 0,
+    "handled_timed": 0,
+    "handle_sum": 0.0,
+}
 
 
 class OmnichannelQueue(models.Model):
@@ -142,8 +157,10 @@ class OmnichannelQueue(models.Model):
         """The whole wallboard of the current user (client action, XML-RPC).
 
         Supervisors see the queues they supervise or belong to, managers all
-        queues of their companies (the record rules decide). A few aggregate
-        queries, whatever the number of queues and agents.
+        queues of their companies (the record rules decide). The same few
+        queries whatever the number of queues, agents and contacts: one for
+        every figure of queues and agents, one for the waiting lists and the
+        agents' current contacts (see _wallboard_figures, _wallboard_live).
         """
         user = self.env.user
         if not self.env.su and not user.has_group("omnichannel_cc.group_omnichannel_supervisor"):
@@ -162,13 +179,12 @@ class OmnichannelQueue(models.Model):
             self.env[model].flush_model()
         self.flush_model()
 
-        stats = self._wallboard_queue_stats(queues, now, day_start)
         members = self._wallboard_members(queues)
         agents = self.env["omnichannel.agent"].search(
             [("user_id", "in", list({row[1] for row in members}))]
         )
-        agent_rows = self._wallboard_agents(agents, now, day_start)
-        waiting = self._wallboard_waiting(queues, now)
+        stats, agent_counts = self._wallboard_figures(queues, agents.user_id, now, day_start)
+        current, waiting = self._wallboard_live(queues, agents.user_id, now)
 
         supervised = set(queues.filtered(lambda q: user in q.supervisor_ids).ids)
         agents_by_state = {}
@@ -218,7 +234,7 @@ class OmnichannelQueue(models.Model):
             )
         agent_list = []
         for agent in agents:
-            row = agent_rows.get(agent.id, {})
+            load, handled = agent_counts.get(agent.user_id.id, (0, 0))
             agent_list.append(
                 {
                     "id": agent.id,
@@ -229,9 +245,9 @@ class OmnichannelQueue(models.Model):
                     "seconds_in_state": max(int((now - agent.state_since).total_seconds()), 0)
                     if agent.state_since
                     else 0,
-                    "load": row.get("load", 0),
-                    "handled_today": row.get("handled_today", 0),
-                    "current": row.get("current", False),
+                    "load": load,
+                    "handled_today": handled,
+                    "current": current.get(agent.user_id.id, False),
                     "queue_ids": user_queues.get(agent.user_id.id, []),
                     "can_manage": bool(
                         is_manager
@@ -277,67 +293,88 @@ class OmnichannelQueue(models.Model):
             "agents": states,
         }
 
-    def _wallboard_queue_stats(self, queues, now, day_start):
-        """{queue id: counts and sums} in one query over today's and waiting contacts."""
+    def _wallboard_figures(self, queues, users, now, day_start):
+        """({queue id: counts and sums}, {user id: (load, handled today)}) in one query.
+
+        Three index-driven parts, each reading only what the board shows (see
+        omnichannel_interaction_wallboard): the live contacts (waiting or
+        held), today's contacts by entry time and the ones closed done today,
+        so the cost follows today's volume, never the history's. Each part
+        is grouped twice (GROUPING SETS): by queue for the tiles, by agent for
+        the agents' rows (an agent's contacts count in every queue).
+        """
         if not queues:
-            return {}
+            return {}, {}
         self.env.cr.execute(
             SQL(
-                """SELECT i.queue_id,
+                """SELECT CASE WHEN GROUPING(i.agent_id) = 1 THEN 'queue_live'
+                               ELSE 'agent_live' END,
+                          i.queue_id, i.agent_id,
                           count(*) FILTER (WHERE i.state IN %(waiting)s),
                           COALESCE(max(EXTRACT(EPOCH FROM %(now)s
                                    - COALESCE(i.date_queued, i.create_date)))
                                    FILTER (WHERE i.state IN %(waiting)s), 0),
-                          count(*) FILTER (WHERE i.date_queued >= %(start)s),
-                          count(*) FILTER (WHERE i.date_queued >= %(start)s
-                                             AND i.date_answered IS NOT NULL),
-                          count(*) FILTER (WHERE i.date_queued >= %(start)s
-                                             AND i.date_answered IS NOT NULL
-                                             AND i.date_answered - i.date_queued
+                          count(*) FILTER (WHERE i.state IN %(holding)s),
+                          0, 0, 0
+                     FROM omnichannel_interaction i
+                    WHERE i.state IN %(live)s
+                      AND (i.queue_id IN %(queues)s OR i.agent_id IN %(users)s)
+                    GROUP BY GROUPING SETS ((i.queue_id), (i.agent_id))
+                UNION ALL
+                   SELECT 'queue_today', i.queue_id, NULL,
+                          count(*),
+                          count(*) FILTER (WHERE i.date_answered IS NOT NULL),
+                          count(*) FILTER (WHERE i.date_answered - i.date_queued
                                                  <= make_interval(secs => q.service_level_seconds)),
-                          count(*) FILTER (WHERE i.date_queued >= %(start)s
-                                             AND i.state = 'abandoned'),
-                          COALESCE(sum(EXTRACT(EPOCH FROM i.date_answered - i.date_queued))
-                                   FILTER (WHERE i.date_queued >= %(start)s
-                                             AND i.date_answered IS NOT NULL), 0),
-                          count(*) FILTER (WHERE i.state = 'done' AND i.date_closed >= %(start)s),
-                          count(*) FILTER (WHERE i.state = 'done' AND i.date_closed >= %(start)s
-                                             AND i.date_answered IS NOT NULL),
-                          COALESCE(sum(EXTRACT(EPOCH FROM i.date_closed - i.date_answered))
-                                   FILTER (WHERE i.state = 'done' AND i.date_closed >= %(start)s
-                                             AND i.date_answered IS NOT NULL), 0)
+                          count(*) FILTER (WHERE i.state = 'abandoned'),
+                          COALESCE(EXTRACT(EPOCH FROM sum(i.date_answered - i.date_queued)), 0),
+                          0
                      FROM omnichannel_interaction i
                      JOIN omnichannel_queue q ON q.id = i.queue_id
-                    WHERE i.queue_id IN %(queues)s
-                      AND (i.state IN %(waiting)s
-                           OR i.date_queued >= %(start)s
-                           OR i.date_closed >= %(start)s)
-                    GROUP BY i.queue_id""",
+                    WHERE i.date_queued >= %(start)s AND i.queue_id IN %(queues)s
+                    GROUP BY i.queue_id
+                UNION ALL
+                   SELECT CASE WHEN GROUPING(i.agent_id) = 1 THEN 'queue_closed'
+                               ELSE 'agent_closed' END,
+                          i.queue_id, i.agent_id,
+                          count(*),
+                          count(*) FILTER (WHERE i.date_answered IS NOT NULL),
+                          COALESCE(EXTRACT(EPOCH FROM sum(i.date_closed - i.date_answered)), 0),
+                          0, 0, 0
+                     FROM omnichannel_interaction i
+                    WHERE i.state = 'done' AND i.date_closed >= %(start)s
+                      AND (i.queue_id IN %(queues)s OR i.agent_id IN %(users)s)
+                    GROUP BY GROUPING SETS ((i.queue_id), (i.agent_id))""",
                 waiting=WAITING_STATES,
+                holding=HOLDING_STATES,
+                live=LIVE_STATES,
                 now=now,
                 start=day_start,
                 queues=tuple(queues.ids),
+                users=tuple(users.ids) or (0,),
             )
         )
-        keys = (
-            "waiting",
-            "longest_wait",
-            "offered",
-            "answered",
-            "answered_in_sl",
-            "abandoned",
-            "wait_sum",
-            "handled",
-            "handled_timed",
-            "handle_sum",
-        )
-        result = {}
-        for row in self.env.cr.fetchall():
-            values = dict(zip(keys, row[1:], strict=True))
-            for key in ("longest_wait", "wait_sum", "handle_sum"):
-                values[key] = float(values[key] or 0)
-            result[row[0]] = values
-        return result
+        # one column type per position across the parts: numeric, cast back here
+        stats, agents = {}, {}
+        for part, queue_id, user_id, *values in self.env.cr.fetchall():
+            if part.startswith("agent_"):
+                if user_id:
+                    counts = agents.setdefault(user_id, [0, 0])
+                    counts[part == "agent_closed"] = int(values[2 if part == "agent_live" else 0])
+                continue
+            row = stats.setdefault(queue_id, dict(QUEUE_FIGURES))
+            if part == "queue_live":
+                row["waiting"] = int(values[0])
+                row["longest_wait"] = float(values[1] or 0)
+            elif part == "queue_today":
+                row["offered"], row["answered"], row["answered_in_sl"], row["abandoned"] = map(
+                    int, values[:4]
+                )
+                row["wait_sum"] = float(values[4] or 0)
+            else:
+                row["handled"], row["handled_timed"] = int(values[0]), int(values[1])
+                row["handle_sum"] = float(values[2] or 0)
+        return stats, {user_id: tuple(counts) for user_id, counts in agents.items()}
 
     def _wallboard_members(self, queues):
         """[(queue id, user id, presence in that queue)]: logged-out members count offline."""
@@ -358,108 +395,65 @@ class OmnichannelQueue(models.Model):
         )
         return self.env.cr.fetchall()
 
-    def _wallboard_agents(self, agents, now, day_start):
-        """{agent id: load, handled today, current interaction} in two queries."""
-        if not agents:
-            return {}
-        users = tuple(agents.user_id.ids)
-        cr = self.env.cr
-        cr.execute(
-            SQL(
-                """SELECT agent_id,
-                          count(*) FILTER (WHERE state IN %(holding)s),
-                          count(*) FILTER (WHERE state = 'done' AND date_closed >= %(start)s)
-                     FROM omnichannel_interaction
-                    WHERE agent_id IN %(users)s
-                      AND (state IN %(holding)s OR date_closed >= %(start)s)
-                    GROUP BY agent_id""",
-                holding=HOLDING_STATES,
-                start=day_start,
-                users=users,
-            )
-        )
-        counts = {row[0]: row[1:] for row in cr.fetchall()}
-        # the interaction each agent works on now: active first, then wrap-up, then ringing
-        cr.execute(
-            SQL(
-                """SELECT DISTINCT ON (i.agent_id)
-                          i.agent_id, i.id, i.name, COALESCE(p.name, i.contact_address, ''),
-                          COALESCE(i.channel_type, ''), i.state,
-                          EXTRACT(EPOCH FROM %(now)s
-                                  - COALESCE(i.date_answered, i.date_offered, i.create_date))
-                     FROM omnichannel_interaction i
-                LEFT JOIN res_partner p ON p.id = i.partner_id
-                    WHERE i.agent_id IN %(users)s AND i.state IN %(holding)s
-                    ORDER BY i.agent_id,
-                             CASE i.state WHEN 'active' THEN 0 WHEN 'wrapup' THEN 1 ELSE 2 END,
-                             i.id DESC""",
-                now=now,
-                users=users,
-                holding=HOLDING_STATES,
-            )
-        )
-        current_rows = cr.fetchall()
-        # record rules: a supervisor sees the customer only of what they may read
-        visible = set(
-            self.env["omnichannel.interaction"]
-            .search([("id", "in", [row[1] for row in current_rows])])
-            .ids
-        )
-        current = {}
-        for user_id, iid, name, customer, channel_type, state, seconds in current_rows:
-            readable = iid in visible
-            current[user_id] = {
-                "id": iid if readable else 0,
-                "name": name if readable else _("Private"),
-                "customer": customer if readable else "",
-                "channel_type": channel_type,
-                "state": state,
-                "seconds": max(int(seconds or 0), 0),
-            }
-        result = {}
-        for agent in agents:
-            load, handled = counts.get(agent.user_id.id, (0, 0))
-            result[agent.id] = {
-                "load": load,
-                "handled_today": handled,
-                "current": current.get(agent.user_id.id, False),
-            }
-        return result
+    def _wallboard_live(self, queues, users, now):
+        """({user id: current interaction}, {queue id: first waiting contacts}) in one query.
 
-    def _wallboard_waiting(self, queues, now):
-        """{queue id: first waiting contacts in queue order} for assign / pick."""
+        The current interaction of an agent: active first, then wrap-up, then
+        ringing. The waiting contacts: in queue order, for assign / pick. Both
+        read the live contacts only (the partial live index).
+        """
         if not queues:
-            return {}
+            return {}, {}
         cr = self.env.cr
         cr.execute(
             SQL(
-                """SELECT id, queue_id, name, customer, channel_type, state, agent_id, waited
-                     FROM (SELECT i.id, i.queue_id, i.name,
-                                  COALESCE(p.name, i.contact_address, '') AS customer,
-                                  COALESCE(i.channel_type, '') AS channel_type, i.state,
-                                  COALESCE(i.agent_id, 0) AS agent_id,
-                                  EXTRACT(EPOCH FROM %(now)s
-                                          - COALESCE(i.date_queued, i.create_date)) AS waited,
-                                  row_number() OVER (
-                                      PARTITION BY i.queue_id
-                                      ORDER BY i.priority DESC, i.date_queued, i.id) AS position
-                             FROM omnichannel_interaction i
-                        LEFT JOIN res_partner p ON p.id = i.partner_id
-                            WHERE i.queue_id IN %(queues)s AND i.state IN %(waiting)s) w
-                    WHERE position <= %(size)s
-                    ORDER BY queue_id, position""",
-                now=now,
-                queues=tuple(queues.ids),
+                """WITH live AS MATERIALIZED (
+                       SELECT i.id, i.queue_id, i.agent_id, i.name, i.state, i.priority,
+                              i.date_queued, i.date_offered, i.date_answered, i.create_date,
+                              COALESCE(p.name, i.contact_address, '') AS customer,
+                              COALESCE(i.channel_type, '') AS channel_type
+                         FROM omnichannel_interaction i
+                    LEFT JOIN res_partner p ON p.id = i.partner_id
+                        WHERE i.state IN %(live)s
+                          AND (i.queue_id IN %(queues)s OR i.agent_id IN %(users)s))
+                SELECT 'waiting', queue_id, position, id, name, customer, channel_type,
+                       state, seconds
+                  FROM (SELECT queue_id, id, name, customer, channel_type, state,
+                               EXTRACT(EPOCH FROM %(now)s
+                                       - COALESCE(date_queued, create_date)) AS seconds,
+                               row_number() OVER (
+                                   PARTITION BY queue_id
+                                   ORDER BY priority DESC, date_queued, id) AS position
+                          FROM live
+                         WHERE queue_id IN %(queues)s AND state IN %(waiting)s) w
+                 WHERE position <= %(size)s
+             UNION ALL
+               (SELECT DISTINCT ON (agent_id)
+                       'current', agent_id, 0, id, name, customer, channel_type, state,
+                       EXTRACT(EPOCH FROM %(now)s
+                               - COALESCE(date_answered, date_offered, create_date))
+                  FROM live
+                 WHERE agent_id IN %(users)s AND state IN %(holding)s
+                 ORDER BY agent_id,
+                          CASE state WHEN 'active' THEN 0 WHEN 'wrapup' THEN 1 ELSE 2 END,
+                          id DESC)
+              ORDER BY 1, 2, 3""",
+                live=LIVE_STATES,
                 waiting=WAITING_STATES,
+                holding=HOLDING_STATES,
+                queues=tuple(queues.ids),
+                users=tuple(users.ids) or (0,),
+                now=now,
                 size=WAITING_LIST_SIZE,
             )
         )
         rows = cr.fetchall()
+        # record rules: a supervisor sees only the contacts they may read
         visible = set(
-            self.env["omnichannel.interaction"].search([("id", "in", [row[0] for row in rows])]).ids
+            self.env["omnichannel.interaction"].search([("id", "in", [row[3] for row in rows])]).ids
         )
         offered_to = {}
-        offer_ids = [row[0] for row in rows if row[5] == "offered"]
+        offer_ids = [row[3] for row in rows if row[0] == "waiting" and row[7] == "offered"]
         if offer_ids:
             cr.execute(
                 SQL(
@@ -473,19 +467,28 @@ class OmnichannelQueue(models.Model):
                 )
             )
             offered_to = dict(cr.fetchall())
-        result = {}
-        for iid, queue_id, name, customer, channel_type, state, _agent, waited in rows:
-            if iid not in visible:
-                continue
-            result.setdefault(queue_id, []).append(
-                {
-                    "id": iid,
-                    "name": name,
-                    "customer": customer,
+        current, waiting = {}, {}
+        for part, key, _position, iid, name, customer, channel_type, state, seconds in rows:
+            readable = iid in visible
+            if part == "current":
+                current[key] = {
+                    "id": iid if readable else 0,
+                    "name": name if readable else _("Private"),
+                    "customer": customer if readable else "",
                     "channel_type": channel_type,
                     "state": state,
-                    "offered_to": offered_to.get(iid) or "",
-                    "seconds": max(int(waited or 0), 0),
+                    "seconds": max(int(seconds or 0), 0),
                 }
-            )
-        return result
+            elif readable:
+                waiting.setdefault(key, []).append(
+                    {
+                        "id": iid,
+                        "name": name,
+                        "customer": customer,
+                        "channel_type": channel_type,
+                        "state": state,
+                        "offered_to": offered_to.get(iid) or "",
+                        "seconds": max(int(seconds or 0), 0),
+                    }
+                )
+        return current, waiting

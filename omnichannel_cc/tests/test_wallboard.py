@@ -1,3 +1,4 @@
+import random
 from datetime import datetime, timedelta
 
 from freezegun import freeze_time
@@ -14,6 +15,8 @@ from .common import OmnichannelCommon
 AGENT = "omnichannel_cc.group_omnichannel_agent"
 SUPERVISOR = "omnichannel_cc.group_omnichannel_supervisor"
 T0 = datetime(2026, 3, 2, 9, 0, 0)  # UTC; 10:00 in Warsaw
+# the interaction an agent is shown on: active first, then wrap-up, then ringing
+HOLD_RANK = {"active": 0, "wrapup": 1, "offered": 2}
 
 
 @tagged("post_install", "-at_install")
@@ -208,6 +211,101 @@ class TestWallboard(OmnichannelCommon):
         self.assertFalse(tile["service_level_known"])
         self.assertEqual(tile["sl_status"], wallboard.NONE)
         self.assertNotIn(None, _values(board))
+
+    def _random_day(self, seed=7, n=120):
+        """n contacts of both queues spread over the last 30 hours, in every state."""
+        rng = random.Random(seed)
+        s = timedelta(seconds=1)
+        queues = (self.queue_sales, self.queue_claims)
+        agents = (self.agent_sales, self.agent_b, self.agent_claims)
+        for _k in range(n):
+            queued = T0 - rng.randrange(1, 30 * 3600) * s
+            state = rng.choice(
+                ("new", "queued", "offered", "active", "wrapup", "done", "done", "abandoned")
+            )
+            vals = {
+                "queue_id": rng.choice(queues).id,
+                "priority": rng.choice((0, 0, 1, 2)),
+                "partner_id": self.customer_plain.id if rng.random() < 0.5 else False,
+            }
+            if state in ("offered", "active", "wrapup", "done"):
+                vals["agent_id"] = rng.choice(agents).id
+            answered = ended = closed = None
+            if state in ("active", "wrapup", "done"):
+                answered = min(queued + rng.randrange(0, 60) * s, T0)
+            if state in ("wrapup", "done"):
+                ended = min(answered + rng.randrange(0, 600) * s, T0)
+            if state == "done":
+                closed = min(ended + rng.randrange(0, 60) * s, T0)
+            if state == "abandoned":
+                ended = closed = min(queued + rng.randrange(0, 90) * s, T0)
+            self._interaction(queued, state, answered, ended, closed, **vals)
+
+    def test_figures_match_a_recount(self):
+        """Figures of every queue and agent = a plain recount of the records."""
+        self._random_day()
+        self.a_sales.write({"state": "busy", "state_since": T0 - timedelta(seconds=30)})
+        with freeze_time(T0):
+            board = self._board(self.manager)
+        start = wallboard.day_start_utc(T0, "Europe/Warsaw")
+        contacts = self.env["omnichannel.interaction"].search([])
+        self.assertGreater(len(contacts.filtered(lambda i: i.date_queued >= start)), 30)
+        for tile in board["queues"]:
+            mine = contacts.filtered(lambda i, q=tile["id"]: i.queue_id.id == q)
+            today = mine.filtered(lambda i: i.date_queued and i.date_queued >= start)
+            answered = today.filtered("date_answered")
+            waiting = mine.filtered(lambda i: i.state in ("new", "queued", "offered"))
+            done = mine.filtered(
+                lambda i: i.state == "done" and i.date_closed and i.date_closed >= start
+            )
+            threshold = timedelta(seconds=tile["service_level_seconds"])
+            self.assertEqual(tile["waiting"], len(waiting))
+            self.assertEqual(
+                tile["longest_wait"],
+                max([int((T0 - i.date_queued).total_seconds()) for i in waiting] or [0]),
+            )
+            self.assertEqual(tile["offered"], len(today))
+            self.assertEqual(tile["answered"], len(answered))
+            self.assertEqual(
+                tile["answered_in_sl"],
+                len(answered.filtered(lambda i, t=threshold: i.date_answered - i.date_queued <= t)),
+            )
+            self.assertEqual(
+                tile["abandoned"], len(today.filtered(lambda i: i.state == "abandoned"))
+            )
+            self.assertEqual(tile["handled"], len(done))
+            waits = [(i.date_answered - i.date_queued).total_seconds() for i in answered]
+            self.assertEqual(tile["asa"], round(sum(waits) / len(waits)) if waits else 0)
+            handles = [(i.date_closed - i.date_answered).total_seconds() for i in done]
+            self.assertEqual(tile["aht"], round(sum(handles) / len(handles)) if handles else 0)
+            expected = waiting.sorted(lambda i: (-i.priority, i.date_queued, i.id))[:15]
+            self.assertEqual([w["id"] for w in tile["waiting_items"]], expected.ids)
+        for row in board["agents"]:
+            theirs = contacts.filtered(lambda i, u=row["user_id"]: i.agent_id.id == u)
+            held = theirs.filtered(lambda i: i.state in ("offered", "active", "wrapup"))
+            self.assertEqual(row["load"], len(held))
+            self.assertEqual(
+                row["handled_today"],
+                len(theirs.filtered(lambda i: i.state == "done" and i.date_closed >= start)),
+            )
+            first = held.sorted(lambda i: (HOLD_RANK[i.state], -i.id))[:1]
+            self.assertEqual(row["current"] and row["current"]["id"], first.id or False)
+        self.assertNotIn(None, _values(board))
+
+    def test_query_count_does_not_grow_with_contacts(self):
+        """The same few queries with 10 or 130 contacts on the board."""
+        self._random_day(seed=1, n=10)
+        # ringing: the names of the agents it rings are read too (one more query)
+        self._interaction(T0 - timedelta(seconds=5), "offered", agent_id=self.agent_b.id)
+        with freeze_time(T0):
+            self._board(self.manager)  # warm the caches of groups and labels
+            self.env.invalidate_all()
+            with self.assertQueryCount(17):
+                self.env["omnichannel.queue"].with_user(self.manager).wallboard_data()
+            self._random_day(seed=2, n=120)
+            self.env.invalidate_all()
+            with self.assertQueryCount(17):
+                self.env["omnichannel.queue"].with_user(self.manager).wallboard_data()
 
     # ------------------------------------------------------------------
     # Access

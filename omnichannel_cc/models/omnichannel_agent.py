@@ -78,10 +78,15 @@ class OmnichannelAgent(models.Model):
 
     def _loads_by_class(self):
         """{user_id: {channel class: interactions offered or held}} from the database."""
+        return self._loads_of_users(self.user_id.ids)
+
+    @api.model
+    def _loads_of_users(self, user_ids):
+        """_loads_by_class() for users given by id (no agent records read)."""
         Interaction = self.env["omnichannel.interaction"]
         Interaction.flush_model(["agent_id", "state", "channel_type"])
         self.env["omnichannel.offer"].flush_model(["user_id", "state", "interaction_id"])
-        if not self:
+        if not user_ids:
             return {}
         self.env.cr.execute(
             SQL(
@@ -95,7 +100,7 @@ class OmnichannelAgent(models.Model):
                      JOIN omnichannel_interaction i ON i.id = o.interaction_id
                     WHERE o.user_id IN %(users)s AND o.state = 'pending' AND i.agent_id IS NULL
                     GROUP BY o.user_id, i.channel_type""",
-                users=tuple(self.user_id.ids),
+                users=tuple(user_ids),
                 holding=HOLDING_STATES,
             )
         )
@@ -200,9 +205,13 @@ class OmnichannelAgent(models.Model):
         if vals:
             self.write(vals)
 
-    def _refresh_state(self):
-        """Recompute busy / available / wrap-up after the agent's work changed."""
-        loads = self._loads_by_class()
+    def _refresh_state(self, loads=None):
+        """Recompute busy / available / wrap-up after the agent's work changed.
+
+        ``loads``: the agents' _loads_by_class() when the caller knows them.
+        """
+        if loads is None:
+            loads = self._loads_by_class()
         for agent in self:
             if agent.state in ("offline", "break"):
                 continue

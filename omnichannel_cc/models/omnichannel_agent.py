@@ -314,13 +314,38 @@ class OmnichannelAgentStateLog(models.Model):
 
     @api.model
     def _log_change(self, agent, state, break_reason_id, now):
-        open_logs = self.search([("agent_id", "=", agent.id), ("date_end", "=", False)])
-        open_logs.write({"date_end": now})
+        # close the open period in one statement (it runs on every state
+        # change of every agent); duration as _compute_duration computes it
+        self.flush_model(["agent_id", "date_start", "date_end"])
+        self.env.cr.execute(
+            SQL(
+                """UPDATE omnichannel_agent_state_log
+                      SET date_end = %(now)s, write_date = %(write)s, write_uid = %(uid)s,
+                          duration = CASE WHEN date_start IS NULL THEN 0
+                                          ELSE trunc(EXTRACT(EPOCH FROM %(now)s - date_start))
+                                     END
+                    WHERE agent_id = %(agent)s AND date_end IS NULL
+                RETURNING id""",
+                now=now,
+                write=self.env.cr.now(),
+                uid=self.env.uid,
+                agent=agent.id,
+            )
+        )
+        closed = [row[0] for row in self.env.cr.fetchall()]
+        if closed:
+            self.browse(closed).invalidate_recordset(
+                ["date_end", "duration", "write_date", "write_uid"]
+            )
         self.create(
             {
                 "agent_id": agent.id,
                 "state": state,
                 "break_reason_id": break_reason_id or False,
                 "date_start": now,
+                # the stored related and computed values, given: no recompute
+                "user_id": agent.user_id.id,
+                "company_id": agent.company_id.id,
+                "duration": 0,
             }
         )

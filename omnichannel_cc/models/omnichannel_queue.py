@@ -267,6 +267,18 @@ class OmnichannelQueue(models.Model):
         self.env.cr.execute(query)
         return self.env.cr.fetchall()
 
+    def _declined_by(self, interaction):
+        """Users who rejected or missed this interaction (one query)."""
+        self.env["omnichannel.offer"].flush_model(["interaction_id", "state", "user_id"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT DISTINCT user_id FROM omnichannel_offer
+                    WHERE interaction_id = %s AND state IN ('rejected', 'timeout')""",
+                interaction.id,
+            )
+        )
+        return {row[0] for row in self.env.cr.fetchall()}
+
     def _candidates(self, interaction, rows, declined):
         """routing.Candidate objects for one interaction."""
         Agent = self.env["omnichannel.agent"].sudo()
@@ -333,11 +345,7 @@ class OmnichannelQueue(models.Model):
                 if not preferred:
                     full_classes.add(channel_class)
                 continue
-            declined = set(
-                interaction.offer_ids.filtered(
-                    lambda o: o.state in ("rejected", "timeout")
-                ).user_id.ids
-            )
+            declined = self._declined_by(interaction)
             key = (channel_class, row["required_skill_id"])
             if preferred or declined:
                 candidates = self._candidates(interaction, rows, declined)

@@ -388,7 +388,10 @@ class OmnichannelQueue(models.Model):
         READ raises a serialization failure there instead of skipping).
 
         Only the savepoint is rolled back: the request goes on with the next
-        interaction or agent instead of being retried from the start.
+        interaction or agent instead of being retried from the start. The row
+        changed since this request began (an offer, a close, a requeue, a
+        state change) and may be dispatchable now: a sweep, at once and in its
+        own transaction, makes sure no call waits while an agent is free.
         """
         cr = self.env.cr
         try:
@@ -396,6 +399,7 @@ class OmnichannelQueue(models.Model):
                 cr.execute(query, log_exceptions=False)
                 return cr.fetchone() or ()
         except pg_errors.SerializationFailure:
+            self._retrigger_dispatch()
             return None
 
     def _retrigger_dispatch(self):
@@ -415,8 +419,6 @@ class OmnichannelQueue(models.Model):
             self.env.ref("omnichannel_cc.ir_cron_acd_sweep")._trigger(when)
 
     def _lock_interaction(self, interaction):
-        # A concurrent change of the interaction was committed by the request
-        # that made it (an offer, a requeue that dispatches it itself): skip.
         return bool(
             self._try_lock(
                 SQL(
@@ -439,12 +441,6 @@ class OmnichannelQueue(models.Model):
             user_id,
         )
         row = self._try_lock(query)
-        if row is None:
-            # the agent changed since this request began (an offer, a close,
-            # a state change) and may be free now: another sweep, at once and
-            # in its own transaction, makes sure no call waits while they are
-            self._retrigger_dispatch()
-            return False
         if not row:
             return False
         agent = self.env["omnichannel.agent"].sudo().browse(row[0])

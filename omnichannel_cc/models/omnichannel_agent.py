@@ -78,10 +78,15 @@ class OmnichannelAgent(models.Model):
 
     def _loads_by_class(self):
         """{user_id: {channel class: interactions offered or held}} from the database."""
+        return self._loads_of_users(self.user_id.ids)
+
+    @api.model
+    def _loads_of_users(self, user_ids):
+        """_loads_by_class() for users given by id (no agent records read)."""
         Interaction = self.env["omnichannel.interaction"]
         Interaction.flush_model(["agent_id", "state", "channel_type"])
         self.env["omnichannel.offer"].flush_model(["user_id", "state", "interaction_id"])
-        if not self:
+        if not user_ids:
             return {}
         self.env.cr.execute(
             SQL(
@@ -95,7 +100,7 @@ class OmnichannelAgent(models.Model):
                      JOIN omnichannel_interaction i ON i.id = o.interaction_id
                     WHERE o.user_id IN %(users)s AND o.state = 'pending' AND i.agent_id IS NULL
                     GROUP BY o.user_id, i.channel_type""",
-                users=tuple(self.user_id.ids),
+                users=tuple(user_ids),
                 holding=HOLDING_STATES,
             )
         )
@@ -200,9 +205,13 @@ class OmnichannelAgent(models.Model):
         if vals:
             self.write(vals)
 
-    def _refresh_state(self):
-        """Recompute busy / available / wrap-up after the agent's work changed."""
-        loads = self._loads_by_class()
+    def _refresh_state(self, loads=None):
+        """Recompute busy / available / wrap-up after the agent's work changed.
+
+        ``loads``: the agents' _loads_by_class() when the caller knows them.
+        """
+        if loads is None:
+            loads = self._loads_by_class()
         for agent in self:
             if agent.state in ("offline", "break"):
                 continue
@@ -305,13 +314,38 @@ class OmnichannelAgentStateLog(models.Model):
 
     @api.model
     def _log_change(self, agent, state, break_reason_id, now):
-        open_logs = self.search([("agent_id", "=", agent.id), ("date_end", "=", False)])
-        open_logs.write({"date_end": now})
+        # close the open period in one statement (it runs on every state
+        # change of every agent); duration as _compute_duration computes it
+        self.flush_model(["agent_id", "date_start", "date_end"])
+        self.env.cr.execute(
+            SQL(
+                """UPDATE omnichannel_agent_state_log
+                      SET date_end = %(now)s, write_date = %(write)s, write_uid = %(uid)s,
+                          duration = CASE WHEN date_start IS NULL THEN 0
+                                          ELSE trunc(EXTRACT(EPOCH FROM %(now)s - date_start))
+                                     END
+                    WHERE agent_id = %(agent)s AND date_end IS NULL
+                RETURNING id""",
+                now=now,
+                write=self.env.cr.now(),
+                uid=self.env.uid,
+                agent=agent.id,
+            )
+        )
+        closed = [row[0] for row in self.env.cr.fetchall()]
+        if closed:
+            self.browse(closed).invalidate_recordset(
+                ["date_end", "duration", "write_date", "write_uid"]
+            )
         self.create(
             {
                 "agent_id": agent.id,
                 "state": state,
                 "break_reason_id": break_reason_id or False,
                 "date_start": now,
+                # the stored related and computed values, given: no recompute
+                "user_id": agent.user_id.id,
+                "company_id": agent.company_id.id,
+                "duration": 0,
             }
         )

@@ -12,6 +12,9 @@ from ..tools import routing
 
 _logger = logging.getLogger(__name__)
 
+# capacity columns of omnichannel_agent, in the order _agent_rows() reads them
+CAPACITY_COLUMNS = ("voice", "chat", "email")
+
 
 class OmnichannelQueue(models.Model):
     """Where interactions wait for an agent."""
@@ -238,52 +241,75 @@ class OmnichannelQueue(models.Model):
         self.ensure_one()
         self.env["omnichannel.agent"].flush_model()
         self.env["omnichannel.queue.member"].flush_model()
+        # user, tier, penalty, agent, then what the candidates need of the agent
+        agent_columns = SQL(
+            """a.id, COALESCE(a.last_end_date, a.state_since), a.rr_seq,
+               a.capacity_voice, a.capacity_chat, a.capacity_email"""
+        )
         if user_ids:
             query = SQL(
-                """SELECT a.user_id, 0, 0, a.id
+                """SELECT a.user_id, 0, 0, %s
                      FROM omnichannel_agent a
                     WHERE a.user_id IN %s AND a.state IN ('available', 'busy')""",
+                agent_columns,
                 tuple(user_ids),
             )
         else:
             query = SQL(
-                """SELECT m.user_id, m.tier, m.penalty, a.id
+                """SELECT m.user_id, m.tier, m.penalty, %s
                      FROM omnichannel_queue_member m
                      JOIN omnichannel_agent a ON a.user_id = m.user_id
                     WHERE m.queue_id = %s AND m.logged_in
                       AND a.state IN ('available', 'busy')""",
+                agent_columns,
                 self.id,
             )
         self.env.cr.execute(query)
         return self.env.cr.fetchall()
 
+    def _declined_by(self, interaction):
+        """Users who rejected or missed this interaction (one query)."""
+        self.env["omnichannel.offer"].flush_model(["interaction_id", "state", "user_id"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT DISTINCT user_id FROM omnichannel_offer
+                    WHERE interaction_id = %s AND state IN ('rejected', 'timeout')""",
+                interaction.id,
+            )
+        )
+        return {row[0] for row in self.env.cr.fetchall()}
+
     def _candidates(self, interaction, rows, declined):
         """routing.Candidate objects for one interaction."""
         Agent = self.env["omnichannel.agent"].sudo()
-        agents = Agent.browse([row[3] for row in rows])
-        loads = agents._loads_by_class()
+        # one load query for all the agents; the rest comes with the rows
+        loads = Agent._loads_of_users([row[0] for row in rows])
         channel_class = routing.CHANNEL_CLASS.get(interaction.channel_type, "email")
+        capacity_index = 6 + CAPACITY_COLUMNS.index(channel_class)
         now = fields.Datetime.now()
         skill = interaction.required_skill_id
+        levels = {}
+        if skill:
+            for line in (
+                self.env["omnichannel.agent.skill"]
+                .sudo()
+                .search([("agent_id", "in", [row[3] for row in rows]), ("skill_id", "=", skill.id)])
+            ):
+                levels[line.agent_id.id] = max(levels.get(line.agent_id.id, 0), line.level)
         candidates = []
-        for (user_id, tier, penalty, _agent_id), agent in zip(rows, agents, strict=True):
+        for row in rows:
+            user_id, tier, penalty, agent_id, idle_since, rr_seq = row[:6]
             user_loads = loads.get(user_id, {})
-            level = 0
-            if skill:
-                level = max(
-                    agent.skill_ids.filtered(lambda s: s.skill_id == skill).mapped("level") or [0]
-                )
-            idle_since = agent.last_end_date or agent.state_since or now
             candidates.append(
                 routing.Candidate(
                     user_id=user_id,
                     tier=tier,
                     penalty=penalty,
-                    skill_level=level,
-                    idle_seconds=(now - idle_since).total_seconds(),
+                    skill_level=levels.get(agent_id, 0),
+                    idle_seconds=(now - (idle_since or now)).total_seconds(),
                     load=sum(user_loads.values()),
-                    free_slots=agent._capacity(channel_class) - user_loads.get(channel_class, 0),
-                    last_assigned_seq=agent.rr_seq,
+                    free_slots=row[capacity_index] - user_loads.get(channel_class, 0),
+                    last_assigned_seq=rr_seq or 0,
                 )
             )
         if declined:
@@ -319,11 +345,7 @@ class OmnichannelQueue(models.Model):
                 if not preferred:
                     full_classes.add(channel_class)
                 continue
-            declined = set(
-                interaction.offer_ids.filtered(
-                    lambda o: o.state in ("rejected", "timeout")
-                ).user_id.ids
-            )
+            declined = self._declined_by(interaction)
             key = (channel_class, row["required_skill_id"])
             if preferred or declined:
                 candidates = self._candidates(interaction, rows, declined)
@@ -360,34 +382,73 @@ class OmnichannelQueue(models.Model):
                 }
         return made
 
-    def _lock_interaction(self, interaction):
-        self.env.cr.execute(
-            SQL(
-                """SELECT id FROM omnichannel_interaction
-                    WHERE id = %s AND state = 'queued' FOR UPDATE SKIP LOCKED""",
-                interaction.id,
-            ),
-            log_exceptions=False,
-        )
-        return bool(self.env.cr.fetchone())
+    def _try_lock(self, query):
+        """Run a ``FOR UPDATE SKIP LOCKED`` query; None when another
+        transaction changed the row after this one's snapshot (REPEATABLE
+        READ raises a serialization failure there instead of skipping).
 
-    def _lock_agent(self, user_id, channel_class):
-        """Claim a free agent: row lock, then capacity checked under the lock."""
-        self.env.cr.execute(
-            SQL(
-                """SELECT id FROM omnichannel_agent
-                    WHERE user_id = %s AND state IN ('available', 'busy')
-                    FOR UPDATE SKIP LOCKED""",
-                user_id,
-            ),
-            log_exceptions=False,
+        Only the savepoint is rolled back: the request goes on with the next
+        interaction or agent instead of being retried from the start. The row
+        changed since this request began (an offer, a close, a requeue, a
+        state change) and may be dispatchable now: a sweep, at once and in its
+        own transaction, makes sure no call waits while an agent is free.
+        """
+        cr = self.env.cr
+        try:
+            with cr.savepoint(flush=False):
+                cr.execute(query, log_exceptions=False)
+                return cr.fetchone() or ()
+        except pg_errors.SerializationFailure:
+            self._retrigger_dispatch()
+            return None
+
+    def _retrigger_dispatch(self):
+        """Ask for an ACD sweep now (once per transaction)."""
+        data = self.env.cr.precommit.data  # cleared at commit and rollback
+        if data.get("omnichannel_acd_retrigger"):
+            return
+        data["omnichannel_acd_retrigger"] = True
+        self.env.ref("omnichannel_cc.ir_cron_acd_sweep")._trigger()
+
+    def _trigger_sweep_at(self, when):
+        """One sweep trigger per expiry time and transaction (offers made in
+        the same second expire together)."""
+        triggered = self.env.cr.precommit.data.setdefault("omnichannel_acd_sweep_at", set())
+        if when not in triggered:
+            triggered.add(when)
+            self.env.ref("omnichannel_cc.ir_cron_acd_sweep")._trigger(when)
+
+    def _lock_interaction(self, interaction):
+        return bool(
+            self._try_lock(
+                SQL(
+                    """SELECT id FROM omnichannel_interaction
+                        WHERE id = %s AND state = 'queued' FOR UPDATE SKIP LOCKED""",
+                    interaction.id,
+                )
+            )
         )
-        row = self.env.cr.fetchone()
+
+    def _lock_agent(self, user_id, channel_class, loads=None):
+        """Claim a free agent: row lock, then capacity checked under the lock.
+
+        ``loads``: a dict that receives the agent's loads read under the lock.
+        """
+        query = SQL(
+            """SELECT id FROM omnichannel_agent
+                WHERE user_id = %s AND state IN ('available', 'busy')
+                FOR UPDATE SKIP LOCKED""",
+            user_id,
+        )
+        row = self._try_lock(query)
         if not row:
             return False
         agent = self.env["omnichannel.agent"].sudo().browse(row[0])
         agent.invalidate_recordset()
-        load = agent._loads_by_class().get(user_id, {}).get(channel_class, 0)
+        agent_loads = agent._loads_of_users([user_id])
+        if loads is not None:
+            loads.update(agent_loads)
+        load = agent_loads.get(user_id, {}).get(channel_class, 0)
         return agent if load < agent._capacity(channel_class) else False
 
     def _offer(self, interaction, ordered):
@@ -399,8 +460,9 @@ class OmnichannelQueue(models.Model):
         channel_class = routing.CHANNEL_CLASS.get(interaction.channel_type, "email")
         ring_all = self.strategy == routing.RING_ALL and channel_class == "voice"
         claimed = self.env["omnichannel.agent"].sudo()
+        loads = {}  # of the claimed agents, read under their locks
         for candidate in ordered:
-            agent = self._lock_agent(candidate.user_id, channel_class)
+            agent = self._lock_agent(candidate.user_id, channel_class, loads)
             if agent:
                 claimed |= agent
                 if not ring_all:
@@ -452,9 +514,12 @@ class OmnichannelQueue(models.Model):
                 ]
             )
         )
-        claimed._refresh_state()
+        for user_id in claimed.user_id.ids:  # + the offer just made
+            user_loads = loads.setdefault(user_id, {})
+            user_loads[channel_class] = user_loads.get(channel_class, 0) + 1
+        claimed._refresh_state(loads)
         if expire:
-            self.env.ref("omnichannel_cc.ir_cron_acd_sweep")._trigger(expire)
+            self._trigger_sweep_at(expire)
         offers._notify_agents()
         return claimed
 

@@ -377,11 +377,10 @@ class ResPartner(models.Model):
         commercial = partner.commercial_partner_id
         commercial.fetch(POP_PARTNER_FIELDS)
         companies = self.env.companies
-        currency, today = self._omnichannel_pop_context()
-
-        partners = self._omnichannel_pop_partners(partner | commercial)
-        invoices = self._omnichannel_pop_invoices(commercial, companies, today)
-        overdue_amount, total_due = self._omnichannel_pop_balance(commercial, companies, today)
+        partners, currency, today = self._omnichannel_pop_header(partner | commercial)
+        invoices, overdue_amount, total_due = self._omnichannel_pop_invoices(
+            commercial, companies, today
+        )
         return {
             "partner": partners[partner.id],
             "commercial_partner": partners[commercial.id],
@@ -396,38 +395,18 @@ class ResPartner(models.Model):
         }
 
     @api.model
-    def _omnichannel_pop_context(self):
-        """(company currency as a dict, today in the user's time zone), one query."""
-        tz = self.env.context.get("tz")
-        self.env["res.company"].flush_model(["currency_id"])
-        self.env["res.partner"].flush_model(["tz"])
-        self.env.cr.execute(
-            SQL(
-                """SELECT currency.id, currency.name, currency.symbol,
-                          (SELECT partner.tz
-                             FROM res_users users
-                             JOIN res_partner partner ON partner.id = users.partner_id
-                            WHERE users.id = %s)
-                     FROM res_company company
-                     JOIN res_currency currency ON currency.id = company.currency_id
-                    WHERE company.id = %s""",
-                self.env.uid,
-                self.env.company.id,
-            )
-        )
-        currency_id, name, symbol, user_tz = self.env.cr.fetchone()
-        tz = tz or user_tz
-        # as fields.Date.context_today, without reading the user record
-        today = fields.Date.context_today(self.with_context(tz=tz)) if tz else fields.Date.today()
-        return {"id": currency_id, "name": name, "symbol": symbol}, today
+    def _omnichannel_pop_header(self, partners):
+        """({id: panel dict} of these (fetched) partners, company currency as
+        a dict, today in the user's time zone).
 
-    @api.model
-    def _omnichannel_pop_partners(self, partners):
-        """{id: panel dict} of these (fetched) partners; their country and
-        tag names in one query."""
+        One query for the partners' country and tag names, the currency and
+        the user's time zone (the web client sends it in the context; RPC
+        callers may not).
+        """
         Country = self.env["res.country"]
         Category = self.env["res.partner.category"]
-        self.env["res.partner"].flush_model(["country_id", "category_id"])
+        self.env["res.partner"].flush_model(["country_id", "category_id", "tz"])
+        self.env["res.company"].flush_model(["currency_id"])
         Category.flush_model(["name"])
         # tags are read as the ORM reads a many2many: archived ones too,
         # under the tags' record rules if any
@@ -442,17 +421,29 @@ class ResPartner(models.Model):
                                   FROM res_partner_res_partner_category_rel rel
                                   JOIN res_partner_category tag ON tag.id = rel.category_id
                                  WHERE rel.partner_id = partner.id %(tag_rules)s
-                                 ORDER BY %(tag_name)s)
+                                 ORDER BY %(tag_name)s),
+                          currency.id, currency.name, currency.symbol, user_partner.tz
                      FROM res_partner partner
                      LEFT JOIN res_country country ON country.id = partner.country_id
+                     JOIN res_company company ON company.id = %(company_id)s
+                     JOIN res_currency currency ON currency.id = company.currency_id
+                     JOIN res_users users ON users.id = %(uid)s
+                     JOIN res_partner user_partner ON user_partner.id = users.partner_id
                     WHERE partner.id = ANY(%(ids)s)""",
                 country_name=Country._field_to_sql("country", "name"),
                 tag_name=Category._field_to_sql("tag", "name"),
                 tag_rules=tag_rules,
+                company_id=self.env.company.id,
+                uid=self.env.uid,
                 ids=partners.ids,
             )
         )
-        extra = {row[0]: row[1:] for row in self.env.cr.fetchall()}
+        rows = self.env.cr.fetchall()
+        extra = {row[0]: row[1:3] for row in rows}
+        currency_id, currency_name, symbol, user_tz = rows[0][3:] if rows else (None,) * 4
+        tz = self.env.context.get("tz") or user_tz
+        # as fields.Date.context_today, without reading the user record
+        today = fields.Date.context_today(self.with_context(tz=tz)) if tz else fields.Date.today()
         result = {}
         for partner in partners:
             country_name, tag_names = extra.get(partner.id, (None, []))
@@ -469,11 +460,18 @@ class ResPartner(models.Model):
                 "vat": partner.vat or False,
                 "category_names": list(tag_names),
             }
-        return result
+        currency = {"id": currency_id, "name": currency_name, "symbol": symbol}
+        return result, currency, today
 
     @api.model
     def _omnichannel_pop_invoices(self, commercial, companies, today):
-        """Unpaid posted customer invoices, oldest due first."""
+        """(unpaid posted customer invoices oldest due first, overdue, total
+        due), one query.
+
+        The amounts are in company currency from open receivable lines, per
+        instalment (date_maturity): a partly overdue invoice counts its
+        overdue instalments only.
+        """
         self.env["account.move"].flush_model(
             [
                 "name",
@@ -490,62 +488,6 @@ class ResPartner(models.Model):
                 "state",
             ]
         )
-        self.env.cr.execute(
-            SQL(
-                """SELECT move.id, move.name, move.invoice_date, move.invoice_date_due,
-                          move.amount_total, move.amount_residual, move.amount_residual_signed,
-                          currency.name, move.payment_state
-                     FROM account_move move
-                     LEFT JOIN res_currency currency ON currency.id = move.currency_id
-                    WHERE move.commercial_partner_id = %s
-                      AND move.company_id = ANY(%s)
-                      AND move.move_type = 'out_invoice'
-                      AND move.state = 'posted'
-                      AND move.payment_state IN ('not_paid', 'partial')
-                    ORDER BY move.invoice_date_due ASC, move.id ASC
-                    LIMIT %s""",
-                commercial.id,
-                companies.ids,
-                SCREEN_POP_ROWS,
-            )
-        )
-        result = []
-        for (
-            move_id,
-            name,
-            invoice_date,
-            due,
-            total,
-            residual,
-            residual_company,
-            currency,
-            payment_state,
-        ) in self.env.cr.fetchall():
-            days_overdue = (today - due).days if due and due < today else 0
-            result.append(
-                {
-                    "id": move_id,
-                    "name": name or False,
-                    "invoice_date": fields.Date.to_string(invoice_date) or False,
-                    "date_due": fields.Date.to_string(due) or False,
-                    "amount_total": total or 0.0,
-                    "amount_residual": residual or 0.0,
-                    "amount_residual_company": residual_company or 0.0,
-                    "currency": currency or False,
-                    "payment_state": payment_state or False,
-                    "days_overdue": days_overdue,
-                    "overdue": days_overdue > 0,
-                }
-            )
-        return result
-
-    @api.model
-    def _omnichannel_pop_balance(self, commercial, companies, today):
-        """(overdue, total due) in company currency from open receivable lines.
-
-        Per instalment (date_maturity), so a partly overdue invoice counts
-        its overdue instalments only.
-        """
         self.env["account.move.line"].flush_model(
             [
                 "partner_id",
@@ -559,23 +501,75 @@ class ResPartner(models.Model):
         )
         self.env.cr.execute(
             SQL(
-                """SELECT COALESCE(SUM(line.amount_residual)
-                                   FILTER (WHERE line.date_maturity < %s), 0),
-                          COALESCE(SUM(line.amount_residual), 0)
-                     FROM account_move_line line
-                     JOIN account_account account ON account.id = line.account_id
-                    WHERE line.partner_id = %s
-                      AND line.company_id IN %s
-                      AND account.account_type = 'asset_receivable'
-                      AND line.parent_state = 'posted'
-                      AND NOT line.reconciled""",
-                today,
-                commercial.id,
-                tuple(companies.ids),
+                """SELECT balance.overdue, balance.total,
+                          invoice.id, invoice.name, invoice.invoice_date, invoice.invoice_date_due,
+                          invoice.amount_total, invoice.amount_residual,
+                          invoice.amount_residual_signed, invoice.currency, invoice.payment_state
+                     FROM (SELECT COALESCE(SUM(line.amount_residual)
+                                           FILTER (WHERE line.date_maturity < %(today)s), 0)
+                                      AS overdue,
+                                  COALESCE(SUM(line.amount_residual), 0) AS total
+                             FROM account_move_line line
+                             JOIN account_account account ON account.id = line.account_id
+                            WHERE line.partner_id = %(partner_id)s
+                              AND line.company_id = ANY(%(company_ids)s)
+                              AND account.account_type = 'asset_receivable'
+                              AND line.parent_state = 'posted'
+                              AND NOT line.reconciled) balance
+                     LEFT JOIN (
+                           SELECT move.id, move.name, move.invoice_date, move.invoice_date_due,
+                                  move.amount_total, move.amount_residual,
+                                  move.amount_residual_signed, currency.name AS currency,
+                                  move.payment_state
+                             FROM account_move move
+                             LEFT JOIN res_currency currency ON currency.id = move.currency_id
+                            WHERE move.commercial_partner_id = %(partner_id)s
+                              AND move.company_id = ANY(%(company_ids)s)
+                              AND move.move_type = 'out_invoice'
+                              AND move.state = 'posted'
+                              AND move.payment_state IN ('not_paid', 'partial')
+                            ORDER BY move.invoice_date_due ASC, move.id ASC
+                            LIMIT %(limit)s) invoice ON TRUE
+                    ORDER BY invoice.invoice_date_due ASC, invoice.id ASC""",
+                today=today,
+                partner_id=commercial.id,
+                company_ids=companies.ids,
+                limit=SCREEN_POP_ROWS,
             )
         )
-        overdue, total = self.env.cr.fetchone()
-        return max(float(overdue), 0.0), float(total)
+        rows = self.env.cr.fetchall()
+        overdue, total = rows[0][:2]
+        invoices = []
+        for (
+            move_id,
+            name,
+            invoice_date,
+            due,
+            amount_total,
+            residual,
+            residual_company,
+            currency,
+            payment_state,
+        ) in (row[2:] for row in rows):
+            if move_id is None:
+                continue  # no open invoice: the balance row alone
+            days_overdue = (today - due).days if due and due < today else 0
+            invoices.append(
+                {
+                    "id": move_id,
+                    "name": name or False,
+                    "invoice_date": fields.Date.to_string(invoice_date) or False,
+                    "date_due": fields.Date.to_string(due) or False,
+                    "amount_total": amount_total or 0.0,
+                    "amount_residual": residual or 0.0,
+                    "amount_residual_company": residual_company or 0.0,
+                    "currency": currency or False,
+                    "payment_state": payment_state or False,
+                    "days_overdue": days_overdue,
+                    "overdue": days_overdue > 0,
+                }
+            )
+        return invoices, max(float(overdue), 0.0), float(total)
 
     @api.model
     def _omnichannel_pop_sale_orders(self, commercial, companies):

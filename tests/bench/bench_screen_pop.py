@@ -445,21 +445,20 @@ def blocks(env, partner_ids):
         "odoo.addons.omnichannel_cc.models.res_partner"
     ).POP_PARTNER_FIELDS
     cases = {
-        "context (currency, today)": (
-            lambda p, c: Partner._omnichannel_pop_context(),
-            lambda p, c: (env.company.currency_id.symbol, fields.Date.context_today(Partner)),
+        "header (partners, currency, today)": (
+            lambda p, c: Partner._omnichannel_pop_header(p | c),
+            lambda p, c: (
+                [prev_omnichannel_pop_partner(Partner, r) for r in (p, c)],
+                env.company.currency_id.symbol,
+                fields.Date.context_today(Partner),
+            ),
         ),
-        "partner + customer": (
-            lambda p, c: Partner._omnichannel_pop_partners(p | c),
-            lambda p, c: [prev_omnichannel_pop_partner(Partner, r) for r in (p, c)],
-        ),
-        "invoices": (
+        "invoices + balance": (
             lambda p, c: Partner._omnichannel_pop_invoices(c, companies, today),
-            lambda p, c: prev_omnichannel_pop_invoices(Partner, c, companies, today),
-        ),
-        "balance": (
-            lambda p, c: Partner._omnichannel_pop_balance(c, companies, today),
-            lambda p, c: prev_omnichannel_pop_balance(Partner, c, companies, today),
+            lambda p, c: (
+                prev_omnichannel_pop_invoices(Partner, c, companies, today),
+                prev_omnichannel_pop_balance(Partner, c, companies, today),
+            ),
         ),
         "sale orders": (
             lambda p, c: Partner._omnichannel_pop_sale_orders(c, companies),

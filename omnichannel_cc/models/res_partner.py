@@ -32,6 +32,9 @@ IDENTIFY_FIELDS = [
 POP_PARTNER_FIELDS = [
     *DISPLAY_NAME_FIELDS,
     "commercial_partner_id",
+    # read by the multi-company record rule
+    "partner_share",
+    "company_id",
     "email",
     "phone",
     "mobile",
@@ -371,9 +374,12 @@ class ResPartner(models.Model):
         self.ensure_one()
         if not self.env.user.has_group("omnichannel_cc.group_omnichannel_agent"):
             raise AccessError(_("Only contact center agents can open the customer panel."))
-        self.check_access("read")
         partner = self
+        # fetch() reads only what the panel shows, under the access rules
+        # (AccessError otherwise); check_access then finds the fields of the
+        # rules in cache instead of reading the whole row
         partner.fetch(POP_PARTNER_FIELDS)
+        self.check_access("read")
         commercial = partner.commercial_partner_id
         commercial.fetch(POP_PARTNER_FIELDS)
         companies = self.env.companies
@@ -466,12 +472,7 @@ class ResPartner(models.Model):
     @api.model
     def _omnichannel_pop_invoices(self, commercial, companies, today):
         """(unpaid posted customer invoices oldest due first, overdue, total
-        due), one query.
-
-        The amounts are in company currency from open receivable lines, per
-        instalment (date_maturity): a partly overdue invoice counts its
-        overdue instalments only.
-        """
+        due), one query; the amounts as _omnichannel_pop_balance."""
         self.env["account.move"].flush_model(
             [
                 "name",
@@ -488,34 +489,13 @@ class ResPartner(models.Model):
                 "state",
             ]
         )
-        self.env["account.move.line"].flush_model(
-            [
-                "partner_id",
-                "amount_residual",
-                "date_maturity",
-                "reconciled",
-                "parent_state",
-                "account_id",
-                "company_id",
-            ]
-        )
         self.env.cr.execute(
             SQL(
                 """SELECT balance.overdue, balance.total,
                           invoice.id, invoice.name, invoice.invoice_date, invoice.invoice_date_due,
                           invoice.amount_total, invoice.amount_residual,
                           invoice.amount_residual_signed, invoice.currency, invoice.payment_state
-                     FROM (SELECT COALESCE(SUM(line.amount_residual)
-                                           FILTER (WHERE line.date_maturity < %(today)s), 0)
-                                      AS overdue,
-                                  COALESCE(SUM(line.amount_residual), 0) AS total
-                             FROM account_move_line line
-                             JOIN account_account account ON account.id = line.account_id
-                            WHERE line.partner_id = %(partner_id)s
-                              AND line.company_id = ANY(%(company_ids)s)
-                              AND account.account_type = 'asset_receivable'
-                              AND line.parent_state = 'posted'
-                              AND NOT line.reconciled) balance
+                     FROM (%(balance)s) balance
                      LEFT JOIN (
                            SELECT move.id, move.name, move.invoice_date, move.invoice_date_due,
                                   move.amount_total, move.amount_residual,
@@ -531,7 +511,7 @@ class ResPartner(models.Model):
                             ORDER BY move.invoice_date_due ASC, move.id ASC
                             LIMIT %(limit)s) invoice ON TRUE
                     ORDER BY invoice.invoice_date_due ASC, invoice.id ASC""",
-                today=today,
+                balance=self._omnichannel_balance_sql(commercial, companies, today),
                 partner_id=commercial.id,
                 company_ids=companies.ids,
                 limit=SCREEN_POP_ROWS,
@@ -570,6 +550,47 @@ class ResPartner(models.Model):
                 }
             )
         return invoices, max(float(overdue), 0.0), float(total)
+
+    @api.model
+    def _omnichannel_pop_balance(self, commercial, companies, today):
+        """(overdue, total due) in company currency from open receivable lines."""
+        self.env.cr.execute(self._omnichannel_balance_sql(commercial, companies, today))
+        overdue, total = self.env.cr.fetchone()
+        return max(float(overdue), 0.0), float(total)
+
+    @api.model
+    def _omnichannel_balance_sql(self, commercial, companies, today):
+        """SELECT overdue, total of the customer's open receivable lines.
+
+        Per instalment (date_maturity), so a partly overdue invoice counts
+        its overdue instalments only.
+        """
+        self.env["account.move.line"].flush_model(
+            [
+                "partner_id",
+                "amount_residual",
+                "date_maturity",
+                "reconciled",
+                "parent_state",
+                "account_id",
+                "company_id",
+            ]
+        )
+        return SQL(
+            """SELECT COALESCE(SUM(line.amount_residual)
+                               FILTER (WHERE line.date_maturity < %s), 0) AS overdue,
+                      COALESCE(SUM(line.amount_residual), 0) AS total
+                 FROM account_move_line line
+                 JOIN account_account account ON account.id = line.account_id
+                WHERE line.partner_id = %s
+                  AND line.company_id IN %s
+                  AND account.account_type = 'asset_receivable'
+                  AND line.parent_state = 'posted'
+                  AND NOT line.reconciled""",
+            today,
+            commercial.id,
+            tuple(companies.ids),
+        )
 
     @api.model
     def _omnichannel_pop_sale_orders(self, commercial, companies):

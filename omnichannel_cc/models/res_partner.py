@@ -190,6 +190,18 @@ class ResPartner(models.Model):
             )
 
     # ------------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------------
+    def write(self, vals):
+        res = super().write(vals)
+        if "country_id" in vals and self.env["res.company"].sudo().with_context(
+            active_test=False
+        ).search_count([("partner_id", "in", self.ids)], limit=1):
+            # a company moved: national numbers read in another country
+            self.env.registry.clear_cache()
+        return res
+
+    # ------------------------------------------------------------------
     # Backfill of the E.164 columns
     # ------------------------------------------------------------------
     @api.model
@@ -287,15 +299,6 @@ class ResPartner(models.Model):
             if code and code not in codes:
                 codes.append(code)
         return tuple(codes)
-
-    def write(self, vals):
-        res = super().write(vals)
-        if "country_id" in vals and self.env["res.company"].sudo().with_context(
-            active_test=False
-        ).search_count([("partner_id", "in", self.ids)], limit=1):
-            # a company moved: national numbers read in another country
-            self.env.registry.clear_cache()
-        return res
 
     @api.model
     def omnichannel_identify(self, address, channel_type="phone"):

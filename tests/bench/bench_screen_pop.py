@@ -400,13 +400,14 @@ def ours(env, queries, previous=False):
     """Identify + screen-pop per lookup, cold ORM cache each time.
 
     Returns the timings (ms), the identification timings, how many callers
-    were found, how many invoices shown, and the (matches, payload) of each
-    lookup for the comparison of implementations.
+    were found, how many invoices shown, the (matches, payload) of each
+    lookup for the comparison of implementations and the number of queries.
     """
     Partner = env["res.partner"]
     identify = prev_omnichannel_identify if previous else type(Partner).omnichannel_identify
     screen_pop = prev_omnichannel_screen_pop if previous else type(Partner).omnichannel_screen_pop
     samples, identify_ms, found, invoices, outputs = [], [], 0, 0, []
+    queries_before = env.cr.sql_log_count
     for text, pid in queries:
         t0 = time.perf_counter()
         matches = identify(Partner, text)
@@ -418,7 +419,8 @@ def ours(env, queries, previous=False):
         invoices += len(pop["invoices"]) if pop else 0
         outputs.append((matches, pop))
         env.invalidate_all()
-    return samples, identify_ms, found, invoices, outputs
+    query_count = env.cr.sql_log_count - queries_before
+    return samples, identify_ms, found, invoices, outputs, query_count
 
 
 def compare_outputs(queries, new, old):
@@ -586,6 +588,7 @@ def main():
         # that the load of the machine weighs on both alike
         a_samples, a_identify, a_found, a_inv, a_out = [], [], 0, 0, []
         p_samples, p_identify, p_found, p_inv, p_out = [], [], 0, 0, []
+        query_counts = {False: 0, True: 0}
         for start in range(0, len(queries), 50):
             chunk = queries[start : start + 50]
             for previous in (False, True) if start % 100 == 0 else (True, False):
@@ -595,6 +598,7 @@ def main():
                 )
                 for acc, values in zip(target, (got[0], got[1], got[4]), strict=True):
                     acc.extend(values)
+                query_counts[previous] += got[5]
                 if previous:
                     p_found, p_inv = p_found + got[2], p_inv + got[3]
                 else:
@@ -669,7 +673,12 @@ def main():
             ],
         )
         print(
-            f"\npayloads compared with the previous implementation on {len(queries)} "
+            f"\nqueries per lookup (identify + screen_pop): ours "
+            f"{query_counts[False] / max(len(queries), 1):.1f}, previous "
+            f"{query_counts[True] / max(len(queries), 1):.1f}"
+        )
+        print(
+            f"payloads compared with the previous implementation on {len(queries)} "
             f"lookups: {len(differences)} difference(s)"
         )
         for text, key, new, old in differences[:5]:

@@ -640,6 +640,8 @@ class ResPartner(models.Model):
                 SCREEN_POP_ROWS * 3,
             )
         )
+        rows = self.env.cr.fetchall()
+        # after fetchall: the labels may be read from the database (cache miss)
         state_labels = dict(SaleOrder._fields["state"]._description_selection(self.env))
         result = []
         for (
@@ -651,7 +653,7 @@ class ResPartner(models.Model):
             delivery,
             total,
             currency,
-        ) in self.env.cr.fetchall():
+        ) in rows:
             fully_done = (
                 state == "sale"
                 and invoice_status in ("invoiced", "no")

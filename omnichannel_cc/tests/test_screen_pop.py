@@ -149,3 +149,14 @@ class TestScreenPop(OmnichannelCommon):
         self.assertEqual(history["channel_type"], "phone")
         self.assertIsInstance(history["date"], str)
         self.assertEqual(pop["currency"]["name"], self.env.company.currency_id.name)
+
+    @users("occ_agent_sales")
+    def test_screen_pop_with_cold_caches(self):
+        # reading labels or rules on a cache miss runs queries: every block
+        # must have fetched its rows before
+        self.env.registry.clear_cache()
+        pop = self.env["res.partner"].browse(self.customer_contact.id).omnichannel_screen_pop()
+        self.assertEqual([o["id"] for o in pop["sale_orders"]], [self.quotation.id])
+        self.assertEqual(len(pop["invoices"]), 2)
+        self.assertEqual(len(pop["cases"]), 1)
+        self.assertTrue(pop["interactions"])

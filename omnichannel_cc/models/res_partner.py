@@ -1,6 +1,6 @@
 import logging
 
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL
 from odoo.tools.sql import column_exists, create_column, create_index
@@ -14,6 +14,34 @@ BACKFILL_PARAM_LAST = "omnichannel_cc.phone_backfill_last_id"
 BACKFILL_PARAM_UNTIL = "omnichannel_cc.phone_backfill_until_id"
 SCREEN_POP_INTERACTIONS = 10
 SCREEN_POP_ROWS = 20
+# what the display name of a partner is made of (res.partner._get_complete_name)
+DISPLAY_NAME_FIELDS = [
+    "name",
+    "company_name",
+    "parent_id",
+    "type",
+    "is_company",
+    "commercial_company_name",
+]
+IDENTIFY_FIELDS = [
+    *DISPLAY_NAME_FIELDS,
+    "customer_rank",
+    "write_date",
+    "commercial_partner_id",
+]
+POP_PARTNER_FIELDS = [
+    *DISPLAY_NAME_FIELDS,
+    "commercial_partner_id",
+    # read by the multi-company record rule
+    "partner_share",
+    "company_id",
+    "email",
+    "phone",
+    "mobile",
+    "city",
+    "lang",
+    "vat",
+]
 
 
 class ResPartner(models.Model):
@@ -162,6 +190,18 @@ class ResPartner(models.Model):
             )
 
     # ------------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------------
+    def write(self, vals):
+        res = super().write(vals)
+        if "country_id" in vals and self.env["res.company"].sudo().with_context(
+            active_test=False
+        ).search_count([("partner_id", "in", self.ids)], limit=1):
+            # a company moved: national numbers read in another country
+            self.env.registry.clear_cache()
+        return res
+
+    # ------------------------------------------------------------------
     # Backfill of the E.164 columns
     # ------------------------------------------------------------------
     @api.model
@@ -229,14 +269,17 @@ class ResPartner(models.Model):
     @api.model
     def _omnichannel_candidate_regions(self):
         """Country codes to read national numbers with: the user's companies',
-        then the main company's. One query: ``res.company.country_id`` is a
-        computed field that would recompute the company address on every
-        lookup with a cold cache."""
-        company_ids = [
-            *self.env.companies.ids,
-            self.env.company.id,
-            self.env.ref("base.main_company").id,
-        ]
+        then the main company's. Cached per company set: it is asked on every
+        call and changes only when a company's country does (see write)."""
+        company_ids = (*self.env.companies.ids, self.env.company.id)
+        return list(self._omnichannel_candidate_regions_cached(company_ids))
+
+    @api.model
+    @tools.ormcache("company_ids")
+    def _omnichannel_candidate_regions_cached(self, company_ids):
+        # One query: ``res.company.country_id`` is a computed field that
+        # would recompute the company address with a cold cache.
+        company_ids = [*company_ids, self.env.ref("base.main_company").id]
         self.env["res.company"].flush_model(["partner_id"])
         self.env["res.partner"].flush_model(["country_id"])
         self.env.cr.execute(
@@ -255,7 +298,7 @@ class ResPartner(models.Model):
             code = code_by_company.get(company_id)
             if code and code not in codes:
                 codes.append(code)
-        return codes
+        return tuple(codes)
 
     @api.model
     def omnichannel_identify(self, address, channel_type="phone"):
@@ -298,7 +341,8 @@ class ResPartner(models.Model):
                     address=address,
                 )
             )
-        partners = self.search(domain, limit=50)
+        # search and read the ranking and display fields in one query
+        partners = self.search_fetch(domain, IDENTIFY_FIELDS, limit=50)
         ranked = sorted(
             partners,
             key=lambda p: (
@@ -320,6 +364,10 @@ class ResPartner(models.Model):
     # ------------------------------------------------------------------
     # Screen-pop
     # ------------------------------------------------------------------
+    # Each list block is one SQL query returning plain values: no record is
+    # built for invoices, orders, cases or interactions. The filters are
+    # those of the former sudo() searches (company of the user, no record
+    # rule), so an agent sees exactly the same figures.
     def omnichannel_screen_pop(self):
         """What an agent sees of this customer before answering.
 
@@ -329,19 +377,23 @@ class ResPartner(models.Model):
         self.ensure_one()
         if not self.env.user.has_group("omnichannel_cc.group_omnichannel_agent"):
             raise AccessError(_("Only contact center agents can open the customer panel."))
-        self.check_access("read")
         partner = self
+        # fetch() reads only what the panel shows, under the access rules
+        # (AccessError otherwise); check_access then finds the fields of the
+        # rules in cache instead of reading the whole row
+        partner.fetch(POP_PARTNER_FIELDS)
+        self.check_access("read")
         commercial = partner.commercial_partner_id
+        commercial.fetch(POP_PARTNER_FIELDS)
         companies = self.env.companies
-        currency = self.env.company.currency_id
-        today = fields.Date.context_today(self)
-
-        invoices = self._omnichannel_pop_invoices(commercial, companies, today)
-        overdue_amount, total_due = self._omnichannel_pop_balance(commercial, companies, today)
+        partners, currency, today = self._omnichannel_pop_header(partner | commercial)
+        invoices, overdue_amount, total_due = self._omnichannel_pop_invoices(
+            commercial, companies, today
+        )
         return {
-            "partner": self._omnichannel_pop_partner(partner),
-            "commercial_partner": self._omnichannel_pop_partner(commercial),
-            "currency": {"id": currency.id, "name": currency.name, "symbol": currency.symbol},
+            "partner": partners[partner.id],
+            "commercial_partner": partners[commercial.id],
+            "currency": currency,
             "invoices": invoices,
             "overdue_amount": overdue_amount,
             "total_due": total_due,
@@ -352,62 +404,166 @@ class ResPartner(models.Model):
         }
 
     @api.model
-    def _omnichannel_pop_partner(self, partner):
-        return {
-            "id": partner.id,
-            "name": partner.display_name,
-            "is_company": partner.is_company,
-            "email": partner.email or False,
-            "phone": partner.phone or False,
-            "mobile": partner.mobile or False,
-            "city": partner.city or False,
-            "country": partner.country_id.name or False,
-            "lang": partner.lang or False,
-            "vat": partner.vat or False,
-            "category_names": partner.category_id.mapped("name"),
-        }
+    def _omnichannel_pop_header(self, partners):
+        """({id: panel dict} of these (fetched) partners, company currency as
+        a dict, today in the user's time zone).
+
+        One query for the partners' country and tag names, the currency and
+        the user's time zone (the web client sends it in the context; RPC
+        callers may not).
+        """
+        Country = self.env["res.country"]
+        Category = self.env["res.partner.category"]
+        self.env["res.partner"].flush_model(["country_id", "category_id", "tz"])
+        self.env["res.company"].flush_model(["currency_id"])
+        Category.flush_model(["name"])
+        # tags are read as the ORM reads a many2many: archived ones too,
+        # under the tags' record rules if any
+        tag_query = Category.with_context(active_test=False)._search([])
+        tag_rules = (
+            SQL("AND tag.id IN %s", tag_query.subselect()) if tag_query.where_clause else SQL()
+        )
+        self.env.cr.execute(
+            SQL(
+                """SELECT partner.id, %(country_name)s,
+                          ARRAY(SELECT %(tag_name)s
+                                  FROM res_partner_res_partner_category_rel rel
+                                  JOIN res_partner_category tag ON tag.id = rel.category_id
+                                 WHERE rel.partner_id = partner.id %(tag_rules)s
+                                 ORDER BY %(tag_name)s),
+                          currency.id, currency.name, currency.symbol, user_partner.tz
+                     FROM res_partner partner
+                     LEFT JOIN res_country country ON country.id = partner.country_id
+                     JOIN res_company company ON company.id = %(company_id)s
+                     JOIN res_currency currency ON currency.id = company.currency_id
+                     JOIN res_users users ON users.id = %(uid)s
+                     JOIN res_partner user_partner ON user_partner.id = users.partner_id
+                    WHERE partner.id = ANY(%(ids)s)""",
+                country_name=Country._field_to_sql("country", "name"),
+                tag_name=Category._field_to_sql("tag", "name"),
+                tag_rules=tag_rules,
+                company_id=self.env.company.id,
+                uid=self.env.uid,
+                ids=partners.ids,
+            )
+        )
+        rows = self.env.cr.fetchall()
+        extra = {row[0]: row[1:3] for row in rows}
+        currency_id, currency_name, symbol, user_tz = rows[0][3:] if rows else (None,) * 4
+        tz = self.env.context.get("tz") or user_tz
+        # as fields.Date.context_today, without reading the user record
+        today = fields.Date.context_today(self.with_context(tz=tz)) if tz else fields.Date.today()
+        result = {}
+        for partner in partners:
+            country_name, tag_names = extra.get(partner.id, (None, []))
+            result[partner.id] = {
+                "id": partner.id,
+                "name": partner.display_name,
+                "is_company": partner.is_company,
+                "email": partner.email or False,
+                "phone": partner.phone or False,
+                "mobile": partner.mobile or False,
+                "city": partner.city or False,
+                "country": country_name or False,
+                "lang": partner.lang or False,
+                "vat": partner.vat or False,
+                "category_names": list(tag_names),
+            }
+        currency = {"id": currency_id, "name": currency_name, "symbol": symbol}
+        return result, currency, today
 
     @api.model
     def _omnichannel_pop_invoices(self, commercial, companies, today):
-        moves = (
-            self.env["account.move"]
-            .sudo()
-            .search(
-                [
-                    ("commercial_partner_id", "=", commercial.id),
-                    ("company_id", "in", companies.ids),
-                    ("move_type", "=", "out_invoice"),
-                    ("state", "=", "posted"),
-                    ("payment_state", "in", ("not_paid", "partial")),
-                ],
-                order="invoice_date_due asc, id asc",
+        """(unpaid posted customer invoices oldest due first, overdue, total
+        due), one query; the amounts as _omnichannel_pop_balance."""
+        self.env["account.move"].flush_model(
+            [
+                "name",
+                "invoice_date",
+                "invoice_date_due",
+                "amount_total",
+                "amount_residual",
+                "amount_residual_signed",
+                "currency_id",
+                "payment_state",
+                "commercial_partner_id",
+                "company_id",
+                "move_type",
+                "state",
+            ]
+        )
+        self.env.cr.execute(
+            SQL(
+                """SELECT balance.overdue, balance.total,
+                          invoice.id, invoice.name, invoice.invoice_date, invoice.invoice_date_due,
+                          invoice.amount_total, invoice.amount_residual,
+                          invoice.amount_residual_signed, invoice.currency, invoice.payment_state
+                     FROM (%(balance)s) balance
+                     LEFT JOIN (
+                           SELECT move.id, move.name, move.invoice_date, move.invoice_date_due,
+                                  move.amount_total, move.amount_residual,
+                                  move.amount_residual_signed, currency.name AS currency,
+                                  move.payment_state
+                             FROM account_move move
+                             LEFT JOIN res_currency currency ON currency.id = move.currency_id
+                            WHERE move.commercial_partner_id = %(partner_id)s
+                              AND move.company_id = ANY(%(company_ids)s)
+                              AND move.move_type = 'out_invoice'
+                              AND move.state = 'posted'
+                              AND move.payment_state IN ('not_paid', 'partial')
+                            ORDER BY move.invoice_date_due ASC, move.id ASC
+                            LIMIT %(limit)s) invoice ON TRUE
+                    ORDER BY invoice.invoice_date_due ASC, invoice.id ASC""",
+                balance=self._omnichannel_balance_sql(commercial, companies, today),
+                partner_id=commercial.id,
+                company_ids=companies.ids,
                 limit=SCREEN_POP_ROWS,
             )
         )
-        result = []
-        for move in moves:
-            due = move.invoice_date_due
+        rows = self.env.cr.fetchall()
+        overdue, total = rows[0][:2]
+        invoices = []
+        for (
+            move_id,
+            name,
+            invoice_date,
+            due,
+            amount_total,
+            residual,
+            residual_company,
+            currency,
+            payment_state,
+        ) in (row[2:] for row in rows):
+            if move_id is None:
+                continue  # no open invoice: the balance row alone
             days_overdue = (today - due).days if due and due < today else 0
-            result.append(
+            invoices.append(
                 {
-                    "id": move.id,
-                    "name": move.name,
-                    "invoice_date": fields.Date.to_string(move.invoice_date) or False,
+                    "id": move_id,
+                    "name": name or False,
+                    "invoice_date": fields.Date.to_string(invoice_date) or False,
                     "date_due": fields.Date.to_string(due) or False,
-                    "amount_total": move.amount_total,
-                    "amount_residual": move.amount_residual,
-                    "amount_residual_company": move.amount_residual_signed,
-                    "currency": move.currency_id.name,
-                    "payment_state": move.payment_state,
+                    "amount_total": amount_total or 0.0,
+                    "amount_residual": residual or 0.0,
+                    "amount_residual_company": residual_company or 0.0,
+                    "currency": currency or False,
+                    "payment_state": payment_state or False,
                     "days_overdue": days_overdue,
                     "overdue": days_overdue > 0,
                 }
             )
-        return result
+        return invoices, max(float(overdue), 0.0), float(total)
 
     @api.model
     def _omnichannel_pop_balance(self, commercial, companies, today):
-        """(overdue, total due) in company currency from open receivable lines.
+        """(overdue, total due) in company currency from open receivable lines."""
+        self.env.cr.execute(self._omnichannel_balance_sql(commercial, companies, today))
+        overdue, total = self.env.cr.fetchone()
+        return max(float(overdue), 0.0), float(total)
+
+    @api.model
+    def _omnichannel_balance_sql(self, commercial, companies, today):
+        """SELECT overdue, total of the customer's open receivable lines.
 
         Per instalment (date_maturity), so a partly overdue invoice counts
         its overdue instalments only.
@@ -423,65 +579,99 @@ class ResPartner(models.Model):
                 "company_id",
             ]
         )
-        self.env.cr.execute(
-            SQL(
-                """SELECT COALESCE(SUM(line.amount_residual)
-                                   FILTER (WHERE line.date_maturity < %s), 0),
-                          COALESCE(SUM(line.amount_residual), 0)
-                     FROM account_move_line line
-                     JOIN account_account account ON account.id = line.account_id
-                    WHERE line.partner_id = %s
-                      AND line.company_id IN %s
-                      AND account.account_type = 'asset_receivable'
-                      AND line.parent_state = 'posted'
-                      AND NOT line.reconciled""",
-                today,
-                commercial.id,
-                tuple(companies.ids),
-            )
+        return SQL(
+            """SELECT COALESCE(SUM(line.amount_residual)
+                               FILTER (WHERE line.date_maturity < %s), 0) AS overdue,
+                      COALESCE(SUM(line.amount_residual), 0) AS total
+                 FROM account_move_line line
+                 JOIN account_account account ON account.id = line.account_id
+                WHERE line.partner_id = %s
+                  AND line.company_id IN %s
+                  AND account.account_type = 'asset_receivable'
+                  AND line.parent_state = 'posted'
+                  AND NOT line.reconciled""",
+            today,
+            commercial.id,
+            tuple(companies.ids),
         )
-        overdue, total = self.env.cr.fetchone()
-        return max(float(overdue), 0.0), float(total)
 
     @api.model
     def _omnichannel_pop_sale_orders(self, commercial, companies):
-        orders = (
-            self.env["sale.order"]
-            .sudo()
-            .search(
-                [
-                    ("partner_id", "child_of", commercial.id),
-                    ("company_id", "in", companies.ids),
-                    ("state", "in", ("draft", "sent", "sale")),
-                ],
-                order="date_order desc, id desc",
-                limit=SCREEN_POP_ROWS * 3,
+        """Open orders of the customer and its contacts (archived ones too,
+        as ``child_of``), newest first; fully delivered and invoiced ones
+        left out among the last SCREEN_POP_ROWS * 3. The family is
+        gathered first (an array) so that the orders are found through
+        their partner_id index."""
+        SaleOrder = self.env["sale.order"]
+        has_delivery = "delivery_status" in SaleOrder._fields
+        order_fields = [
+            "name",
+            "partner_id",
+            "company_id",
+            "state",
+            "date_order",
+            "invoice_status",
+            "amount_total",
+            "currency_id",
+        ]
+        SaleOrder.flush_model(order_fields + (["delivery_status"] if has_delivery else []))
+        self.env["res.partner"].flush_model(["parent_id"])
+        self.env.cr.execute(
+            SQL(
+                """WITH RECURSIVE family(id) AS (
+                        SELECT %s::integer
+                         UNION
+                        SELECT child.id
+                          FROM res_partner child
+                          JOIN family ON child.parent_id = family.id
+                   )
+                   SELECT sale.id, sale.name, sale.date_order, sale.state,
+                          sale.invoice_status, %s, sale.amount_total, currency.name
+                     FROM sale_order sale
+                     LEFT JOIN res_currency currency ON currency.id = sale.currency_id
+                    WHERE sale.partner_id = ANY(ARRAY(SELECT id FROM family))
+                      AND sale.company_id = ANY(%s)
+                      AND sale.state IN ('draft', 'sent', 'sale')
+                    ORDER BY sale.date_order DESC, sale.id DESC
+                    LIMIT %s""",
+                commercial.id,
+                SQL.identifier("sale", "delivery_status") if has_delivery else SQL("NULL"),
+                companies.ids,
+                SCREEN_POP_ROWS * 3,
             )
         )
-        has_delivery = "delivery_status" in orders._fields
+        rows = self.env.cr.fetchall()
+        # after fetchall: the labels may be read from the database (cache miss)
+        state_labels = dict(SaleOrder._fields["state"]._description_selection(self.env))
         result = []
-        for order in orders:
-            delivery = order.delivery_status if has_delivery else False
+        for (
+            order_id,
+            name,
+            date_order,
+            state,
+            invoice_status,
+            delivery,
+            total,
+            currency,
+        ) in rows:
             fully_done = (
-                order.state == "sale"
-                and order.invoice_status in ("invoiced", "no")
-                and (not has_delivery or delivery in ("full", False))
+                state == "sale"
+                and invoice_status in ("invoiced", "no")
+                and (not has_delivery or delivery in ("full", None))
             )
             if fully_done:
                 continue
             result.append(
                 {
-                    "id": order.id,
-                    "name": order.name,
-                    "date_order": fields.Datetime.to_string(order.date_order) or False,
-                    "state": order.state,
-                    "state_label": dict(order._fields["state"]._description_selection(self.env))[
-                        order.state
-                    ],
-                    "invoice_status": order.invoice_status or False,
+                    "id": order_id,
+                    "name": name,
+                    "date_order": fields.Datetime.to_string(date_order) or False,
+                    "state": state,
+                    "state_label": state_labels[state],
+                    "invoice_status": invoice_status or False,
                     "delivery_status": delivery or False,
-                    "amount_total": order.amount_total,
-                    "currency": order.currency_id.name,
+                    "amount_total": total or 0.0,
+                    "currency": currency or False,
                 }
             )
             if len(result) >= SCREEN_POP_ROWS:
@@ -490,58 +680,120 @@ class ResPartner(models.Model):
 
     @api.model
     def _omnichannel_pop_cases(self, commercial):
-        cases = (
-            self.env["omnichannel.case"]
-            .sudo()
-            .search(
-                [
-                    ("commercial_partner_id", "=", commercial.id),
-                    ("state", "in", OPEN_CASE_STATES),
-                    ("company_id", "in", self.env.companies.ids),
-                ],
-                limit=SCREEN_POP_ROWS,
+        """Open cases of the customer, in the cases' order."""
+        Case = self.env["omnichannel.case"]
+        Case.flush_model(
+            [
+                "name",
+                "subject",
+                "state",
+                "user_id",
+                "queue_id",
+                "commercial_partner_id",
+                "company_id",
+                "priority",
+            ]
+        )
+        self.env["res.partner"].flush_model(["name"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT case_.id, case_.name, case_.subject, case_.state,
+                          case_.user_id, owner.name, %s
+                     FROM omnichannel_case case_
+                     LEFT JOIN res_users users ON users.id = case_.user_id
+                     LEFT JOIN res_partner owner ON owner.id = users.partner_id
+                     LEFT JOIN omnichannel_queue queue ON queue.id = case_.queue_id
+                    WHERE case_.commercial_partner_id = %s
+                      AND case_.state IN %s
+                      AND case_.company_id = ANY(%s)
+                    ORDER BY case_.priority DESC, case_.id DESC
+                    LIMIT %s""",
+                self.env["omnichannel.queue"].sudo()._field_to_sql("queue", "name"),
+                commercial.id,
+                tuple(OPEN_CASE_STATES),
+                self.env.companies.ids,
+                SCREEN_POP_ROWS,
             )
         )
         return [
             {
-                "id": case.id,
-                "name": case.name,
-                "subject": case.subject,
-                "state": case.state,
-                "owner_id": case.user_id.id or False,
-                "owner_name": case.user_id.name or False,
-                "queue": case.queue_id.name or False,
+                "id": case_id,
+                "name": name,
+                "subject": subject,
+                "state": state,
+                "owner_id": owner_id or False,
+                "owner_name": owner_name or False,
+                "queue": queue or False,
             }
-            for case in cases
+            for case_id, name, subject, state, owner_id, owner_name, queue in (
+                self.env.cr.fetchall()
+            )
         ]
 
     @api.model
     def _omnichannel_pop_interactions(self, commercial):
-        interactions = (
-            self.env["omnichannel.interaction"]
-            .sudo()
-            .search(
-                [
-                    ("commercial_partner_id", "=", commercial.id),
-                    ("company_id", "in", self.env.companies.ids),
-                ],
-                order="id desc",
-                limit=SCREEN_POP_INTERACTIONS,
+        """The customer's last interactions, all channels and contacts."""
+        Interaction = self.env["omnichannel.interaction"]
+        Interaction.flush_model(
+            [
+                "name",
+                "channel_type",
+                "direction",
+                "subject",
+                "state",
+                "agent_id",
+                "disposition_id",
+                "commercial_partner_id",
+                "company_id",
+            ]
+        )
+        self.env["res.partner"].flush_model(["name"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT interaction.id, interaction.name, interaction.channel_type,
+                          interaction.direction, interaction.subject, interaction.state,
+                          interaction.create_date, agent.name, %s
+                     FROM (SELECT id, name, channel_type, direction, subject, state,
+                                  create_date, agent_id, disposition_id
+                             FROM omnichannel_interaction
+                            WHERE commercial_partner_id = %s
+                              AND company_id = ANY(%s)
+                            ORDER BY id DESC
+                            LIMIT %s) interaction
+                     LEFT JOIN res_users users ON users.id = interaction.agent_id
+                     LEFT JOIN res_partner agent ON agent.id = users.partner_id
+                     LEFT JOIN omnichannel_disposition disposition
+                            ON disposition.id = interaction.disposition_id
+                    ORDER BY interaction.id DESC""",
+                self.env["omnichannel.disposition"].sudo()._field_to_sql("disposition", "name"),
+                commercial.id,
+                self.env.companies.ids,
+                SCREEN_POP_INTERACTIONS,
             )
         )
         return [
             {
-                "id": rec.id,
-                "name": rec.name,
-                "channel_type": rec.channel_type,
-                "direction": rec.direction,
-                "subject": rec.subject or False,
-                "state": rec.state,
-                "date": fields.Datetime.to_string(rec.create_date),
-                "agent": rec.agent_id.name or False,
-                "disposition": rec.disposition_id.name or False,
+                "id": rec_id,
+                "name": name,
+                "channel_type": channel_type or False,
+                "direction": direction,
+                "subject": subject or False,
+                "state": state,
+                "date": fields.Datetime.to_string(create_date),
+                "agent": agent or False,
+                "disposition": disposition or False,
             }
-            for rec in interactions
+            for (
+                rec_id,
+                name,
+                channel_type,
+                direction,
+                subject,
+                state,
+                create_date,
+                agent,
+                disposition,
+            ) in self.env.cr.fetchall()
         ]
 
     # ------------------------------------------------------------------

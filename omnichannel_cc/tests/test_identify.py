@@ -96,3 +96,15 @@ class TestIdentify(OmnichannelCommon):
             "'res_partner_email_normalized_occ_idx')"
         )
         self.assertEqual(len(self.env.cr.fetchall()), 3)
+
+    def test_candidate_regions_follow_the_company_country(self):
+        # cached per company set: a company moving country must be seen
+        company = self.env.company
+        company.country_id = self.poland
+        self.assertEqual(self.env["res.partner"]._omnichannel_candidate_regions()[0], "PL")
+        company.country_id = self.env.ref("base.de")
+        self.assertEqual(self.env["res.partner"]._omnichannel_candidate_regions()[0], "DE")
+        german = self.env["res.partner"].create({"name": "Hans", "phone": "+49 30 1234567"})
+        self.assertEqual(
+            self.env["res.partner"].omnichannel_identify("030 1234567")[0]["id"], german.id
+        )

@@ -112,3 +112,51 @@ class TestScreenPop(OmnichannelCommon):
         self.assertEqual(pop["overdue_amount"], 0.0)
         self.assertFalse(pop["has_overdue"])
         self.assertEqual(pop["sale_orders"], [])
+
+    @users("occ_agent_sales")
+    def test_screen_pop_family_tags_and_labels(self):
+        """The panel blocks read with SQL keep the ORM's rules: orders of
+        archived contacts (child_of), fully done orders left out, tags and
+        country by name, case owner and queue names."""
+        admin_env = self.env(su=True)
+        tag = admin_env["res.partner.category"].create({"name": "VIP"})
+        archived = admin_env["res.partner"].create(
+            {"name": "Były pracownik", "parent_id": self.customer_company.id}
+        )
+        product = admin_env["product.product"].create({"name": "Usługa", "type": "service"})
+        old_order = admin_env["sale.order"].create(
+            {
+                "partner_id": archived.id,
+                "order_line": [Command.create({"product_id": product.id, "price_unit": 10.0})],
+            }
+        )
+        archived.active = False
+        admin_env["res.partner"].browse(self.customer_company.id).category_id = tag
+        pop = self.env["res.partner"].browse(self.customer_contact.id).omnichannel_screen_pop()
+        self.assertIn(old_order.id, [o["id"] for o in pop["sale_orders"]])
+        order = next(o for o in pop["sale_orders"] if o["id"] == old_order.id)
+        self.assertEqual(order["state_label"], "Quotation")
+        self.assertEqual(order["currency"], old_order.currency_id.name)
+        self.assertEqual(pop["commercial_partner"]["category_names"], ["VIP"])
+        self.assertEqual(pop["partner"]["category_names"], [])
+        self.assertEqual(pop["partner"]["country"], self.poland.name)
+        self.assertEqual(pop["partner"]["name"], self.customer_contact.display_name)
+        case = pop["cases"][0]
+        self.assertEqual(case["owner_name"], self.agent_claims.name)
+        self.assertEqual(case["queue"], self.queue_claims.name)
+        self.assertEqual(case["subject"], "Szkoda")
+        history = pop["interactions"][0]
+        self.assertEqual(history["channel_type"], "phone")
+        self.assertIsInstance(history["date"], str)
+        self.assertEqual(pop["currency"]["name"], self.env.company.currency_id.name)
+
+    @users("occ_agent_sales")
+    def test_screen_pop_with_cold_caches(self):
+        # reading labels or rules on a cache miss runs queries: every block
+        # must have fetched its rows before
+        self.env.registry.clear_cache()
+        pop = self.env["res.partner"].browse(self.customer_contact.id).omnichannel_screen_pop()
+        self.assertEqual([o["id"] for o in pop["sale_orders"]], [self.quotation.id])
+        self.assertEqual(len(pop["invoices"]), 2)
+        self.assertEqual(len(pop["cases"]), 1)
+        self.assertTrue(pop["interactions"])

@@ -15,7 +15,7 @@ from . import res_partner
 from . import sale_order
 from . import account_move
 from . import omnichannel_wallboard
-from . import omnichannel_interaction_wallboard
+from . import omnichannel_interaction_index
 from . import omnichannel_interaction_supervisor
 from . import omnichannel_agent_wallboard
 from . import omnichannel_offer_wallboard

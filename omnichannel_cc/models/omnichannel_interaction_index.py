@@ -4,7 +4,7 @@ from odoo.tools.sql import create_index
 
 
 class OmnichannelInteraction(models.Model):
-    """Indexes of the wallboard's queries (omnichannel.queue.wallboard_data).
+    """Indexes of the read paths: wallboard (omnichannel.queue.wallboard_data) and screen-pop.
 
     Each serves one part of the board and reads only what happened today,
     whatever the size of the history (the live contacts, waiting or held, are
@@ -14,6 +14,10 @@ class OmnichannelInteraction(models.Model):
       columns of the queue figures (index-only scan of today's range);
     - ``_wallboard_closed_idx``: the contacts closed done, by closing time,
       covering the handle-time figures of queues and agents.
+
+    The screen-pop's contact history (res.partner ``_omnichannel_pop_interactions``:
+    a customer's latest interactions, newest first) reads
+    ``_history_idx``: constant time however long the customer's history.
 
     Index-only scans need an up-to-date visibility map, and today's rows are
     written all day: the table gets its own, more eager autovacuum settings
@@ -38,6 +42,13 @@ class OmnichannelInteraction(models.Model):
             table,
             ["date_closed", "queue_id", "agent_id", "date_answered"],
             where="state = 'done'",
+        )
+        create_index(
+            cr,
+            "omnichannel_interaction_history_idx",
+            table,
+            ["commercial_partner_id", "id DESC"],
+            where="commercial_partner_id IS NOT NULL",
         )
         cr.execute(
             SQL(

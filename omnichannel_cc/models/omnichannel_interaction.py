@@ -5,7 +5,6 @@ from markupsafe import Markup, escape
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import SQL
 
 from ..tools import address as address_tools
 from ..tools import routing
@@ -636,23 +635,9 @@ class OmnichannelInteraction(models.Model):
 
     @api.model
     def _company_phone_region(self, company):
-        """ISO code of the company's country (``company.country_id.code``) in
-        one query: ``res.company.country_id`` is computed from the company's
-        partner, so reading it loads the company, its partner and the country."""
-        self.env["res.company"].flush_model(["partner_id"])
-        self.env["res.partner"].flush_model(["country_id"])
-        self.env.cr.execute(
-            SQL(
-                """SELECT country.code
-                     FROM res_company company
-                     JOIN res_partner partner ON partner.id = company.partner_id
-                     JOIN res_country country ON country.id = partner.country_id
-                    WHERE company.id = %s""",
-                company.id,
-            )
-        )
-        row = self.env.cr.fetchone()
-        return row[0] if row else False
+        """ISO code of the company's country, cached (see res.partner)."""
+        codes = self.env["res.partner"]._omnichannel_company_country_codes((company.id,))
+        return codes[0][1] if codes else False
 
     @api.model
     def _normalize_contact_address(self, channel, sender):

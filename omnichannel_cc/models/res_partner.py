@@ -277,9 +277,22 @@ class ResPartner(models.Model):
     @api.model
     @tools.ormcache("company_ids")
     def _omnichannel_candidate_regions_cached(self, company_ids):
-        # One query: ``res.company.country_id`` is a computed field that
-        # would recompute the company address with a cold cache.
-        company_ids = [*company_ids, self.env.ref("base.main_company").id]
+        company_ids = (*company_ids, self.env.ref("base.main_company").id)
+        code_by_company = dict(self._omnichannel_company_country_codes(company_ids))
+        codes = []
+        for company_id in company_ids:
+            code = code_by_company.get(company_id)
+            if code and code not in codes:
+                codes.append(code)
+        return tuple(codes)
+
+    @api.model
+    @tools.ormcache("company_ids")
+    def _omnichannel_company_country_codes(self, company_ids):
+        """``((company id, country ISO code), ...)`` in one query, cached (cleared
+        by write when a company's partner changes country): ``res.company.country_id``
+        is a computed field that would recompute the company address with a cold
+        cache."""
         self.env["res.company"].flush_model(["partner_id"])
         self.env["res.partner"].flush_model(["country_id"])
         self.env.cr.execute(
@@ -289,16 +302,10 @@ class ResPartner(models.Model):
                      JOIN res_partner partner ON partner.id = company.partner_id
                      JOIN res_country country ON country.id = partner.country_id
                     WHERE company.id = ANY(%s)""",
-                company_ids,
+                list(company_ids),
             )
         )
-        code_by_company = dict(self.env.cr.fetchall())
-        codes = []
-        for company_id in company_ids:
-            code = code_by_company.get(company_id)
-            if code and code not in codes:
-                codes.append(code)
-        return tuple(codes)
+        return tuple(self.env.cr.fetchall())
 
     @api.model
     def omnichannel_identify(self, address, channel_type="phone"):

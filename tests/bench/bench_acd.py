@@ -39,12 +39,19 @@ def setup_center(env, agents, waiting):
             ]
         )
         _env.progress(len(users), agents, started, "agents")
-    queue = env["omnichannel.queue"].create(
-        {"name": "Bench", "ring_timeout": 600, "member_ids": [(6, 0, users.ids)]}
+    queue = queue_with_waiting_calls(
+        env, users, waiting, {"name": "Bench", "ring_timeout": 600}, "Bench line", "bench"
     )
+    return queue, users
+
+
+def queue_with_waiting_calls(env, users, waiting, queue_values, line_name, id_prefix):
+    """A queue of ``users`` (offline agents, one call each) behind a new phone
+    line, with ``waiting`` calls already queued (created by 500, progress shown)."""
+    queue = env["omnichannel.queue"].create(dict(queue_values, member_ids=[(6, 0, users.ids)]))
     channel = env["omnichannel.channel"].create(
         {
-            "name": "Bench line",
+            "name": line_name,
             "channel_type": "phone",
             "address": f"+4822{time.time_ns() % 10**7:07d}",
             "queue_id": queue.id,
@@ -63,15 +70,15 @@ def setup_center(env, agents, waiting):
                     "channel_id": channel.id,
                     "queue_id": queue.id,
                     "state": "queued",
-                    "external_id": f"bench-{created + i}",
+                    "external_id": f"{id_prefix}-{created + i}",
                 }
                 for i in range(n)
             ]
         )
         created += n
-        _env.progress(created, waiting, started, "waiting interactions")
+        _env.progress(created, waiting, started, "waiting calls")
     env.flush_all()
-    return queue, users
+    return queue
 
 
 def livechat_choice(env, users, rounds):

@@ -37,8 +37,7 @@ import psycopg2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.bench import _env
-from tests.bench.bench_acd import livechat_choice
+from tests.bench import _env, bench_acd
 from tests.bench.bench_ingest import (
     DB_HOST,
     HOST,
@@ -108,43 +107,14 @@ def setup(args):
             env["res.users.apikeys"].with_user(user).sudo()._generate("rpc", "bench", expire)
             for user in users
         ]
-        queue = env["omnichannel.queue"].create(
-            {
-                "name": f"{QUEUE_PREFIX} {stamp}",
-                "ring_timeout": 3600,
-                "wrapup_seconds": 0,
-                "member_ids": [(6, 0, users.ids)],
-            }
+        queue = bench_acd.queue_with_waiting_calls(
+            env,
+            users,
+            args.waiting,
+            {"name": f"{QUEUE_PREFIX} {stamp}", "ring_timeout": 3600, "wrapup_seconds": 0},
+            f"Bench ACD workers line {stamp}",
+            f"bench-acd-w-{stamp}",
         )
-        channel = env["omnichannel.channel"].create(
-            {
-                "name": f"Bench ACD workers line {stamp}",
-                "channel_type": "phone",
-                "address": f"+4823{time.time_ns() % 10**7:07d}",
-                "queue_id": queue.id,
-            }
-        )
-        env["omnichannel.agent"].create(
-            [{"user_id": user.id, "capacity_voice": 1, "state": "offline"} for user in users]
-        )
-        started = time.perf_counter()
-        created = 0
-        while created < args.waiting:
-            n = min(500, args.waiting - created)
-            env["omnichannel.interaction"].create(
-                [
-                    {
-                        "channel_id": channel.id,
-                        "queue_id": queue.id,
-                        "state": "queued",
-                        "external_id": f"bench-acd-w-{stamp}-{created + i}",
-                    }
-                    for i in range(n)
-                ]
-            )
-            created += n
-            _env.progress(created, args.waiting, started, "waiting calls")
-        env.flush_all()
         cr.commit()
         return {
             "queue": queue.id,
@@ -406,7 +376,7 @@ def main():
     }
     with _env.environment(args.db) as odoo_env:
         agent_users = odoo_env["res.users"].browse([agent[0] for agent in center["agents"]])
-        livechat, chosen = livechat_choice(odoo_env, agent_users, 200)
+        livechat, chosen = bench_acd.livechat_choice(odoo_env, agent_users, 200)
         odoo_env.cr.rollback()
 
     wave_rate = wave_offers / wave_seconds
@@ -467,7 +437,8 @@ def main():
     for error in sorted(set(errors))[:5]:
         print(f"  client error: {error}")
     print(
-        "enqueue -> offer includes the time a call waited behind the 5,000-call backlog; "
+        f"enqueue -> offer includes the time a call waited behind the {args.waiting:,}-call "
+        "backlog; "
         "'close -> next offer' is the ACD's own latency for a freed agent.\n"
         "The server runs without cron threads: the re-triggered sweeps do not run during the "
         "measurement, and the last check shows no call was left waiting for them.\n"

@@ -19,11 +19,7 @@ _logger = logging.getLogger(__name__)
 
 class OmnichannelSocialController(http.Controller):
     def _answer(self, status, payload):
-        return request.make_response(
-            json.dumps(payload),
-            headers=[("Content-Type", "application/json")],
-            status=status,
-        )
+        return request.make_json_response(payload, status=status)
 
     @http.route(
         "/omnichannel/social/<string:token>",

@@ -1,6 +1,5 @@
 """Webhooks a PBX calls: CTI events and routing questions (see README)."""
 
-import json
 import logging
 import time
 
@@ -18,11 +17,7 @@ SIGNATURE_HEADER = "X-Omnichannel-Signature"
 
 class OmnichannelVoipController(http.Controller):
     def _answer(self, status, payload):
-        return request.make_response(
-            json.dumps(payload),
-            headers=[("Content-Type", "application/json")],
-            status=status,
-        )
+        return request.make_json_response(payload, status=status)
 
     def _handle(self, token, parse, method_name):
         """Check size, token, signature, body and freshness, then apply; nothing

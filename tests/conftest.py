@@ -5,7 +5,16 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-ADDONS = ("omnichannel_cc", "omnichannel_cc_sms", "omnichannel_cc_voip", "omnichannel_cc_survey")
+ADDONS = (
+    "omnichannel_cc",
+    "omnichannel_cc_livechat",
+    "omnichannel_cc_social",
+    "omnichannel_cc_webform",
+    "omnichannel_cc_invitation",
+    "omnichannel_cc_sms",
+    "omnichannel_cc_voip",
+    "omnichannel_cc_survey",
+)
 CORE = "omnichannel_cc"
 
 

@@ -19,6 +19,39 @@ DISPATCHABLE_STATES = ("available", "busy")
 HOLDING_STATES = ("offered", "active")
 
 
+# The agent console: one call, ``omnichannel.agent.action_console_state()``,
+# returns everything the console shows; bus messages only tell the browser to
+# call it again ("omnichannel.console") or bring the offer itself
+# ("omnichannel.offer"), so a reload or a lost connection never leaves the
+# console out of date.
+CONSOLE_BUS_TYPE = "omnichannel.console"
+AGENT_GROUP = "omnichannel_cc.group_omnichannel_agent"
+
+
+def seconds_between(start, end):
+    """Whole seconds from ``start`` to ``end``; 0 when either is missing or in the past."""
+    return max(int((end - start).total_seconds()), 0) if start and end else 0
+
+
+def notify_console(env, users):
+    """Tell these users' consoles to reload, once per user and transaction."""
+    user_ids = set(users.ids)
+    if not user_ids:
+        return
+    data = env.cr.precommit.data
+    pending = data.get("omnichannel.console.user_ids")
+    if pending is None:
+        pending = data["omnichannel.console.user_ids"] = set()
+
+        @env.cr.precommit.add
+        def send_console_reload():
+            ids = data.pop("omnichannel.console.user_ids", set())
+            for user in env["res.users"].sudo().browse(sorted(ids)).exists():
+                user._bus_send(CONSOLE_BUS_TYPE, {"user_id": user.id})
+
+    pending.update(user_ids)
+
+
 class OmnichannelAgent(models.Model):
     """A user's presence and capacity in the contact center."""
 
@@ -285,67 +318,93 @@ class OmnichannelAgent(models.Model):
             members.queue_id._dispatch()
         return True
 
-
-class OmnichannelAgentStateLog(models.Model):
-    """One period an agent spent in one state: the source of occupancy reports."""
-
-    _name = "omnichannel.agent.state.log"
-    _description = "Agent state history"
-    _order = "date_start desc, id desc"
-
-    agent_id = fields.Many2one("omnichannel.agent", required=True, ondelete="cascade", index=True)
-    user_id = fields.Many2one(related="agent_id.user_id", store=True, index=True)
-    company_id = fields.Many2one(related="agent_id.company_id", store=True)
-    state = fields.Selection(AGENT_STATES, required=True)
-    break_reason_id = fields.Many2one("omnichannel.break.reason")
-    date_start = fields.Datetime(required=True, index=True)
-    date_end = fields.Datetime(index=True)
-    duration = fields.Integer(
-        string="Duration (s)", compute="_compute_duration", store=True, aggregator="sum"
-    )
-
-    @api.depends("date_start", "date_end")
-    def _compute_duration(self):
-        for log in self:
-            if log.date_start and log.date_end:
-                log.duration = int((log.date_end - log.date_start).total_seconds())
-            else:
-                log.duration = 0
+    # ------------------------------------------------------------------
+    # (merged from omnichannel_agent_console.py)
+    # ------------------------------------------------------------------
+    def write(self, vals):
+        result = super().write(vals)
+        if {"state", "break_reason_id", "wrapup_until"}.intersection(vals):
+            notify_console(self.env, self.sudo().user_id)
+        if "state" in vals:
+            # presence changes refresh the supervisors' wallboards
+            self.env["omnichannel.queue"]._wallboard_notify(self.sudo().company_id.ids)
+        return result
 
     @api.model
-    def _log_change(self, agent, state, break_reason_id, now):
-        # close the open period in one statement (it runs on every state
-        # change of every agent); duration as _compute_duration computes it
-        self.flush_model(["agent_id", "date_start", "date_end"])
-        self.env.cr.execute(
-            SQL(
-                """UPDATE omnichannel_agent_state_log
-                      SET date_end = %(now)s, write_date = %(write)s, write_uid = %(uid)s,
-                          duration = CASE WHEN date_start IS NULL THEN 0
-                                          ELSE trunc(EXTRACT(EPOCH FROM %(now)s - date_start))
-                                     END
-                    WHERE agent_id = %(agent)s AND date_end IS NULL
-                RETURNING id""",
-                now=now,
-                write=self.env.cr.now(),
-                uid=self.env.uid,
-                agent=agent.id,
+    def action_console_state(self):
+        """Everything the current user's agent console shows, in one call.
+
+        Only the current user's own presence, queues, offers and
+        interactions; no None anywhere (XML-RPC safe).
+        """
+        user = self.env.user
+        if not user.has_group(AGENT_GROUP):
+            raise AccessError(_("Only contact center agents have an agent console."))
+        now = fields.Datetime.now()
+        agent = self._for_user().sudo()
+        presence = agent._presence()
+        presence.update(
+            state_label=dict(AGENT_STATES)[agent.state],
+            state_seconds=seconds_between(agent.state_since, now),
+            break_reason_name=agent.break_reason_id.name or False,
+            wrapup_seconds_left=seconds_between(now, agent.wrapup_until),
+        )
+        return {
+            "server_time": fields.Datetime.to_string(now),
+            "user_id": user.id,
+            "presence": presence,
+            "states": [
+                {"value": value, "label": label}
+                for value, label in AGENT_STATES
+                if value in ("available", "offline")
+            ],
+            "break_reasons": [
+                {"id": reason.id, "name": reason.name}
+                for reason in self.env["omnichannel.break.reason"].search([])
+            ],
+            "queues": self._console_queues(),
+            "offers": self.env["omnichannel.offer"]._console_offers(now),
+            "interactions": self.env["omnichannel.interaction"]._console_interactions(now),
+            "dispositions": [
+                {"id": disposition.id, "name": disposition.name, "outcome": disposition.outcome}
+                for disposition in self.env["omnichannel.disposition"].search([])
+            ],
+            "access": {
+                "sale_order": self.env["sale.order"].has_access("read"),
+                "sale_order_create": self.env["sale.order"].has_access("create"),
+                "account_move": self.env["account.move"].has_access("read"),
+                "case_create": self.env["omnichannel.case"].has_access("create"),
+            },
+        }
+
+    @api.model
+    def _console_queues(self):
+        members = (
+            self.env["omnichannel.queue.member"]
+            .sudo()
+            .search([("user_id", "=", self.env.uid), ("queue_id.active", "=", True)])
+        )
+        queues = members.queue_id
+        waiting = dict(
+            self.env["omnichannel.interaction"]
+            .sudo()
+            ._read_group(
+                [("queue_id", "in", queues.ids), ("state", "in", ("new", "queued", "offered"))],
+                ["queue_id"],
+                ["__count"],
             )
         )
-        closed = [row[0] for row in self.env.cr.fetchall()]
-        if closed:
-            self.browse(closed).invalidate_recordset(
-                ["date_end", "duration", "write_date", "write_uid"]
-            )
-        self.create(
+        return [
             {
-                "agent_id": agent.id,
-                "state": state,
-                "break_reason_id": break_reason_id or False,
-                "date_start": now,
-                # the stored related and computed values, given: no recompute
-                "user_id": agent.user_id.id,
-                "company_id": agent.company_id.id,
-                "duration": 0,
+                "id": member.queue_id.id,
+                "name": member.queue_id.name,
+                "logged_in": member.logged_in,
+                "waiting_count": waiting.get(member.queue_id, 0),
             }
-        )
+            for member in members.sorted(lambda m: (m.queue_id.sequence, m.queue_id.name))
+        ]
+
+    # ------------------------------------------------------------------
+    # (merged from omnichannel_agent_wallboard.py)
+    # ------------------------------------------------------------------
+    # Agents' presence changes refresh the supervisors' wallboards.

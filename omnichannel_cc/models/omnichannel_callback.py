@@ -5,7 +5,7 @@ from datetime import timedelta
 from psycopg2 import errors as pg_errors
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
 from ..tools import address as address_tools
@@ -20,6 +20,16 @@ CALLBACK_STATES = [
     ("cancelled", "Cancelled"),
 ]
 OPEN_STATES = ("pending", "in_progress")
+# state -> states it may move to
+CALLBACK_TRANSITIONS = {
+    "pending": ("in_progress", "cancelled"),
+    # back to pending: not reached and retried, or the queue was closed
+    "in_progress": ("done", "failed", "pending", "cancelled"),
+    "done": (),
+    "failed": ("pending",),
+    "cancelled": ("pending",),
+}
+STATE_MACHINE_KEY = "omnichannel_state_machine"
 SOURCES = [
     ("webform", "Web form"),
     ("chat", "Chat"),
@@ -144,6 +154,10 @@ class OmnichannelCallback(models.Model):
         return callbacks
 
     def write(self, vals):
+        if "state" in vals and not self.env.context.get(STATE_MACHINE_KEY):
+            # every state change goes through the state machine
+            vals = dict(vals)
+            return bool(self._set_state(vals.pop("state"), **vals) is not None)
         if vals.get("phone"):
             vals["phone"] = self._normalize_phone(vals["phone"], self.company_id[:1].id)
         if "date_requested" in vals and "date_next" not in vals:
@@ -177,15 +191,40 @@ class OmnichannelCallback(models.Model):
             cron.sudo()._trigger(max(when, fields.Datetime.now()))
 
     # ------------------------------------------------------------------
+    # The state machine
+    # ------------------------------------------------------------------
+    def _set_state(self, new_state, **vals):
+        """The one state machine of call-back requests: checks each transition
+        against ``CALLBACK_TRANSITIONS`` and writes through the ORM (tracked,
+        the cron re-triggered for pending ones). Returns the records."""
+        labels = dict(CALLBACK_STATES)
+        for callback in self:
+            if (
+                new_state != callback.state
+                and new_state not in CALLBACK_TRANSITIONS[callback.state]
+            ):
+                raise UserError(
+                    _(
+                        "Call-back %(name)s is %(state)s and cannot become %(new)s.",
+                        name=callback.display_name,
+                        state=labels[callback.state],
+                        new=labels[new_state],
+                    )
+                )
+        if self:
+            self.with_context(**{STATE_MACHINE_KEY: True}).write(dict(vals, state=new_state))
+        return self
+
+    # ------------------------------------------------------------------
     # Actions
     # ------------------------------------------------------------------
     def action_cancel(self):
-        self.filtered(lambda c: c.state in OPEN_STATES).write({"state": "cancelled"})
+        self.filtered(lambda c: c.state in OPEN_STATES)._set_state("cancelled")
         return True
 
     def action_reset(self):
-        self.filtered(lambda c: c.state in ("failed", "cancelled")).write(
-            {"state": "pending", "attempts": 0, "date_next": fields.Datetime.now()}
+        self.filtered(lambda c: c.state in ("failed", "cancelled"))._set_state(
+            "pending", attempts=0, date_next=fields.Datetime.now()
         )
         return True
 
@@ -351,25 +390,21 @@ class OmnichannelCallback(models.Model):
         only = SQL("AND id IN %s", tuple(ids)) if ids else SQL()
         self.env.cr.execute(
             SQL(
-                """UPDATE omnichannel_callback c
-                      SET state = 'in_progress', attempts = COALESCE(c.attempts, 0) + 1,
-                          write_date = now() AT TIME ZONE 'UTC'
-                    WHERE c.id IN (
-                        SELECT id FROM omnichannel_callback
-                         WHERE state = 'pending' AND date_next <= %s %s
-                         ORDER BY date_next, id
-                         LIMIT %s
-                           FOR UPDATE SKIP LOCKED)
-                      AND c.state = 'pending'
-                RETURNING c.id""",
+                """SELECT id FROM omnichannel_callback
+                    WHERE state = 'pending' AND date_next <= %s %s
+                    ORDER BY date_next, id
+                    LIMIT %s
+                      FOR UPDATE SKIP LOCKED""",
                 fields.Datetime.now(),
                 only,
                 limit,
             )
         )
-        ids = [row[0] for row in self.env.cr.fetchall()]
-        callbacks = self.browse(ids)
-        callbacks.invalidate_recordset(["state", "attempts", "write_date"])
+        callbacks = self.browse([row[0] for row in self.env.cr.fetchall()])
+        # locked by this transaction: the state machine's write cannot race
+        callbacks.invalidate_recordset(["state", "attempts"])
+        for callback in callbacks:
+            callback._set_state("in_progress", attempts=callback.attempts + 1)
         return callbacks
 
     @api.model
@@ -383,12 +418,10 @@ class OmnichannelCallback(models.Model):
             queue = callback.queue_id
             if not queue.active or not queue._is_open():
                 # closed now: retry when it opens (the next run checks again)
-                callback.write(
-                    {
-                        "state": "pending",
-                        "attempts": callback.attempts - 1,
-                        "date_next": fields.Datetime.now() + timedelta(minutes=15),
-                    }
+                callback._set_state(
+                    "pending",
+                    attempts=callback.attempts - 1,
+                    date_next=fields.Datetime.now() + timedelta(minutes=15),
                 )
                 continue
             interactions |= callback._create_attempt()
@@ -458,13 +491,13 @@ class OmnichannelCallback(models.Model):
         if self.state != "in_progress":
             return
         if reached:
-            self.write({"state": "done", "user_id": interaction.agent_id.id or self.user_id.id})
+            self._set_state("done", user_id=interaction.agent_id.id or self.user_id.id)
             self.message_post(
                 body=_("Customer reached: %(interaction)s.", interaction=interaction.name),
                 subtype_xmlid="mail.mt_note",
             )
         elif self.attempts >= self.max_attempts:
-            self.write({"state": "failed"})
+            self._set_state("failed")
             self.message_post(
                 body=_(
                     "Not reached after %(attempts)s attempt(s): failed.", attempts=self.attempts
@@ -473,7 +506,7 @@ class OmnichannelCallback(models.Model):
             )
         else:
             retry = fields.Datetime.now() + timedelta(minutes=self.retry_delay)
-            self.write({"state": "pending", "date_next": retry})
+            self._set_state("pending", date_next=retry)
             self.message_post(
                 body=_(
                     "Not reached (%(interaction)s); next attempt at %(when)s UTC.",

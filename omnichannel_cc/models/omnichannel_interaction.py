@@ -1,14 +1,31 @@
+"""The interaction: one contact with a customer on one channel.
+
+Its chatter is the conversation. The model holds, in sections: the lifecycle
+(the one state machine), routing, the external API, the agent console's view
+of it, supervisor actions, call scripts, hold and transfer, the e-mail / fax
+gateway and call-back attempts.
+"""
+
+import hashlib
 import logging
+from collections import namedtuple
 from datetime import timedelta
 
 from markupsafe import Markup, escape
+from psycopg2 import errors as pg_errors
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import SQL, email_normalize, formataddr, parse_contact_from_email
+from odoo.tools.sql import create_index
 
 from ..tools import address as address_tools
+from ..tools import email_gateway
+from ..tools import fax as fax_tools
 from ..tools import routing
-from .omnichannel_channel import CHANNEL_TYPES, PHONE_CHANNEL_TYPES
+from ..tools import script as script_tools
+from .omnichannel_agent import notify_console, seconds_between
+from .omnichannel_channel import PHONE_CHANNEL_TYPES
 
 _logger = logging.getLogger(__name__)
 
@@ -30,15 +47,51 @@ TRANSITIONS = {
     "new": ("queued", "offered", "active", "abandoned", "missed"),
     "queued": ("offered", "active", "abandoned", "missed", "transferred"),
     "offered": ("queued", "active", "abandoned", "missed"),
-    "active": ("wrapup", "done", "transferred"),
+    # active -> queued: a transfer to another queue or agent starts a new wait
+    "active": ("wrapup", "done", "transferred", "queued"),
     "wrapup": ("done",),
     "done": (),
-    "abandoned": (),
-    "missed": (),
+    # The PBX may report more after the customer hung up: a failure or the
+    # voicemail (abandoned -> missed), or an answer that came first but was
+    # reported late (abandoned / missed -> wrapup).
+    "abandoned": ("missed", "wrapup"),
+    "missed": ("wrapup",),
     "transferred": (),
 }
+# timestamps a state stamps when the caller does not give them
+STATE_STAMPS = {
+    "queued": ("date_queued",),
+    "offered": ("date_offered",),
+    "active": ("date_answered",),
+    "wrapup": ("date_ended",),
+    "done": ("date_ended", "date_closed"),
+    "abandoned": ("date_ended",),
+    "missed": ("date_ended",),
+}
+# context key of the state machine's own writes
+STATE_MACHINE_KEY = "omnichannel_state_machine"
 MAX_EXTERNAL_ID = 255
 MAX_BODY = 100000
+# Changes that move a figure of the wallboard.
+WALLBOARD_FIELDS = {"state", "queue_id", "agent_id"}
+# what the agent console lists as the agent's own work
+CONSOLE_INTERACTION_STATES = ("offered", "active", "wrapup")
+AGENT_GROUP = "omnichannel_cc.group_omnichannel_agent"
+SUPERVISOR_GROUP = "omnichannel_cc.group_omnichannel_supervisor"
+MANAGER_GROUP = "omnichannel_cc.group_omnichannel_manager"
+PROMISE_TO_PAY_DAYS = 7
+# call-back attempts: what counts as the customer reached
+NOT_REACHED_STATES = ("missed", "abandoned")
+REACHED_STATES = ("done", "transferred")  # transferred: an agent was talking to them
+NO_ANSWER_OUTCOMES = ("no_contact",)
+
+# Call scripts: state kept on the interaction is small: the answers (one per
+# step) and the step shown now; the way through the script is replayed from the
+# answers each time, so editing an earlier answer re-routes the rest and drops
+# the answers of steps no longer on the way.
+ScriptState = namedtuple(
+    "ScriptState", "flow records answers passed frontier route current position"
+)
 
 
 class OmnichannelInteraction(models.Model):
@@ -84,7 +137,8 @@ class OmnichannelInteraction(models.Model):
     date_offered = fields.Datetime(readonly=True, copy=False)
     date_answered = fields.Datetime(readonly=True, copy=False)
     date_ended = fields.Datetime(readonly=True, copy=False)
-    date_closed = fields.Datetime(readonly=True, copy=False)
+    # indexed: the wallboard counts what was closed today
+    date_closed = fields.Datetime(readonly=True, copy=False, index=True)
     wait_duration = fields.Integer(
         string="Wait (s)", compute="_compute_durations", store=True, aggregator="avg"
     )
@@ -116,6 +170,16 @@ class OmnichannelInteraction(models.Model):
         "omnichannel.routing.rule", string="Matched routing rules", readonly=True, copy=False
     )
     offer_ids = fields.One2many("omnichannel.offer", "interaction_id", string="Offers")
+    discuss_channel_id = fields.Many2one(
+        "discuss.channel",
+        string="Discuss session",
+        index="btree_not_null",
+        ondelete="set null",
+        readonly=True,
+        copy=False,
+        help="The chat, audio or video session of this interaction (a web chat, a session "
+        "opened from an invitation link).",
+    )
     end_reason = fields.Selection(
         [
             ("closed", "Queue closed"),
@@ -160,14 +224,78 @@ class OmnichannelInteraction(models.Model):
                 )
             if vals.get("state") in WAITING_STATES and not vals.get("date_queued"):
                 vals["date_queued"] = fields.Datetime.now()
-        return super().create(vals_list)
+        records = super().create(vals_list)
+        self.env["omnichannel.queue"]._wallboard_notify(records.sudo().company_id.ids)
+        return records
+
+    def write(self, vals):
+        if "state" in vals and not self.env.context.get(STATE_MACHINE_KEY):
+            # every state change goes through the state machine
+            vals = dict(vals)
+            state = vals.pop("state")
+            return self._set_state(state, **vals) is not None
+        before_agents = self.sudo().agent_id if "agent_id" in vals else self.env["res.users"]
+        new_script = self.browse()
+        if "script_id" in vals:
+            new_script = self.filtered(lambda rec: rec.script_id.id != (vals["script_id"] or False))
+        result = super().write(vals)
+        if new_script:
+            # another script: start it from its first step
+            super(OmnichannelInteraction, new_script).write(
+                {"script_step_id": False, "script_done": False}
+            )
+        if {"state", "agent_id"}.intersection(vals):
+            notify_console(self.env, before_agents | self.sudo().agent_id)
+        if WALLBOARD_FIELDS.intersection(vals):
+            self.env["omnichannel.queue"]._wallboard_notify(self.sudo().company_id.ids)
+        if "state" in vals or "disposition_id" in vals:
+            self._callback_attempt_outcome()
+        return result
 
     # ------------------------------------------------------------------
     # Lifecycle
     # ------------------------------------------------------------------
-    def _set_state(self, new_state, **vals):
-        for rec in self:
-            if new_state not in TRANSITIONS[rec.state]:
+    def _set_state(self, new_state, guard=None, **vals):
+        """The one state machine of interactions: every state change goes
+        through here (``write({"state": ...})`` is redirected here too).
+
+        Checks each record's transition against ``TRANSITIONS``, stamps the
+        times of the new state when the caller did not give them, writes
+        through the ORM (tracked in the chatter, stored durations recomputed,
+        the console, wallboard and call-back listeners of ``write`` run) and
+        returns the records that changed state.
+
+        ``guard`` (an ``SQL`` condition, or True) makes the change a claim
+        safe under concurrency: a conditional UPDATE moves only the rows
+        still in a state allowed to reach ``new_state`` (and matching the
+        condition); the others are left alone, not refused. Addons that react
+        to a state change (surveys, telephony) override this method.
+        """
+        allowed_from = tuple(
+            state for state, targets in TRANSITIONS.items() if new_state in targets
+        )
+        records = self
+        if guard:
+            # read the current values first: tracking compares with them
+            self.mapped("state")
+            self.flush_recordset()
+            condition = guard if isinstance(guard, SQL) else SQL("TRUE")
+            self.env.cr.execute(
+                SQL(
+                    """UPDATE omnichannel_interaction SET state = %s
+                        WHERE id IN %s AND state IN %s AND %s
+                    RETURNING id""",
+                    new_state,
+                    tuple(self.ids) or (None,),
+                    allowed_from or (None,),
+                    condition,
+                ),
+                log_exceptions=False,
+            )
+            moved = {row[0] for row in self.env.cr.fetchall()}
+            records = self.filtered(lambda rec: rec.id in moved)
+        for rec in records:
+            if rec.state not in allowed_from and rec.state != new_state:
                 raise UserError(
                     _(
                         "Interaction %(name)s is %(state)s and cannot become %(new)s.",
@@ -176,7 +304,21 @@ class OmnichannelInteraction(models.Model):
                         new=dict(STATES)[new_state],
                     )
                 )
-        self.write(dict(vals, state=new_state))
+        if not records:
+            return records
+        now = fields.Datetime.now()
+        stamp = STATE_STAMPS.get(new_state, ())
+        groups = {}
+        for rec in records:
+            rec_vals = dict(vals, state=new_state)
+            for fname in stamp:
+                if fname not in rec_vals and not rec[fname]:
+                    rec_vals[fname] = now
+            key = tuple(sorted((k, str(v)) for k, v in rec_vals.items()))
+            groups.setdefault(key, [rec_vals, self.browse()])[1] |= rec
+        for rec_vals, group in groups.values():
+            group.with_context(**{STATE_MACHINE_KEY: True}).write(rec_vals)
+        return records
 
     def action_queue(self):
         now = fields.Datetime.now()
@@ -207,12 +349,14 @@ class OmnichannelInteraction(models.Model):
 
     def action_end(self):
         """The customer side is over; the agent wraps up for the queue's wrap-up time."""
+        self.filtered("hold_since")._hold_stop()
         self._set_state("wrapup", date_ended=fields.Datetime.now())
         for rec in self:
             rec._agent_record()._start_wrapup(rec.queue_id.wrapup_seconds)
         return True
 
     def action_close(self):
+        self.filtered("hold_since")._hold_stop()
         now = fields.Datetime.now()
         agents = self.env["omnichannel.agent"].sudo()
         for rec in self:
@@ -253,7 +397,7 @@ class OmnichannelInteraction(models.Model):
 
     def _requeue(self):
         """Back to waiting (offer rejected or not answered), keeping its place."""
-        self.sudo().write({"state": "queued", "agent_id": False, "date_offered": False})
+        self.sudo()._set_state("queued", agent_id=False, date_offered=False)
 
     # ------------------------------------------------------------------
     # Routing
@@ -379,14 +523,10 @@ class OmnichannelInteraction(models.Model):
         action = queue.closed_action
         if action == "voicemail":
             now = fields.Datetime.now()
-            self.write(
-                {"state": "missed", "end_reason": "closed", "date_ended": now, "date_closed": now}
-            )
+            self._set_state("missed", end_reason="closed", date_ended=now, date_closed=now)
         elif action == "callback":
             now = fields.Datetime.now()
-            self.write(
-                {"state": "missed", "end_reason": "closed", "date_ended": now, "date_closed": now}
-            )
+            self._set_state("missed", end_reason="closed", date_ended=now, date_closed=now)
             self._schedule_callback(
                 _("Contact received while %(queue)s was closed.", queue=queue.name)
             )
@@ -422,20 +562,13 @@ class OmnichannelInteraction(models.Model):
                 target._dispatch()
             elif queue.overflow_action == "callback":
                 now = fields.Datetime.now()
-                rec.write(
-                    {
-                        "state": "missed",
-                        "end_reason": "overflow",
-                        "date_ended": now,
-                        "date_closed": now,
-                    }
-                )
+                rec._set_state("missed", end_reason="overflow", date_ended=now, date_closed=now)
                 rec._schedule_callback(
                     _("Not answered in %(queue)s: %(reason)s.", queue=queue.name, reason=reason)
                 )
 
-    def _schedule_callback(self, note):
-        """A call-back task for the queue's supervisors (or managers)."""
+    def _schedule_callback_activity(self, note):
+        """A call task (mail activity) when no call-back request can be made: a call-back task for the queue's supervisors (or managers)."""
         self.ensure_one()
         user = self.queue_id.supervisor_ids[:1] or self.env.ref("base.user_admin")
         self.activity_schedule(
@@ -561,7 +694,7 @@ class OmnichannelInteraction(models.Model):
         if not isinstance(payload, dict):
             raise ValidationError(_("The payload must be a JSON object / XML-RPC struct."))
         channel_type = payload.get("channel_type")
-        known_types = dict(CHANNEL_TYPES)
+        known_types = self.env["omnichannel.channel"]._channel_type_labels()
         channel_model = self.env["omnichannel.channel"]
         if payload.get("channel_id"):
             if not isinstance(payload["channel_id"], int):
@@ -653,7 +786,9 @@ class OmnichannelInteraction(models.Model):
                 _(
                     "%(address)s is not a valid customer address for a %(type)s channel: %(error)s",
                     address=sender,
-                    type=dict(CHANNEL_TYPES)[channel.channel_type],
+                    type=self.env["omnichannel.channel"]._channel_type_labels()[
+                        channel.channel_type
+                    ],
                     error=error,
                 )
             ) from error
@@ -700,3 +835,1310 @@ class OmnichannelInteraction(models.Model):
                 subtype_xmlid="mail.mt_comment",
             )
         return interaction
+
+    # ------------------------------------------------------------------
+    # (merged from omnichannel_interaction_index.py)
+    # ------------------------------------------------------------------
+    # Indexes of the read paths: wallboard (omnichannel.queue.wallboard_data) and screen-pop.
+    #
+    # Each serves one part of the board and reads only what happened today,
+    # whatever the size of the history (the live contacts, waiting or held, are
+    # found through the index on ``state``):
+    #
+    # - ``_wallboard_queued_idx``: today's contacts by entry time, covering the
+    # columns of the queue figures (index-only scan of today's range);
+    # - ``_wallboard_closed_idx``: the contacts closed done, by closing time,
+    # covering the handle-time figures of queues and agents.
+    #
+    # The screen-pop's contact history (res.partner ``_omnichannel_pop_interactions``:
+    # a customer's latest interactions, newest first) reads
+    # ``_history_idx``: constant time however long the customer's history.
+    #
+    # Index-only scans need an up-to-date visibility map, and today's rows are
+    # written all day: the table gets its own, more eager autovacuum settings
+    # (a table storage parameter, nothing database-wide).
+    def init(self):
+        res = super().init()
+        cr, table = self.env.cr, self._table
+        create_index(
+            cr,
+            "omnichannel_interaction_wallboard_queued_idx",
+            table,
+            ["date_queued", "queue_id", "state", "date_answered"],
+            where="date_queued IS NOT NULL",
+        )
+        create_index(
+            cr,
+            "omnichannel_interaction_wallboard_closed_idx",
+            table,
+            ["date_closed", "queue_id", "agent_id", "date_answered"],
+            where="state = 'done'",
+        )
+        create_index(
+            cr,
+            "omnichannel_interaction_history_idx",
+            table,
+            ["commercial_partner_id", "id DESC"],
+            where="commercial_partner_id IS NOT NULL",
+        )
+        cr.execute(
+            SQL(
+                """ALTER TABLE %s SET (autovacuum_vacuum_scale_factor = 0.01,
+                                       autovacuum_vacuum_insert_scale_factor = 0.01,
+                                       autovacuum_analyze_scale_factor = 0.01)""",
+                SQL.identifier(table),
+            )
+        )
+        return res
+
+    # ------------------------------------------------------------------
+    # (merged from omnichannel_interaction_supervisor.py)
+    # ------------------------------------------------------------------
+    # Supervisor actions from the wallboard: assign, pick, join silently.
+    # ------------------------------------------------------------------
+    # Supervisor actions
+    # ------------------------------------------------------------------
+    def _check_supervisor(self):
+        """Managers act on every interaction of their companies, supervisors on
+        those of the queues they supervise."""
+        self.check_access("read")
+        user = self.env.user
+        if self.env.su or user.has_group("omnichannel_cc.group_omnichannel_manager"):
+            return
+        for rec in self.sudo():
+            if not rec.queue_id or user not in rec.queue_id.supervisor_ids:
+                raise AccessError(
+                    _(
+                        "Only a supervisor of the queue %(queue)s or a manager may reassign "
+                        "%(name)s.",
+                        queue=rec.queue_id.display_name or _("(none)"),
+                        name=rec.name,
+                    )
+                )
+
+    def _lock_for_change(self, states, busy_message):
+        """Row-lock this interaction, without waiting, if it is in one of
+        ``states``: True when locked, False when it is in another state, a
+        UserError with ``busy_message`` when another transaction holds it."""
+        self.ensure_one()
+        self.env.flush_all()
+        cr = self.env.cr
+        try:
+            with cr.savepoint(flush=False):
+                cr.execute(
+                    SQL(
+                        """SELECT id FROM omnichannel_interaction
+                            WHERE id = %s AND state IN %s FOR UPDATE NOWAIT""",
+                        self.id,
+                        tuple(states),
+                    ),
+                    log_exceptions=False,
+                )
+                locked = bool(cr.fetchone())
+        except pg_errors.LockNotAvailable as error:
+            raise UserError(busy_message) from error
+        self.invalidate_recordset()
+        return locked
+
+    def _supervisor_lock(self):
+        """Lock the waiting interaction against the ACD and agents' accepts."""
+        busy = _("%(name)s is being routed right now; try again.", name=self.name)
+        if not self._lock_for_change(WAITING_STATES, busy):
+            raise UserError(
+                _("%(name)s is no longer waiting: an agent has it already.", name=self.name)
+            )
+
+    def _supervisor_cancel_offers(self):
+        """Cancel the pending offers; the agents they held, to refresh once the
+        interaction is no longer theirs."""
+        self.ensure_one()
+        offers = self.offer_ids.filtered(lambda o: o.state == "pending")
+        users = offers.user_id | self.agent_id
+        offers._close("cancelled", requeue=False)
+        return self.env["omnichannel.agent"].sudo().search([("user_id", "in", users.ids)])
+
+    def _log_note(self, body):
+        """An internal note on the interaction, by the current user."""
+        self.sudo().message_post(
+            body=body, author_id=self.env.user.partner_id.id, subtype_xmlid="mail.mt_note"
+        )
+
+    def _check_assign_target(self, target):
+        """Refuse, with a clear message, an agent this interaction cannot be given to."""
+        self.ensure_one()
+        if not target or not target.has_group("omnichannel_cc.group_omnichannel_agent"):
+            raise UserError(_("Choose a Contact Center agent."))
+        if self.company_id not in target.company_ids:
+            raise UserError(
+                _(
+                    "%(agent)s does not work for %(company)s.",
+                    agent=target.name,
+                    company=self.company_id.name,
+                )
+            )
+        if not self.queue_id:
+            raise UserError(_("%(name)s is in no queue.", name=self.name))
+
+    def _agent_cannot_take(self, target):
+        return UserError(
+            _(
+                "%(agent)s cannot take %(name)s now: they are not available or have no "
+                "free place for this channel.",
+                agent=target.name,
+                name=self.name,
+            )
+        )
+
+    def action_supervisor_assign(self, user_id):
+        """Give a waiting interaction to one agent: pending offers are cancelled
+        and the agent gets an offer (the ACD's own locking and capacity check)."""
+        self.ensure_one()
+        self._check_supervisor()
+        target = self.env["res.users"].sudo().browse(int(user_id)).exists()
+        if target == self.env.user:
+            return self.action_supervisor_pick()
+        rec = self.sudo()
+        rec._check_assign_target(target)
+        rec._supervisor_lock()
+        released = rec._supervisor_cancel_offers()
+        if rec.state != "queued":
+            rec._set_state(
+                "queued",
+                agent_id=False,
+                date_offered=False,
+                date_queued=rec.date_queued or fields.Datetime.now(),
+            )
+        self.env.flush_all()
+        if not rec.queue_id._offer(rec, [routing.Candidate(user_id=target.id)]):
+            raise rec._agent_cannot_take(target)
+        released._refresh_state()
+        rec._log_note(
+            _(
+                "Assigned to %(agent)s by supervisor %(supervisor)s.",
+                agent=target.name,
+                supervisor=self.env.user.name,
+            )
+        )
+        return rec._api_result()
+
+    def action_supervisor_pick(self):
+        """The supervisor takes the waiting interaction: it becomes theirs and active."""
+        self.ensure_one()
+        self._check_supervisor()
+        rec = self.sudo()
+        rec._supervisor_lock()
+        released = rec._supervisor_cancel_offers()
+        now = fields.Datetime.now()
+        rec._set_state(
+            "active", agent_id=self.env.uid, date_queued=rec.date_queued or now, date_answered=now
+        )
+        (released | self.env["omnichannel.agent"]._for_user(self.env.user))._refresh_state()
+        rec._log_note(_("Picked up by supervisor %(supervisor)s.", supervisor=self.env.user.name))
+        return rec._api_result()
+
+    def action_supervisor_join(self):
+        """Join silently: as a member of the chat's Discuss channel when the
+        interaction has one, else as a follower of its chatter; nobody is notified."""
+        self.ensure_one()
+        self._check_supervisor()
+        rec = self.sudo()
+        channel = rec.discuss_channel_id
+        if channel:
+            channel._add_members(users=self.env.user, post_joined_message=False)
+        else:
+            rec.message_subscribe(partner_ids=self.env.user.partner_id.ids)
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": self.id,
+            "views": [[False, "form"]],
+            "target": "current",
+        }
+
+    # ------------------------------------------------------------------
+    # (merged from omnichannel_agent_console.py)
+    # ------------------------------------------------------------------
+    # ------------------------------------------------------------------
+    # Console data
+    # ------------------------------------------------------------------
+    @api.model
+    def _console_interactions(self, now):
+        interactions = self.sudo().search(
+            [("agent_id", "=", self.env.uid), ("state", "in", CONSOLE_INTERACTION_STATES)],
+            order="id",
+        )
+        states = dict(self._fields["state"]._description_selection(self.env))
+        channel_types = dict(self._fields["channel_type"]._description_selection(self.env))
+        agent = self.env["omnichannel.agent"]._for_user().sudo()
+        result = []
+        for rec in interactions:
+            since = {
+                "offered": rec.date_offered,
+                "active": rec.date_answered,
+                "wrapup": rec.date_ended,
+            }[rec.state]
+            result.append(
+                {
+                    "id": rec.id,
+                    "name": rec.name,
+                    "subject": rec.subject or False,
+                    "state": rec.state,
+                    "state_label": states[rec.state],
+                    "channel_type": rec.channel_type,
+                    "channel_label": channel_types.get(rec.channel_type, rec.channel_type),
+                    "direction": rec.direction,
+                    "partner_id": rec.partner_id.id or False,
+                    "partner_name": rec.partner_id.display_name or False,
+                    "contact_address": rec.contact_address or False,
+                    "queue_id": rec.queue_id.id or False,
+                    "queue": rec.queue_id.name or False,
+                    "state_seconds": seconds_between(since or rec.create_date, now),
+                    "waiting_seconds": seconds_between(
+                        rec.date_queued or rec.create_date, rec.date_answered or now
+                    ),
+                    "talk_seconds": seconds_between(rec.date_answered, rec.date_ended or now)
+                    if rec.date_answered
+                    else 0,
+                    "wrapup_seconds_left": seconds_between(now, agent.wrapup_until)
+                    if rec.state == "wrapup"
+                    else 0,
+                    "disposition_id": rec.disposition_id.id or False,
+                    "notes": rec.notes or "",
+                    "case_id": rec.case_id.id or False,
+                    "case_name": rec.case_id.display_name or False,
+                    "sale_order_id": rec.sale_order_id.id or False,
+                    "sale_order_name": rec.sale_order_id.name or False,
+                    "is_on_hold": rec.is_on_hold,
+                    "hold_seconds": seconds_between(rec.hold_since, now),
+                    "hold_duration": rec.hold_duration,
+                    "transfer_count": rec.transfer_count,
+                }
+            )
+        return result
+
+    # ------------------------------------------------------------------
+    # Quick actions of the console
+    # ------------------------------------------------------------------
+    def _check_console_own(self):
+        self.ensure_one()
+        if self.sudo().agent_id != self.env.user and not self.env.su:
+            raise AccessError(_("%(name)s is handled by another agent.", name=self.sudo().name))
+
+    def action_console_new_quotation(self):
+        """A new quotation for the customer, linked to this interaction."""
+        self._check_console_own()
+        if not self.partner_id:
+            raise UserError(_("Identify the customer first: this contact has no partner."))
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("New quotation"),
+            "res_model": "sale.order",
+            "views": [[False, "form"]],
+            "target": "current",
+            "context": {
+                "default_partner_id": self.partner_id.id,
+                "default_omnichannel_interaction_ids": [fields.Command.link(self.id)],
+            },
+        }
+
+    def action_console_promise_to_pay(self):
+        """Schedule a "promise to pay" to-do on the interaction (the standard
+        activity dialog, prefilled)."""
+        self._check_console_own()
+        partner = self.partner_id.commercial_partner_id
+        note = False
+        if partner:
+            pop = partner.omnichannel_screen_pop()
+            if pop["has_overdue"]:
+                amount = f"{pop['overdue_amount']:.2f}"
+                currency = pop["currency"]["name"]
+                note = _("Overdue: %(amount)s %(currency)s", amount=amount, currency=currency)
+        context = {
+            "active_model": self._name,
+            "active_ids": self.ids,
+            "active_id": self.id,
+            "default_activity_type_id": self.env.ref("mail.mail_activity_data_todo").id,
+            "default_summary": _("Promise to pay"),
+            "default_date_deadline": fields.Date.to_string(
+                fields.Date.context_today(self) + timedelta(days=PROMISE_TO_PAY_DAYS)
+            ),
+            "default_activity_user_id": self.env.uid,
+        }
+        if note:
+            context["default_note"] = note
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Promise to pay"),
+            "res_model": "mail.activity.schedule",
+            "views": [[False, "form"]],
+            "target": "new",
+            "context": context,
+        }
+
+    def action_console_case(self):
+        """Open the interaction's case, or a new case for the customer that
+        gets linked to this interaction when saved."""
+        self._check_console_own()
+        if self.case_id:
+            return {
+                "type": "ir.actions.act_window",
+                "res_model": "omnichannel.case",
+                "res_id": self.case_id.id,
+                "views": [[False, "form"]],
+                "target": "current",
+            }
+        if not self.partner_id:
+            raise UserError(_("Identify the customer first: a case belongs to a customer."))
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("New case"),
+            "res_model": "omnichannel.case",
+            "views": [[False, "form"]],
+            "target": "new",
+            "context": {
+                "default_partner_id": self.partner_id.id,
+                "default_subject": self.subject or self.name,
+                "default_queue_id": self.queue_id.id,
+                "default_interaction_ids": [fields.Command.link(self.id)],
+            },
+        }
+
+    def action_console_link_case(self, case_id):
+        """Link this interaction to one of the customer's open cases."""
+        self._check_console_own()
+        case = self.env["omnichannel.case"].browse(int(case_id)).exists()
+        if not case:
+            raise UserError(_("This case no longer exists."))
+        if case.sudo().commercial_partner_id != self.sudo().commercial_partner_id:
+            raise UserError(_("This case belongs to another customer."))
+        self.case_id = case
+        return True
+
+    def action_console_email(self):
+        """The chatter's e-mail composer, addressed to the customer."""
+        self._check_console_own()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Send an e-mail"),
+            "res_model": "mail.compose.message",
+            "views": [[False, "form"]],
+            "target": "new",
+            "context": {
+                "default_model": self._name,
+                "default_res_ids": self.ids,
+                "default_composition_mode": "comment",
+                "default_partner_ids": self.partner_id.ids,
+                "default_subject": self.subject or self.name,
+                "default_subtype_xmlid": "mail.mt_comment",
+            },
+        }
+
+    def action_console_close(self, disposition_id=False, notes=False):
+        """Wrap-up done: save the disposition and notes, close the interaction."""
+        self._check_console_own()
+        if self.state not in ("active", "wrapup"):
+            raise UserError(_("%(name)s is not active or in wrap-up any more.", name=self.name))
+        if not disposition_id and self.env["omnichannel.disposition"].search_count([], limit=1):
+            raise UserError(_("Choose a disposition: how did the contact end?"))
+        vals = {"disposition_id": disposition_id or False}
+        if notes is not False:
+            vals["notes"] = notes or False
+        self.write(vals)
+        self.action_close()
+        return True
+
+    # ------------------------------------------------------------------
+    # (merged from omnichannel_interaction_script.py)
+    # ------------------------------------------------------------------
+    script_id = fields.Many2one(
+        "omnichannel.script",
+        compute="_compute_script_id",
+        store=True,
+        readonly=False,
+        index="btree_not_null",
+        help="The call script of this interaction: the queue's unless chosen here.",
+    )
+
+    script_answer_ids = fields.One2many(
+        "omnichannel.script.answer", "interaction_id", string="Script answers"
+    )
+
+    script_step_id = fields.Many2one(
+        "omnichannel.script.step",
+        string="Current script step",
+        ondelete="set null",
+        copy=False,
+        readonly=True,
+        help="Empty: the first step not answered yet.",
+    )
+
+    script_done = fields.Boolean(string="Script completed", copy=False, readonly=True, index=True)
+
+    @api.depends("queue_id")
+    def _compute_script_id(self):
+        for rec in self:
+            started = rec.script_id and any(
+                answer.script_id == rec.script_id for answer in rec.script_answer_ids
+            )
+            if not started:
+                rec.script_id = rec._script_default() or rec.script_id
+
+    def _script_default(self):
+        """The script an interaction follows when nobody chose one: its queue's.
+
+        Campaigns and channels may override this to put theirs first.
+        """
+        self.ensure_one()
+        script = self.queue_id.script_id
+        return script if script.active else script.browse()
+
+    # ------------------------------------------------------------------
+    # Public API (UI, agent console, XML-RPC)
+    # ------------------------------------------------------------------
+    def script_current_step(self):
+        """The step to show now, or ``{"done": True, ...}`` at the end.
+
+        Keys of a step: ``script_id``, ``script_name``, ``step_id``, ``title``,
+        ``text`` (HTML with the placeholders filled in), ``answer_type``,
+        ``required``, ``choices`` ([{id, name}]), ``answer`` (the previous
+        answer {value, display} or False), ``progress`` (position, passed,
+        remaining_min, remaining_max, percent), ``can_go_back`` and
+        ``answers`` (the answers so far: [{step_id, question, value}]).
+        """
+        self.ensure_one()
+        self.check_access("read")
+        if not self.script_id:
+            return {
+                "done": True,
+                "script_id": False,
+                "script_name": False,
+                "answers": [],
+                "can_go_back": False,
+                "progress": {"percent": 100},
+            }
+        state = self._script_state()
+        return self._script_payload(state)
+
+    def script_answer(self, step_id, value=None):
+        """Check and store the answer to a step, then return the next step (as
+        ``script_current_step``). A wrong answer raises and changes nothing."""
+        self.ensure_one()
+        self._script_check_writable()
+        self._script_lock()
+        state = self._script_state()
+        if not isinstance(step_id, int) or step_id not in state.route:
+            raise UserError(
+                _(
+                    "This step is not on the way through the script of %(name)s now.",
+                    name=self.name,
+                )
+            )
+        try:
+            answer = script_tools.parse_answer(state.flow.by_id[step_id], value)
+        except script_tools.ScriptError as error:
+            raise ValidationError(self.script_id._script_error_text(error)) from error
+
+        step = self.env["omnichannel.script.step"].browse(step_id)
+        vals = self.env["omnichannel.script.answer"]._script_vals(step, answer)
+        existing = state.records.get(step_id)
+        if existing:
+            existing.write(vals)
+        else:
+            self.env["omnichannel.script.answer"].create(dict(vals, interaction_id=self.id))
+
+        answers = dict(state.answers)
+        answers[step_id] = answer
+        next_id = state.flow.next_step(step_id, answer)
+        passed, frontier = state.flow.walk(answers)
+        on_way = set(passed)
+        stale = self.env["omnichannel.script.answer"].union(
+            *(rec for sid, rec in state.records.items() if sid not in on_way)
+        )
+        # answers of steps no longer on the way: the write access was checked above
+        stale.sudo().unlink()
+        self.write(
+            {"script_step_id": next_id or False, "script_done": frontier == script_tools.END}
+        )
+        return self.script_current_step()
+
+    def script_back(self):
+        """Go back one step (its answer is kept and shown); returns that step."""
+        self.ensure_one()
+        self._script_check_writable()
+        self._script_lock()
+        state = self._script_state()
+        if state.position == 0:
+            raise UserError(_("This is the first step of the script."))
+        self.write({"script_step_id": state.route[state.position - 1]})
+        return self.script_current_step()
+
+    def action_script_run(self):
+        """Open the script wizard on the current step."""
+        self.ensure_one()
+        if not self.script_id:
+            raise UserError(_("Interaction %(name)s has no script.", name=self.name))
+        return self.env["omnichannel.script.run"]._action_open(self)
+
+    # ------------------------------------------------------------------
+    # Business methods
+    # ------------------------------------------------------------------
+    def _script_check_writable(self):
+        self.check_access("write")
+        if not self.script_id:
+            raise UserError(_("Interaction %(name)s has no script.", name=self.name))
+        if self.state in FINAL_STATES and not self.env.user.has_group(SUPERVISOR_GROUP):
+            raise UserError(
+                _(
+                    "Interaction %(name)s is closed: only a supervisor may change its "
+                    "script answers.",
+                    name=self.name,
+                )
+            )
+
+    def _script_lock(self):
+        """Serialise answers of one interaction (two tabs, console and wizard)."""
+        self.env.cr.execute(
+            SQL("SELECT id FROM omnichannel_interaction WHERE id = %s FOR UPDATE", self.id)
+        )
+
+    def _script_state(self):
+        """Replay the script through the stored answers."""
+        self.ensure_one()
+        script = self.script_id
+        flow = script._script_flow()
+        records = {
+            answer.step_id.id: answer
+            for answer in self.script_answer_ids
+            if answer.script_id == script and answer.step_id.id in flow.by_id
+        }
+        answers = {step_id: answer._script_plain() for step_id, answer in records.items()}
+        passed, frontier = flow.walk(answers)
+        route = passed + ([frontier] if frontier != script_tools.END else [])
+        current = self.script_step_id.id
+        if not current or current not in route:
+            current = frontier
+        position = route.index(current) if current in route else len(route)
+        return ScriptState(flow, records, answers, passed, frontier, route, current, position)
+
+    def _script_render_values(self):
+        return {
+            "customer": self.partner_id.name or self.contact_address or _("the customer"),
+            "agent": self.agent_id.name or self.env.user.name,
+            "company": self.company_id.name,
+        }
+
+    def _script_payload(self, state):
+        script = self.script_id
+        answers = [
+            {
+                "step_id": step_id,
+                "question": state.records[step_id].question,
+                "value": state.records[step_id].value_display or "",
+            }
+            for step_id in state.passed
+        ]
+        common = {
+            "script_id": script.id,
+            "script_name": script.name,
+            "answers": answers,
+            "can_go_back": state.position > 0,
+        }
+        if state.current == script_tools.END:
+            return dict(
+                common,
+                done=True,
+                progress={
+                    "position": len(state.passed),
+                    "passed": len(state.passed),
+                    "remaining_min": 0,
+                    "remaining_max": 0,
+                    "percent": 100,
+                },
+            )
+        step = self.env["omnichannel.script.step"].browse(state.current)
+        low, high = state.flow.remaining(step.id)
+        previous = state.records.get(step.id)
+        text = script_tools.render(step.text or "", self._script_render_values())
+        return dict(
+            common,
+            done=False,
+            step_id=step.id,
+            title=step.name,
+            text=str(text),
+            answer_type=step.answer_type,
+            required=step.required,
+            choices=[{"id": c.id, "name": c.name} for c in step.choice_ids],
+            answer=(
+                {"value": previous._script_value(), "display": previous.value_display or ""}
+                if previous
+                else False
+            ),
+            progress={
+                "position": state.position + 1,
+                "passed": state.position,
+                "remaining_min": low,
+                "remaining_max": high,
+                "percent": script_tools.progress(state.position, high),
+            },
+        )
+
+    # ------------------------------------------------------------------
+    # (merged from omnichannel_interaction_transfer.py)
+    # ------------------------------------------------------------------
+    hold_since = fields.Datetime(readonly=True, copy=False)
+
+    hold_duration = fields.Integer(
+        string="Hold (s)",
+        readonly=True,
+        copy=False,
+        aggregator="avg",
+        help="Seconds the customer spent on hold, all holds added up.",
+    )
+
+    is_on_hold = fields.Boolean(
+        string="On hold", compute="_compute_is_on_hold", store=True, index=True
+    )
+
+    transfer_count = fields.Integer(readonly=True, copy=False)
+
+    @api.depends("hold_since")
+    def _compute_is_on_hold(self):
+        for rec in self:
+            rec.is_on_hold = bool(rec.hold_since)
+
+    # ------------------------------------------------------------------
+    # Lifecycle: ending or closing ends the hold
+    # ------------------------------------------------------------------
+    # ------------------------------------------------------------------
+    # Checks
+    # ------------------------------------------------------------------
+    def _check_transfer_access(self):
+        """The interaction's agent, a supervisor of its queue or a manager."""
+        self.ensure_one()
+        if self.env.su:
+            return
+        user = self.env.user
+        rec = self.sudo()
+        allowed = user.has_group(AGENT_GROUP) and (
+            rec.agent_id == user
+            or user.has_group(MANAGER_GROUP)
+            or (rec.queue_id and user in rec.queue_id.supervisor_ids)
+        )
+        if not allowed:
+            raise AccessError(
+                _(
+                    "%(name)s is handled by another agent: only they, a supervisor of its "
+                    "queue or a manager may hold or transfer it.",
+                    name=rec.name,
+                )
+            )
+        self.check_access("read")
+
+    def _check_active(self):
+        self.ensure_one()
+        if self.state != "active":
+            raise UserError(
+                _(
+                    "%(name)s is %(state)s: only an active interaction can be put on hold "
+                    "or transferred.",
+                    name=self.name,
+                    state=dict(self._fields["state"]._description_selection(self.env))[self.state],
+                )
+            )
+
+    def _transfer_lock(self):
+        """Lock the active interaction against a concurrent end or transfer."""
+        busy = _("%(name)s is being changed right now; try again.", name=self.name)
+        if not self._lock_for_change(("active",), busy):
+            self._check_active()
+
+    # ------------------------------------------------------------------
+    # Hold
+    # ------------------------------------------------------------------
+    def _hold_stop(self):
+        now = fields.Datetime.now()
+        for rec in self.sudo():
+            held = max(int((now - rec.hold_since).total_seconds()), 0) if rec.hold_since else 0
+            rec.write({"hold_since": False, "hold_duration": rec.hold_duration + held})
+
+    def action_hold(self):
+        """Put the customer on hold; the time is recorded, nothing else changes."""
+        self.ensure_one()
+        self._check_transfer_access()
+        rec = self.sudo()
+        rec._check_active()
+        if rec.hold_since:
+            raise UserError(_("%(name)s is already on hold.", name=rec.name))
+        rec.write({"hold_since": fields.Datetime.now()})
+        return rec._transfer_result()
+
+    def action_resume(self):
+        """Take the customer off hold; the hold time adds to hold_duration."""
+        self.ensure_one()
+        self._check_transfer_access()
+        rec = self.sudo()
+        rec._check_active()
+        if not rec.hold_since:
+            raise UserError(_("%(name)s is not on hold.", name=rec.name))
+        rec._hold_stop()
+        return rec._transfer_result()
+
+    def _transfer_result(self):
+        result = self._api_result()
+        result.update(
+            is_on_hold=self.is_on_hold,
+            hold_duration=self.hold_duration,
+            transfer_count=self.transfer_count,
+        )
+        return result
+
+    # ------------------------------------------------------------------
+    # Transfer
+    # ------------------------------------------------------------------
+    def _transfer_requeue(self, queue):
+        """Back to waiting in ``queue``, freed from its agent.
+
+        A transfer starts a new wait: date_queued is set to now. Accepting an
+        offer sets date_answered again, so keeping the first date_queued
+        would count the first agent's talk time as waiting and spoil the
+        target queue's wait and service-level figures; the first leg stays
+        in the chatter and transfer_count marks the interaction.
+        """
+        self.ensure_one()
+        if self.hold_since:
+            self._hold_stop()
+        self.offer_ids.filtered(lambda o: o.state == "pending")._close("cancelled", requeue=False)
+        self.offer_ids.filtered(lambda o: o.state == "accepted")._set_state("transferred")
+        self._set_state(
+            "queued",
+            queue_id=queue.id,
+            agent_id=False,
+            date_queued=fields.Datetime.now(),
+            date_offered=False,
+            date_answered=False,
+            transfer_count=self.transfer_count + 1,
+            # the routing decided these for the first queue or agent
+            preferred_agent_id=False,
+            preferred_until=False,
+        )
+        self.env.flush_all()
+
+    def _transfer_free_agent(self, user, skip_queue=None):
+        """Refresh the freed agent and offer them work from their queues; not
+        from the queue the interaction was just sent to, so that it does not
+        ring back at once on the agent who passed it on (later ACD rounds may
+        offer it to them when nobody else is free)."""
+        agent = self.env["omnichannel.agent"].sudo().search([("user_id", "=", user.id)])
+        agent._refresh_state()
+        if agent.state not in ("available", "busy"):
+            return
+        queues = (
+            self.env["omnichannel.queue.member"]
+            .sudo()
+            .search([("user_id", "=", user.id), ("logged_in", "=", True)])
+            .queue_id
+        )
+        (queues - (skip_queue or queues.browse()))._dispatch()
+
+    def _transfer_target_agent(self, user):
+        """The target's agent record when it may take this interaction now."""
+        self.ensure_one()
+        agent = self.env["omnichannel.agent"].sudo().search([("user_id", "=", user.id)], limit=1)
+        if not agent or agent.state not in ("available", "busy"):
+            return False
+        channel_class = routing.CHANNEL_CLASS.get(self.channel_type, "email")
+        load = agent._loads_by_class().get(user.id, {}).get(channel_class, 0)
+        return agent if load < agent._capacity(channel_class) else False
+
+    def action_transfer_queue(self, queue_id):
+        """Send the active interaction to another queue: the agent is freed and
+        the target queue offers it at once to one of its agents (not back to
+        the transferring agent while another one is free)."""
+        self.ensure_one()
+        self._check_transfer_access()
+        rec = self.sudo()
+        rec._check_active()
+        queue = self.env["omnichannel.queue"].sudo().browse(int(queue_id)).exists()
+        if not queue or not queue.active or queue.company_id != rec.company_id:
+            raise UserError(
+                _("Choose an active queue of %(company)s.", company=rec.company_id.name)
+            )
+        if queue == rec.queue_id:
+            raise UserError(
+                _("%(name)s is already in the queue %(queue)s.", name=rec.name, queue=queue.name)
+            )
+        rec._transfer_lock()
+        source = rec.queue_id
+        previous = rec.agent_id
+        rec._transfer_requeue(queue)
+        if queue._is_open():
+            rows = [row for row in queue._agent_rows() if row[0] != previous.id]
+            if rows:
+                candidates = queue._candidates(rec, rows, set())
+                ordered = routing.order_candidates(
+                    queue.strategy, candidates, required_skill=bool(rec.required_skill_id)
+                )
+                if ordered:
+                    queue._offer(rec, ordered)
+        rec._transfer_free_agent(previous, skip_queue=queue)
+        rec._log_note(
+            _(
+                "Transferred from %(origin)s to queue %(queue)s by %(user)s.",
+                origin=source.name or previous.name or _("(none)"),
+                queue=queue.name,
+                user=self.env.user.name,
+            )
+        )
+        return rec._transfer_result()
+
+    def action_transfer_agent(self, user_id):
+        """Offer the active interaction to one agent, in its queue, the way a
+        supervisor assigns (queue ``_offer`` with that single candidate). If the
+        agent rejects or lets the offer ring out, the queue's ACD takes over."""
+        self.ensure_one()
+        self._check_transfer_access()
+        rec = self.sudo()
+        rec._check_active()
+        target = self.env["res.users"].sudo().browse(int(user_id)).exists()
+        rec._check_assign_target(target)
+        if target == rec.agent_id:
+            raise UserError(
+                _("%(name)s is already with %(agent)s.", name=rec.name, agent=target.name)
+            )
+        busy_error = rec._agent_cannot_take(target)
+        if not rec._transfer_target_agent(target):
+            raise busy_error
+        rec._transfer_lock()
+        previous = rec.agent_id
+        cr = self.env.cr
+        try:
+            with cr.savepoint():
+                rec._transfer_requeue(rec.queue_id)
+                if not rec.queue_id._offer(rec, [routing.Candidate(user_id=target.id)]):
+                    raise busy_error
+        except UserError:
+            self.env.invalidate_all()
+            raise
+        rec._transfer_free_agent(previous)
+        rec._log_note(
+            _(
+                "Transferred from %(origin)s to %(agent)s by %(user)s.",
+                origin=previous.name or _("(none)"),
+                agent=target.name,
+                user=self.env.user.name,
+            )
+        )
+        return rec._transfer_result()
+
+    def transfer_targets(self):
+        """Where this interaction may go: the other active queues of its
+        company (by name, also those the agent is no member of: transfers
+        cross departments) and the available agents with a free place for
+        its channel."""
+        self.ensure_one()
+        self._check_transfer_access()
+        rec = self.sudo()
+        queues = (
+            self.env["omnichannel.queue"]
+            .sudo()
+            .search([("company_id", "=", rec.company_id.id), ("id", "!=", rec.queue_id.id)])
+        )
+        waiting = dict(
+            self.env["omnichannel.interaction"]
+            .sudo()
+            ._read_group(
+                [("queue_id", "in", queues.ids), ("state", "in", ("new", "queued", "offered"))],
+                ["queue_id"],
+                ["__count"],
+            )
+        )
+        agents = (
+            self.env["omnichannel.agent"]
+            .sudo()
+            .search(
+                [
+                    ("state", "in", ("available", "busy")),
+                    ("user_id", "!=", rec.agent_id.id),
+                    ("user_id.company_ids", "in", rec.company_id.id),
+                ]
+            )
+        )
+        channel_class = routing.CHANNEL_CLASS.get(rec.channel_type, "email")
+        loads = agents._loads_by_class()
+        agent_rows = []
+        for agent in agents.sorted(lambda a: a.user_id.name or ""):
+            if not agent.user_id.has_group(AGENT_GROUP):
+                continue
+            free = agent._capacity(channel_class) - loads.get(agent.user_id.id, {}).get(
+                channel_class, 0
+            )
+            if free > 0:
+                agent_rows.append(
+                    {
+                        "id": agent.user_id.id,
+                        "name": agent.user_id.name,
+                        "state": agent.state,
+                        "free": free,
+                    }
+                )
+        return {
+            "queues": [
+                {"id": queue.id, "name": queue.name, "waiting_count": waiting.get(queue, 0)}
+                for queue in queues
+            ],
+            "agents": agent_rows,
+        }
+
+    # ------------------------------------------------------------------
+    # Console data
+    # ------------------------------------------------------------------
+    # ------------------------------------------------------------------
+    # (merged from omnichannel_interaction_email.py)
+    # ------------------------------------------------------------------
+    # E-mail and fax channels: mail delivered to a channel's alias.
+    #
+    # Every inbound mail goes through ``_inbound_once`` keyed by its Message-Id.
+    # A new e-mail from a customer who already has an open e-mail interaction
+    # on the channel joins it (one conversation, one agent). Replies
+    # (In-Reply-To / References) land on their interaction; a reply to an
+    # interaction that is already closed opens a *new* interaction on the same
+    # case (see ``mail_thread._message_route_process``): the closed one keeps its
+    # timestamps and durations, the agent gets a fresh contact in the queue with
+    # the whole history one click away.
+    # ------------------------------------------------------------------
+    # Mail gateway
+    # ------------------------------------------------------------------
+    @api.model
+    def message_new(self, msg_dict, custom_values=None):
+        values = dict(custom_values or {})
+        channel = self.env["omnichannel.channel"].browse(values.get("channel_id")).exists()
+        if not channel:
+            raise ValueError(
+                "Mail for omnichannel.interaction must arrive through a channel's alias "
+                f"(Message-Id {msg_dict.get('message_id')})"
+            )
+        if channel.channel_type == "fax":
+            return self._message_new_fax(channel, msg_dict)
+        if channel.channel_type != "email":
+            raise ValueError(f"Channel {channel.display_name} does not receive e-mail")
+        return self._message_new_email(channel, msg_dict)
+
+    def message_update(self, msg_dict, update_vals=None):
+        res = super().message_update(msg_dict, update_vals=update_vals)
+        for rec in self.filtered(lambda i: i.channel_type == "email" and i.partner_id):
+            if rec.partner_id not in rec.message_partner_ids:
+                rec.message_subscribe(partner_ids=rec.partner_id.ids)
+        return res
+
+    def _notify_get_reply_to(self, default=None):
+        """Customers answer to the channel's alias, not to the catchall."""
+        channels = self.channel_id.filtered("alias_email")
+        aliases = channels.sudo()._notify_get_reply_to(default=default) if channels else {}
+        res = {rec.id: aliases.get(rec.channel_id.id) for rec in self}
+        leftover = self.filtered(lambda rec: not res.get(rec.id))
+        if leftover:
+            parent = super(OmnichannelInteraction, leftover)
+            res.update(parent._notify_get_reply_to(default=default))
+        return res
+
+    @api.model
+    def _mail_external_id(self, msg_dict):
+        """The Message-Id as idempotency key (hashed when it is too long)."""
+        message_id = (msg_dict.get("message_id") or "").strip()
+        if len(message_id) > MAX_EXTERNAL_ID:
+            message_id = "sha256:" + hashlib.sha256(message_id.encode()).hexdigest()
+        return message_id
+
+    @api.model
+    def _mail_headers(self):
+        return self.env.context.get("omnichannel_mail_headers") or {}
+
+    @api.model
+    def _mail_create_interaction(self, channel, msg_dict, external_id, contact, partner, **extra):
+        """A new queued interaction for one inbound mail (e-mail or fax)."""
+        return self.create(
+            dict(
+                {
+                    "channel_id": channel.id,
+                    "company_id": channel.company_id.id,
+                    "direction": "inbound",
+                    "external_id": external_id,
+                    "contact_address": contact,
+                    "subject": (msg_dict.get("subject") or "").strip()[:250] or False,
+                    "partner_id": partner.id,
+                    "queue_id": channel.queue_id.id,
+                    "state": "queued",
+                },
+                **extra,
+            )
+        )
+
+    @api.model
+    def _message_new_email(self, channel, msg_dict):
+        email_from = msg_dict.get("email_from") or ""
+        contact = email_normalize(email_from)
+        if not contact:
+            raise ValueError(f"Cannot read the sender of {msg_dict.get('message_id')}")
+        external_id = self._mail_external_id(msg_dict)
+        previous = self.browse(self.env.context.get("omnichannel_followup_id")).exists()
+
+        existing = self._api_inbound_find(channel, external_id)
+        if existing:
+            return existing
+        partner = previous.partner_id or self._mail_find_customer(channel, contact, email_from)
+        open_interaction = self._mail_open_interaction(channel, partner, contact)
+        if open_interaction:
+            # one conversation per customer and channel: the mail joins it
+            keys = self.env["omnichannel.event.key"].sudo()
+            scope = f"interaction:{channel.id}"
+            if keys._claim(scope, external_id):
+                keys._set_res_id(scope, external_id, open_interaction.id)
+            self._mail_set_author(msg_dict, partner)
+            return open_interaction
+
+        def create():
+            interaction = self._mail_create_interaction(
+                channel, msg_dict, external_id, contact, partner, case_id=previous.case_id.id
+            )
+            if previous:
+                interaction._message_log(
+                    body=_(
+                        "The customer replied to %(previous)s, which was already closed.",
+                        previous=previous._get_html_link(),
+                    )
+                )
+            return interaction
+
+        interaction, created = self._inbound_once(channel, external_id, create)
+        self._mail_set_author(msg_dict, interaction.partner_id)
+        if interaction.partner_id:
+            interaction.message_subscribe(partner_ids=interaction.partner_id.ids)
+        if created:
+            interaction._mail_send_acknowledgement(contact)
+        return interaction
+
+    @api.model
+    def _mail_find_customer(self, channel, contact, email_from):
+        Partner = self.env["res.partner"]
+        try:
+            matches = Partner.omnichannel_identify(contact, channel_type="email")
+        except ValidationError:
+            matches = []
+        if matches:
+            return Partner.browse(matches[0]["id"])
+        if not channel.email_create_partner or self._mail_is_own_address(contact):
+            return Partner
+        name = parse_contact_from_email(email_from)[0] or contact
+        return Partner.create({"name": name, "email": contact})
+
+    @api.model
+    def _mail_open_interaction(self, channel, partner, contact):
+        if partner:
+            who = ["|", ("partner_id", "=", partner.id), ("contact_address", "=", contact)]
+        else:
+            who = [("contact_address", "=", contact)]
+        return self.search(
+            [
+                ("channel_id", "=", channel.id),
+                ("direction", "=", "inbound"),
+                ("state", "not in", FINAL_STATES),
+                *who,
+            ],
+            order="id desc",
+            limit=1,
+        )
+
+    @api.model
+    def _mail_set_author(self, msg_dict, partner):
+        if partner and not msg_dict.get("author_id"):
+            msg_dict["author_id"] = partner.id
+
+    @api.model
+    def _mail_is_own_address(self, email):
+        """Mail from one of our aliases, catchall, bounce or notification
+        addresses: answering it would loop."""
+        if not email:
+            return False
+        if self.env["mail.alias"].sudo().search_count([("alias_full_name", "=", email)], limit=1):
+            return True
+        domains = self.env["mail.alias.domain"].sudo().search([])
+        own = set(domains.mapped("catchall_email") + domains.mapped("bounce_email"))
+        own.update(domains.mapped("default_from_email"))
+        return email in {email_normalize(address) for address in own if address}
+
+    def _mail_send_acknowledgement(self, contact):
+        """The channel's acknowledgement, once per new interaction; never to
+        robots (RFC 3834 headers, bounces) nor to our own addresses."""
+        self.ensure_one()
+        template = self.channel_id.email_ack_template_id
+        if not template or not self.partner_id:
+            return False
+        if email_gateway.is_automatic(self._mail_headers()) or self._mail_is_own_address(contact):
+            _logger.info("No acknowledgement for %s: automatic mail or own address", self.name)
+            return False
+        channel = self.channel_id
+        self.message_post_with_source(
+            template,
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+            partner_ids=self.partner_id.ids,
+            author_id=self.env.ref("base.partner_root").id,
+            email_from=formataddr((channel.company_id.name, channel.alias_email))
+            if channel.alias_email
+            else None,
+        )
+        return True
+
+    # ------------------------------------------------------------------
+    # Inbound fax (an e-mail with a PDF from an e-mail-to-fax gateway)
+    # ------------------------------------------------------------------
+    @api.model
+    def _message_new_fax(self, channel, msg_dict):
+        external_id = self._mail_external_id(msg_dict)
+        headers = self._mail_headers()
+        number = fax_tools.parse_fax_sender(
+            email_from=msg_dict.get("email_from"),
+            subject=msg_dict.get("subject"),
+            x_fax_from=headers.get("X-Fax-From"),
+        )
+        contact = False
+        if number:
+            try:
+                contact = self._normalize_contact_address(channel, number)
+            except ValidationError:
+                contact = False
+        has_pdf = any(
+            fax_tools.is_pdf(attachment[0], (attachment[2] or {}).get("content_type"))
+            if len(attachment) > 2 and isinstance(attachment[2], dict)
+            else fax_tools.is_pdf(attachment[0])
+            for attachment in msg_dict.get("attachments") or []
+        )
+
+        def create():
+            partner = self.env["res.partner"]
+            if contact:
+                matches = self.env["res.partner"].omnichannel_identify(
+                    contact, channel_type="phone"
+                )
+                partner = partner.browse(matches[0]["id"]) if matches else partner
+            interaction = self._mail_create_interaction(
+                channel, msg_dict, external_id, contact, partner
+            )
+            notes = []
+            if not contact:
+                notes.append(_("The fax gateway did not give the sender's number."))
+            if not has_pdf:
+                notes.append(
+                    _(
+                        "This fax e-mail has no PDF attachment: check the gateway "
+                        "or ask for a resend."
+                    )
+                )
+            for note in notes:
+                interaction._message_log(body=Markup("<p><b>%s</b></p>") % note)
+            return interaction
+
+        interaction, _created = self._inbound_once(channel, external_id, create)
+        self._mail_set_author(msg_dict, interaction.partner_id)
+        return interaction
+
+    # ------------------------------------------------------------------
+    # (merged from omnichannel_interaction_callback.py)
+    # ------------------------------------------------------------------
+    callback_id = fields.Many2one(
+        "omnichannel.callback",
+        string="Call-back",
+        index="btree_not_null",
+        ondelete="set null",
+        readonly=True,
+        copy=False,
+        help="The call-back request this outbound call is an attempt of.",
+    )
+
+    callback_request_ids = fields.One2many(
+        "omnichannel.callback", "origin_interaction_id", string="Call-back requests"
+    )
+
+    def _callback_attempt_outcome(self):
+        """An outbound call-back attempt ended: done when the customer was
+        reached, retried (or failed) when not."""
+        for rec in self.sudo().filtered(lambda i: i.callback_id and i.direction == "outbound"):
+            if rec.state in NOT_REACHED_STATES:
+                reached = False
+            elif rec.state in REACHED_STATES or (rec.state == "wrapup" and rec.disposition_id):
+                reached = rec.disposition_id.outcome not in NO_ANSWER_OUTCOMES
+            else:
+                continue
+            rec.callback_id._attempt_ended(rec, reached)
+
+    def _callback_phone(self):
+        """The number to call back: the caller's number, else the customer's."""
+        self.ensure_one()
+        if self.channel_id.channel_type in PHONE_CHANNEL_TYPES and self.contact_address:
+            return self.contact_address
+        partner = self.partner_id
+        return partner.mobile_e164 or partner.phone_e164 or partner.mobile or partner.phone
+
+    def _callback_source(self):
+        self.ensure_one()
+        if self.end_reason == "closed":
+            return "queue_closed"
+        if self.end_reason == "overflow":
+            return "queue_overflow"
+        return {"phone": "pbx", "chat": "chat", "webform": "webform"}.get(
+            self.channel_type, "manual"
+        )
+
+    def _schedule_callback(self, note):
+        """A call-back request (``omnichannel.callback``) the cron turns into an
+        outbound call; a plain call task only when there is no number to call
+        or no phone line to call from."""
+        self.ensure_one()
+        phone = self._callback_phone()
+        queue = self.queue_id or self.channel_id.queue_id
+        if phone and queue:
+            try:
+                return self.env["omnichannel.callback"]._request(
+                    phone,
+                    queue,
+                    self._callback_source(),
+                    partner=self.partner_id,
+                    channel=self.channel_id,
+                    origin=self,
+                    notes=note,
+                )
+            except ValidationError as error:
+                self.message_post(
+                    body=_("No call-back request: %(error)s", error=error.args[0]),
+                    subtype_xmlid="mail.mt_note",
+                )
+        return self._schedule_callback_activity(note)
+
+    def _cancel_callbacks(self):
+        """The customer was reached after all (e.g. a late PBX answer)."""
+        self.sudo().callback_request_ids.filtered(lambda c: c.state == "pending").action_cancel()
+        self.activity_ids.filtered(
+            lambda a: a.activity_type_id == self.env.ref("mail.mail_activity_data_call")
+        ).unlink()
+
+    def action_request_callback(self):
+        """Button: ask for a call-back of this customer now, then open it."""
+        self.ensure_one()
+        phone = self._callback_phone()
+        if not phone:
+            raise UserError(_("This customer has no phone number to call back."))
+        callback = self.env["omnichannel.callback"]._request(
+            phone,
+            self.queue_id or self.channel_id.queue_id,
+            "manual",
+            partner=self.partner_id,
+            channel=self.channel_id,
+            origin=self,
+        )
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "omnichannel.callback",
+            "res_id": callback.id,
+            "view_mode": "form",
+            "target": "current",
+        }

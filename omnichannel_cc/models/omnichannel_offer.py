@@ -2,13 +2,27 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
+from .omnichannel_agent import notify_console, seconds_between
+
 OFFER_STATES = [
     ("pending", "Ringing"),
     ("accepted", "Accepted"),
     ("rejected", "Rejected"),
     ("timeout", "Not answered"),
     ("cancelled", "Cancelled"),
+    # an accepted offer whose interaction was passed on: the next agent's
+    # accept must not meet the one-accepted-offer-per-interaction index
+    ("transferred", "Accepted, then transferred"),
 ]
+# state -> states it may move to
+OFFER_TRANSITIONS = {
+    "pending": ("accepted", "rejected", "timeout", "cancelled"),
+    "accepted": ("transferred",),
+    "rejected": (),
+    "timeout": (),
+    "cancelled": (),
+    "transferred": (),
+}
 
 
 class OmnichannelOffer(models.Model):
@@ -51,6 +65,45 @@ class OmnichannelOffer(models.Model):
                    ON omnichannel_offer (interaction_id, user_id) WHERE state = 'pending'"""
         )
 
+    def _set_state(self, new_state, guard=False, **vals):
+        """The one state machine of offers (see ``OFFER_TRANSITIONS``).
+
+        With ``guard`` the change is a claim: a conditional UPDATE moves only
+        the offers still in a state that may reach ``new_state``, the others
+        are left alone. Returns the offers that changed; the agents'
+        consoles are told to reload.
+        """
+        allowed_from = tuple(s for s, targets in OFFER_TRANSITIONS.items() if new_state in targets)
+        offers = self
+        if guard:
+            self.mapped("state")
+            self.flush_recordset()
+            self.env.cr.execute(
+                SQL(
+                    """UPDATE omnichannel_offer SET state = %s
+                        WHERE id IN %s AND state IN %s RETURNING id""",
+                    new_state,
+                    tuple(self.ids) or (None,),
+                    allowed_from,
+                ),
+                log_exceptions=False,
+            )
+            moved = {row[0] for row in self.env.cr.fetchall()}
+            offers = self.filtered(lambda offer: offer.id in moved)
+        for offer in offers:
+            if offer.state not in allowed_from:
+                raise UserError(
+                    _(
+                        "This offer is %(state)s and cannot become %(new)s.",
+                        state=dict(OFFER_STATES)[offer.state],
+                        new=dict(OFFER_STATES)[new_state],
+                    )
+                )
+        if offers:
+            offers.write(dict(vals, state=new_state))
+            notify_console(self.env, offers.sudo().user_id)
+        return offers
+
     # ------------------------------------------------------------------
     # Agent answers
     # ------------------------------------------------------------------
@@ -71,38 +124,20 @@ class OmnichannelOffer(models.Model):
             raise UserError(
                 _("Too late: the offer expired and the interaction went back to the queue.")
             )
-        self.env.flush_all()
-        cr = self.env.cr
         now = fields.Datetime.now()
-        cr.execute(
-            SQL(
-                """UPDATE omnichannel_offer SET state = 'accepted', date_response = %s
-                    WHERE id = %s AND state = 'pending'""",
-                now,
-                offer.id,
-            ),
-            log_exceptions=False,
-        )
-        if cr.rowcount != 1:
+        if not offer._set_state("accepted", guard=True, date_response=now):
             raise UserError(_("This offer is no longer valid: the interaction went elsewhere."))
-        cr.execute(
-            SQL(
-                """UPDATE omnichannel_interaction
-                      SET state = 'active', agent_id = %s, date_answered = %s
-                    WHERE id = %s AND state = 'offered'
-                      AND (agent_id IS NULL OR agent_id = %s)""",
-                offer.user_id.id,
-                now,
-                offer.interaction_id.id,
-                offer.user_id.id,
-            ),
-            log_exceptions=False,
-        )
-        if cr.rowcount != 1:
-            raise UserError(_("Another agent took this interaction first."))
-        self.env.invalidate_all()
         interaction = offer.interaction_id
-        self.env.add_to_compute(interaction._fields["wait_duration"], interaction)
+        claimed = interaction._set_state(
+            "active",
+            guard=SQL(
+                "state = 'offered' AND (agent_id IS NULL OR agent_id = %s)", offer.user_id.id
+            ),
+            agent_id=offer.user_id.id,
+            date_answered=now,
+        )
+        if not claimed or interaction.state != "active":
+            raise UserError(_("Another agent took this interaction first."))
         others = interaction.offer_ids.filtered(lambda o: o.state == "pending" and o != offer)
         others._close("cancelled", requeue=False)
         agent = self.env["omnichannel.agent"]._for_user(offer.user_id)
@@ -111,6 +146,7 @@ class OmnichannelOffer(models.Model):
             body=_("Accepted by %(agent)s.", agent=offer.user_id.name),
             subtype_xmlid="mail.mt_note",
         )
+        self.env["omnichannel.queue"]._wallboard_notify(offer.company_id.ids)
         return interaction._api_result()
 
     def action_reject(self):
@@ -127,7 +163,7 @@ class OmnichannelOffer(models.Model):
         if not self:
             return
         now = fields.Datetime.now()
-        self.write({"state": state, "date_response": now})
+        self._set_state(state, date_response=now)
         agents = self.env["omnichannel.agent"].sudo().search([("user_id", "in", self.user_id.ids)])
         if state in ("rejected", "timeout"):
             for agent in agents:
@@ -156,6 +192,9 @@ class OmnichannelOffer(models.Model):
             "channel_type": interaction.channel_type,
             "queue": self.queue_id.name or False,
             "expire": fields.Datetime.to_string(self.date_expire) if self.date_expire else False,
+            # what the popup shows, so that it appears at once, before the
+            # console reloads its state
+            **self._console_offer_extra(fields.Datetime.now()),
         }
 
     def _notify_agents(self):
@@ -182,3 +221,32 @@ class OmnichannelOffer(models.Model):
             }
             for offer in offers
         ]
+
+    # ------------------------------------------------------------------
+    # Agent console
+    # ------------------------------------------------------------------
+    def _console_offer_extra(self, now):
+        """What the offer popup shows besides action_my_offers()'s data."""
+        self.ensure_one()
+        interaction = self.sudo().interaction_id
+        return {
+            "interaction_name": interaction.name,
+            "subject": interaction.subject or False,
+            "contact_address": interaction.contact_address or False,
+            "channel_name": interaction.channel_id.name or False,
+            "queue_id": self.queue_id.id or False,
+            "waiting_seconds": seconds_between(
+                interaction.date_queued or interaction.create_date, now
+            ),
+            "ring_seconds": seconds_between(self.date_offered, self.date_expire),
+            "seconds_left": seconds_between(now, self.date_expire) if self.date_expire else False,
+        }
+
+    @api.model
+    def _console_offers(self, now):
+        rows = self.action_my_offers()
+        offers = self.sudo().browse([row["offer_id"] for row in rows])
+        extras = {offer.id: offer._console_offer_extra(now) for offer in offers}
+        for row in rows:
+            row.update(extras[row["offer_id"]])
+        return rows

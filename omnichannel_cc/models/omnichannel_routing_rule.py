@@ -2,7 +2,6 @@ from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..tools import routing
-from .omnichannel_channel import CHANNEL_TYPES
 
 
 class OmnichannelRoutingRule(models.Model):
@@ -81,7 +80,7 @@ class OmnichannelRoutingRule(models.Model):
 
     @api.constrains("channel_types")
     def _check_channel_types(self):
-        known = dict(CHANNEL_TYPES)
+        known = self.env["omnichannel.channel"]._channel_type_labels()
         for rule in self:
             for value in rule._channel_type_set():
                 if value not in known:

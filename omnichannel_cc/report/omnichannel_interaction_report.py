@@ -4,7 +4,6 @@ from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
-from ..models.omnichannel_channel import CHANNEL_TYPES
 from ..models.omnichannel_interaction import STATES, WAITING_STATES
 from ..tools import kpi
 
@@ -49,7 +48,7 @@ class OmnichannelInteractionReport(models.Model):
     queue_id = fields.Many2one("omnichannel.queue", readonly=True)
     agent_id = fields.Many2one("res.users", readonly=True)
     channel_id = fields.Many2one("omnichannel.channel", readonly=True)
-    channel_type = fields.Selection(CHANNEL_TYPES, readonly=True)
+    channel_type = fields.Selection(selection="_selection_channel_type", readonly=True)
     direction = fields.Selection([("inbound", "Inbound"), ("outbound", "Outbound")], readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
     partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
@@ -104,6 +103,12 @@ class OmnichannelInteractionReport(models.Model):
         aggregator="avg",
         help="Abandonment rate with short abandons left out of both sides.",
     )
+
+    @api.model
+    def _selection_channel_type(self):
+        return self.env["omnichannel.channel"]._fields["channel_type"]._description_selection(
+            self.env
+        )
 
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)

@@ -16,9 +16,5 @@ from . import test_script
 from . import test_transfer
 from . import test_channel_switch
 from . import test_channel_email
-from . import test_channel_social
-from . import test_invitation
 from . import test_callback
-from . import test_webform
 from . import test_callback_ui
-from . import test_channel_chat

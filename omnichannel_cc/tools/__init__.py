@@ -1,4 +1,3 @@
 # Pure logic: no ORM, no env, no cursor. Tested without a database.
 from . import address
-from . import webform
 from . import signature

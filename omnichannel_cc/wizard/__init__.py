@@ -1,3 +1,2 @@
 from . import omnichannel_script_run
 from . import omnichannel_fax_send
-from . import omnichannel_invitation_create

@@ -1,1 +1,2 @@
+from . import omnichannel_channel
 from . import omnichannel_interaction

@@ -24,11 +24,11 @@ class OmnichannelInteraction(models.Model):
     )
     survey_state = fields.Selection(related="survey_user_input_id.state", string="Survey status")
 
-    def write(self, vals):
-        res = super().write(vals)
-        if vals.get("state") == "done":
-            self._omnichannel_survey_send()
-        return res
+    def _set_state(self, new_state, guard=None, **vals):
+        changed = super()._set_state(new_state, guard=guard, **vals)
+        if new_state == "done":
+            changed._omnichannel_survey_send()
+        return changed
 
     def _omnichannel_survey_send(self):
         """Create the satisfaction answer of done interactions and e-mail its link.

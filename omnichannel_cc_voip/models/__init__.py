@@ -1,5 +1,4 @@
 from . import res_users
 from . import omnichannel_channel
-from . import res_users_softphone
 from . import omnichannel_interaction
 from . import omnichannel_click_to_dial

@@ -284,27 +284,23 @@ class OmnichannelInteraction(models.Model):
             offers = self.offer_ids.filtered(lambda o: o.state == "pending")
             mine = offers.filtered(lambda o: o.user_id == agent)[:1]
             if mine:
-                mine.write({"state": "accepted", "date_response": fields.Datetime.now()})
+                mine._set_state("accepted", date_response=fields.Datetime.now())
             (offers - mine)._close("cancelled", requeue=False)
             # state and agent are tracked: the chatter shows who answered, no note needed
-            self.write(
-                {
-                    "state": "active",
-                    "agent_id": agent.id or self.agent_id.id,
-                    "date_answered": when,
-                    "voip_call_state": "talking",
-                }
+            self._set_state(
+                "active",
+                agent_id=agent.id or self.agent_id.id,
+                date_answered=when,
+                voip_call_state="talking",
             )
         elif self.state in ("abandoned", "missed") and self.date_ended and when <= self.date_ended:
             # the hang-up came first: the call was in fact answered
-            self.write(
-                {
-                    "state": "wrapup",
-                    "end_reason": False,
-                    "agent_id": agent.id or self.agent_id.id,
-                    "date_answered": when,
-                    "date_closed": False,
-                }
+            self._set_state(
+                "wrapup",
+                end_reason=False,
+                agent_id=agent.id or self.agent_id.id,
+                date_answered=when,
+                date_closed=False,
             )
             self._cancel_callbacks()
             self._voip_note(_("Answered by %(agent)s (reported late).", agent=agent.name))
@@ -353,13 +349,8 @@ class OmnichannelInteraction(models.Model):
         when = _pbx_datetime(values["timestamp"])
         if self.state in WAITING:
             if self.direction == "outbound":
-                self.write(
-                    {
-                        "state": "missed",
-                        "date_ended": when,
-                        "date_closed": when,
-                        "voip_call_state": "ended",
-                    }
+                self._set_state(
+                    "missed", date_ended=when, date_closed=when, voip_call_state="ended"
                 )
                 return
             self.write({"date_ended": when})
@@ -370,13 +361,13 @@ class OmnichannelInteraction(models.Model):
             )
         elif self.state == "active":
             hold = self.hold_since
-            vals = {"state": "wrapup", "date_ended": when, "voip_call_state": "ended"}
+            vals = {"date_ended": when, "voip_call_state": "ended"}
             if hold:
                 vals.update(
                     hold_since=False,
                     hold_duration=self.hold_duration + max(int((when - hold).total_seconds()), 0),
                 )
-            self.write(vals)
+            self._set_state("wrapup", **vals)
             agent_record = self._agent_record()
             if agent_record:
                 agent_record._start_wrapup(self.queue_id.wrapup_seconds)
@@ -392,11 +383,11 @@ class OmnichannelInteraction(models.Model):
             return
         self.write({"voip_call_state": "failed"})
         if self.direction == "outbound":
-            self.write({"state": "missed", "date_ended": when, "date_closed": when})
+            self._set_state("missed", date_ended=when, date_closed=when)
             self._voip_note(_("The call failed: %(reason)s.", reason=reason))
             return
         self.action_abandon()
-        self.write({"state": "missed", "date_ended": when, "date_closed": when})
+        self._set_state("missed", date_ended=when, date_closed=when)
         self._schedule_callback(
             _(
                 "Missed call from %(number)s: %(reason)s.",
@@ -410,13 +401,8 @@ class OmnichannelInteraction(models.Model):
         self._voip_attach_recording(values, voicemail=True)
         if self.state in WAITING:
             self.action_abandon()
-            self.write(
-                {
-                    "state": "missed",
-                    "date_ended": when,
-                    "date_closed": when,
-                    "voip_call_state": "voicemail",
-                }
+            self._set_state(
+                "missed", date_ended=when, date_closed=when, voip_call_state="voicemail"
             )
         self._schedule_callback(
             _("Voicemail from %(number)s: listen to it and call back.", number=self.contact_address)

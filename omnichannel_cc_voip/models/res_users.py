@@ -1,6 +1,14 @@
+from urllib.parse import urlsplit
+
+from lxml import etree
+
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL, index_exists
+
+MANAGER_GROUP = "omnichannel_cc.group_omnichannel_manager"
+
+SOFTPHONE_FIELDS = ["omnichannel_softphone", "omnichannel_sip_password"]
 
 
 class ResUsers(models.Model):
@@ -14,7 +22,7 @@ class ResUsers(models.Model):
 
     @property
     def SELF_READABLE_FIELDS(self):
-        return super().SELF_READABLE_FIELDS + ["omnichannel_extension"]
+        return super().SELF_READABLE_FIELDS + ["omnichannel_extension", *SOFTPHONE_FIELDS]
 
     def init(self):
         res = super().init()
@@ -119,3 +127,106 @@ class ResUsers(models.Model):
                         company=other.company_id.name,
                     )
                 )
+
+    # ------------------------------------------------------------------
+    # Browser softphone
+    # ------------------------------------------------------------------
+    omnichannel_softphone = fields.Boolean(
+        string="Browser softphone",
+        help="Register the extension from the web client (WebRTC over the phone "
+        "channel's WebSocket) instead of a desk phone.",
+    )
+
+    # Managers and the user themselves (SELF_READABLE_FIELDS below) only.
+    omnichannel_sip_password = fields.Char(
+        string="SIP password",
+        copy=False,
+        groups=MANAGER_GROUP,
+        help="Password of the extension's SIP account on the PBX.",
+    )
+
+    @property
+    def SELF_WRITEABLE_FIELDS(self):
+        return super().SELF_WRITEABLE_FIELDS + SOFTPHONE_FIELDS
+
+    @api.model
+    def _get_view_cache(self, view_id=None, view_type="form", **options):
+        result = super()._get_view_cache(view_id, view_type, **options)
+        # The preferences form only ever shows the user's own record, which
+        # they may read (SELF_READABLE_FIELDS): do not hide the password
+        # from agents there, as the field's groups would.
+        preferences = self.env.ref("base.view_users_form_simple_modif", raise_if_not_found=False)
+        if not (preferences and view_id == preferences.id):
+            return result
+        arch = etree.fromstring(result["arch"])
+        nodes = arch.xpath("//field[@name='omnichannel_sip_password']")
+        if not nodes:
+            return result
+        for node in nodes:
+            node.attrib.pop("__groups_key__", None)
+        return dict(result, arch=etree.tostring(arch, encoding="unicode"))
+
+    @api.model
+    def voip_softphone_config(self):
+        """Settings of the current user's browser softphone.
+
+        :return: ``{enabled, reason, softphone, extension, password, ws_url,
+            sip_uri, domain, display_name}``; when ``enabled`` is False,
+            ``reason`` says why and the account fields are empty.
+        """
+        user = self.env.user
+        config = {
+            "enabled": False,
+            "reason": False,
+            "softphone": user.omnichannel_softphone,
+            "extension": user.omnichannel_extension or False,
+            "password": False,
+            "ws_url": False,
+            "sip_uri": False,
+            "domain": False,
+            "display_name": user.name,
+        }
+        if not user.omnichannel_softphone:
+            config["reason"] = _("The browser softphone is off in your preferences.")
+            return config
+        if not user.omnichannel_extension:
+            config["reason"] = _("You have no phone extension.")
+            return config
+        channel = self._voip_softphone_channel()
+        if not channel:
+            config["reason"] = _(
+                "No phone channel of %(company)s has a WebSocket SIP URL.",
+                company=self.env.company.name,
+            )
+            return config
+        ws_url = channel["voip_ws_url"]
+        domain = channel["voip_sip_domain"] or urlsplit(ws_url).hostname
+        config.update(
+            enabled=True,
+            # the user's own record: allowed by SELF_READABLE_FIELDS
+            password=user.sudo().omnichannel_sip_password or False,
+            ws_url=ws_url,
+            sip_uri=f"sip:{user.omnichannel_extension}@{domain}",
+            domain=domain,
+        )
+        return config
+
+    @api.model
+    def _voip_softphone_channel(self):
+        """WebSocket URL and SIP domain of the current company's first active
+        phone channel that has a WebSocket URL (agents may not read the
+        channel's other PBX settings)."""
+        channels = (
+            self.env["omnichannel.channel"]
+            .sudo()
+            .search_read(
+                [
+                    ("channel_type", "=", "phone"),
+                    ("company_id", "=", self.env.company.id),
+                    ("voip_ws_url", "!=", False),
+                ],
+                ["voip_ws_url", "voip_sip_domain"],
+                limit=1,
+            )
+        )
+        return channels[0] if channels else None

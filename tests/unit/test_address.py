@@ -1,25 +1,12 @@
 """omnichannel_cc/tools/address.py: pure normalisation, tested without Odoo."""
 
-import importlib.util
 import sys
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.unit._tools import load_tools
 
-ADDRESS_PY = REPO_ROOT / "omnichannel_cc" / "tools" / "address.py"
-
-
-def load_address_module():
-    # Loaded from its file, not as odoo.addons.omnichannel_cc.tools.address:
-    # importing the package would import odoo.
-    spec = importlib.util.spec_from_file_location("omnichannel_address_under_test", ADDRESS_PY)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-address = load_address_module()
+(address,) = load_tools("address")
 AddressError = address.AddressError
 MOBILE = "+48601234567"
 

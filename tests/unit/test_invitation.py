@@ -1,30 +1,16 @@
-"""omnichannel_cc/tools/invitation.py: tokens, signatures, validity, upload checks,
+"""omnichannel_cc_invitation/tools/invitation.py: tokens, signatures, validity, upload checks,
 tested without Odoo."""
 
 import hashlib
 import hmac
-import importlib.util
 import sys
 from datetime import datetime, timedelta
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.unit._tools import load_tools
 
-INVITATION_PY = REPO_ROOT / "omnichannel_cc" / "tools" / "invitation.py"
-
-
-def load_module():
-    # loaded from its file: importing the addon package would import odoo
-    spec = importlib.util.spec_from_file_location(
-        "omnichannel_invitation_under_test", INVITATION_PY
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-inv = load_module()
+(inv,) = load_tools("invitation", addon="omnichannel_cc_invitation")
 EXPIRY = datetime(2026, 11, 25, 12, 30, 0)
 NOW = datetime(2026, 11, 24, 12, 30, 0)
 

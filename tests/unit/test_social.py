@@ -1,4 +1,4 @@
-"""omnichannel_cc/tools/social.py: signatures, parsers and adapters, without Odoo.
+"""omnichannel_cc_social/tools/social.py: signatures, parsers and adapters, without Odoo.
 
 The adapters are exercised against a real local HTTP server (standard
 library) standing in for the platforms' APIs.
@@ -12,7 +12,7 @@ import pytest
 
 from tests.unit._tools import load_tools
 
-(social,) = load_tools("social")
+(social,) = load_tools("social", addon="omnichannel_cc_social")
 
 WHATSAPP_TEXT = {
     "object": "whatsapp_business_account",

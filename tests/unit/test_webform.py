@@ -1,27 +1,15 @@
-"""omnichannel_cc/tools/webform.py: form tokens and submission limits, without Odoo."""
+"""omnichannel_cc_webform/tools/webform.py: form tokens and submission limits, without Odoo."""
 
 import hashlib
 import hmac
-import importlib.util
 import sys
 from datetime import datetime, timedelta
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.unit._tools import load_tools
 
-WEBFORM_PY = REPO_ROOT / "omnichannel_cc" / "tools" / "webform.py"
-
-
-def load_webform_module():
-    # loaded from its file: importing the addon package would import odoo
-    spec = importlib.util.spec_from_file_location("omnichannel_webform_under_test", WEBFORM_PY)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-webform = load_webform_module()
+(webform,) = load_tools("webform", addon="omnichannel_cc_webform")
 FormError = webform.FormError
 Upload = webform.Upload
 KEY = "claim-form"

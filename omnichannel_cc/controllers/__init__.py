@@ -1,4 +1,0 @@
-from . import social
-from . import invitation
-from . import webform
-from . import livechat

@@ -1,0 +1,69 @@
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+from .omnichannel_agent import AGENT_STATES
+
+
+class OmnichannelAgentStateLog(models.Model):
+    """One period an agent spent in one state: the source of occupancy reports."""
+
+    _name = "omnichannel.agent.state.log"
+    _description = "Agent state history"
+    _order = "date_start desc, id desc"
+
+    agent_id = fields.Many2one("omnichannel.agent", required=True, ondelete="cascade", index=True)
+    user_id = fields.Many2one(related="agent_id.user_id", store=True, index=True)
+    company_id = fields.Many2one(related="agent_id.company_id", store=True)
+    state = fields.Selection(AGENT_STATES, required=True)
+    break_reason_id = fields.Many2one("omnichannel.break.reason")
+    date_start = fields.Datetime(required=True, index=True)
+    date_end = fields.Datetime(index=True)
+    duration = fields.Integer(
+        string="Duration (s)", compute="_compute_duration", store=True, aggregator="sum"
+    )
+
+    @api.depends("date_start", "date_end")
+    def _compute_duration(self):
+        for log in self:
+            if log.date_start and log.date_end:
+                log.duration = int((log.date_end - log.date_start).total_seconds())
+            else:
+                log.duration = 0
+
+    @api.model
+    def _log_change(self, agent, state, break_reason_id, now):
+        # close the open period in one statement (it runs on every state
+        # change of every agent); duration as _compute_duration computes it
+        self.flush_model(["agent_id", "date_start", "date_end"])
+        self.env.cr.execute(
+            SQL(
+                """UPDATE omnichannel_agent_state_log
+                      SET date_end = %(now)s, write_date = %(write)s, write_uid = %(uid)s,
+                          duration = CASE WHEN date_start IS NULL THEN 0
+                                          ELSE trunc(EXTRACT(EPOCH FROM %(now)s - date_start))
+                                     END
+                    WHERE agent_id = %(agent)s AND date_end IS NULL
+                RETURNING id""",
+                now=now,
+                write=self.env.cr.now(),
+                uid=self.env.uid,
+                agent=agent.id,
+            )
+        )
+        closed = [row[0] for row in self.env.cr.fetchall()]
+        if closed:
+            self.browse(closed).invalidate_recordset(
+                ["date_end", "duration", "write_date", "write_uid"]
+            )
+        self.create(
+            {
+                "agent_id": agent.id,
+                "state": state,
+                "break_reason_id": break_reason_id or False,
+                "date_start": now,
+                # the stored related and computed values, given: no recompute
+                "user_id": agent.user_id.id,
+                "company_id": agent.company_id.id,
+                "duration": 0,
+            }
+        )

@@ -1,0 +1,3 @@
+from . import omnichannel_channel
+from . import omnichannel_invitation
+from . import omnichannel_interaction

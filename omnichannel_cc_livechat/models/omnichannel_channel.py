@@ -1,0 +1,107 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+from odoo.addons.omnichannel_cc.tools import routing
+
+
+class OmnichannelChannel(models.Model):
+    """A web chat channel is an Odoo live chat channel whose operators are
+    chosen by our ACD (see im_livechat_channel.py)."""
+
+    _inherit = "omnichannel.channel"
+
+    livechat_channel_id = fields.Many2one(
+        "im_livechat.channel",
+        string="Live chat channel",
+        index="btree_not_null",
+        ondelete="restrict",
+        help="Web chat: the Odoo live chat channel (button, support page) this channel serves. "
+        "Its visitors are routed through this channel's queue to the contact center agents.",
+    )
+
+    _sql_constraints = [
+        (
+            "livechat_channel_uniq",
+            "unique(livechat_channel_id)",
+            "This live chat channel already belongs to another contact center channel.",
+        ),
+    ]
+
+    @api.constrains("livechat_channel_id", "channel_type")
+    def _check_livechat_channel(self):
+        for channel in self:
+            if channel.livechat_channel_id and channel.channel_type != "chat":
+                raise ValidationError(
+                    _(
+                        "Only a web chat channel can be linked to a live chat channel "
+                        "(%(channel)s is not one).",
+                        channel=channel.name,
+                    )
+                )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("livechat_channel_id") and not vals.get("address"):
+                livechat = self.env["im_livechat.channel"].browse(vals["livechat_channel_id"])
+                vals["address"] = livechat.sudo().name
+        return super().create(vals_list)
+
+    @api.onchange("livechat_channel_id")
+    def _onchange_livechat_channel_id(self):
+        if self.livechat_channel_id and not self.address:
+            self.address = self.livechat_channel_id.name
+
+    # ------------------------------------------------------------------
+    # Operator choice (read only: nothing is reserved here)
+    # ------------------------------------------------------------------
+    def _chat_plan(self, partner=None):
+        """Who would take a chat of this visitor now, by our routing rules
+        and ACD, without reserving anybody.
+
+        Returns ``(queue, user)``: the queue the chat goes to (the routed
+        queue, or its overflow queue when only that one has a free agent)
+        and the agent, or an empty user when nobody can take it (queue
+        closed, nobody logged in, everybody at chat capacity).
+        """
+        self.ensure_one()
+        channel = self.sudo()
+        Interaction = self.env["omnichannel.interaction"].sudo()
+        probe = Interaction.new(
+            {
+                "channel_id": channel.id,
+                "company_id": channel.company_id.id,
+                "partner_id": partner.id if partner else False,
+                "queue_id": channel.queue_id.id,
+            }
+        )
+        rules = (
+            self.env["omnichannel.routing.rule"]
+            .sudo()
+            .search([("company_id", "=", channel.company_id.id)])
+        )
+        decision = routing.decide(rules._to_plain(), probe._routing_facts(), channel.queue_id.id)
+        queue = self.env["omnichannel.queue"].sudo().browse(decision.queue_id)
+        probe.required_skill_id = decision.skill_id or False
+        users = self.env["res.users"]
+        for candidate_queue in queue._chat_queues():
+            if decision.preferred_agent_id:
+                # the case owner / last agent first, when free now: a chat
+                # cannot wait for them like a call or an e-mail does
+                user = candidate_queue._chat_pick(probe, [decision.preferred_agent_id])
+                if user:
+                    return candidate_queue, user
+            user = candidate_queue._chat_pick(probe)
+            if user:
+                return candidate_queue, user
+        return queue, users
+
+    def _chat_free_agents(self):
+        """Agents who could take a chat of this channel now (any visitor)."""
+        self.ensure_one()
+        channel = self.sudo()
+        probe = self.env["omnichannel.interaction"].sudo().new({"channel_id": channel.id})
+        users = self.env["res.users"]
+        for queue in channel.queue_id._chat_queues():
+            users |= queue._chat_pick(probe, limit=None)
+        return users

@@ -1,0 +1,2 @@
+# Pure logic: no ORM, no env, no cursor. Tested without a database.
+from . import webform

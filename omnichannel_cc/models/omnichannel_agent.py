@@ -319,7 +319,7 @@ class OmnichannelAgent(models.Model):
         return True
 
     # ------------------------------------------------------------------
-    # (merged from omnichannel_agent_console.py)
+    # Agent console
     # ------------------------------------------------------------------
     def write(self, vals):
         result = super().write(vals)
@@ -384,27 +384,14 @@ class OmnichannelAgent(models.Model):
             .sudo()
             .search([("user_id", "=", self.env.uid), ("queue_id.active", "=", True)])
         )
-        queues = members.queue_id
-        waiting = dict(
-            self.env["omnichannel.interaction"]
-            .sudo()
-            ._read_group(
-                [("queue_id", "in", queues.ids), ("state", "in", ("new", "queued", "offered"))],
-                ["queue_id"],
-                ["__count"],
-            )
-        )
+        # members.queue_id is sudo (the search above): the waiting counts of
+        # the agent's own queues, all computed in one query
         return [
             {
                 "id": member.queue_id.id,
                 "name": member.queue_id.name,
                 "logged_in": member.logged_in,
-                "waiting_count": waiting.get(member.queue_id, 0),
+                "waiting_count": member.queue_id.waiting_count,
             }
             for member in members.sorted(lambda m: (m.queue_id.sequence, m.queue_id.name))
         ]
-
-    # ------------------------------------------------------------------
-    # (merged from omnichannel_agent_wallboard.py)
-    # ------------------------------------------------------------------
-    # Agents' presence changes refresh the supervisors' wallboards.

@@ -60,6 +60,31 @@ class OmnichannelChannel(models.Model):
         ),
     ]
 
+    # E-mail and fax channels: a mail alias delivering to interactions.
+    #
+    # For e-mail channels the channel's ``address`` *is* the alias address:
+    # writing one updates the other (the address wins when both are given).
+    # Fax channels keep their fax number as ``address`` and an independent
+    # alias where the gateway delivers inbound faxes.
+    email_create_partner = fields.Boolean(
+        string="Create contacts for unknown senders",
+        default=True,
+        help="A new e-mail from an address no contact has creates a contact, "
+        "so that agents' replies reach the sender.",
+    )
+    email_ack_template_id = fields.Many2one(
+        "mail.template",
+        string="Acknowledgement",
+        domain=[("model", "=", "omnichannel.interaction")],
+        help="Sent once to the customer when their e-mail opens a new interaction "
+        "(never to auto-replies, bounces or our own addresses).",
+    )
+    fax_gateway_domain = fields.Char(
+        string="Fax gateway domain",
+        help="Outbound faxes are mailed to <digits>@<this domain> "
+        "(e.g. fax.example.com gives 48221234567@fax.example.com).",
+    )
+
     @api.depends("address", "channel_type", "company_id.country_id")
     def _compute_address_normalized(self):
         for channel in self:
@@ -140,35 +165,8 @@ class OmnichannelChannel(models.Model):
         return action
 
     # ------------------------------------------------------------------
-    # (merged from omnichannel_channel_email.py)
+    # E-mail and fax channels: a mail alias delivering to interactions
     # ------------------------------------------------------------------
-    # E-mail and fax channels: a mail alias delivering to interactions.
-    #
-    # For e-mail channels the channel's ``address`` *is* the alias address:
-    # writing one updates the other (the address wins when both are given).
-    # Fax channels keep their fax number as ``address`` and an independent
-    # alias where the gateway delivers inbound faxes.
-    email_create_partner = fields.Boolean(
-        string="Create contacts for unknown senders",
-        default=True,
-        help="A new e-mail from an address no contact has creates a contact, "
-        "so that agents' replies reach the sender.",
-    )
-
-    email_ack_template_id = fields.Many2one(
-        "mail.template",
-        string="Acknowledgement",
-        domain=[("model", "=", "omnichannel.interaction")],
-        help="Sent once to the customer when their e-mail opens a new interaction "
-        "(never to auto-replies, bounces or our own addresses).",
-    )
-
-    fax_gateway_domain = fields.Char(
-        string="Fax gateway domain",
-        help="Outbound faxes are mailed to <digits>@<this domain> "
-        "(e.g. fax.example.com gives 48221234567@fax.example.com).",
-    )
-
     @api.constrains("fax_gateway_domain")
     def _check_fax_gateway_domain(self):
         for channel in self.filtered("fax_gateway_domain"):

@@ -41,7 +41,9 @@ STATES = [
     ("transferred", "Transferred"),
 ]
 WAITING_STATES = ("new", "queued", "offered")
-FINAL_STATES = ("done", "abandoned", "missed", "transferred")
+# ended without an agent talking to the customer
+UNANSWERED_STATES = ("abandoned", "missed")
+FINAL_STATES = ("done", *UNANSWERED_STATES, "transferred")
 # state -> states it may move to
 TRANSITIONS = {
     "new": ("queued", "offered", "active", "abandoned", "missed"),
@@ -81,7 +83,6 @@ SUPERVISOR_GROUP = "omnichannel_cc.group_omnichannel_supervisor"
 MANAGER_GROUP = "omnichannel_cc.group_omnichannel_manager"
 PROMISE_TO_PAY_DAYS = 7
 # call-back attempts: what counts as the customer reached
-NOT_REACHED_STATES = ("missed", "abandoned")
 REACHED_STATES = ("done", "transferred")  # transferred: an agent was talking to them
 NO_ANSWER_OUTCOMES = ("no_contact",)
 
@@ -191,6 +192,56 @@ class OmnichannelInteraction(models.Model):
     )
     overflow_count = fields.Integer(readonly=True, copy=False)
 
+    # Call scripts
+    script_id = fields.Many2one(
+        "omnichannel.script",
+        compute="_compute_script_id",
+        store=True,
+        readonly=False,
+        index="btree_not_null",
+        help="The call script of this interaction: the queue's unless chosen here.",
+    )
+    script_answer_ids = fields.One2many(
+        "omnichannel.script.answer", "interaction_id", string="Script answers"
+    )
+    script_step_id = fields.Many2one(
+        "omnichannel.script.step",
+        string="Current script step",
+        ondelete="set null",
+        copy=False,
+        readonly=True,
+        help="Empty: the first step not answered yet.",
+    )
+    script_done = fields.Boolean(string="Script completed", copy=False, readonly=True, index=True)
+
+    # Hold and transfer
+    hold_since = fields.Datetime(readonly=True, copy=False)
+    hold_duration = fields.Integer(
+        string="Hold (s)",
+        readonly=True,
+        copy=False,
+        aggregator="avg",
+        help="Seconds the customer spent on hold, all holds added up.",
+    )
+    is_on_hold = fields.Boolean(
+        string="On hold", compute="_compute_is_on_hold", store=True, index=True
+    )
+    transfer_count = fields.Integer(readonly=True, copy=False)
+
+    # Call-back attempts
+    callback_id = fields.Many2one(
+        "omnichannel.callback",
+        string="Call-back",
+        index="btree_not_null",
+        ondelete="set null",
+        readonly=True,
+        copy=False,
+        help="The call-back request this outbound call is an attempt of.",
+    )
+    callback_request_ids = fields.One2many(
+        "omnichannel.callback", "origin_interaction_id", string="Call-back requests"
+    )
+
     _sql_constraints = [
         (
             "external_id_uniq",
@@ -295,7 +346,7 @@ class OmnichannelInteraction(models.Model):
             moved = {row[0] for row in self.env.cr.fetchall()}
             records = self.filtered(lambda rec: rec.id in moved)
         for rec in records:
-            if rec.state not in allowed_from and rec.state != new_state:
+            if rec.state not in allowed_from:
                 raise UserError(
                     _(
                         "Interaction %(name)s is %(state)s and cannot become %(new)s.",
@@ -836,9 +887,6 @@ class OmnichannelInteraction(models.Model):
             )
         return interaction
 
-    # ------------------------------------------------------------------
-    # (merged from omnichannel_interaction_index.py)
-    # ------------------------------------------------------------------
     # Indexes of the read paths: wallboard (omnichannel.queue.wallboard_data) and screen-pop.
     #
     # Each serves one part of the board and reads only what happened today,
@@ -892,7 +940,7 @@ class OmnichannelInteraction(models.Model):
         return res
 
     # ------------------------------------------------------------------
-    # (merged from omnichannel_interaction_supervisor.py)
+    # Supervisor actions from the wallboard: assign, pick, join silently
     # ------------------------------------------------------------------
     # Supervisor actions from the wallboard: assign, pick, join silently.
     # ------------------------------------------------------------------
@@ -1056,7 +1104,7 @@ class OmnichannelInteraction(models.Model):
         }
 
     # ------------------------------------------------------------------
-    # (merged from omnichannel_agent_console.py)
+    # Agent console
     # ------------------------------------------------------------------
     # ------------------------------------------------------------------
     # Console data
@@ -1248,32 +1296,8 @@ class OmnichannelInteraction(models.Model):
         return True
 
     # ------------------------------------------------------------------
-    # (merged from omnichannel_interaction_script.py)
+    # Call scripts
     # ------------------------------------------------------------------
-    script_id = fields.Many2one(
-        "omnichannel.script",
-        compute="_compute_script_id",
-        store=True,
-        readonly=False,
-        index="btree_not_null",
-        help="The call script of this interaction: the queue's unless chosen here.",
-    )
-
-    script_answer_ids = fields.One2many(
-        "omnichannel.script.answer", "interaction_id", string="Script answers"
-    )
-
-    script_step_id = fields.Many2one(
-        "omnichannel.script.step",
-        string="Current script step",
-        ondelete="set null",
-        copy=False,
-        readonly=True,
-        help="Empty: the first step not answered yet.",
-    )
-
-    script_done = fields.Boolean(string="Script completed", copy=False, readonly=True, index=True)
-
     @api.depends("queue_id")
     def _compute_script_id(self):
         for rec in self:
@@ -1483,24 +1507,8 @@ class OmnichannelInteraction(models.Model):
         )
 
     # ------------------------------------------------------------------
-    # (merged from omnichannel_interaction_transfer.py)
+    # Hold and transfer
     # ------------------------------------------------------------------
-    hold_since = fields.Datetime(readonly=True, copy=False)
-
-    hold_duration = fields.Integer(
-        string="Hold (s)",
-        readonly=True,
-        copy=False,
-        aggregator="avg",
-        help="Seconds the customer spent on hold, all holds added up.",
-    )
-
-    is_on_hold = fields.Boolean(
-        string="On hold", compute="_compute_is_on_hold", store=True, index=True
-    )
-
-    transfer_count = fields.Integer(readonly=True, copy=False)
-
     @api.depends("hold_since")
     def _compute_is_on_hold(self):
         for rec in self:
@@ -1747,7 +1755,7 @@ class OmnichannelInteraction(models.Model):
             self.env["omnichannel.interaction"]
             .sudo()
             ._read_group(
-                [("queue_id", "in", queues.ids), ("state", "in", ("new", "queued", "offered"))],
+                [("queue_id", "in", queues.ids), ("state", "in", WAITING_STATES)],
                 ["queue_id"],
                 ["__count"],
             )
@@ -1793,7 +1801,7 @@ class OmnichannelInteraction(models.Model):
     # Console data
     # ------------------------------------------------------------------
     # ------------------------------------------------------------------
-    # (merged from omnichannel_interaction_email.py)
+    # E-mail and fax: mail delivered to a channel's alias
     # ------------------------------------------------------------------
     # E-mail and fax channels: mail delivered to a channel's alias.
     #
@@ -2043,27 +2051,13 @@ class OmnichannelInteraction(models.Model):
         return interaction
 
     # ------------------------------------------------------------------
-    # (merged from omnichannel_interaction_callback.py)
+    # Call-back attempts
     # ------------------------------------------------------------------
-    callback_id = fields.Many2one(
-        "omnichannel.callback",
-        string="Call-back",
-        index="btree_not_null",
-        ondelete="set null",
-        readonly=True,
-        copy=False,
-        help="The call-back request this outbound call is an attempt of.",
-    )
-
-    callback_request_ids = fields.One2many(
-        "omnichannel.callback", "origin_interaction_id", string="Call-back requests"
-    )
-
     def _callback_attempt_outcome(self):
         """An outbound call-back attempt ended: done when the customer was
         reached, retried (or failed) when not."""
         for rec in self.sudo().filtered(lambda i: i.callback_id and i.direction == "outbound"):
-            if rec.state in NOT_REACHED_STATES:
+            if rec.state in UNANSWERED_STATES:
                 reached = False
             elif rec.state in REACHED_STATES or (rec.state == "wrapup" and rec.disposition_id):
                 reached = rec.disposition_id.outcome not in NO_ANSWER_OUTCOMES

@@ -163,6 +163,13 @@ class OmnichannelQueue(models.Model):
         ),
     ]
 
+    script_id = fields.Many2one(
+        "omnichannel.script",
+        ondelete="set null",
+        index="btree_not_null",
+        help="The call script agents follow for this queue's interactions.",
+    )
+
     @api.depends("member_line_ids.user_id")
     def _compute_member_ids(self):
         for queue in self:
@@ -182,7 +189,7 @@ class OmnichannelQueue(models.Model):
     def _compute_waiting_count(self):
         counts = dict(
             self.env["omnichannel.interaction"]._read_group(
-                [("queue_id", "in", self.ids), ("state", "in", ("new", "queued", "offered"))],
+                [("queue_id", "in", self.ids), ("state", "in", WAITING_STATES)],
                 ["queue_id"],
                 ["__count"],
             )
@@ -587,17 +594,10 @@ class OmnichannelQueue(models.Model):
             self.env.ref("omnichannel_cc.ir_cron_acd_sweep")._trigger()
 
     # ------------------------------------------------------------------
-    # (merged from omnichannel_queue_script.py)
+    # Call scripts
     # ------------------------------------------------------------------
-    script_id = fields.Many2one(
-        "omnichannel.script",
-        ondelete="set null",
-        index="btree_not_null",
-        help="The call script agents follow for this queue's interactions.",
-    )
-
     # ------------------------------------------------------------------
-    # (merged from omnichannel_wallboard.py)
+    # The live supervisor wallboard
     # ------------------------------------------------------------------
     # The live supervisor wallboard: figures of the queues and their agents.
     def init(self):

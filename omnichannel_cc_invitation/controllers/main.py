@@ -29,7 +29,7 @@ class OmnichannelInvitationController(http.Controller):
     # ------------------------------------------------------------------
     def _page_invalid(self):
         return request.render(
-            "omnichannel_cc.invitation_page_invalid",
+            "omnichannel_cc_invitation.invitation_page_invalid",
             {"title": _("Invitation not found")},
             status=404,
         )
@@ -41,7 +41,7 @@ class OmnichannelInvitationController(http.Controller):
             invitation_tools.USED: _("This invitation link was already used."),
         }
         return request.render(
-            "omnichannel_cc.invitation_page_gone",
+            "omnichannel_cc_invitation.invitation_page_gone",
             {
                 "title": _("Invitation no longer valid"),
                 "message": messages.get(link_status, messages[invitation_tools.USED]),
@@ -54,7 +54,7 @@ class OmnichannelInvitationController(http.Controller):
     def _page_upload(self, invitation, token, error=None, done=False, status=200):
         limits = self._upload_limits()
         return request.render(
-            "omnichannel_cc.invitation_page_upload",
+            "omnichannel_cc_invitation.invitation_page_upload",
             {
                 "title": _("Send your files"),
                 "invitation": invitation,
@@ -87,7 +87,7 @@ class OmnichannelInvitationController(http.Controller):
         if tz not in pytz.all_timezones_set:
             tz = agent.tz or invitation.invited_by_id.tz or "UTC"
         return request.render(
-            "omnichannel_cc.invitation_page_landing",
+            "omnichannel_cc_invitation.invitation_page_landing",
             {
                 "title": titles.get(invitation.kind, kinds.get(invitation.kind)),
                 "invitation": invitation,

@@ -279,7 +279,7 @@ class OmnichannelInvitation(models.Model):
 
     def action_send(self):
         """E-mail the link to the customer."""
-        template = self.env.ref("omnichannel_cc.mail_template_omnichannel_invitation")
+        template = self.env.ref("omnichannel_cc_invitation.mail_template_omnichannel_invitation")
         for invitation in self:
             if invitation.state != "active":
                 raise UserError(_("Invitation %(name)s is no longer active.", name=invitation.name))

@@ -282,7 +282,8 @@ class TestChannelSocial(OmnichannelCommon, HttpCase):
         self.assertFalse([c for c in self.calls if c["method"] == "POST"])
 
         # once the conversation is over, the next message opens a new one
-        interaction.sudo().write({"state": "done"})
+        interaction.sudo()._set_state("active")
+        interaction.sudo()._set_state("done")
         self.assertEqual(self._post(self._whatsapp("wamid.T2", text="again")).status_code, 200)
         new = self._conversation()[1]
         self.assertNotEqual(new, interaction)

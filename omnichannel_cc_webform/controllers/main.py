@@ -83,7 +83,7 @@ class OmnichannelWebformController(http.Controller):
                 status=status,
             )
         return self._page(
-            "omnichannel_cc.webform_message_page",
+            "omnichannel_cc_webform.webform_message_page",
             {"channel": channel, "title": _("Not sent"), "message": message, "error": True},
             status=status,
         )
@@ -98,7 +98,7 @@ class OmnichannelWebformController(http.Controller):
             "Thank you, we received your message and will answer soon."
         )
         return self._page(
-            "omnichannel_cc.webform_message_page",
+            "omnichannel_cc_webform.webform_message_page",
             {"channel": channel, "title": _("Thank you"), "message": message, "error": False},
         )
 
@@ -128,7 +128,7 @@ class OmnichannelWebformController(http.Controller):
             else False
         )
         return self._page(
-            "omnichannel_cc.webform_page",
+            "omnichannel_cc_webform.webform_page",
             {
                 "channel": channel,
                 "token": token,

@@ -5,6 +5,7 @@ from odoo.addons.mail.tools.alias_error import AliasError
 
 from ..tools import address as address_tools
 from ..tools import fax as fax_tools
+from .res_partner import normalize_email
 
 # The core's channel types; each optional channel's addon adds its own
 # (``selection_add``): web forms, social messengers, SMS, video sessions.
@@ -99,7 +100,7 @@ class OmnichannelChannel(models.Model):
             return address_tools.normalize_phone_or_none(address, region) or address.strip()
         if self.channel_type == "email":
             try:
-                return address_tools.normalize_email(address)
+                return normalize_email(address)
             except address_tools.AddressError:
                 return address.strip().lower()
         return address.strip()
@@ -243,7 +244,7 @@ class OmnichannelChannel(models.Model):
         The domain must be one the mail gateway receives: an existing alias
         domain, or a new one (Settings / Technical / Email / Alias Domains)."""
         try:
-            email = address_tools.normalize_email(address)
+            email = normalize_email(address)
         except address_tools.AddressError:
             return {}  # _check_address tells the user
         local, _at, domain_name = email.rpartition("@")

@@ -26,6 +26,7 @@ from ..tools import routing
 from ..tools import script as script_tools
 from .omnichannel_agent import notify_console, seconds_between
 from .omnichannel_channel import PHONE_CHANNEL_TYPES
+from .res_partner import normalize_email
 
 _logger = logging.getLogger(__name__)
 
@@ -831,7 +832,7 @@ class OmnichannelInteraction(models.Model):
                 region = self._company_phone_region(channel.company_id)
                 return address_tools.phone_candidates(sender, [region] if region else [])[0]
             if channel.channel_type == "email":
-                return address_tools.normalize_email(sender)
+                return normalize_email(sender)
         except address_tools.AddressError as error:
             raise ValidationError(
                 _(
@@ -845,7 +846,7 @@ class OmnichannelInteraction(models.Model):
             ) from error
         kind = address_tools.classify(sender)
         if kind == "email":
-            return address_tools.normalize_email(sender)
+            return normalize_email(sender)
         if kind == "phone":
             region = self._company_phone_region(channel.company_id)
             return address_tools.normalize_phone_or_none(sender, region) or sender

@@ -15,6 +15,18 @@ BACKFILL_PARAM_UNTIL = "omnichannel_cc.phone_backfill_until_id"
 SCREEN_POP_INTERACTIONS = 10
 SCREEN_POP_ROWS = 20
 # what the display name of a partner is made of (res.partner._get_complete_name)
+
+
+def normalize_email(text):
+    """``text``'s e-mail address as Odoo stores it in ``email_normalized``
+    (``odoo.tools.email_normalize``), so that identification finds exactly
+    what Odoo's own lookups find; AddressError when there is none."""
+    email = tools.email_normalize(text) if isinstance(text, str) else False
+    if not email or not address_tools.looks_like_email(email):
+        raise address_tools.AddressError(f"{text!r} is not an e-mail address")
+    return email
+
+
 DISPLAY_NAME_FIELDS = [
     "name",
     "company_name",
@@ -321,7 +333,7 @@ class ResPartner(models.Model):
         kind = "email" if channel_type == "email" else address_tools.classify(address)
         if kind == "email" or (kind is None and "@" in address):
             try:
-                email = address_tools.normalize_email(address)
+                email = normalize_email(address)
             except address_tools.AddressError as error:
                 raise ValidationError(
                     _("%(address)s is not a valid e-mail address.", address=address)

@@ -1,4 +1,3 @@
-from . import test_address
 from . import test_identify
 from . import test_backfill
 from . import test_screen_pop

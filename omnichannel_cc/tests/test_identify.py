@@ -1,6 +1,8 @@
 from odoo.exceptions import ValidationError
-from odoo.tests import tagged, users
+from odoo.tests import TransactionCase, tagged, users
 
+from ..models.res_partner import normalize_email
+from ..tools.address import AddressError
 from .common import OmnichannelCommon
 
 
@@ -108,3 +110,28 @@ class TestIdentify(OmnichannelCommon):
         self.assertEqual(
             self.env["res.partner"].omnichannel_identify("030 1234567")[0]["id"], german.id
         )
+
+
+@tagged("post_install", "-at_install")
+class TestEmailNormalization(TransactionCase):
+    """Identification normalises e-mail addresses exactly as Odoo fills
+    ``email_normalized``, so a customer is found by any notation of their address."""
+
+    def test_same_as_email_normalized(self):
+        for text in (
+            "jan.kowalski@example.com",
+            "Jan.Kowalski@Example.COM",
+            "  JAN@EXAMPLE.COM ",
+            "Jan Kowalski <Jan.Kowalski@Example.com>",
+            '"Kowalski, Jan" <JAN@example.com>',
+            "<anna+cc@sub.example.pl>",
+        ):
+            partner = self.env["res.partner"].create({"name": "N", "email": text})
+            self.assertEqual(normalize_email(text), partner.email_normalized, text)
+            found = self.env["res.partner"].omnichannel_identify(text, channel_type="email")
+            self.assertIn(partner.id, [match["id"] for match in found], text)
+
+    def test_garbage_is_refused(self):
+        for text in ("", None, "hello", "jan@", "@example.com", "jan@example", "Jan <>"):
+            with self.assertRaises(AddressError, msg=text):
+                normalize_email(text)

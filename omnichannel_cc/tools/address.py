@@ -25,19 +25,6 @@ def looks_like_email(text):
     return bool(text) and bool(EMAIL_RE.match(text.strip()))
 
 
-def normalize_email(text):
-    """Lower-cased bare e-mail from 'Name <Addr@Example.com>' or 'Addr@Example.com'."""
-    if not text:
-        raise AddressError("empty e-mail address")
-    text = text.strip()
-    match = re.search(r"<([^<>]+)>", text)
-    if match:
-        text = match.group(1).strip()
-    if not looks_like_email(text):
-        raise AddressError(f"{text!r} is not an e-mail address")
-    return text.lower()
-
-
 def clean_phone(text):
     """Digits with an optional leading '+', or raise AddressError."""
     if not text or not isinstance(text, str):

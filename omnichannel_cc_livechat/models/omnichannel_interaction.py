@@ -7,6 +7,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL, html2plaintext
 
 from odoo.addons.omnichannel_cc.tools import address as address_tools
+from odoo.addons.omnichannel_cc.models.res_partner import normalize_email
 from odoo.addons.omnichannel_cc.tools import routing
 
 _logger = logging.getLogger(__name__)
@@ -138,7 +139,7 @@ class OmnichannelInteraction(models.Model):
         the contact address and identifies the customer when known."""
         self.ensure_one()
         try:
-            email = address_tools.normalize_email(text.strip())
+            email = normalize_email(text.strip())
         except address_tools.AddressError:
             return  # the chatbot asks again
         vals = {"contact_address": email}

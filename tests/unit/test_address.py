@@ -106,29 +106,6 @@ def test_phone_candidates_garbage(text):
         address.phone_candidates(text, ["PL"])
 
 
-@pytest.mark.parametrize(
-    "text, expected",
-    [
-        ("jan.kowalski@example.com", "jan.kowalski@example.com"),
-        ("Jan.Kowalski@Example.COM", "jan.kowalski@example.com"),
-        ("  JAN@EXAMPLE.COM ", "jan@example.com"),
-        ("Jan Kowalski <Jan.Kowalski@Example.com>", "jan.kowalski@example.com"),
-        ('"Kowalski, Jan" <JAN@example.com>', "jan@example.com"),
-        ("<anna+cc@sub.example.pl>", "anna+cc@sub.example.pl"),
-    ],
-)
-def test_normalize_email(text, expected):
-    assert address.normalize_email(text) == expected
-
-
-@pytest.mark.parametrize(
-    "text", ["", None, "hello", "jan@", "@example.com", "jan@example", "a b@example.com", "Jan <>"]
-)
-def test_normalize_email_garbage(text):
-    with pytest.raises(AddressError):
-        address.normalize_email(text)
-
-
 def test_looks_like_email():
     assert address.looks_like_email("a@b.pl")
     assert not address.looks_like_email("a@b")

@@ -5,10 +5,8 @@ from . import test_api_inbound
 from . import test_interaction
 from . import test_security
 from . import test_ui
-from . import test_routing_logic
 from . import test_acd
 from . import test_wallboard
-from . import test_kpi
 from . import test_agent_console
 from . import test_report
 from . import test_script

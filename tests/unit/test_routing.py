@@ -1,11 +1,19 @@
-from odoo.tests import BaseCase, tagged
+"""omnichannel_cc/tools/routing.py: routing rules, agent ordering and queue order, without Odoo."""
 
-from ..tools import routing
-from ..tools.routing import Candidate, Facts, Rule
+import sys
+import unittest
+
+from tests.unit._tools import load_tools
+
+(routing,) = load_tools("routing")
+Candidate, Facts, Rule = routing.Candidate, routing.Facts, routing.Rule
 
 
-@tagged("post_install", "-at_install")
-class TestRoutingLogic(BaseCase):
+def test_loaded_without_odoo():
+    assert "odoo" not in sys.modules
+
+
+class TestRoutingLogic(unittest.TestCase):
     """Routing decisions without a database."""
 
     def test_debtor_rule_beats_default_queue(self):

@@ -1,9 +1,17 @@
+"""omnichannel_cc/tools/kpi.py: Erlang B/C staffing and measured KPIs, without Odoo."""
+
 import math
+import sys
+import unittest
 
-from odoo.tests import BaseCase, tagged
+from tests.unit._tools import load_tools
 
-from ..tools import kpi
-from ..tools.kpi import Contact
+(kpi,) = load_tools("kpi")
+Contact = kpi.Contact
+
+
+def test_loaded_without_odoo():
+    assert "odoo" not in sys.modules
 
 
 def erlang_c_direct(agents, traffic):
@@ -14,8 +22,7 @@ def erlang_c_direct(agents, traffic):
     return waiting / (below + waiting)
 
 
-@tagged("post_install", "-at_install")
-class TestErlangPublishedExamples(BaseCase):
+class TestErlangPublishedExamples(unittest.TestCase):
     """Erlang C against published worked examples, each value also reproduced
     here with the direct factorial formula."""
 
@@ -80,8 +87,7 @@ class TestErlangPublishedExamples(BaseCase):
         self.assertAlmostEqual(kpi.erlang_b(1, 1.0), 0.5, places=12)
 
 
-@tagged("post_install", "-at_install")
-class TestErlangEdges(BaseCase):
+class TestErlangEdges(unittest.TestCase):
     def test_recursion_matches_direct_formula(self):
         for traffic, agents in ((0.5, 1), (0.5, 3), (2.0, 3), (7.3, 9), (30.0, 31), (48.0, 60)):
             with self.subTest(traffic=traffic, agents=agents):
@@ -165,8 +171,7 @@ class TestErlangEdges(BaseCase):
             self.assertTrue(math.isfinite(value))
 
 
-@tagged("post_install", "-at_install")
-class TestMeasuredKpis(BaseCase):
+class TestMeasuredKpis(unittest.TestCase):
     def test_ratios_never_divide_by_zero(self):
         self.assertEqual(kpi.ratio(5, 0), 0.0)
         self.assertEqual(kpi.service_level(0, 0), 0.0)

@@ -29,7 +29,7 @@ CALLBACK_TRANSITIONS = {
     "failed": ("pending",),
     "cancelled": ("pending",),
 }
-STATE_MACHINE_KEY = "omnichannel_state_machine"
+STATE_MACHINE_KEY = "omnichannel_callback_state_machine"
 SOURCES = [
     ("webform", "Web form"),
     ("chat", "Chat"),
@@ -157,7 +157,8 @@ class OmnichannelCallback(models.Model):
         if "state" in vals and not self.env.context.get(STATE_MACHINE_KEY):
             # every state change goes through the state machine
             vals = dict(vals)
-            return bool(self._set_state(vals.pop("state"), **vals) is not None)
+            state = vals.pop("state")
+            return self._set_state(state, **vals) is not None
         if vals.get("phone"):
             vals["phone"] = self._normalize_phone(vals["phone"], self.company_id[:1].id)
         if "date_requested" in vals and "date_next" not in vals:

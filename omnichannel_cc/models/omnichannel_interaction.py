@@ -20,9 +20,8 @@ from odoo.tools import SQL, email_normalize, formataddr, parse_contact_from_emai
 from odoo.tools.sql import create_index
 
 from ..tools import address as address_tools
-from ..tools import email_gateway
+from ..tools import email_gateway, routing
 from ..tools import fax as fax_tools
-from ..tools import routing
 from ..tools import script as script_tools
 from .omnichannel_agent import notify_console, seconds_between
 from .omnichannel_channel import PHONE_CHANNEL_TYPES
@@ -72,7 +71,7 @@ STATE_STAMPS = {
     "missed": ("date_ended",),
 }
 # context key of the state machine's own writes
-STATE_MACHINE_KEY = "omnichannel_state_machine"
+STATE_MACHINE_KEY = "omnichannel_interaction_state_machine"
 MAX_EXTERNAL_ID = 255
 MAX_BODY = 100000
 # Changes that move a figure of the wallboard.
@@ -281,27 +280,34 @@ class OmnichannelInteraction(models.Model):
         return records
 
     def write(self, vals):
-        if "state" in vals and not self.env.context.get(STATE_MACHINE_KEY):
-            # every state change goes through the state machine
-            vals = dict(vals)
-            state = vals.pop("state")
-            return self._set_state(state, **vals) is not None
-        before_agents = self.sudo().agent_id if "agent_id" in vals else self.env["res.users"]
-        new_script = self.browse()
+        records = self
+        if "state" in vals:
+            if not self.env.context.get(STATE_MACHINE_KEY):
+                # every state change goes through the state machine
+                vals = dict(vals)
+                state = vals.pop("state")
+                return self._set_state(state, **vals) is not None
+            # the machine's own write: state changes made by what reacts to it
+            # (call-back outcome, ...) go through the machine again
+            records = self.with_context(**{STATE_MACHINE_KEY: False})
+        before_agents = records.sudo().agent_id if "agent_id" in vals else self.env["res.users"]
+        new_script = records.browse()
         if "script_id" in vals:
-            new_script = self.filtered(lambda rec: rec.script_id.id != (vals["script_id"] or False))
-        result = super().write(vals)
+            new_script = records.filtered(
+                lambda rec: rec.script_id.id != (vals["script_id"] or False)
+            )
+        result = super(OmnichannelInteraction, records).write(vals)
         if new_script:
             # another script: start it from its first step
             super(OmnichannelInteraction, new_script).write(
                 {"script_step_id": False, "script_done": False}
             )
         if {"state", "agent_id"}.intersection(vals):
-            notify_console(self.env, before_agents | self.sudo().agent_id)
+            notify_console(records.env, before_agents | records.sudo().agent_id)
         if WALLBOARD_FIELDS.intersection(vals):
-            self.env["omnichannel.queue"]._wallboard_notify(self.sudo().company_id.ids)
+            records.env["omnichannel.queue"]._wallboard_notify(records.sudo().company_id.ids)
         if "state" in vals or "disposition_id" in vals:
-            self._callback_attempt_outcome()
+            records._callback_attempt_outcome()
         return result
 
     # ------------------------------------------------------------------
@@ -348,12 +354,13 @@ class OmnichannelInteraction(models.Model):
             records = self.filtered(lambda rec: rec.id in moved)
         for rec in records:
             if rec.state not in allowed_from:
+                labels = dict(self._fields["state"]._description_selection(self.env))
                 raise UserError(
                     _(
                         "Interaction %(name)s is %(state)s and cannot become %(new)s.",
                         name=rec.name,
-                        state=dict(STATES)[rec.state],
-                        new=dict(STATES)[new_state],
+                        state=labels[rec.state],
+                        new=labels[new_state],
                     )
                 )
         if not records:

@@ -65,14 +65,6 @@ class OmnichannelCommon(AccountTestInvoicingCommon):
                 "queue_id": cls.queue_claims.id,
             }
         )
-        cls.channel_webform = Channel.create(
-            {
-                "name": "Claim form",
-                "channel_type": "webform",
-                "address": "claim-form-test",
-                "queue_id": cls.queue_claims.id,
-            }
-        )
 
         Partner = cls.env["res.partner"]
         cls.customer_company = Partner.create(

@@ -59,7 +59,15 @@ class TestApiInbound(OmnichannelCommon):
     def test_unknown_sender_still_creates_interaction(self):
         result = self._inbound("call-u", "+48 799 999 999")
         self.assertFalse(result["partner_id"])
-        handle = self._inbound("form-1", "visitor-42", channel=self.channel_webform)
+        chat = self.env["omnichannel.channel"].create(
+            {
+                "name": "Claims chat",
+                "channel_type": "chat",
+                "address": "claims-chat-test",
+                "queue_id": self.queue_claims.id,
+            }
+        )
+        handle = self._inbound("chat-1", "visitor-42", channel=chat)
         self.assertFalse(handle["partner_id"])
         self.assertEqual(
             self.env["omnichannel.interaction"].browse(handle["interaction_id"]).contact_address,

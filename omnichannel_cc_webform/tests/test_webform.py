@@ -6,24 +6,22 @@ from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 from odoo.tools.misc import hmac as odoo_hmac
 
-from ..controllers import main as webform_controller
-from ..controllers.main import TOKEN_SCOPE
+from ..models import omnichannel_channel as channel_model
 from ..tools import webform
-from odoo.addons.omnichannel_cc.tests.common import OmnichannelCommon
+from .common import WebformCommon
 
 TOKEN_RE = re.compile(r'name="token" value="([^"]+)"')
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 @tagged("post_install", "-at_install")
-class TestWebform(OmnichannelCommon, HttpCase):
+class TestWebform(WebformCommon, HttpCase):
     """The web form over real HTTP (the test server), as a visitor's browser posts it."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.url = f"/omnichannel/form/{cls.channel_webform.address}"
-        cls.Interaction = cls.env["omnichannel.interaction"]
 
     def _token(self):
         response = self.url_open(self.url)
@@ -43,19 +41,6 @@ class TestWebform(OmnichannelCommon, HttpCase):
         }
         data.update(values)
         return self.url_open(self.url, data=data, files=files, headers=headers)
-
-    def _stored(self):
-        """What a refused post must not create."""
-        return (
-            self.Interaction.search_count([("channel_id", "=", self.channel_webform.id)]),
-            self.env["res.partner"].with_context(active_test=False).search_count([]),
-            self.env["ir.attachment"].search_count([("res_model", "=", "omnichannel.interaction")]),
-            self.env["omnichannel.webform.submission"].search_count([]),
-            self.env["omnichannel.callback"].search_count([]),
-        )
-
-    def _interactions(self):
-        return self.Interaction.search([("channel_id", "=", self.channel_webform.id)])
 
     def test_form_and_embed_snippet(self):
         response = self.url_open(self.url)
@@ -114,7 +99,7 @@ class TestWebform(OmnichannelCommon, HttpCase):
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response.json()["reference"], self._interactions().name)
 
-    @mute_logger("odoo.addons.omnichannel_cc_webform.controllers.main")
+    @mute_logger("odoo.addons.omnichannel_cc_webform.models")
     def test_forged_or_expired_token_stores_nothing(self):
         stored = self._stored()
         token = self._token()
@@ -122,7 +107,7 @@ class TestWebform(OmnichannelCommon, HttpCase):
         forged = f"{issued}.{nonce}.{'0' * len(signature)}"
         other_form = f"{int(issued) + 1}.{nonce}.{signature}"
         old = webform.make_token(
-            lambda message: odoo_hmac(self.env(su=True), TOKEN_SCOPE, message),
+            lambda message: odoo_hmac(self.env(su=True), webform.TOKEN_SCOPE, message),
             self.channel_webform.address,
             int(time.time()) - webform.TOKEN_MAX_AGE - 60,
             "a" * 24,
@@ -137,14 +122,14 @@ class TestWebform(OmnichannelCommon, HttpCase):
     def test_honeypot_answers_thanks_and_stores_nothing(self):
         stored = self._stored()
         token = self._token()
-        with patch.object(webform_controller._logger, "info") as log_info:
+        with patch.object(channel_model._logger, "info") as log_info:
             response = self._post(token=token, **{webform.HONEYPOT_FIELD: "http://spam.example"})
         self.assertEqual(response.status_code, 200)
         self.assertIn("Thank you", response.text)
         self.assertIn("honeypot", log_info.call_args[0][0])
         self.assertEqual(self._stored(), stored)
 
-    @mute_logger("odoo.addons.omnichannel_cc_webform.controllers.main")
+    @mute_logger("odoo.addons.omnichannel_cc_webform.models")
     def test_rate_limit_per_ip(self):
         self.channel_webform.webform_rate_ip = 2
         self.assertEqual(self._post().status_code, 200)
@@ -158,7 +143,7 @@ class TestWebform(OmnichannelCommon, HttpCase):
         self.channel_webform.write({"webform_rate_ip": 0, "webform_rate_channel": 2})
         self.assertEqual(self._post().status_code, 429)
 
-    @mute_logger("odoo.addons.omnichannel_cc_webform.controllers.main")
+    @mute_logger("odoo.addons.omnichannel_cc_webform.models")
     def test_size_and_type_limits(self):
         self.channel_webform.write({"webform_max_files": 2, "webform_max_file_mb": 1})
         stored = self._stored()

@@ -34,6 +34,9 @@ class TestInteractionStateMachine(OmnichannelCommon):
         )
 
     def _tracked_states(self, interaction):
+        # tracking values are written by a pre-commit hook
+        self.env.flush_all()
+        self.env.cr.precommit.run()
         values = (
             self.env["mail.tracking.value"]
             .sudo()

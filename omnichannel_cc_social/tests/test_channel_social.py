@@ -635,7 +635,8 @@ class TestChannelSocial(OmnichannelCommon, HttpCase):
         self._after_commit()
         self.assertEqual(self.calls[-1]["json"], {"chat_id": "555", "text": "Hello Jan"})
         self.assertEqual(reply.omnichannel_social_id, "555:77")
-        interaction.sudo().write({"state": "done"})
+        interaction.sudo()._set_state("active")
+        interaction.sudo()._set_state("done")
         self.assertEqual(self._post_telegram(self._telegram_update(2, "me again")).status_code, 200)
         new = self._conversation(self.telegram, "555")[1]
         self.assertNotEqual(new, interaction)

@@ -1,24 +1,16 @@
 """Public web form channel: the form, its embeddable snippet and the post.
 
-Every check runs before anything is written; a refused post stores nothing.
+The routes parse the request and answer; the form's model
+(``omnichannel.channel._webform_submit``) checks, rate-limits and creates.
 """
 
 import json
-import logging
-import secrets
-import time
 
-from odoo import SUPERUSER_ID, _, fields, http
-from odoo.exceptions import UserError, ValidationError
+from odoo import _, http
 from odoo.http import request
-from odoo.tools.misc import hmac as odoo_hmac
 
-from odoo.addons.omnichannel_cc.tools import address as address_tools
 from ..tools import webform
 
-_logger = logging.getLogger(__name__)
-
-TOKEN_SCOPE = "omnichannel-webform"
 EMBED_JS = """(function () {
   var script = document.currentScript;
   if (!script) { return; }
@@ -43,39 +35,19 @@ class OmnichannelWebformController(http.Controller):
     # ------------------------------------------------------------------
     # Helpers
     # ------------------------------------------------------------------
-    def _env(self):
-        return request.env(user=SUPERUSER_ID, su=True)
-
-    def _channel(self, key):
-        env = self._env()
-        key = (key or "").strip()
-        if not key or len(key) > 128:
-            return env["omnichannel.channel"]
-        return env["omnichannel.channel"].search(
-            [
-                ("channel_type", "=", "webform"),
-                ("address_normalized", "=", key),
-                ("active", "=", True),
-            ],
-            limit=1,
-        )
-
-    def _sign(self, message):
-        return odoo_hmac(self._env(), TOKEN_SCOPE, message)
-
     def _wants_json(self):
         accept = request.httprequest.headers.get("Accept", "")
         return "application/json" in accept and "text/html" not in accept
 
     def _page(self, template, values, status=200):
-        html = "<!DOCTYPE html>\n" + self._env()["ir.qweb"]._render(template, values)
+        html = "<!DOCTYPE html>\n" + request.env["ir.qweb"]._render(template, values)
         return request.make_response(
             html,
             headers=[("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")],
             status=status,
         )
 
-    def _error(self, channel, status, message):
+    def _error(self, form_sudo, status, message):
         if self._wants_json():
             return request.make_response(
                 json.dumps({"ok": False, "error": message}),
@@ -84,22 +56,24 @@ class OmnichannelWebformController(http.Controller):
             )
         return self._page(
             "omnichannel_cc_webform.webform_message_page",
-            {"channel": channel, "title": _("Not sent"), "message": message, "error": True},
+            {"channel": form_sudo, "title": _("Not sent"), "message": message, "error": True},
             status=status,
         )
 
-    def _thanks(self, channel, interaction=None):
+    def _thanks(self, form_sudo, interaction):
         if self._wants_json():
+            # sudo: visitors may not read interactions; they get their own reference
+            reference = interaction.sudo().name if interaction else ""
             return request.make_response(
-                json.dumps({"ok": True, "reference": interaction.name if interaction else ""}),
+                json.dumps({"ok": True, "reference": reference}),
                 headers=[("Content-Type", "application/json")],
             )
-        message = channel.webform_thanks or _(
+        message = form_sudo.webform_thanks or _(
             "Thank you, we received your message and will answer soon."
         )
         return self._page(
             "omnichannel_cc_webform.webform_message_page",
-            {"channel": channel, "title": _("Thank you"), "message": message, "error": False},
+            {"channel": form_sudo, "title": _("Thank you"), "message": message, "error": False},
         )
 
     # ------------------------------------------------------------------
@@ -113,30 +87,21 @@ class OmnichannelWebformController(http.Controller):
         save_session=False,
     )
     def webform_get(self, key, embed=None, **kwargs):
-        channel = self._channel(key)
-        if not channel:
+        form = request.env["omnichannel.channel"]._webform_find(key)
+        if not form:
             return request.not_found()
-        issued = int(time.time())
-        token = webform.make_token(
-            self._sign, channel.address_normalized, issued, secrets.token_urlsafe(18)
-        )
-        callback_line = (
-            self._env()["omnichannel.callback"]._phone_channel_for(
-                channel.queue_id, channel.company_id, channel.webform_callback_channel_id
-            )
-            if channel.queue_id
-            else False
-        )
+        # sudo: visitors may not read channels; the page shows this form's texts and limits
+        form_sudo = form.sudo()
         return self._page(
             "omnichannel_cc_webform.webform_page",
             {
-                "channel": channel,
-                "token": token,
-                "action": f"/omnichannel/form/{channel.address_normalized}",
+                "channel": form_sudo,
+                "token": form_sudo._webform_token(),
+                "action": f"/omnichannel/form/{form_sudo.address_normalized}",
                 "honeypot": webform.HONEYPOT_FIELD,
-                "offer_callback": bool(callback_line),
-                "max_files": channel.webform_max_files,
-                "max_file_mb": channel.webform_max_file_mb,
+                "offer_callback": bool(form_sudo._webform_callback_line()),
+                "max_files": form_sudo.webform_max_files,
+                "max_file_mb": form_sudo.webform_max_file_mb,
                 "accept": ",".join("." + ext for ext in sorted(webform.ALLOWED_EXTENSIONS)),
                 "embed": bool(embed),
             },
@@ -150,11 +115,12 @@ class OmnichannelWebformController(http.Controller):
         save_session=False,
     )
     def webform_embed(self, key, **kwargs):
-        channel = self._channel(key)
-        if not channel:
+        form = request.env["omnichannel.channel"]._webform_find(key)
+        if not form:
             return request.not_found()
-        url = f"{request.httprequest.host_url.rstrip('/')}/omnichannel/form/"
-        url += channel.address_normalized
+        # sudo: visitors may not read channels; the script points to this form's address
+        address = form.sudo().address_normalized
+        url = f"{request.httprequest.host_url.rstrip('/')}/omnichannel/form/{address}"
         return request.make_response(
             EMBED_JS % {"url": json.dumps(url)},
             headers=[
@@ -173,116 +139,26 @@ class OmnichannelWebformController(http.Controller):
     )
     def webform_post(self, key, **kwargs):
         httprequest = request.httprequest
-        length = httprequest.content_length
-        channel = self._channel(key)
-        if not channel:
+        form = request.env["omnichannel.channel"]._webform_find(key)
+        if not form:
             return request.not_found()
-        if length and length > webform.MAX_BODY_BYTES:
-            return self._error(
-                channel,
-                413,
-                _(
-                    "The form is larger than %(mb)s MB: send fewer or smaller files.",
-                    mb=webform.MAX_BODY_BYTES // (1024 * 1024),
-                ),
-            )
-        remote_ip = httprequest.remote_addr or "unknown"
+        # sudo: visitors may not read channels; the answer page shows the form's texts
+        form_sudo = form.sudo()
         try:
+            # refused before the body is parsed
+            webform.check_body_size(httprequest.content_length)
             values = {name: httprequest.form.get(name) for name in httprequest.form}
-            nonce = webform.check_token(
-                self._sign, channel.address_normalized, values.get("token"), time.time()
-            )
-            if webform.is_spam(values):
-                _logger.info(
-                    "Web form %s: honeypot filled from %s, submission dropped",
-                    channel.address_normalized,
-                    remote_ip,
-                )
-                return self._thanks(channel)
-            files = [f for f in httprequest.files.getlist("attachments") if f and f.filename]
-            if len(files) > max(channel.webform_max_files, 0):
-                raise webform.FormError(
-                    413, _("Send at most %(count)s files.", count=channel.webform_max_files)
-                )
-            for f in files:
+            files = []
+            for upload in httprequest.files.getlist("attachments"):
+                if not (upload and upload.filename):
+                    continue
                 # Odoo replays a request after a serialization failure but
                 # rewinds only the first file of each field
-                if f.stream.seekable():
-                    f.stream.seek(0)
-            contents = [f.read(webform.MAX_BODY_BYTES + 1) for f in files]
-            uploads = [
-                webform.Upload(f.filename, f.mimetype or "", len(data))
-                for f, data in zip(files, contents, strict=True)
-            ]
-            submission = webform.check_submission(
-                values,
-                uploads,
-                fields.Datetime.now(),
-                max_files=channel.webform_max_files,
-                max_file_bytes=channel.webform_max_file_mb * 1024 * 1024,
-            )
-            region = channel.company_id.country_id.code
-            email = phone = ""
-            try:
-                if submission.email:
-                    email = address_tools.normalize_email(submission.email)
-                if submission.phone:
-                    phone = address_tools.normalize_phone(submission.phone, region)
-            except address_tools.AddressError as error:
-                raise webform.FormError(
-                    400, _("Check your e-mail address and phone number: %(error)s", error=error)
-                ) from error
-            Submission = self._env()["omnichannel.webform.submission"]
-            by_ip, by_channel = Submission._recent_counts(channel, remote_ip)
-            refusal = webform.rate_limited(
-                by_ip, by_channel, channel.webform_rate_ip, channel.webform_rate_channel
-            )
-            if refusal:
-                _logger.info(
-                    "Web form %s: rate limit for %s (%s from IP, %s for the form)",
-                    channel.address_normalized,
-                    remote_ip,
-                    by_ip,
-                    by_channel,
-                )
-                raise webform.FormError(429, refusal)
-            Interaction = self._env()["omnichannel.interaction"].with_company(channel.company_id)
-            external_id = f"form-{nonce}"
-            interaction, created = Interaction._inbound_once(
-                channel,
-                external_id,
-                lambda: Interaction._webform_create(
-                    channel,
-                    external_id,
-                    submission,
-                    email,
-                    phone,
-                    [
-                        (f.filename, data, f.mimetype)
-                        for f, data in zip(files, contents, strict=True)
-                    ],
-                ),
-            )
-            if created:
-                Submission.create(
-                    {
-                        "channel_id": channel.id,
-                        "remote_ip": remote_ip,
-                        "interaction_id": interaction.id,
-                    }
-                )
+                if upload.stream.seekable():
+                    upload.stream.seek(0)
+                data = upload.read(webform.MAX_BODY_BYTES + 1)
+                files.append((upload.filename, data, upload.mimetype or ""))
+            interaction = form._webform_submit(values, files, httprequest.remote_addr or "unknown")
         except webform.FormError as error:
-            request.env.cr.rollback()
-            if error.status != 429:
-                _logger.info(
-                    "Web form %s refused (%s) from %s: %s",
-                    channel.address_normalized,
-                    error.status,
-                    remote_ip,
-                    error.message,
-                )
-            return self._error(channel, error.status, error.message)
-        except (UserError, ValidationError) as error:
-            request.env.cr.rollback()
-            return self._error(channel, 400, str(error.args[0] if error.args else error))
-        return self._thanks(channel, interaction)
+            return self._error(form_sudo, error.status, error.message)
+        return self._thanks(form_sudo, interaction)

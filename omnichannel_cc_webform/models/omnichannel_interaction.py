@@ -46,6 +46,18 @@ class OmnichannelInteraction(models.Model):
         )
 
     @api.model
+    def _webform_receive(self, channel, nonce, submission, email, phone, files):
+        """The interaction of one checked submission, created and routed once:
+        the form token's nonce is its external id, so a form sent twice gives
+        one interaction. Returns ``(interaction, created)``."""
+        external_id = f"form-{nonce}"
+        return self._inbound_once(
+            channel,
+            external_id,
+            lambda: self._webform_create(channel, external_id, submission, email, phone, files),
+        )
+
+    @api.model
     def _webform_create(self, channel, external_id, submission, email, phone, files):
         """The interaction of one web form submission (not routed yet):
         fields in the chatter, files attached, call-back requested if asked.

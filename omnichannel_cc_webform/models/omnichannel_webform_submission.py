@@ -1,7 +1,12 @@
+import logging
 from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.tools import SQL
+
+from ..tools import webform
+
+_logger = logging.getLogger(__name__)
 
 RATE_WINDOW = timedelta(minutes=10)
 KEEP = timedelta(days=30)
@@ -61,6 +66,24 @@ class OmnichannelWebformSubmission(models.Model):
             )
         )
         return cr.fetchone()
+
+    @api.model
+    def _check_rate(self, channel, remote_ip):
+        """FormError(429) when this client or this form has sent too many
+        submissions lately (the channel's limits; 0: none)."""
+        by_ip, by_channel = self._recent_counts(channel, remote_ip)
+        refusal = webform.rate_limited(
+            by_ip, by_channel, channel.webform_rate_ip, channel.webform_rate_channel
+        )
+        if refusal:
+            _logger.info(
+                "Web form %s: rate limit for %s (%s from IP, %s for the form)",
+                channel.address_normalized,
+                remote_ip,
+                by_ip,
+                by_channel,
+            )
+            raise webform.FormError(429, refusal)
 
     @api.autovacuum
     def _gc_old_submissions(self):

@@ -1,1 +1,2 @@
 from . import test_webform
+from . import test_webform_submit

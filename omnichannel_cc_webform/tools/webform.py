@@ -1,6 +1,6 @@
 """Web form checks: signed form tokens, submission and upload limits.
 
-Pure Python (no Odoo import): the controller passes the signing function
+Pure Python (no Odoo import): the form's model passes the signing function
 (``odoo.tools.misc.hmac`` keyed with the database secret) and plain values.
 """
 
@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+TOKEN_SCOPE = "omnichannel-webform"  # the HMAC scope of form tokens
 TOKEN_MAX_AGE = 24 * 3600  # a form may stay open in a browser tab for a day
 TOKEN_MIN_AGE = 0  # seconds; >0 refuses forms sent faster than a human types
 TOKEN_CLOCK_SKEW = 60
@@ -65,6 +66,17 @@ class Submission:
     message: str = ""
     callback_at: datetime | None = None
     uploads: list = field(default_factory=list)
+
+
+def check_body_size(length):
+    """FormError(413) when the announced request body is over the limit:
+    refused before the body is parsed."""
+    if length and length > MAX_BODY_BYTES:
+        raise FormError(
+            413,
+            f"The form is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB: "
+            "send fewer or smaller files.",
+        )
 
 
 def token_message(form_key, issued_at, nonce):

@@ -68,6 +68,14 @@ def test_token_expiry_and_clock_skew():
         webform.check_token(sign, KEY, token, NOW + 1, min_age=3)
 
 
+def test_body_size_refused_before_parsing():
+    webform.check_body_size(None)  # not announced: the limits on fields and files apply
+    webform.check_body_size(webform.MAX_BODY_BYTES)
+    with pytest.raises(FormError, match="larger than 12 MB") as error:
+        webform.check_body_size(webform.MAX_BODY_BYTES + 1)
+    assert error.value.status == 413
+
+
 def test_bad_nonce_cannot_be_signed():
     with pytest.raises(ValueError):
         webform.make_token(sign, KEY, NOW, "short")

@@ -60,11 +60,15 @@
     ],
     "assets": {
         "web.assets_backend": [
+            "omnichannel_cc/static/src/utils/*",
             "omnichannel_cc/static/src/agent_console/*",
             "omnichannel_cc/static/src/wallboard/*",
         ],
         "web.assets_tests": [
             "omnichannel_cc/static/tests/tours/*.js",
+        ],
+        "web.assets_unit_tests": [
+            "omnichannel_cc/static/tests/unit/**/*",
         ],
     },
     "post_init_hook": "post_init_hook",

@@ -16,3 +16,4 @@ from . import test_channel_email
 from . import test_callback
 from . import test_callback_ui
 from . import test_state_machine
+from . import test_hoot

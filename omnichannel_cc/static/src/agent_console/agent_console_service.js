@@ -24,32 +24,21 @@ export const CHANNEL_ICONS = {
     video: "fa-video-camera",
 };
 
-export const CHANNEL_LABELS = {
-    phone: _t("Phone"),
-    email: _t("E-mail"),
-    chat: _t("Web chat"),
-    webform: _t("Web form"),
-    sms: _t("SMS"),
-    social: _t("Social messenger"),
-    fax: _t("Fax"),
-    video: _t("Video"),
-};
+/**
+ * The channel of an offer or interaction in words: the label the server sent
+ * (translated selection label), the technical key when it sent none.
+ */
+export function channelLabel(item) {
+    return item.channel_label || item.channel_type || "";
+}
 
-export const STATE_COLORS = {
-    available: "success",
-    busy: "danger",
-    wrapup: "warning",
-    break: "info",
-    offline: "secondary",
-};
-
-/** "m:ss" below one hour, "h:mm:ss" above. */
-export function formatSeconds(totalSeconds) {
-    const seconds = Math.max(Math.floor(totalSeconds || 0), 0);
-    const h = Math.floor(seconds / 3600);
-    const m = Math.floor((seconds % 3600) / 60);
-    const s = String(seconds % 60).padStart(2, "0");
-    return h ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
+/**
+ * Whole seconds gone from `base` to the last tick. The tick runs in step
+ * with the load (see `AgentConsole.restartTick`): rounding, not flooring,
+ * keeps a millisecond of timer jitter from showing a second less.
+ */
+function secondsSince(state, base) {
+    return Math.max(Math.round((state.now - base) / 1000), 0);
 }
 
 /**
@@ -58,8 +47,7 @@ export function formatSeconds(totalSeconds) {
  * Pass the component's `useState(console.state)` so that the timer ticks.
  */
 export function secondsNow(state, seconds, at) {
-    const base = at ?? state.loadedAt;
-    return (seconds || 0) + Math.max(Math.floor((state.now - base) / 1000), 0);
+    return (seconds || 0) + secondsSince(state, at ?? state.loadedAt);
 }
 
 /** Seconds left before an offer expires (false: no limit). */
@@ -67,8 +55,7 @@ export function offerSecondsLeft(state, offer) {
     if (offer.seconds_left === false || offer.seconds_left === undefined) {
         return false;
     }
-    const base = offer._at ?? state.loadedAt;
-    return Math.max(offer.seconds_left - Math.floor((state.now - base) / 1000), 0);
+    return Math.max(offer.seconds_left - secondsSince(state, offer._at ?? state.loadedAt), 0);
 }
 
 /**
@@ -127,9 +114,16 @@ export class AgentConsole {
         this.bus.addEventListener("connect", () => this.scheduleLoad());
         this.bus.addEventListener("reconnect", () => this.scheduleLoad());
         this.bus.start();
-        this.timers.tick = browser.setInterval(() => (this.state.now = Date.now()), 1000);
+        this.restartTick();
         this.timers.poll = browser.setInterval(() => this.load(), POLL_MS);
         await this.load();
+    }
+
+    /** `now` ticks every second from now on: timers move in step with the last load. */
+    restartTick() {
+        browser.clearInterval(this.timers.tick);
+        this.state.now = Date.now();
+        this.timers.tick = browser.setInterval(() => (this.state.now = Date.now()), 1000);
     }
 
     // ------------------------------------------------------------------
@@ -147,8 +141,8 @@ export class AgentConsole {
             return; // a newer load is on its way
         }
         this.state.data = data;
-        this.state.loadedAt = Date.now();
-        this.state.now = this.state.loadedAt;
+        this.restartTick();
+        this.state.loadedAt = this.state.now;
         const firstLoad = !this.state.loaded;
         this.state.loaded = true;
         for (const offer of data.offers) {

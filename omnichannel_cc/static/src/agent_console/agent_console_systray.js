@@ -3,13 +3,9 @@ import { Dropdown } from "@web/core/dropdown/dropdown";
 import { useDropdownState } from "@web/core/dropdown/dropdown_hooks";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
-import {
-    CHANNEL_ICONS,
-    CHANNEL_LABELS,
-    STATE_COLORS,
-    formatSeconds,
-    secondsNow,
-} from "./agent_console_service";
+import { agentStateColor } from "../utils/agent_state";
+import { formatDuration } from "../utils/format";
+import { CHANNEL_ICONS, channelLabel, secondsNow } from "./agent_console_service";
 
 /**
  * Systray item of the agent console: presence and time in state; the menu
@@ -26,8 +22,7 @@ export class AgentConsoleSystray extends Component {
         this.cstate = useState(this.console.state);
         this.dropdown = useDropdownState();
         this.channelIcons = CHANNEL_ICONS;
-        this.channelLabels = CHANNEL_LABELS;
-        this.formatSeconds = formatSeconds;
+        this.channelLabel = channelLabel;
     }
 
     get data() {
@@ -39,11 +34,11 @@ export class AgentConsoleSystray extends Component {
     }
 
     get color() {
-        return STATE_COLORS[this.presence.state] || "secondary";
+        return agentStateColor(this.presence.state);
     }
 
     get stateTimer() {
-        return formatSeconds(secondsNow(this.cstate, this.presence.state_seconds));
+        return formatDuration(secondsNow(this.cstate, this.presence.state_seconds));
     }
 
     get loggedInCount() {
@@ -51,7 +46,7 @@ export class AgentConsoleSystray extends Component {
     }
 
     interactionTimer(interaction) {
-        return formatSeconds(secondsNow(this.cstate, interaction.state_seconds));
+        return formatDuration(secondsNow(this.cstate, interaction.state_seconds));
     }
 
     isCurrentState(state, breakReasonId = false) {

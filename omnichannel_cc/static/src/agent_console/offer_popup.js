@@ -1,12 +1,7 @@
 import { Component, useState } from "@odoo/owl";
 import { useService } from "@web/core/utils/hooks";
-import {
-    CHANNEL_ICONS,
-    CHANNEL_LABELS,
-    formatSeconds,
-    offerSecondsLeft,
-    secondsNow,
-} from "./agent_console_service";
+import { formatDuration } from "../utils/format";
+import { CHANNEL_ICONS, channelLabel, offerSecondsLeft, secondsNow } from "./agent_console_service";
 
 /**
  * An incoming offer: who, on which channel and queue, how long they have
@@ -21,11 +16,14 @@ export class OfferPopup extends Component {
         this.cstate = useState(this.console.state);
         this.state = useState({ busy: false });
         this.channelIcons = CHANNEL_ICONS;
-        this.channelLabels = CHANNEL_LABELS;
     }
 
     get offer() {
         return this.props.offer;
+    }
+
+    get channelLabel() {
+        return channelLabel(this.offer);
     }
 
     get secondsLeft() {
@@ -39,7 +37,7 @@ export class OfferPopup extends Component {
     }
 
     get waiting() {
-        return formatSeconds(secondsNow(this.cstate, this.offer.waiting_seconds, this.offer._at));
+        return formatDuration(secondsNow(this.cstate, this.offer.waiting_seconds, this.offer._at));
     }
 
     get panelShown() {

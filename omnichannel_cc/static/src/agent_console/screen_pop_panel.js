@@ -8,12 +8,8 @@ import {
 } from "@web/core/l10n/dates";
 import { useService } from "@web/core/utils/hooks";
 import { formatFloat, formatMonetary } from "@web/views/fields/formatters";
-import {
-    CHANNEL_ICONS,
-    CHANNEL_LABELS,
-    formatSeconds,
-    secondsNow,
-} from "./agent_console_service";
+import { formatDuration } from "../utils/format";
+import { CHANNEL_ICONS, channelLabel, secondsNow } from "./agent_console_service";
 import { WrapupPanel } from "./wrapup_panel";
 
 const PAYMENT_STATES = {
@@ -53,7 +49,7 @@ export class ScreenPopPanel extends Component {
         this.console = useService("omnichannel_agent_console");
         this.cstate = useState(this.console.state);
         this.channelIcons = CHANNEL_ICONS;
-        this.channelLabels = CHANNEL_LABELS;
+        this.channelLabel = channelLabel;
         this.paymentStates = PAYMENT_STATES;
         this.caseStates = CASE_STATES;
         this.interactionStates = INTERACTION_STATES;
@@ -95,7 +91,7 @@ export class ScreenPopPanel extends Component {
     }
 
     get interactionTimer() {
-        return formatSeconds(secondsNow(this.cstate, this.interaction.state_seconds));
+        return formatDuration(secondsNow(this.cstate, this.interaction.state_seconds));
     }
 
     get overdueInvoices() {

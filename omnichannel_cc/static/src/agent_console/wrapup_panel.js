@@ -1,6 +1,7 @@
 import { Component, useState } from "@odoo/owl";
 import { useService } from "@web/core/utils/hooks";
-import { formatSeconds, secondsNow } from "./agent_console_service";
+import { formatDuration } from "../utils/format";
+import { secondsNow } from "./agent_console_service";
 
 /** Wrap-up of one interaction: disposition, notes, close. */
 export class WrapupPanel extends Component {
@@ -27,7 +28,7 @@ export class WrapupPanel extends Component {
             return false;
         }
         const gone = secondsNow(this.cstate, 0);
-        return formatSeconds(Math.max(left - gone, 0));
+        return formatDuration(Math.max(left - gone, 0));
     }
 
     onDispositionChange(ev) {

@@ -5,28 +5,14 @@ import { DropdownItem } from "@web/core/dropdown/dropdown_item";
 import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
+import { agentStateColor } from "../utils/agent_state";
+import { formatDuration } from "../utils/format";
 
 const BUS_TYPE = "omnichannel.wallboard";
 // Several pushes in a row become one reload.
 const DEBOUNCE_MS = 300;
 // Channel classes where a supervisor can sit in on a conversation.
 const JOINABLE_CHANNELS = new Set(["chat", "social", "sms", "email", "webform"]);
-const STATE_BADGES = {
-    available: "text-bg-success",
-    busy: "text-bg-primary",
-    wrapup: "text-bg-warning",
-    break: "text-bg-secondary",
-    offline: "text-bg-light",
-};
-
-/** "m:ss" below one hour, "h:mm:ss" above. */
-export function formatDuration(totalSeconds) {
-    const seconds = Math.max(Math.floor(totalSeconds || 0), 0);
-    const h = Math.floor(seconds / 3600);
-    const m = Math.floor((seconds % 3600) / 60);
-    const s = String(seconds % 60).padStart(2, "0");
-    return h ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
-}
 
 /**
  * Live supervisor wallboard: one tile per queue, the agents' table and the
@@ -64,7 +50,7 @@ export class Wallboard extends Component {
             this.busService.start();
             const poll = (this.state.data?.poll_interval || 30) * 1000;
             this.timers.poll = browser.setInterval(() => this.load(), poll);
-            this.timers.tick = browser.setInterval(() => (this.state.tick = Date.now()), 1000);
+            this.restartTick();
             document.addEventListener("fullscreenchange", this.onFullscreenChange);
         });
         onWillUnmount(() => {
@@ -91,8 +77,16 @@ export class Wallboard extends Component {
             return; // a newer load is on its way
         }
         this.state.data = data;
+        if (this.timers.tick) {
+            this.restartTick(); // the live figures move in step with the load
+        }
         this.state.loadedAt = Date.now();
         this.state.tick = this.state.loadedAt;
+    }
+
+    restartTick() {
+        browser.clearInterval(this.timers.tick);
+        this.timers.tick = browser.setInterval(() => (this.state.tick = Date.now()), 1000);
     }
 
     scheduleReload() {
@@ -129,7 +123,9 @@ export class Wallboard extends Component {
     }
 
     get elapsed() {
-        return Math.max(Math.floor((this.state.tick - this.state.loadedAt) / 1000), 0);
+        // whole seconds since the load (ticks run in step with it; rounding
+        // keeps a millisecond of timer jitter from showing a second less)
+        return Math.max(Math.round((this.state.tick - this.state.loadedAt) / 1000), 0);
     }
 
     live(seconds) {
@@ -151,7 +147,7 @@ export class Wallboard extends Component {
     }
 
     stateBadge(state) {
-        return STATE_BADGES[state] || "text-bg-light";
+        return `text-bg-${agentStateColor(state)}`;
     }
 
     liveWaitStatus(queue) {

@@ -2,7 +2,8 @@ import { Component, useState } from "@odoo/owl";
 import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
-import { DIALPAD_KEYS, formatDuration } from "./softphone_service";
+import { formatDuration } from "@omnichannel_cc/utils/format";
+import { DIALPAD_KEYS } from "./softphone_service";
 
 export const REGISTRATION_LABELS = {
     disabled: _t("Off"),
@@ -13,6 +14,7 @@ export const REGISTRATION_LABELS = {
     error: _t("Error"),
 };
 
+/** Bootstrap colour of each registration state: systray dot and panel badge. */
 export const REGISTRATION_COLORS = {
     disabled: "secondary",
     other_tab: "info",
@@ -82,9 +84,10 @@ export class SoftphonePanel extends Component {
     }
 
     timer(call) {
-        // read through the component's state so that the timer re-renders
+        // read through the component's state so that the timer re-renders;
+        // the tick starts with the call: rounding keeps timer jitter out
         const now = this.sstate.now;
-        return formatDuration(call.startedAt ? (now - call.startedAt) / 1000 : 0);
+        return formatDuration(call.startedAt ? Math.round((now - call.startedAt) / 1000) : 0);
     }
 
     lastCallLabel(lastCall) {

@@ -16,15 +16,6 @@ const AUDIO_CONSTRAINTS = { audio: true, video: false };
 // the consultation call (its part of the dialog it replaced).
 const REPLACED_GRACE_MS = 5000;
 
-/** "m:ss" below one hour, "h:mm:ss" above. */
-export function formatDuration(totalSeconds) {
-    const seconds = Math.max(Math.floor(totalSeconds || 0), 0);
-    const h = Math.floor(seconds / 3600);
-    const m = Math.floor((seconds % 3600) / 60);
-    const s = String(seconds % 60).padStart(2, "0");
-    return h ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
-}
-
 /**
  * The SIP URI to call for what the agent typed or the server sent: a number
  * or extension (visual separators dropped), an address "user@host" or a
@@ -604,7 +595,7 @@ export class Softphone {
             name: call.name,
             direction: call.direction,
             cause: cause || "",
-            seconds: call.startedAt ? Math.floor((Date.now() - call.startedAt) / 1000) : 0,
+            seconds: call.startedAt ? Math.round((Date.now() - call.startedAt) / 1000) : 0,
             answered: Boolean(call.startedAt),
         };
         this.dropCall(callId);

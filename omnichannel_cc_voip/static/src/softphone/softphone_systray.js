@@ -1,7 +1,7 @@
 import { Component, useState } from "@odoo/owl";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
-import { REGISTRATION_LABELS, callStatusLabel } from "./softphone_panel";
+import { REGISTRATION_COLORS, REGISTRATION_LABELS, callStatusLabel } from "./softphone_panel";
 
 /**
  * Systray item of the browser softphone: registration state (and the call
@@ -28,6 +28,10 @@ export class SoftphoneSystray extends Component {
 
     get registrationLabel() {
         return REGISTRATION_LABELS[this.sstate.registration] || this.sstate.registration;
+    }
+
+    get registrationColor() {
+        return REGISTRATION_COLORS[this.sstate.registration] || "secondary";
     }
 
     get title() {

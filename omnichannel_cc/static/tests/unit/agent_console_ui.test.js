@@ -1,0 +1,125 @@
+import { defineMailModels } from "@mail/../tests/mail_test_helpers";
+import { describe, expect, test } from "@odoo/hoot";
+import { click, edit, select, waitFor, waitForNone } from "@odoo/hoot-dom";
+import { advanceTime, animationFrame } from "@odoo/hoot-mock";
+import { getService, mountWithCleanup } from "@web/../tests/web_test_helpers";
+
+import { AgentConsoleSystray } from "@omnichannel_cc/agent_console/agent_console_systray";
+import { makeInteraction, makeOffer, mockConsoleServer, pushBus } from "./omnichannel_test_helpers";
+
+describe.current.tags("desktop");
+// mail and im_livechat start their services in every environment of this addon
+defineMailModels();
+
+/**
+ * Mount the console's systray item; the web client's main components come
+ * with it (offer popups, customer panel).
+ */
+async function mountConsole(values) {
+    const server = mockConsoleServer(values);
+    await mountWithCleanup(AgentConsoleSystray);
+    const agentConsole = getService("omnichannel_agent_console");
+    await waitFor(".o_omnichannel_console_toggle");
+    await advanceTime(150); // the reload of the bus "connect"
+    server.calls = [];
+    return { agentConsole, server };
+}
+
+test("systray: presence in the state's colour, time in state ticking", async () => {
+    const { server } = await mountConsole({ presence: { state_seconds: 65 } });
+    expect(".o_omnichannel_console_state_label").toHaveText("Available");
+    expect(".o_omnichannel_console_dot").toHaveClass("bg-success");
+    expect(".o_omnichannel_console_state_timer").toHaveText("1:05");
+    await advanceTime(3000);
+    expect(".o_omnichannel_console_state_timer").toHaveText("1:08");
+
+    // a supervisor sets a break: the console is told to reload
+    Object.assign(server.data.presence, {
+        state: "break",
+        state_label: "Break",
+        state_seconds: 3599,
+    });
+    await pushBus("omnichannel.console", { user_id: 7 });
+    await advanceTime(150);
+    expect(".o_omnichannel_console_state_label").toHaveText("Break");
+    expect(".o_omnichannel_console_dot").toHaveClass("bg-info");
+    expect(".o_omnichannel_console_dot").not.toHaveClass("bg-success");
+    expect(".o_omnichannel_console_state_timer").toHaveText("59:59");
+    await advanceTime(1000);
+    expect(".o_omnichannel_console_state_timer").toHaveText("1:00:00");
+});
+
+test("systray menu: the interactions in hand with the server's channel label and their timer", async () => {
+    await mountConsole({
+        presence: { state: "busy", state_label: "Busy" },
+        interactions: [makeInteraction({ state_seconds: 125, channel_label: "Telefon" })],
+    });
+    expect(".o_omnichannel_console_dot").toHaveClass("bg-danger");
+    await click(".o_omnichannel_console_toggle");
+    await animationFrame();
+    const row = ".o_omnichannel_console_interaction[data-name='INT/0601']";
+    await waitFor(row);
+    expect(`${row} i.fa-phone`).toHaveAttribute("title", "Telefon");
+    expect(`${row} .font-monospace`).toHaveText("2:05");
+    await advanceTime(5000);
+    expect(`${row} .font-monospace`).toHaveText("2:10");
+});
+
+test("offer popup: channel label from the server, countdown and waiting time; accept", async () => {
+    const { server } = await mountConsole({
+        offers: [makeOffer({ seconds_left: 20, ring_seconds: 20, waiting_seconds: 30 })],
+    });
+    const popup = ".o_omnichannel_offer_popup[data-offer-id='501']";
+    await waitFor(popup);
+    expect(`${popup} .o_omnichannel_offer_channel`).toHaveText("Incoming Telefon");
+    expect(`${popup} .o_omnichannel_offer_countdown`).toHaveText("20 s");
+    expect(`${popup} .o_omnichannel_offer_waiting`).toHaveText("0:30");
+    expect(`${popup} .progress-bar`).toHaveClass("bg-primary");
+    await advanceTime(15000);
+    expect(`${popup} .o_omnichannel_offer_countdown`).toHaveText("5 s");
+    expect(`${popup} .o_omnichannel_offer_waiting`).toHaveText("0:45");
+    expect(`${popup} .progress-bar`).toHaveClass("bg-danger"); // last quarter
+
+    await click(`${popup} .o_omnichannel_offer_accept`);
+    await waitForNone(popup);
+    expect(server.calls.slice(0, 2)).toEqual(["action_accept:501", "action_console_state"]);
+    // the customer panel shows the interaction now in hand
+    await waitFor(".o_omnichannel_screen_pop_interaction[data-state='active']");
+    expect(".o_omnichannel_screen_pop_interaction_state").toHaveText("Active");
+});
+
+test("offer popup: reject sends the rejection and the popup goes", async () => {
+    const { server } = await mountConsole({ offers: [makeOffer()] });
+    await waitFor(".o_omnichannel_offer_popup");
+    await click(".o_omnichannel_offer_reject");
+    await waitForNone(".o_omnichannel_offer_popup");
+    expect(server.calls).toEqual(["action_reject:501", "action_console_state"]);
+    expect(".o_omnichannel_screen_pop").toHaveCount(0);
+});
+
+test("wrap-up: time left counts down; close sends the disposition and the notes", async () => {
+    const { server } = await mountConsole({
+        presence: { state: "wrapup", state_label: "Wrap-up" },
+        interactions: [
+            makeInteraction({ state: "wrapup", state_label: "Wrap-up", wrapup_seconds_left: 30 }),
+        ],
+    });
+    await waitFor(".o_omnichannel_wrapup");
+    expect(".o_omnichannel_console_dot").toHaveClass("bg-warning");
+    expect(".o_omnichannel_wrapup .card-header .font-monospace").toHaveText("0:30 left");
+    await advanceTime(10000);
+    expect(".o_omnichannel_wrapup .card-header .font-monospace").toHaveText("0:20 left");
+    // a disposition is required when there are some
+    expect(".o_omnichannel_wrapup_close").toHaveAttribute("disabled");
+    await select("21", { target: ".o_omnichannel_wrapup_disposition" });
+    await click(".o_omnichannel_wrapup_notes");
+    await edit("Call back on Monday");
+    await animationFrame();
+    await click(".o_omnichannel_wrapup_close");
+    await waitForNone(".o_omnichannel_screen_pop");
+    expect(server.calls.slice(0, 2)).toEqual([
+        "action_console_close:601,21,Call back on Monday",
+        "action_console_state",
+    ]);
+    await waitFor(".o_notification:contains('INT/0601 is closed.')");
+});

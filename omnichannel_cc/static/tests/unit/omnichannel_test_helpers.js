@@ -1,0 +1,261 @@
+import { animationFrame, Deferred } from "@odoo/hoot-mock";
+import { getService, MockServer, onRpc } from "@web/../tests/web_test_helpers";
+
+/** A deep copy, as a JSON-RPC answer is: the client never shares the server's objects. */
+export function jsonCopy(value) {
+    return JSON.parse(JSON.stringify(value));
+}
+
+/**
+ * What `omnichannel.agent.action_console_state()` returns, with `values`
+ * over the defaults: an available agent logged in to one queue, nothing in
+ * hand.
+ */
+export function makeConsoleState(values = {}) {
+    const { presence, ...rest } = values;
+    return {
+        server_time: "2025-01-06 09:00:00",
+        user_id: 7,
+        presence: {
+            agent_id: 1,
+            user_id: 7,
+            state: "available",
+            state_label: "Available",
+            state_since: "2025-01-06 08:58:55",
+            state_seconds: 65,
+            break_reason_id: false,
+            break_reason_name: false,
+            wrapup_seconds_left: 0,
+            load: 0,
+            ...presence,
+        },
+        states: [
+            { value: "available", label: "Available" },
+            { value: "offline", label: "Offline" },
+        ],
+        break_reasons: [{ id: 3, name: "Lunch" }],
+        queues: [{ id: 11, name: "Support", logged_in: true, waiting_count: 2 }],
+        offers: [],
+        interactions: [],
+        dispositions: [{ id: 21, name: "Solved", outcome: "success" }],
+        access: {
+            sale_order: true,
+            sale_order_create: true,
+            account_move: true,
+            case_create: true,
+        },
+        ...rest,
+    };
+}
+
+/** An offer as the console state lists it (channel label translated by the server). */
+export function makeOffer(values = {}) {
+    return {
+        offer_id: 501,
+        interaction_id: 601,
+        partner_id: 42,
+        partner_name: "Azure Interior",
+        channel_type: "phone",
+        channel_label: "Telefon",
+        queue: "Support",
+        interaction_name: "INT/0601",
+        subject: false,
+        contact_address: "+48221234567",
+        channel_name: "Main line",
+        queue_id: 11,
+        waiting_seconds: 30,
+        ring_seconds: 20,
+        seconds_left: 20,
+        ...values,
+    };
+}
+
+/** An interaction of the agent as the console state lists it. */
+export function makeInteraction(values = {}) {
+    return {
+        id: 601,
+        name: "INT/0601",
+        subject: false,
+        state: "active",
+        state_label: "Active",
+        channel_type: "phone",
+        channel_label: "Telefon",
+        direction: "inbound",
+        partner_id: 42,
+        partner_name: "Azure Interior",
+        contact_address: "+48221234567",
+        queue_id: 11,
+        queue: "Support",
+        state_seconds: 10,
+        waiting_seconds: 30,
+        talk_seconds: 10,
+        wrapup_seconds_left: 0,
+        disposition_id: false,
+        notes: "",
+        case_id: false,
+        case_name: false,
+        sale_order_id: false,
+        sale_order_name: false,
+        ...values,
+    };
+}
+
+/** What `res.partner.omnichannel_screen_pop()` returns for a customer. */
+export function makeScreenPop(partnerId) {
+    const partner = {
+        id: partnerId,
+        name: `Customer ${partnerId}`,
+        is_company: true,
+        email: false,
+        phone: false,
+        mobile: false,
+        city: false,
+        country: false,
+        lang: false,
+        vat: false,
+        category_names: [],
+    };
+    return {
+        partner,
+        commercial_partner: partner,
+        currency: { id: 1, name: "EUR", symbol: "€" },
+        invoices: [],
+        overdue_amount: 0,
+        total_due: 0,
+        has_overdue: false,
+        sale_orders: [],
+        cases: [],
+        interactions: [],
+    };
+}
+
+/**
+ * A fake server behind the agent console: `server.data` is what the next
+ * `action_console_state()` returns; the agent actions change it as the real
+ * server would. Each call is recorded in `server.calls` as "method" or
+ * "method:args".
+ *
+ * @param {Object} [values] see {@link makeConsoleState}
+ */
+export function mockConsoleServer(values) {
+    const server = {
+        data: makeConsoleState(values),
+        calls: [],
+        loads: 0,
+        isAgent: true,
+        /** a promise the next state load waits for (see the out-of-order test) */
+        nextLoadGate: null,
+    };
+    onRpc("res.users", "has_group", ({ args }) =>
+        args[1] === "omnichannel_cc.group_omnichannel_agent" ? server.isAgent : false
+    );
+    onRpc("omnichannel.agent", "action_console_state", async () => {
+        server.loads++;
+        server.calls.push("action_console_state");
+        const gate = server.nextLoadGate;
+        server.nextLoadGate = null;
+        const data = jsonCopy(server.data);
+        if (gate) {
+            await gate;
+        }
+        return data;
+    });
+    onRpc("res.partner", "omnichannel_screen_pop", ({ args }) => {
+        server.calls.push(`omnichannel_screen_pop:${args[0][0]}`);
+        return makeScreenPop(args[0][0]);
+    });
+    onRpc("omnichannel.agent", "action_my_state", ({ args }) => {
+        server.calls.push(`action_my_state:${args.join(",")}`);
+        const [state, breakReasonId] = args;
+        const reason = server.data.break_reasons.find((r) => r.id === breakReasonId);
+        Object.assign(server.data.presence, {
+            state,
+            state_label: state === "break" ? "Break" : state,
+            state_seconds: 0,
+            break_reason_id: breakReasonId || false,
+            break_reason_name: reason?.name || false,
+        });
+        return true;
+    });
+    onRpc("omnichannel.agent", "action_queue_login", ({ args }) => {
+        server.calls.push(`action_queue_login:${args[0]},${args[1]}`);
+        for (const queue of server.data.queues) {
+            if (args[0].includes(queue.id)) {
+                queue.logged_in = args[1];
+            }
+        }
+        return true;
+    });
+    onRpc("omnichannel.offer", "action_accept", ({ args }) => {
+        server.calls.push(`action_accept:${args[0]}`);
+        const offer = server.data.offers.find((o) => o.offer_id === args[0][0]);
+        server.data.offers = server.data.offers.filter((o) => o !== offer);
+        if (offer) {
+            server.data.interactions.push(
+                makeInteraction({
+                    id: offer.interaction_id,
+                    partner_id: offer.partner_id,
+                    channel_type: offer.channel_type,
+                    channel_label: offer.channel_label,
+                    state_seconds: 0,
+                })
+            );
+            server.data.presence.state = "busy";
+            server.data.presence.state_label = "Busy";
+        }
+        return true;
+    });
+    onRpc("omnichannel.offer", "action_reject", ({ args }) => {
+        server.calls.push(`action_reject:${args[0]}`);
+        server.data.offers = server.data.offers.filter((o) => o.offer_id !== args[0][0]);
+        return true;
+    });
+    onRpc("omnichannel.interaction", "action_end", ({ args }) => {
+        server.calls.push(`action_end:${args[0]}`);
+        const interaction = server.data.interactions.find((i) => i.id === args[0][0]);
+        Object.assign(interaction, {
+            state: "wrapup",
+            state_label: "Wrap-up",
+            state_seconds: 0,
+            wrapup_seconds_left: 30,
+        });
+        return true;
+    });
+    onRpc("omnichannel.interaction", "action_console_close", ({ args, kwargs }) => {
+        server.calls.push(
+            `action_console_close:${args[0]},${kwargs.disposition_id},${kwargs.notes}`
+        );
+        server.data.interactions = server.data.interactions.filter((i) => i.id !== args[0][0]);
+        return true;
+    });
+    return server;
+}
+
+/**
+ * Push bus notifications of one type to the current user (as
+ * `res.users._bus_send` does), all in one batch; resolved once the bus
+ * service has handed them to its subscribers (those of the tested code
+ * subscribed first, so they have run).
+ *
+ * @param {string} type
+ * @param {...any} payloads
+ */
+export async function pushBus(type, ...payloads) {
+    const busService = getService("bus_service");
+    const delivered = new Deferred();
+    let count = 0;
+    const onNotification = () => {
+        if (++count === payloads.length) {
+            delivered.resolve();
+        }
+    };
+    busService.subscribe(type, onNotification);
+    try {
+        const notifications = payloads.map((payload) => ["broadcast", type, payload]);
+        MockServer.env["bus.bus"]._sendmany(notifications);
+        await delivered;
+    } finally {
+        busService.unsubscribe(type, onNotification);
+    }
+    await animationFrame();
+}

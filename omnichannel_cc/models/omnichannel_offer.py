@@ -101,7 +101,8 @@ class OmnichannelOffer(models.Model):
                 )
         if offers:
             offers.write(dict(vals, state=new_state))
-            notify_console(self.env, offers.sudo().user_id)
+            # no sudo: only managers and the ACD (as superuser) write offers, and read them too
+            notify_console(self.env, offers.user_id)
         return offers
 
     # ------------------------------------------------------------------
@@ -116,6 +117,7 @@ class OmnichannelOffer(models.Model):
         """Take the offered interaction. Exactly one accept wins."""
         self.ensure_one()
         self._check_own()
+        # sudo: agents may not write offers nor agent records; the offer is theirs (checked above)
         offer = self.sudo()
         if offer.state != "pending":
             raise UserError(_("This offer is no longer valid: the interaction went elsewhere."))
@@ -151,6 +153,7 @@ class OmnichannelOffer(models.Model):
 
     def action_reject(self):
         self._check_own()
+        # sudo: agents may not write offers; these are their own (checked above)
         self.sudo().filtered(lambda o: o.state == "pending")._close("rejected")
         return True
 
@@ -164,6 +167,7 @@ class OmnichannelOffer(models.Model):
             return
         now = fields.Datetime.now()
         self._set_state(state, date_response=now)
+        # sudo: the missed offers count on the agents' records, which they may not write
         agents = self.env["omnichannel.agent"].sudo().search([("user_id", "in", self.user_id.ids)])
         if state in ("rejected", "timeout"):
             for agent in agents:
@@ -205,6 +209,7 @@ class OmnichannelOffer(models.Model):
     @api.model
     def action_my_offers(self):
         """Pending offers of the current user (agent console, XML-RPC)."""
+        # sudo: the user's own offers of every company, and their interactions not yet theirs
         offers = self.sudo().search([("user_id", "=", self.env.uid), ("state", "=", "pending")])
         now = fields.Datetime.now()
         return [
@@ -228,12 +233,16 @@ class OmnichannelOffer(models.Model):
     def _console_offer_extra(self, now):
         """What the offer popup shows besides action_my_offers()'s data."""
         self.ensure_one()
+        # sudo: the offered interaction is not the agent's yet; the popup shows these fields
         interaction = self.sudo().interaction_id
         return {
             "interaction_name": interaction.name,
             "subject": interaction.subject or False,
             "contact_address": interaction.contact_address or False,
             "channel_name": interaction.channel_id.name or False,
+            "channel_label": self.env["omnichannel.channel"]
+            ._channel_type_labels()
+            .get(interaction.channel_type, interaction.channel_type),
             "queue_id": self.queue_id.id or False,
             "waiting_seconds": seconds_between(
                 interaction.date_queued or interaction.create_date, now
@@ -245,6 +254,7 @@ class OmnichannelOffer(models.Model):
     @api.model
     def _console_offers(self, now):
         rows = self.action_my_offers()
+        # sudo: as action_my_offers(): the user's own offers, of every company
         offers = self.sudo().browse([row["offer_id"] for row in rows])
         extras = {offer.id: offer._console_offer_extra(now) for offer in offers}
         for row in rows:

@@ -133,6 +133,7 @@ class ResPartner(models.Model):
         country = self.country_id or self.company_id.country_id
         if not country:
             main = self.env.ref("base.main_company", raise_if_not_found=False)
+            # sudo: the main company may not be one of the user's; only its country is read
             country = main.sudo().country_id if main else country
         return country.code or None
 
@@ -206,6 +207,7 @@ class ResPartner(models.Model):
     # ------------------------------------------------------------------
     def write(self, vals):
         res = super().write(vals)
+        # sudo: companies the user does not belong to count too; only whether one is here
         if "country_id" in vals and self.env["res.company"].sudo().with_context(
             active_test=False
         ).search_count([("partner_id", "in", self.ids)], limit=1):
@@ -218,6 +220,7 @@ class ResPartner(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _omnichannel_phone_backfill_domain(self):
+        # sudo: only administrators read system parameters; the backfill's own two
         params = self.env["ir.config_parameter"].sudo()
         until = int(params.get_param(BACKFILL_PARAM_UNTIL) or 0)
         last = int(params.get_param(BACKFILL_PARAM_LAST) or 0)
@@ -239,7 +242,9 @@ class ResPartner(models.Model):
         the cron and re-triggers itself until the end. Returns the number
         of partners processed.
         """
+        # sudo: only administrators write system parameters; the backfill's own progress
         params = self.env["ir.config_parameter"].sudo()
+        # sudo: a cron filling the E.164 columns of every partner, whatever the rules
         partners = self.sudo().with_context(active_test=False)
         domain = self._omnichannel_phone_backfill_domain()
         remaining = partners.search_count(domain)
@@ -385,7 +390,7 @@ class ResPartner(models.Model):
     # ------------------------------------------------------------------
     # Each list block is one SQL query returning plain values: no record is
     # built for invoices, orders, cases or interactions. The filters are
-    # those of the former sudo() searches (company of the user, no record
+    # those of the former superuser searches (company of the user, no record
     # rule), so an agent sees exactly the same figures.
     def omnichannel_screen_pop(self):
         """What an agent sees of this customer before answering.
@@ -541,6 +546,9 @@ class ResPartner(models.Model):
         )
         rows = self.env.cr.fetchall()
         overdue, total = rows[0][:2]
+        payment_labels = dict(
+            self.env["account.move"]._fields["payment_state"]._description_selection(self.env)
+        )
         invoices = []
         for (
             move_id,
@@ -567,6 +575,9 @@ class ResPartner(models.Model):
                     "amount_residual_company": residual_company or 0.0,
                     "currency": currency or False,
                     "payment_state": payment_state or False,
+                    "payment_state_label": payment_labels.get(
+                        payment_state, payment_state or False
+                    ),
                     "days_overdue": days_overdue,
                     "overdue": days_overdue > 0,
                 }
@@ -727,12 +738,15 @@ class ResPartner(models.Model):
                       AND case_.company_id = ANY(%s)
                     ORDER BY case_.priority DESC, case_.id DESC
                     LIMIT %s""",
-                self.env["omnichannel.queue"].sudo()._field_to_sql("queue", "name"),
+                self.env["omnichannel.queue"]._field_to_sql("queue", "name"),
                 commercial.id,
                 tuple(OPEN_CASE_STATES),
                 self.env.companies.ids,
                 SCREEN_POP_ROWS,
             )
+        )
+        state_labels = dict(
+            self.env["omnichannel.case"]._fields["state"]._description_selection(self.env)
         )
         return [
             {
@@ -740,6 +754,7 @@ class ResPartner(models.Model):
                 "name": name,
                 "subject": subject,
                 "state": state,
+                "state_label": state_labels.get(state, state),
                 "owner_id": owner_id or False,
                 "owner_name": owner_name or False,
                 "queue": queue or False,
@@ -784,20 +799,24 @@ class ResPartner(models.Model):
                      LEFT JOIN omnichannel_disposition disposition
                             ON disposition.id = interaction.disposition_id
                     ORDER BY interaction.id DESC""",
-                self.env["omnichannel.disposition"].sudo()._field_to_sql("disposition", "name"),
+                self.env["omnichannel.disposition"]._field_to_sql("disposition", "name"),
                 commercial.id,
                 self.env.companies.ids,
                 SCREEN_POP_INTERACTIONS,
             )
         )
+        channel_labels = self.env["omnichannel.channel"]._channel_type_labels()
+        state_labels = dict(Interaction._fields["state"]._description_selection(self.env))
         return [
             {
                 "id": rec_id,
                 "name": name,
                 "channel_type": channel_type or False,
+                "channel_label": channel_labels.get(channel_type, channel_type or False),
                 "direction": direction,
                 "subject": subject or False,
                 "state": state,
+                "state_label": state_labels.get(state, state),
                 "date": fields.Datetime.to_string(create_date),
                 "agent": agent or False,
                 "disposition": disposition or False,

@@ -12,27 +12,6 @@ import { formatDuration } from "../utils/format";
 import { CHANNEL_ICONS, channelLabel, secondsNow } from "./agent_console_service";
 import { WrapupPanel } from "./wrapup_panel";
 
-const PAYMENT_STATES = {
-    not_paid: _t("Not paid"),
-    partial: _t("Partially paid"),
-};
-const CASE_STATES = {
-    new: _t("New"),
-    open: _t("In progress"),
-    pending: _t("Waiting for customer"),
-};
-const INTERACTION_STATES = {
-    new: _t("New"),
-    queued: _t("Queued"),
-    offered: _t("Offered"),
-    active: _t("Active"),
-    wrapup: _t("Wrap-up"),
-    done: _t("Done"),
-    abandoned: _t("Abandoned"),
-    missed: _t("Missed"),
-    transferred: _t("Transferred"),
-};
-
 /**
  * The customer panel (screen-pop) next to the web client: the interaction in
  * hand with its quick actions and wrap-up, and what the agent must know of
@@ -50,9 +29,6 @@ export class ScreenPopPanel extends Component {
         this.cstate = useState(this.console.state);
         this.channelIcons = CHANNEL_ICONS;
         this.channelLabel = channelLabel;
-        this.paymentStates = PAYMENT_STATES;
-        this.caseStates = CASE_STATES;
-        this.interactionStates = INTERACTION_STATES;
         // the transfer picker: null while closed, else {queues, agents, value}
         this.transferState = useState({ targets: null, value: "" });
     }

@@ -89,7 +89,7 @@ class OmnichannelWebformController(http.Controller):
     def webform_get(self, key, embed=None, **kwargs):
         form = request.env["omnichannel.channel"]._webform_find(key)
         if not form:
-            return request.not_found()
+            raise request.not_found()
         # sudo: visitors may not read channels; the page shows this form's texts and limits
         form_sudo = form.sudo()
         return self._page(
@@ -117,7 +117,7 @@ class OmnichannelWebformController(http.Controller):
     def webform_embed(self, key, **kwargs):
         form = request.env["omnichannel.channel"]._webform_find(key)
         if not form:
-            return request.not_found()
+            raise request.not_found()
         # sudo: visitors may not read channels; the script points to this form's address
         address = form.sudo().address_normalized
         url = f"{request.httprequest.host_url.rstrip('/')}/omnichannel/form/{address}"
@@ -141,7 +141,7 @@ class OmnichannelWebformController(http.Controller):
         httprequest = request.httprequest
         form = request.env["omnichannel.channel"]._webform_find(key)
         if not form:
-            return request.not_found()
+            raise request.not_found()
         # sudo: visitors may not read channels; the answer page shows the form's texts
         form_sudo = form.sudo()
         try:

@@ -30,6 +30,8 @@ CALLBACK_TRANSITIONS = {
     "cancelled": ("pending",),
 }
 STATE_MACHINE_KEY = "omnichannel_callback_state_machine"
+# an object no RPC client can send: the key cannot be passed to skip the machine
+STATE_MACHINE = object()
 SOURCES = [
     ("webform", "Web form"),
     ("chat", "Chat"),
@@ -154,7 +156,7 @@ class OmnichannelCallback(models.Model):
         return callbacks
 
     def write(self, vals):
-        if "state" in vals and not self.env.context.get(STATE_MACHINE_KEY):
+        if "state" in vals and self.env.context.get(STATE_MACHINE_KEY) is not STATE_MACHINE:
             # every state change goes through the state machine
             vals = dict(vals)
             state = vals.pop("state")
@@ -189,6 +191,7 @@ class OmnichannelCallback(models.Model):
         if not cron:
             return
         for when in set(self.filtered(lambda c: c.state == "pending").mapped("date_next")):
+            # sudo: only administrators write crons; a trigger only runs the call-back cron sooner
             cron.sudo()._trigger(max(when, fields.Datetime.now()))
 
     # ------------------------------------------------------------------
@@ -213,7 +216,9 @@ class OmnichannelCallback(models.Model):
                     )
                 )
         if self:
-            self.with_context(**{STATE_MACHINE_KEY: True}).write(dict(vals, state=new_state))
+            self.with_context(**{STATE_MACHINE_KEY: STATE_MACHINE}).write(
+                dict(vals, state=new_state)
+            )
         return self
 
     # ------------------------------------------------------------------
@@ -234,6 +239,7 @@ class OmnichannelCallback(models.Model):
         pending = self.filtered(lambda c: c.state == "pending")
         pending.write({"date_next": fields.Datetime.now()})
         if pending:
+            # sudo: the cron's work (attempt, ACD) on these call-backs, which the user may write
             self.env["omnichannel.callback"].sudo()._process_due(ids=pending.ids)
         return True
 
@@ -253,6 +259,7 @@ class OmnichannelCallback(models.Model):
         """The outbound phone line: the given one, the queue's, or the company's first."""
         if preferred and preferred.channel_type == "phone" and preferred.active:
             return preferred
+        # sudo: the company's phone lines, looked up for the cron and visitors' requests too
         Channel = self.env["omnichannel.channel"].sudo()
         domain = [("channel_type", "=", "phone"), ("company_id", "=", company.id)]
         return Channel.search(domain + [("queue_id", "=", queue.id)], limit=1) or Channel.search(
@@ -287,6 +294,7 @@ class OmnichannelCallback(models.Model):
                     company=company.name,
                 )
             )
+        # sudo: one open call-back per number, whoever's it is; callers check who may ask
         Callback = self.sudo().with_company(company)
         existing = Callback.search(
             [
@@ -412,9 +420,10 @@ class OmnichannelCallback(models.Model):
     def _process_due(self, limit=CRON_BATCH, ids=None):
         """One batch: claim due call-backs whose queue is open, create their
         outbound interaction and let the ACD offer it. Returns (done, left)."""
+        # sudo: the call-back cron's work, for every queue and company
         Callback = self.sudo()
         claimed = Callback._claim_due(limit, ids)
-        interactions = self.env["omnichannel.interaction"].sudo()
+        interactions = Callback.env["omnichannel.interaction"]
         for callback in claimed:
             queue = callback.queue_id
             if not queue.active or not queue._is_open():
@@ -434,6 +443,7 @@ class OmnichannelCallback(models.Model):
 
     def _create_attempt(self):
         self.ensure_one()
+        # sudo: the attempt belongs to the queue, whoever asked for it; the ACD offers it
         interaction = (
             self.env["omnichannel.interaction"]
             .sudo()

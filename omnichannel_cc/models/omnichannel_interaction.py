@@ -70,8 +70,10 @@ STATE_STAMPS = {
     "abandoned": ("date_ended",),
     "missed": ("date_ended",),
 }
-# context key of the state machine's own writes
+# context key of the state machine's own writes; its value is an object no
+# RPC client can send, so a caller cannot pass the key to skip the machine
 STATE_MACHINE_KEY = "omnichannel_interaction_state_machine"
+STATE_MACHINE = object()
 MAX_EXTERNAL_ID = 255
 MAX_BODY = 100000
 # Changes that move a figure of the wallboard.
@@ -276,13 +278,14 @@ class OmnichannelInteraction(models.Model):
             if vals.get("state") in WAITING_STATES and not vals.get("date_queued"):
                 vals["date_queued"] = fields.Datetime.now()
         records = super().create(vals_list)
+        # sudo: the creator may not read what was made (another agent's); company ids only
         self.env["omnichannel.queue"]._wallboard_notify(records.sudo().company_id.ids)
         return records
 
     def write(self, vals):
         records = self
         if "state" in vals:
-            if not self.env.context.get(STATE_MACHINE_KEY):
+            if self.env.context.get(STATE_MACHINE_KEY) is not STATE_MACHINE:
                 # every state change goes through the state machine
                 vals = dict(vals)
                 state = vals.pop("state")
@@ -290,6 +293,7 @@ class OmnichannelInteraction(models.Model):
             # the machine's own write: state changes made by what reacts to it
             # (call-back outcome, ...) go through the machine again
             records = self.with_context(**{STATE_MACHINE_KEY: False})
+        # sudo: read before super().write() checks access, which refuses; the agents' ids only
         before_agents = records.sudo().agent_id if "agent_id" in vals else self.env["res.users"]
         new_script = records.browse()
         if "script_id" in vals:
@@ -303,8 +307,10 @@ class OmnichannelInteraction(models.Model):
                 {"script_step_id": False, "script_done": False}
             )
         if {"state", "agent_id"}.intersection(vals):
+            # sudo: the write may have taken the records from the user (agent, queue); ids only
             notify_console(records.env, before_agents | records.sudo().agent_id)
         if WALLBOARD_FIELDS.intersection(vals):
+            # sudo: as above, the companies' ids only
             records.env["omnichannel.queue"]._wallboard_notify(records.sudo().company_id.ids)
         if "state" in vals or "disposition_id" in vals:
             records._callback_attempt_outcome()
@@ -376,7 +382,7 @@ class OmnichannelInteraction(models.Model):
             key = tuple(sorted((k, str(v)) for k, v in rec_vals.items()))
             groups.setdefault(key, [rec_vals, self.browse()])[1] |= rec
         for rec_vals, group in groups.values():
-            group.with_context(**{STATE_MACHINE_KEY: True}).write(rec_vals)
+            group.with_context(**{STATE_MACHINE_KEY: STATE_MACHINE}).write(rec_vals)
         return records
 
     def action_queue(self):
@@ -417,6 +423,7 @@ class OmnichannelInteraction(models.Model):
     def action_close(self):
         self.filtered("hold_since")._hold_stop()
         now = fields.Datetime.now()
+        # sudo: agents may not write agent records; these agents' (_agent_record() is sudo too)
         agents = self.env["omnichannel.agent"].sudo()
         for rec in self:
             vals = {"date_closed": now}
@@ -426,11 +433,11 @@ class OmnichannelInteraction(models.Model):
             rec._set_state("done", **vals)
             agent = rec._agent_record()
             if not was_wrapup and agent:
-                agent.sudo().write({"last_end_date": now})
+                agent.write({"last_end_date": now})
             agents |= agent
         # closing ends the wrap-up: the agent is free again
         agents.filtered("wrapup_until")._end_wrapup()
-        for agent in agents.sudo():
+        for agent in agents:
             agent._refresh_state()
             if agent.state in ("available", "busy"):
                 agent._dispatch_for_me()
@@ -440,9 +447,11 @@ class OmnichannelInteraction(models.Model):
         """The customer left before an agent answered."""
         now = fields.Datetime.now()
         self._set_state("abandoned", date_ended=now, date_closed=now, end_reason="customer")
+        # sudo: agents may not write offers; the pending ones of these interactions end
         offers = self.sudo().offer_ids.filtered(lambda o: o.state == "pending")
         offers._close("cancelled", requeue=False)
-        agents = self.sudo().agent_id | offers.user_id
+        agents = self.agent_id | offers.user_id
+        # sudo: agents may not write agent records; those of the agents these held
         self.env["omnichannel.agent"].sudo().search(
             [("user_id", "in", agents.ids)]
         )._refresh_state()
@@ -456,6 +465,7 @@ class OmnichannelInteraction(models.Model):
 
     def _requeue(self):
         """Back to waiting (offer rejected or not answered), keeping its place."""
+        # sudo: whoever ends the offer (its agent, the sweep) puts the interaction back
         self.sudo()._set_state("queued", agent_id=False, date_offered=False)
 
     # ------------------------------------------------------------------
@@ -468,9 +478,11 @@ class OmnichannelInteraction(models.Model):
         if not partner:
             return routing.Facts(channel_id=channel.id, channel_type=channel.channel_type)
         commercial = partner.commercial_partner_id
+        # sudo: agents may not read invoices; the routing uses only the overdue amount
         Partner = self.env["res.partner"].sudo()
         today = fields.Date.context_today(self)
         overdue, _total = Partner._omnichannel_pop_balance(commercial, self.company_id, today)
+        # sudo: agents may not read invoices; only their number is used
         unpaid = (
             self.env["account.move"]
             .sudo()
@@ -484,6 +496,7 @@ class OmnichannelInteraction(models.Model):
                 ]
             )
         )
+        # sudo: agents may not read every sale order; only their number is used
         open_orders = (
             self.env["sale.order"]
             .sudo()
@@ -499,6 +512,7 @@ class OmnichannelInteraction(models.Model):
                 ]
             )
         )
+        # sudo: the customer's cases of every queue; only the first one's owner is used
         case = (
             self.env["omnichannel.case"]
             .sudo()
@@ -513,6 +527,7 @@ class OmnichannelInteraction(models.Model):
                 limit=1,
             )
         )
+        # sudo: the customer's interactions with every agent; only the last agent and date
         last = self.sudo().search(
             [
                 ("commercial_partner_id", "=", commercial.id),
@@ -546,8 +561,10 @@ class OmnichannelInteraction(models.Model):
     def _route(self):
         """Apply the routing rules, check opening hours and queue limits, then
         offer at once to a free agent."""
-        Rule = self.env["omnichannel.routing.rule"].sudo()
-        for rec in self.sudo():
+        # sudo: the routing runs as superuser: rules, customer facts, queues and agents of anyone
+        interactions = self.sudo()
+        Rule = interactions.env["omnichannel.routing.rule"]
+        for rec in interactions:
             rules = Rule.search([("company_id", "=", rec.company_id.id)])
             # without rules the facts decide nothing: do not gather them
             facts = rec._routing_facts() if rules else routing.Facts()
@@ -627,7 +644,8 @@ class OmnichannelInteraction(models.Model):
                 )
 
     def _schedule_callback_activity(self, note):
-        """A call task (mail activity) when no call-back request can be made: a call-back task for the queue's supervisors (or managers)."""
+        """A call task (mail activity) when no call-back request can be made: a
+        call-back task for the queue's supervisors (or managers)."""
         self.ensure_one()
         user = self.queue_id.supervisor_ids[:1] or self.env.ref("base.user_admin")
         self.activity_schedule(
@@ -691,6 +709,7 @@ class OmnichannelInteraction(models.Model):
             existing = self._api_inbound_find(channel, external_id)
             if existing:
                 return existing, False
+        # sudo: only managers read idempotency keys; the one of this contact is claimed
         keys = self.env["omnichannel.event.key"].sudo()
         scope = f"interaction:{channel.id}"
         if not keys._claim(scope, external_id):
@@ -714,8 +733,10 @@ class OmnichannelInteraction(models.Model):
     def _attach_open_case(self):
         """A customer who switches channel (call, then e-mail, then chat)
         continues their open case: link it unless a case is already set."""
-        Case = self.env["omnichannel.case"].sudo()
-        for rec in self.sudo().filtered(lambda i: not i.case_id and i.partner_id):
+        # sudo: gateways and visitors push contacts; they get the customer's open case linked
+        interactions = self.sudo()
+        Case = interactions.env["omnichannel.case"]
+        for rec in interactions.filtered(lambda i: not i.case_id and i.partner_id):
             case = Case.search(
                 [
                     ("commercial_partner_id", "=", rec.partner_id.commercial_partner_id.id),
@@ -730,6 +751,7 @@ class OmnichannelInteraction(models.Model):
 
     def _api_result(self):
         self.ensure_one()
+        # sudo: the caller may no longer read it (transferred, assigned); ids and state only
         rec = self.sudo()
         return {
             "interaction_id": rec.id,
@@ -741,6 +763,7 @@ class OmnichannelInteraction(models.Model):
 
     @api.model
     def _api_inbound_find(self, channel, external_id):
+        # sudo: the contact may be another agent's already; adapters get it sudo, as created
         return (
             self.sudo()
             .with_context(active_test=False)
@@ -961,6 +984,7 @@ class OmnichannelInteraction(models.Model):
         user = self.env.user
         if self.env.su or user.has_group("omnichannel_cc.group_omnichannel_manager"):
             return
+        # sudo: the queue may be one the user cannot read; its supervisors only, to refuse clearly
         for rec in self.sudo():
             if not rec.queue_id or user not in rec.queue_id.supervisor_ids:
                 raise AccessError(
@@ -1011,10 +1035,12 @@ class OmnichannelInteraction(models.Model):
         offers = self.offer_ids.filtered(lambda o: o.state == "pending")
         users = offers.user_id | self.agent_id
         offers._close("cancelled", requeue=False)
+        # sudo: supervisors may not write agent records; those of the agents these held
         return self.env["omnichannel.agent"].sudo().search([("user_id", "in", users.ids)])
 
     def _log_note(self, body):
         """An internal note on the interaction, by the current user."""
+        # sudo: the user may no longer read it (given to another agent); a note, as the user
         self.sudo().message_post(
             body=body, author_id=self.env.user.partner_id.id, subtype_xmlid="mail.mt_note"
         )
@@ -1050,9 +1076,11 @@ class OmnichannelInteraction(models.Model):
         and the agent gets an offer (the ACD's own locking and capacity check)."""
         self.ensure_one()
         self._check_supervisor()
+        # sudo: the target may be a user of another company; _check_assign_target() checks it
         target = self.env["res.users"].sudo().browse(int(user_id)).exists()
         if target == self.env.user:
             return self.action_supervisor_pick()
+        # sudo: checked above; supervisors may not write offers nor agents, the ACD's work here
         rec = self.sudo()
         rec._check_assign_target(target)
         rec._supervisor_lock()
@@ -1081,6 +1109,7 @@ class OmnichannelInteraction(models.Model):
         """The supervisor takes the waiting interaction: it becomes theirs and active."""
         self.ensure_one()
         self._check_supervisor()
+        # sudo: checked above; supervisors may not write offers nor agents, the ACD's work here
         rec = self.sudo()
         rec._supervisor_lock()
         released = rec._supervisor_cancel_offers()
@@ -1097,12 +1126,12 @@ class OmnichannelInteraction(models.Model):
         interaction has one, else as a follower of its chatter; nobody is notified."""
         self.ensure_one()
         self._check_supervisor()
-        rec = self.sudo()
-        channel = rec.discuss_channel_id
+        channel = self.discuss_channel_id
         if channel:
-            channel._add_members(users=self.env.user, post_joined_message=False)
+            # sudo: supervisors are no members of the chat; they join it as themselves (checked)
+            channel.sudo()._add_members(users=self.env.user, post_joined_message=False)
         else:
-            rec.message_subscribe(partner_ids=self.env.user.partner_id.ids)
+            self.message_subscribe(partner_ids=self.env.user.partner_id.ids)
         return {
             "type": "ir.actions.act_window",
             "res_model": self._name,
@@ -1119,13 +1148,15 @@ class OmnichannelInteraction(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _console_interactions(self, now):
+        # sudo: the user's own interactions of every company, with customer, case and order
         interactions = self.sudo().search(
             [("agent_id", "=", self.env.uid), ("state", "in", CONSOLE_INTERACTION_STATES)],
             order="id",
         )
         states = dict(self._fields["state"]._description_selection(self.env))
         channel_types = dict(self._fields["channel_type"]._description_selection(self.env))
-        agent = self.env["omnichannel.agent"]._for_user().sudo()
+        # the user's own agent record, sudo from _for_user()
+        agent = self.env["omnichannel.agent"]._for_user()
         result = []
         for rec in interactions:
             since = {
@@ -1177,8 +1208,10 @@ class OmnichannelInteraction(models.Model):
     # ------------------------------------------------------------------
     def _check_console_own(self):
         self.ensure_one()
-        if self.sudo().agent_id != self.env.user and not self.env.su:
-            raise AccessError(_("%(name)s is handled by another agent.", name=self.sudo().name))
+        # sudo: another agent's interaction may be unreadable; its agent and name only
+        rec = self.sudo()
+        if rec.agent_id != self.env.user and not self.env.su:
+            raise AccessError(_("%(name)s is handled by another agent.", name=rec.name))
 
     def action_console_new_quotation(self):
         """A new quotation for the customer, linked to this interaction."""
@@ -1265,6 +1298,7 @@ class OmnichannelInteraction(models.Model):
         case = self.env["omnichannel.case"].browse(int(case_id)).exists()
         if not case:
             raise UserError(_("This case no longer exists."))
+        # sudo: the case may be outside the agent's rules; only the customers are compared
         if case.sudo().commercial_partner_id != self.sudo().commercial_partner_id:
             raise UserError(_("This case belongs to another customer."))
         self.case_id = case
@@ -1386,7 +1420,7 @@ class OmnichannelInteraction(models.Model):
         stale = self.env["omnichannel.script.answer"].union(
             *(rec for sid, rec in state.records.items() if sid not in on_way)
         )
-        # answers of steps no longer on the way: the write access was checked above
+        # sudo: agents may not delete answers; these are off the way (write access checked above)
         stale.sudo().unlink()
         self.write(
             {"script_step_id": next_id or False, "script_done": frontier == script_tools.END}
@@ -1534,6 +1568,7 @@ class OmnichannelInteraction(models.Model):
         if self.env.su:
             return
         user = self.env.user
+        # sudo: read before the access check below, to refuse with a clear message
         rec = self.sudo()
         allowed = user.has_group(AGENT_GROUP) and (
             rec.agent_id == user
@@ -1573,7 +1608,7 @@ class OmnichannelInteraction(models.Model):
     # ------------------------------------------------------------------
     def _hold_stop(self):
         now = fields.Datetime.now()
-        for rec in self.sudo():
+        for rec in self:
             held = max(int((now - rec.hold_since).total_seconds()), 0) if rec.hold_since else 0
             rec.write({"hold_since": False, "hold_duration": rec.hold_duration + held})
 
@@ -1581,23 +1616,21 @@ class OmnichannelInteraction(models.Model):
         """Put the customer on hold; the time is recorded, nothing else changes."""
         self.ensure_one()
         self._check_transfer_access()
-        rec = self.sudo()
-        rec._check_active()
-        if rec.hold_since:
-            raise UserError(_("%(name)s is already on hold.", name=rec.name))
-        rec.write({"hold_since": fields.Datetime.now()})
-        return rec._transfer_result()
+        self._check_active()
+        if self.hold_since:
+            raise UserError(_("%(name)s is already on hold.", name=self.name))
+        self.write({"hold_since": fields.Datetime.now()})
+        return self._transfer_result()
 
     def action_resume(self):
         """Take the customer off hold; the hold time adds to hold_duration."""
         self.ensure_one()
         self._check_transfer_access()
-        rec = self.sudo()
-        rec._check_active()
-        if not rec.hold_since:
-            raise UserError(_("%(name)s is not on hold.", name=rec.name))
-        rec._hold_stop()
-        return rec._transfer_result()
+        self._check_active()
+        if not self.hold_since:
+            raise UserError(_("%(name)s is not on hold.", name=self.name))
+        self._hold_stop()
+        return self._transfer_result()
 
     def _transfer_result(self):
         result = self._api_result()
@@ -1644,10 +1677,12 @@ class OmnichannelInteraction(models.Model):
         from the queue the interaction was just sent to, so that it does not
         ring back at once on the agent who passed it on (later ACD rounds may
         offer it to them when nobody else is free)."""
+        # sudo: agents may not write agent records; the freed agent's is refreshed
         agent = self.env["omnichannel.agent"].sudo().search([("user_id", "=", user.id)])
         agent._refresh_state()
         if agent.state not in ("available", "busy"):
             return
+        # sudo: the freed agent's memberships in every company; the ACD dispatches them
         queues = (
             self.env["omnichannel.queue.member"]
             .sudo()
@@ -1659,6 +1694,7 @@ class OmnichannelInteraction(models.Model):
     def _transfer_target_agent(self, user):
         """The target's agent record when it may take this interaction now."""
         self.ensure_one()
+        # sudo: agents read only their own agent record; the target's state and load only
         agent = self.env["omnichannel.agent"].sudo().search([("user_id", "=", user.id)], limit=1)
         if not agent or agent.state not in ("available", "busy"):
             return False
@@ -1672,8 +1708,10 @@ class OmnichannelInteraction(models.Model):
         the transferring agent while another one is free)."""
         self.ensure_one()
         self._check_transfer_access()
+        # sudo: checked above; agents may not write offers nor agents, the ACD's work here
         rec = self.sudo()
         rec._check_active()
+        # sudo: transfers cross departments: any active queue of the company (checked below)
         queue = self.env["omnichannel.queue"].sudo().browse(int(queue_id)).exists()
         if not queue or not queue.active or queue.company_id != rec.company_id:
             raise UserError(
@@ -1713,8 +1751,10 @@ class OmnichannelInteraction(models.Model):
         agent rejects or lets the offer ring out, the queue's ACD takes over."""
         self.ensure_one()
         self._check_transfer_access()
+        # sudo: checked above; agents may not write offers nor agents, the ACD's work here
         rec = self.sudo()
         rec._check_active()
+        # sudo: the target may be a user of another company; _check_assign_target() checks it
         target = self.env["res.users"].sudo().browse(int(user_id)).exists()
         rec._check_assign_target(target)
         if target == rec.agent_id:
@@ -1753,12 +1793,13 @@ class OmnichannelInteraction(models.Model):
         its channel."""
         self.ensure_one()
         self._check_transfer_access()
-        rec = self.sudo()
+        # sudo: transfers cross departments: the company's queues the agent is no member of too
         queues = (
             self.env["omnichannel.queue"]
             .sudo()
-            .search([("company_id", "=", rec.company_id.id), ("id", "!=", rec.queue_id.id)])
+            .search([("company_id", "=", self.company_id.id), ("id", "!=", self.queue_id.id)])
         )
+        # sudo: those queues' waiting interactions are not the agent's; only counted
         waiting = dict(
             self.env["omnichannel.interaction"]
             .sudo()
@@ -1768,18 +1809,19 @@ class OmnichannelInteraction(models.Model):
                 ["__count"],
             )
         )
+        # sudo: agents read only their own agent record; the others' state and free places only
         agents = (
             self.env["omnichannel.agent"]
             .sudo()
             .search(
                 [
                     ("state", "in", ("available", "busy")),
-                    ("user_id", "!=", rec.agent_id.id),
-                    ("user_id.company_ids", "in", rec.company_id.id),
+                    ("user_id", "!=", self.agent_id.id),
+                    ("user_id.company_ids", "in", self.company_id.id),
                 ]
             )
         )
-        channel_class = routing.CHANNEL_CLASS.get(rec.channel_type, "email")
+        channel_class = routing.CHANNEL_CLASS.get(self.channel_type, "email")
         loads = agents._loads_by_class()
         agent_rows = []
         for agent in agents.sorted(lambda a: a.user_id.name or ""):
@@ -1849,6 +1891,7 @@ class OmnichannelInteraction(models.Model):
     def _notify_get_reply_to(self, default=None):
         """Customers answer to the channel's alias, not to the catchall."""
         channels = self.channel_id.filtered("alias_email")
+        # sudo: agents may not read mail aliases; only the channels' reply-to addresses
         aliases = channels.sudo()._notify_get_reply_to(default=default) if channels else {}
         res = {rec.id: aliases.get(rec.channel_id.id) for rec in self}
         leftover = self.filtered(lambda rec: not res.get(rec.id))
@@ -1905,6 +1948,7 @@ class OmnichannelInteraction(models.Model):
         open_interaction = self._mail_open_interaction(channel, partner, contact)
         if open_interaction:
             # one conversation per customer and channel: the mail joins it
+            # sudo: only managers read idempotency keys; the one of this mail is claimed
             keys = self.env["omnichannel.event.key"].sudo()
             scope = f"interaction:{channel.id}"
             if keys._claim(scope, external_id):
@@ -1975,8 +2019,10 @@ class OmnichannelInteraction(models.Model):
         addresses: answering it would loop."""
         if not email:
             return False
+        # sudo: the gateway's user may not read every alias; only whether one matches
         if self.env["mail.alias"].sudo().search_count([("alias_full_name", "=", email)], limit=1):
             return True
+        # sudo: as above: the alias domains' own addresses only
         domains = self.env["mail.alias.domain"].sudo().search([])
         own = set(domains.mapped("catchall_email") + domains.mapped("bounce_email"))
         own.update(domains.mapped("default_from_email"))
@@ -2064,6 +2110,7 @@ class OmnichannelInteraction(models.Model):
     def _callback_attempt_outcome(self):
         """An outbound call-back attempt ended: done when the customer was
         reached, retried (or failed) when not."""
+        # sudo: the call-back follows its attempts whoever ends them, in or out of their rules
         for rec in self.sudo().filtered(lambda i: i.callback_id and i.direction == "outbound"):
             if rec.state in UNANSWERED_STATES:
                 reached = False
@@ -2118,6 +2165,7 @@ class OmnichannelInteraction(models.Model):
 
     def _cancel_callbacks(self):
         """The customer was reached after all (e.g. a late PBX answer)."""
+        # sudo: the customer's pending call-backs, whoever's they are, are cancelled
         self.sudo().callback_request_ids.filtered(lambda c: c.state == "pending").action_cancel()
         self.activity_ids.filtered(
             lambda a: a.activity_type_id == self.env.ref("mail.mail_activity_data_call")

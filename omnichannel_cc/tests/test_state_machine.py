@@ -18,10 +18,10 @@ class TestInteractionStateMachine(OmnichannelCommon):
     def setUpClass(cls):
         super().setUpClass()
         # tracking is what this test checks: the common set-up disables it
-        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=False))
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=False, mail_notrack=False))
 
     def _interaction(self, state="queued", **vals):
-        return self.env["omnichannel.interaction"].create(
+        interaction = self.env["omnichannel.interaction"].create(
             dict(
                 {
                     "channel_id": self.channel_phone.id,
@@ -32,6 +32,11 @@ class TestInteractionStateMachine(OmnichannelCommon):
                 **vals,
             )
         )
+        # Odoo tracks nothing of a record in the transaction that creates it:
+        # end that transaction's pre-commit work, as if the contact had come earlier
+        self.env.flush_all()
+        self.env.cr.precommit.run()
+        return interaction
 
     def _tracked_states(self, interaction):
         # tracking values are written by a pre-commit hook
@@ -64,6 +69,13 @@ class TestInteractionStateMachine(OmnichannelCommon):
         for target in ("queued", "active", "wrapup", "done"):
             with self.assertRaises(UserError, msg=target):
                 done._set_state(target)
+
+    def test_context_key_from_a_caller_does_not_skip_the_machine(self):
+        """A client can send any context over RPC: the key alone opens nothing."""
+        call = self._interaction()
+        with self.assertRaises(UserError):
+            call.with_context(omnichannel_interaction_state_machine=True).write({"state": "done"})
+        self.assertEqual(call.state, "queued")
 
     def test_write_of_state_goes_through_the_machine(self):
         call = self._interaction()

@@ -25,6 +25,7 @@ class MailThread(models.AbstractModel):
         for route in routes:
             target, thread_id, _custom_values, user_id, alias = route
             if target == model and thread_id:
+                # sudo: the gateway's user may not read it; only state and channel are read
                 interaction = self.env[model].sudo().browse(thread_id).exists()
                 if interaction and interaction.state in FINAL_STATES:
                     context["omnichannel_followup_id"] = interaction.id

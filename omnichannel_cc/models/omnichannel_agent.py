@@ -46,6 +46,7 @@ def notify_console(env, users):
         @env.cr.precommit.add
         def send_console_reload():
             ids = data.pop("omnichannel.console.user_ids", set())
+            # sudo: a bus notification helper: the consoles of other users, whoever changed them
             for user in env["res.users"].sudo().browse(sorted(ids)).exists():
                 user._bus_send(CONSOLE_BUS_TYPE, {"user_id": user.id})
 
@@ -155,8 +156,10 @@ class OmnichannelAgent(models.Model):
     def _for_user(self, user=None):
         """The agent record of a user, created on first use."""
         user = user or self.env.user
+        # sudo: agents read only their own agent record; it is returned sudo, callers check first
         agent = self.sudo().search([("user_id", "=", user.id)], limit=1)
         if not agent:
+            # sudo: agents may not create agent records; one per user, made on first use
             agent = self.sudo().create({"user_id": user.id, "company_id": user.company_id.id})
         return agent
 
@@ -165,13 +168,16 @@ class OmnichannelAgent(models.Model):
         """Set the current user's presence (agent console, XML-RPC)."""
         agent = self._for_user()
         agent._check_may_change(self.env.user)
+        # sudo: agents may not write their presence nor its log; checked just above
         agent.sudo()._change_state(state, break_reason_id)
-        return agent.sudo()._presence()
+        # the user's own agent record (_for_user() returns it sudo)
+        return agent._presence()
 
     def action_set_state(self, state, break_reason_id=False):
         """Set these agents' presence: their own, or their team's for a supervisor."""
         for agent in self:
             agent._check_may_change(self.env.user)
+        # sudo: agents may not write their presence nor supervisors the state log; checked above
         for agent in self.sudo():
             agent._change_state(state, break_reason_id)
         return True
@@ -181,6 +187,7 @@ class OmnichannelAgent(models.Model):
         if self.user_id == user or user.has_group("omnichannel_cc.group_omnichannel_manager"):
             return
         if user.has_group("omnichannel_cc.group_omnichannel_supervisor"):
+            # sudo: memberships of every company, not only those selected; only a count is read
             supervised = (
                 self.env["omnichannel.queue.member"]
                 .sudo()
@@ -272,6 +279,7 @@ class OmnichannelAgent(models.Model):
                 agent._dispatch_for_me()
 
     def _withdraw_pending_offers(self):
+        # sudo: agents may not write offers; these are the agents' own pending ones
         offers = (
             self.env["omnichannel.offer"]
             .sudo()
@@ -281,6 +289,7 @@ class OmnichannelAgent(models.Model):
 
     def _dispatch_for_me(self):
         """The agent may take work: offer what waits in their queues."""
+        # sudo: the agents' memberships in every company; the ACD then dispatches as superuser
         queues = (
             self.env["omnichannel.queue.member"]
             .sudo()
@@ -306,6 +315,7 @@ class OmnichannelAgent(models.Model):
     @api.model
     def action_queue_login(self, queue_ids, logged_in=True):
         """Log the current user in to (or out of) queues they are a member of."""
+        # sudo: agents may not write their memberships; only their own (refused below otherwise)
         members = (
             self.env["omnichannel.queue.member"]
             .sudo()
@@ -324,9 +334,11 @@ class OmnichannelAgent(models.Model):
     def write(self, vals):
         result = super().write(vals)
         if {"state", "break_reason_id", "wrapup_until"}.intersection(vals):
+            # sudo: the write may have taken the records out of the user's rules; ids only
             notify_console(self.env, self.sudo().user_id)
         if "state" in vals:
             # presence changes refresh the supervisors' wallboards
+            # sudo: as above, only the companies' ids are read
             self.env["omnichannel.queue"]._wallboard_notify(self.sudo().company_id.ids)
         return result
 
@@ -341,7 +353,8 @@ class OmnichannelAgent(models.Model):
         if not user.has_group(AGENT_GROUP):
             raise AccessError(_("Only contact center agents have an agent console."))
         now = fields.Datetime.now()
-        agent = self._for_user().sudo()
+        # the user's own agent record, sudo from _for_user(): in whatever company it is
+        agent = self._for_user()
         presence = agent._presence()
         presence.update(
             state_label=dict(AGENT_STATES)[agent.state],
@@ -379,6 +392,7 @@ class OmnichannelAgent(models.Model):
 
     @api.model
     def _console_queues(self):
+        # sudo: the user's own memberships, of every company, and their queues' waiting counts
         members = (
             self.env["omnichannel.queue.member"]
             .sudo()

@@ -248,6 +248,7 @@ class OmnichannelChannel(models.Model):
         except address_tools.AddressError:
             return {}  # _check_address tells the user
         local, _at, domain_name = email.rpartition("@")
+        # sudo: only administrators create alias domains; this one is the channel's own address
         Domain = self.env["mail.alias.domain"].sudo()
         domain = Domain.search([("name", "=", domain_name)], limit=1)
         if not domain:

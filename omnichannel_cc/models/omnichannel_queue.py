@@ -232,6 +232,7 @@ class OmnichannelQueue(models.Model):
         unique indexes on offers are the last guard. Returns offers made.
         """
         made = 0
+        # sudo: the ACD runs as superuser: it reads and offers the work of every agent
         queues = self.sudo().filtered("active").sorted(lambda q: (-q.priority, q.sequence, q.id))
         for queue in queues:
             if made >= max_offers:
@@ -323,15 +324,15 @@ class OmnichannelQueue(models.Model):
 
     def _candidates(self, interaction, rows, declined):
         """routing.Candidate objects for one interaction."""
-        Agent = self.env["omnichannel.agent"].sudo()
-        # one load query for all the agents; the rest comes with the rows
-        loads = Agent._loads_of_users([row[0] for row in rows])
+        # one load query for all the agents (SQL); the rest comes with the rows
+        loads = self.env["omnichannel.agent"]._loads_of_users([row[0] for row in rows])
         channel_class = routing.CHANNEL_CLASS.get(interaction.channel_type, "email")
         capacity_index = 6 + CAPACITY_COLUMNS.index(channel_class)
         now = fields.Datetime.now()
         skill = interaction.required_skill_id
         levels = {}
         if skill:
+            # sudo: the skills of every candidate agent (a visitor's chat asks too); levels only
             for line in (
                 self.env["omnichannel.agent.skill"]
                 .sudo()
@@ -363,6 +364,7 @@ class OmnichannelQueue(models.Model):
     def _dispatch_queue(self, max_offers):
         self.ensure_one()
         made = 0
+        # sudo: as _dispatch: the ACD offers waiting interactions whoever triggered it
         Interaction = self.env["omnichannel.interaction"].sudo()
         now = fields.Datetime.now()
         member_rows = None
@@ -485,6 +487,7 @@ class OmnichannelQueue(models.Model):
         row = self._try_lock(query)
         if not row:
             return False
+        # sudo: the ACD claims other users' agent records; this one is locked above
         agent = self.env["omnichannel.agent"].sudo().browse(row[0])
         agent.invalidate_recordset()
         agent_loads = agent._loads_of_users([user_id])
@@ -501,6 +504,7 @@ class OmnichannelQueue(models.Model):
             return self.env["omnichannel.agent"]
         channel_class = routing.CHANNEL_CLASS.get(interaction.channel_type, "email")
         ring_all = self.strategy == routing.RING_ALL and channel_class == "voice"
+        # sudo: the claimed agents' records are written (state, load) by the ACD, not by them
         claimed = self.env["omnichannel.agent"].sudo()
         loads = {}  # of the claimed agents, read under their locks
         for candidate in ordered:
@@ -533,6 +537,7 @@ class OmnichannelQueue(models.Model):
         )
         claimed.invalidate_recordset()
         expire = now + timedelta(seconds=self.ring_timeout) if self.ring_timeout > 0 else False
+        # sudo: only managers create offers; the ACD makes them to the agents claimed above
         offers = (
             self.env["omnichannel.offer"]
             .sudo()
@@ -566,12 +571,14 @@ class OmnichannelQueue(models.Model):
     @api.model
     def _acd_sweep(self):
         now = fields.Datetime.now()
-        Offer = self.env["omnichannel.offer"].sudo()
+        # sudo: the ACD's sweep (a cron) acts on the offers and agents of every company
+        sweep = self.sudo()
+        Offer = sweep.env["omnichannel.offer"]
         Offer.search([("state", "=", "pending"), ("date_expire", "<", now)])._timeout()
-        Agent = self.env["omnichannel.agent"].sudo()
+        Agent = sweep.env["omnichannel.agent"]
         Agent.search([("wrapup_until", "!=", False), ("wrapup_until", "<=", now)])._end_wrapup()
-        Interaction = self.env["omnichannel.interaction"].sudo()
-        for queue in self.sudo().search([("max_wait_seconds", ">", 0)]):
+        Interaction = sweep.env["omnichannel.interaction"]
+        for queue in sweep.search([("max_wait_seconds", ">", 0)]):
             late = Interaction.search(
                 [
                     ("queue_id", "=", queue.id),
@@ -645,6 +652,7 @@ class OmnichannelQueue(models.Model):
             return
         for company_id in sorted(company_ids):
             if self._wallboard_claim_push(company_id):
+                # sudo: a bus notification helper: to every supervisor, only a company id
                 group.sudo()._bus_send(BUS_TYPE, {"company_id": company_id})
 
     @api.model

@@ -70,6 +70,7 @@ class OmnichannelRoutingRule(models.Model):
     def _compute_match_count(self):
         # counted from the interactions, not a counter on the rule: a counter
         # would make every concurrent contact update the same row
+        # sudo: the count covers interactions the user may not read; only numbers are shown
         counts = dict(
             self.env["omnichannel.interaction"]
             .sudo()

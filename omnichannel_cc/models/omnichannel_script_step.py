@@ -60,6 +60,7 @@ class OmnichannelScriptStep(models.Model):
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_branch_target(self):
+        # sudo: every branch leading here counts, readable or not; only step names are shown
         branches = (
             self.env["omnichannel.script.branch"]
             .sudo()

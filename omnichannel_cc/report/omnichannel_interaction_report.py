@@ -106,8 +106,8 @@ class OmnichannelInteractionReport(models.Model):
 
     @api.model
     def _selection_channel_type(self):
-        return self.env["omnichannel.channel"]._fields["channel_type"]._description_selection(
-            self.env
+        return (
+            self.env["omnichannel.channel"]._fields["channel_type"]._description_selection(self.env)
         )
 
     def init(self):

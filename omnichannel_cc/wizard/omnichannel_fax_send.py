@@ -159,6 +159,7 @@ class OmnichannelFaxSend(models.TransientModel):
         body = Markup("<p>%s</p>") % (self.note or subject)
         channel = self.channel_id
         email_from = channel.alias_email or self.env.user.email_formatted
+        # sudo: agents may not create outgoing mails; this one goes to the fax gateway only
         (
             self.env["mail.mail"]
             .sudo()

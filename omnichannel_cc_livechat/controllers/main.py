@@ -30,6 +30,7 @@ class OmnichannelLivechatController(LivechatController):
         if result is False and persisted:
             # im_livechat tells the visitor nobody is available; the contact
             # center keeps the attempt as a missed interaction
+            # sudo: public route: visitors may not read live chat channels; records the miss only
             livechat = request.env["im_livechat.channel"].sudo().browse(int(channel_id)).exists()
             if livechat:
                 livechat._omnichannel_missed(anonymous_name, external_id=f"missed-{uuid.uuid4()}")

@@ -12,10 +12,12 @@ class ChatbotScriptStep(models.Model):
         link = discuss_channel._chat_link()
         if not link:
             return super()._process_step_forward_operator(discuss_channel)
+        # sudo: the visitor may not read the session's members; their partners only
         before = discuss_channel.sudo().channel_member_ids.partner_id
         result = super(
             ChatbotScriptStep, self.with_context(omnichannel_discuss_channel_id=discuss_channel.id)
         )._process_step_forward_operator(discuss_channel)
+        # sudo: as above, to find the operator im_livechat added
         added = discuss_channel.sudo().channel_member_ids.partner_id - before
         operator = added.user_ids[:1]
         if operator:

@@ -11,10 +11,12 @@ class DiscussChannel(models.Model):
         self.ensure_one()
         if self.channel_type != "livechat" or not self.livechat_channel_id:
             return self.env["omnichannel.channel"]
+        # sudo: visitors and agents may not read the live chat channel; its link only
         return self.livechat_channel_id.sudo()._omnichannel_channel()
 
     def _chat_interaction(self):
         self.ensure_one()
+        # sudo: the visitor (and others' sessions) may not read it; returned sudo to react
         return (
             self.env["omnichannel.interaction"]
             .sudo()
@@ -25,7 +27,9 @@ class DiscussChannel(models.Model):
         """The visitor's partner: the session's member who is neither the
         operator, nor a chatbot, nor an internal user. Empty for a guest."""
         self.ensure_one()
+        # sudo: the visitor may not read the session's members; their partners only
         partners = self.sudo().channel_member_ids.partner_id - self.livechat_operator_id
+        # sudo: visitors may not read chatbot scripts; only their bots' partners
         bots = self.env["chatbot.script"].sudo().search([]).operator_partner_id
         partners -= bots
         visitors = partners.filtered(
@@ -41,6 +45,7 @@ class DiscussChannel(models.Model):
                 continue
             # visitors may send photos of their case (Odoo allows uploads
             # only to internal users by default)
+            # sudo: the creator (the visitor's request) may not write the channel's settings
             channel.sudo().allow_public_upload = True
             if channel.chatbot_current_step_id:
                 continue  # the chatbot's forward step starts the interaction
@@ -80,9 +85,10 @@ class DiscussChannel(models.Model):
         link = self._chat_link()
         if not link:
             return self.env["omnichannel.interaction"]
+        # sudo: the visitor's request makes the interaction, routed and offered by the ACD
         session = self.sudo()
         partner = session._chat_visitor_partner()
-        Interaction = self.env["omnichannel.interaction"].sudo()
+        Interaction = session.env["omnichannel.interaction"]
         queue, _user = link._chat_plan(partner=partner)
 
         def create():
@@ -100,9 +106,10 @@ class DiscussChannel(models.Model):
         link = self._chat_link()
         if not link:
             return self.env["omnichannel.interaction"]
+        # sudo: the visitor's request makes the interaction, missed: nobody could take it
         session = self.sudo()
         partner = session._chat_visitor_partner()
-        Interaction = self.env["omnichannel.interaction"].sudo()
+        Interaction = session.env["omnichannel.interaction"]
         interaction, created = Interaction._inbound_once(
             link,
             session.uuid,

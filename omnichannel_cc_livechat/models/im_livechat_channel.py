@@ -13,6 +13,7 @@ class ImLivechatChannel(models.Model):
         self.ensure_one()
         if not self.id:
             return self.env["omnichannel.channel"]
+        # sudo: visitors and live chat operators may not read contact center channels; the link
         return (
             self.env["omnichannel.channel"]
             .sudo()
@@ -24,7 +25,8 @@ class ImLivechatChannel(models.Model):
 
     @api.depends("user_ids.im_status")
     def _compute_available_operator_ids(self):
-        # sudo: the visitor (public user) asks whether somebody can chat now
+        # the visitor (public user) asks whether somebody can chat now: the ACD's
+        # choice reads as superuser (_omnichannel_channel, _chat_free_agents)
         linked = self.filtered(lambda livechat: livechat._omnichannel_channel())
         for livechat in linked:
             livechat.available_operator_ids = livechat._omnichannel_channel()._chat_free_agents()
@@ -48,6 +50,7 @@ class ImLivechatChannel(models.Model):
         the logged-in portal / internal user asking for a session."""
         discuss_id = self.env.context.get("omnichannel_discuss_channel_id")
         if discuss_id:
+            # sudo: the chatbot's session, which the visitor's request may not read; its visitor
             return self.env["discuss.channel"].sudo().browse(discuss_id)._chat_visitor_partner()
         user = self.env.user
         if user._is_public() or user._is_superuser():
@@ -59,6 +62,7 @@ class ImLivechatChannel(models.Model):
         interaction of the linked channel (none when not linked)."""
         self.ensure_one()
         channel = self._omnichannel_channel()
+        # sudo: the visitor's request records the missed chat as an interaction of the queue
         Interaction = self.env["omnichannel.interaction"].sudo()
         if not channel:
             return Interaction

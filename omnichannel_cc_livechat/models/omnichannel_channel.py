@@ -44,6 +44,7 @@ class OmnichannelChannel(models.Model):
         for vals in vals_list:
             if vals.get("livechat_channel_id") and not vals.get("address"):
                 livechat = self.env["im_livechat.channel"].browse(vals["livechat_channel_id"])
+                # sudo: managers may not be live chat users; only the channel's name is read
                 vals["address"] = livechat.sudo().name
         return super().create(vals_list)
 
@@ -65,8 +66,9 @@ class OmnichannelChannel(models.Model):
         closed, nobody logged in, everybody at chat capacity).
         """
         self.ensure_one()
+        # sudo: the visitor (public user) asks who could chat: rules, queues, agents; reads only
         channel = self.sudo()
-        Interaction = self.env["omnichannel.interaction"].sudo()
+        Interaction = channel.env["omnichannel.interaction"]
         probe = Interaction.new(
             {
                 "channel_id": channel.id,
@@ -75,13 +77,11 @@ class OmnichannelChannel(models.Model):
                 "queue_id": channel.queue_id.id,
             }
         )
-        rules = (
-            self.env["omnichannel.routing.rule"]
-            .sudo()
-            .search([("company_id", "=", channel.company_id.id)])
+        rules = channel.env["omnichannel.routing.rule"].search(
+            [("company_id", "=", channel.company_id.id)]
         )
         decision = routing.decide(rules._to_plain(), probe._routing_facts(), channel.queue_id.id)
-        queue = self.env["omnichannel.queue"].sudo().browse(decision.queue_id)
+        queue = channel.env["omnichannel.queue"].browse(decision.queue_id)
         probe.required_skill_id = decision.skill_id or False
         users = self.env["res.users"]
         for candidate_queue in queue._chat_queues():
@@ -99,8 +99,9 @@ class OmnichannelChannel(models.Model):
     def _chat_free_agents(self):
         """Agents who could take a chat of this channel now (any visitor)."""
         self.ensure_one()
+        # sudo: as _chat_plan: the visitor asks whether anybody could chat; reads only
         channel = self.sudo()
-        probe = self.env["omnichannel.interaction"].sudo().new({"channel_id": channel.id})
+        probe = channel.env["omnichannel.interaction"].new({"channel_id": channel.id})
         users = self.env["res.users"]
         for queue in channel.queue_id._chat_queues():
             users |= queue._chat_pick(probe, limit=None)

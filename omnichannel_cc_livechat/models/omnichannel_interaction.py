@@ -6,8 +6,8 @@ from odoo import Command, _, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, html2plaintext
 
-from odoo.addons.omnichannel_cc.tools import address as address_tools
 from odoo.addons.omnichannel_cc.models.res_partner import normalize_email
+from odoo.addons.omnichannel_cc.tools import address as address_tools
 from odoo.addons.omnichannel_cc.tools import routing
 
 _logger = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ class OmnichannelInteraction(models.Model):
         the queue when the operator is no longer free; they join the chat
         when they accept (_chat_join)."""
         self.ensure_one()
+        # sudo: the visitor's session starts it: queued and offered by the ACD, as superuser
         rec = self.sudo()
         if rec.state != "new":  # the routing already ended it (closed queue)
             return
@@ -71,6 +72,7 @@ class OmnichannelInteraction(models.Model):
 
     def _chat_join(self):
         """The agent who took a chat joins its live chat session."""
+        # sudo: agents are no members of the visitor's session yet; they are added to it
         for rec in self.sudo().filtered(lambda i: i.discuss_channel_id and i.agent_id):
             session = rec.discuss_channel_id
             partner = rec.agent_id.partner_id
@@ -90,6 +92,7 @@ class OmnichannelInteraction(models.Model):
         """Nobody could take the chat: the interaction is missed, not lost.
         The queue's call-back action (closed hours or overflow) applies."""
         now = fields.Datetime.now()
+        # sudo: the visitor's request ends it as missed, and may ask for a call-back
         for rec in self.sudo().filtered(lambda i: i.state == "new"):
             queue = rec.queue_id
             closed = not queue._is_open()
@@ -109,6 +112,7 @@ class OmnichannelInteraction(models.Model):
         """A message in the session: the operator answering in the chat
         accepts the offer; the message goes to the chatter."""
         self.ensure_one()
+        # sudo: the poster (visitor, operator) may not read it; the offer is checked as theirs
         rec = self.sudo()
         if rec.state == "offered" and message.author_id.user_ids:
             now = fields.Datetime.now()
@@ -144,9 +148,11 @@ class OmnichannelInteraction(models.Model):
             return  # the chatbot asks again
         vals = {"contact_address": email}
         if not self.partner_id:
+            # sudo: the visitor may not search customers; only the match's id is used
             matches = self.env["res.partner"].sudo().omnichannel_identify(email, "email")
             if matches:
                 vals["partner_id"] = matches[0]["id"]
+        # sudo: the visitor may not write the interaction; only its address and customer
         self.sudo().write(vals)
 
     # ------------------------------------------------------------------
@@ -156,8 +162,10 @@ class OmnichannelInteraction(models.Model):
         """Copy the chat messages not copied yet (text and files) to the
         chatter. Idempotent: a watermark on the interaction row, written in
         the same transaction, so concurrent posts serialize on it."""
-        Message = self.env["mail.message"].sudo()
-        for rec in self.sudo().filtered("discuss_channel_id"):
+        # sudo: the poster may not read the interaction; the session's messages and files are copied
+        interactions = self.sudo()
+        Message = interactions.env["mail.message"]
+        for rec in interactions.filtered("discuss_channel_id"):
             messages = Message.search(
                 [
                     ("model", "=", "discuss.channel"),
@@ -172,7 +180,7 @@ class OmnichannelInteraction(models.Model):
             session = rec.discuss_channel_id
             thread = rec.with_context(mail_create_nosubscribe=True, mail_post_autofollow=False)
             for message in messages:
-                attachments = message.attachment_ids.sudo()
+                attachments = message.attachment_ids
                 copies = attachments.browse()
                 for attachment in attachments:
                     copies |= attachment.copy({"res_model": rec._name, "res_id": rec.id})
@@ -202,6 +210,7 @@ class OmnichannelInteraction(models.Model):
     # ------------------------------------------------------------------
     def _chat_session_closed(self):
         """The visitor left (or the session was closed): end the interaction."""
+        # sudo: the visitor may not write the interaction; leaving ends or abandons it
         for rec in self.sudo():
             rec._chat_sync_transcript()
             if rec.state == "active":
@@ -211,6 +220,7 @@ class OmnichannelInteraction(models.Model):
 
     def _chat_close_session(self):
         """The agent ended the chat: close the live chat session for the visitor."""
+        # sudo: agents may not close the session nor post as OdooBot; the interaction's own
         for rec in self.sudo().filtered("discuss_channel_id"):
             rec._chat_sync_transcript()
             session = rec.discuss_channel_id

@@ -14,6 +14,7 @@ class OmnichannelQueue(models.Model):
         A closed queue takes nothing: its closed-hours action applies."""
         self.ensure_one()
         queues = self.browse()
+        # sudo: visitors may not read queues; their hours and overflow only
         queue = self.sudo()
         if not queue.active or not queue._is_open():
             return queues

@@ -1,6 +1,7 @@
 {
     "name": "Omnichannel Contact Center: Invitation Links",
-    "summary": "Signed, expiring links inviting a customer to a chat, audio or video session or to upload files for a case",
+    "summary": "Signed, expiring links inviting a customer to a chat, audio or video session "
+    "or to upload files for a case",
     "version": "18.0.1.0.0",
     "category": "Services/Contact Center",
     "website": "https://github.com/omnichannel-cc/omnichannel-cc",

@@ -104,6 +104,7 @@ class OmnichannelInvitationController(http.Controller):
         )
 
     def _upload_limits(self):
+        # sudo: only administrators read system parameters; the upload limits only
         params = request.env["ir.config_parameter"].sudo()
         try:
             max_mb = int(params.get_param("omnichannel_cc.invitation_upload_max_mb") or 10)
@@ -180,6 +181,7 @@ class OmnichannelInvitationController(http.Controller):
         discuss, _interaction = invitation._ensure_session()
         # the visitor joins as a guest named after the customer (or as
         # themselves when logged in), with Discuss's own cookie
+        # sudo: the visitor is no member yet; the link (checked, used once above) lets them in
         visitor_channel = discuss.with_env(request.env).sudo()
         visitor_channel._find_or_create_persona_for_channel(
             guest_name=invitation.partner_id.name or _("Guest"),

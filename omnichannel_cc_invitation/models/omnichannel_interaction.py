@@ -25,6 +25,7 @@ class OmnichannelInteraction(models.Model):
         if self:
             # the agent must be allowed to see the interaction of this session
             self.check_access("read")
+        # sudo: agents are no members of the session; they join it as themselves (checked above)
         discuss.sudo()._add_members(users=self.env.user, post_joined_message=True)
         return {
             "type": "ir.actions.client",

@@ -52,6 +52,7 @@ class OmnichannelInvitation(models.Model):
 
     @api.model
     def _default_expiry_hours(self):
+        # sudo: only administrators read system parameters; the links' default lifetime only
         param = (
             self.env["ir.config_parameter"]
             .sudo()
@@ -156,6 +157,7 @@ class OmnichannelInvitation(models.Model):
 
     def _compute_url(self):
         for invitation in self:
+            # sudo: the token is a system field; who may read the invitation may see its link
             token = invitation.sudo().token
             invitation.url = (
                 f"{invitation.get_base_url()}/omnichannel/invite/{token}" if token else False
@@ -166,6 +168,7 @@ class OmnichannelInvitation(models.Model):
         channel_type = CHANNEL_TYPE_OF_KIND.get(kind)
         if not channel_type:
             return self.env["omnichannel.channel"]
+        # sudo: channels of the invitation's company, which may not be one the user selected
         return (
             self.env["omnichannel.channel"]
             .sudo()
@@ -197,6 +200,7 @@ class OmnichannelInvitation(models.Model):
             if not self.env.su and vals.get("state", "active") != "active":
                 raise UserError(_("A new invitation link is active."))
             if vals.get("name", "/") == "/":
+                # sudo: agents may not read sequences; the invitations' own numbering
                 vals["name"] = (
                     self.env["ir.sequence"].sudo().next_by_code("omnichannel.invitation") or "/"
                 )
@@ -207,7 +211,8 @@ class OmnichannelInvitation(models.Model):
                 company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
                 vals["channel_id"] = self._default_channel(vals.get("kind", "chat"), company).id
         invitations = super().create(vals_list)
-        for invitation in invitations.sudo():  # sudo: the token is a system field
+        # sudo: the token, its hash and signature are system fields, set only here
+        for invitation in invitations.sudo():
             token = invitation_tools.new_token()
             invitation.write({"token": token, "token_hash": invitation_tools.token_digest(token)})
             invitation._sign()
@@ -225,6 +230,7 @@ class OmnichannelInvitation(models.Model):
         res = super().write(vals)
         if "expiry" in vals:
             # a legitimate change of the expiry (through the ORM) is signed again
+            # sudo: the token and signature are system fields
             for invitation in self.sudo().filtered("token"):
                 invitation._sign()
         return res
@@ -234,6 +240,7 @@ class OmnichannelInvitation(models.Model):
     # ------------------------------------------------------------------
     def _signature_for(self, token, expiry):
         self.ensure_one()
+        # sudo: the database secret is for administrators; only the HMAC leaves this call
         return odoo_hmac(
             self.env(su=True),
             invitation_tools.SCOPE,
@@ -241,6 +248,7 @@ class OmnichannelInvitation(models.Model):
         )
 
     def _sign(self):
+        # sudo: the token and signature are system fields
         for invitation in self.sudo():
             # super().write: no re-signing loop
             super(OmnichannelInvitation, invitation).write(
@@ -254,6 +262,7 @@ class OmnichannelInvitation(models.Model):
         digest = invitation_tools.token_digest(token)
         if not digest:
             return self.browse()
+        # sudo: public visitors find the invitation by its token, checked against the signature
         invitation = (
             self.sudo()
             .with_context(active_test=False)
@@ -316,6 +325,7 @@ class OmnichannelInvitation(models.Model):
         )
 
     def _mark_expired(self):
+        # sudo: the visitor's request records the expiry of the link it checked
         self.filtered(lambda i: i.state == "active").sudo().write({"state": "expired"})
 
     def _claim_use(self):
@@ -353,11 +363,12 @@ class OmnichannelInvitation(models.Model):
         """The Discuss channel and the interaction of this invitation, created
         on the first join and found again on the next ones."""
         self.ensure_one()
+        # sudo: the visitor's join (link checked and used) makes the session and interaction
         invitation = self.sudo()
         if not invitation.discuss_channel_id:
             invitation.discuss_channel_id = invitation._create_discuss_channel()
         discuss = invitation.discuss_channel_id
-        Interaction = self.env["omnichannel.interaction"].sudo().with_company(self.company_id)
+        Interaction = invitation.env["omnichannel.interaction"].with_company(self.company_id)
         interaction, created = Interaction._inbound_once(
             invitation.channel_id,
             f"invitation:{invitation.id}",
@@ -381,6 +392,7 @@ class OmnichannelInvitation(models.Model):
         kind_label = dict(KINDS)[self.kind]
         # created as the public user: Discuss adds the creating user as a
         # member, and only the agent and the visitor belong here
+        # sudo: the public user may not create channels; this one, for the invitation only
         channel = (
             self.env["discuss.channel"]
             .with_user(self.env.ref("base.public_user"))
@@ -433,6 +445,7 @@ class OmnichannelInvitation(models.Model):
         """Attach ``files`` (``[(name, mimetype, bytes)]``, already checked) to
         the case (and the interaction) with one chatter message each."""
         self.ensure_one()
+        # sudo: the visitor's upload (link checked and used) goes on the case and interaction
         invitation = self.sudo()
         case = invitation.case_id or invitation.interaction_id.case_id
         interaction = invitation.interaction_id
@@ -443,7 +456,7 @@ class OmnichannelInvitation(models.Model):
             count=len(files),
             ref=invitation.name,
         )
-        Attachment = self.env["ir.attachment"].sudo()
+        Attachment = invitation.env["ir.attachment"]
         stored = Attachment
         for target in targets:
             # pending attachments, as the portal uploads them: message_post
@@ -472,6 +485,7 @@ class OmnichannelInvitation(models.Model):
 
     @api.model
     def _cron_expire(self):
+        # sudo: a cron: the expired links of every company
         expired = self.sudo().search(
             [("state", "=", "active"), ("expiry", "<=", fields.Datetime.now())]
         )

@@ -38,6 +38,7 @@ class OmnichannelInteraction(models.Model):
         concurrent closes. Agents have no rights on surveys: the answer is
         created as superuser, on behalf of the contact center.
         """
+        # sudo: agents have no rights on surveys; the answer and its mail are the contact center's
         interactions = self.sudo().filtered(
             lambda i: (
                 i.state == "done"

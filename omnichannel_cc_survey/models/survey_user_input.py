@@ -26,7 +26,7 @@ class SurveyUserInput(models.Model):
 
     def _mark_done(self):
         res = super()._mark_done()
-        # runs as the public user in sudo: post as OdooBot on the interaction
+        # sudo: the respondent (often the public user) may not read the interaction; a note on it
         for answer in self.sudo().filtered("omnichannel_interaction_id"):
             answer.omnichannel_interaction_id.message_post(
                 body=Markup("<p>%s</p>")

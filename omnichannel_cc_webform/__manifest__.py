@@ -2,7 +2,7 @@
     "name": "Omnichannel Contact Center: Web Forms",
     "summary": "Public contact forms and an embeddable snippet: each submission is an "
     "interaction on the customer, with call-back requests",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.0.1",
     "category": "Services/Contact Center",
     "website": "https://github.com/omnichannel-cc/omnichannel-cc",
     "author": "Omnichannel CC contributors",

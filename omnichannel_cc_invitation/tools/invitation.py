@@ -12,6 +12,9 @@ import hmac
 import mimetypes
 import secrets
 
+# True when the sniffed type of a file fits its extension (one table for every upload)
+from odoo.addons.omnichannel_cc.tools.upload import content_matches  # noqa: F401  (re-exported)
+
 SCOPE = "omnichannel.invitation"
 TOKEN_BYTES = 32
 MAX_TOKEN_LENGTH = 128
@@ -127,29 +130,3 @@ def check_upload(
         mimetype = mimetypes.guess_type(base)[0] or "application/octet-stream"
         cleaned.append((base, mimetype))
     return cleaned
-
-
-# what the content (sniffed, not the browser's word) may be for each extension
-_CONTENT_FAMILIES = {
-    ".jpg": ("image/jpeg",),
-    ".jpeg": ("image/jpeg",),
-    ".png": ("image/png",),
-    ".gif": ("image/gif",),
-    ".webp": ("image/webp",),
-    ".heic": ("image/heic", "application/octet-stream"),
-    ".pdf": ("application/pdf",),
-    ".txt": ("text/plain",),
-}
-
-
-def content_matches(filename, sniffed_mimetype):
-    """True when the sniffed type of a file fits its extension.
-
-    An extension outside the known families is accepted on its name alone
-    (the administrator allowed it explicitly).
-    """
-    extension = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    family = _CONTENT_FAMILIES.get(extension)
-    if family is None:
-        return True
-    return (sniffed_mimetype or "") in family

@@ -118,9 +118,10 @@ class OmnichannelWebformController(http.Controller):
         form = request.env["omnichannel.channel"]._webform_find(key)
         if not form:
             raise request.not_found()
-        # sudo: visitors may not read channels; the script points to this form's address
-        address = form.sudo().address_normalized
-        url = f"{request.httprequest.host_url.rstrip('/')}/omnichannel/form/{address}"
+        # sudo: visitors may not read channels; the script points to this form's URL.
+        # The URL is built on web.base.url, never on the request's Host: the
+        # answer is cached publicly, by proxies too
+        url = form.sudo().webform_url
         return request.make_response(
             EMBED_JS % {"url": json.dumps(url)},
             headers=[

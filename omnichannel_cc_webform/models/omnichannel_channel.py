@@ -86,7 +86,9 @@ class OmnichannelChannel(models.Model):
         its settings through ``sudo()`` where needed.
         """
         key = (key or "").strip()
-        if not key or len(key) > 128:
+        # a key is a printable address: a NUL (``%00``) would not even reach
+        # PostgreSQL, which refuses it in a string
+        if not key or len(key) > 128 or not key.isprintable():
             return self.browse()
         # sudo: visitors may not read channels; the key is the form's public address
         form = self.sudo().search(
@@ -172,7 +174,7 @@ class OmnichannelChannel(models.Model):
             )
         submission = webform.check_submission(
             values,
-            [webform.Upload(name, mimetype or "", len(data)) for name, data, mimetype in files],
+            [webform.Upload(name, mimetype or "", data) for name, data, mimetype in files],
             fields.Datetime.now(),
             max_files=form.webform_max_files,
             max_file_bytes=form.webform_max_file_mb * 1024 * 1024,
@@ -187,7 +189,7 @@ class OmnichannelChannel(models.Model):
         try:
             with self.env.cr.savepoint():
                 interaction, created = Interaction.with_company(form.company_id)._webform_receive(
-                    form, nonce, submission, email, phone, files
+                    form, nonce, submission, email, phone
                 )
                 if created:
                     # sudo: visitors may not create submissions (the rate limiter's memory)

@@ -46,7 +46,7 @@ class OmnichannelInteraction(models.Model):
         )
 
     @api.model
-    def _webform_receive(self, channel, nonce, submission, email, phone, files):
+    def _webform_receive(self, channel, nonce, submission, email, phone):
         """The interaction of one checked submission, created and routed once:
         the form token's nonce is its external id, so a form sent twice gives
         one interaction. Returns ``(interaction, created)``."""
@@ -54,15 +54,16 @@ class OmnichannelInteraction(models.Model):
         return self._inbound_once(
             channel,
             external_id,
-            lambda: self._webform_create(channel, external_id, submission, email, phone, files),
+            lambda: self._webform_create(channel, external_id, submission, email, phone),
         )
 
     @api.model
-    def _webform_create(self, channel, external_id, submission, email, phone, files):
+    def _webform_create(self, channel, external_id, submission, email, phone):
         """The interaction of one web form submission (not routed yet):
         fields in the chatter, files attached, call-back requested if asked.
 
-        ``files``: ``[(filename, bytes, mimetype)]``, already checked.
+        The files are the submission's checked uploads: their base names and
+        the types of their extensions, never the browser's.
         """
         partner = self._webform_partner(submission.name, email, phone)
         interaction = self.create(
@@ -81,13 +82,13 @@ class OmnichannelInteraction(models.Model):
         attachments = self.env["ir.attachment"].create(
             [
                 {
-                    "name": filename,
-                    "raw": data,
-                    "mimetype": mimetype or False,
+                    "name": upload.filename,
+                    "raw": upload.content,
+                    "mimetype": upload.mimetype,
                     "res_model": self._name,
                     "res_id": interaction.id,
                 }
-                for filename, data, mimetype in files
+                for upload in submission.uploads
             ]
         )
         interaction.message_post(

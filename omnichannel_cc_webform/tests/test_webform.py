@@ -1,3 +1,4 @@
+import json
 import re
 import time
 from unittest.mock import patch
@@ -12,6 +13,9 @@ from .common import WebformCommon
 
 TOKEN_RE = re.compile(r'name="token" value="([^"]+)"')
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+HTML = b"<!DOCTYPE html><html><script>alert(document.cookie)</script></html>"
+BOUNDARY = "omnichannel-test-boundary"
 
 
 @tagged("post_install", "-at_install")
@@ -222,4 +226,124 @@ class TestWebform(WebformCommon, HttpCase):
         # asked without a phone number: refused, nothing stored
         stored = self._stored()
         self.assertEqual(self._post(callback="1").status_code, 400)
+        self.assertEqual(self._stored(), stored)
+
+    # ------------------------------------------------------------------
+    # Security review, issue 13
+    # ------------------------------------------------------------------
+    def _post_raw(self, token, files):
+        """A multipart post written byte by byte: ``requests`` would escape
+        the NUL and control characters of a file name, a hostile client does
+        not. ``files``: ``[(filename bytes, content, mimetype)]``."""
+        values = {
+            "token": token,
+            "name": "Ewa Nowa",
+            "email": "ewa.nowa@example.com",
+            "message": "Zdjęcia w załączniku.",
+        }
+        body = b""
+        for name, value in values.items():
+            body += (
+                f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+            ).encode()
+        for filename, content, mimetype in files:
+            body += (
+                f"--{BOUNDARY}\r\n".encode()
+                + b'Content-Disposition: form-data; name="attachments"; filename="'
+                + filename
+                + f'"\r\nContent-Type: {mimetype}\r\n\r\n'.encode()
+                + content
+                + b"\r\n"
+            )
+        body += f"--{BOUNDARY}--\r\n".encode()
+        return self.url_open(
+            self.url,
+            data=body,
+            headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+        )
+
+    def test_l1_nul_in_url_token_404(self):
+        """L1: ``%00`` in the form key answered 500 with a traceback
+        (PostgreSQL refuses NUL in a string); it is an unknown form."""
+        token = self._token()
+        stored = self._stored()
+        for key in ("%00", f"{self.channel_webform.address}%00", "%00%00x", "a%00b"):
+            url = f"/omnichannel/form/{key}"
+            self.assertEqual(self.url_open(url).status_code, 404, url)
+            self.assertEqual(self.url_open(url + "/embed.js").status_code, 404, url)
+            response = self.url_open(url, data={"token": token, "email": "a@b.example"})
+            self.assertEqual(response.status_code, 404, url)
+        self.assertEqual(self._stored(), stored)
+
+    def test_l4_embed_js_ignores_host_header(self):
+        """L4: the script is cached publicly for 300 s: the form's URL in it
+        comes from web.base.url, never from the request's Host header."""
+        self.env["ir.config_parameter"].set_param("web.base.url", "https://forms.example.com")
+        expected = f"https://forms.example.com/omnichannel/form/{self.channel_webform.address}"
+        for headers in (
+            {"Host": "evil.example"},
+            {"Host": "evil.example", "X-Forwarded-Host": "evil.example"},
+            None,
+        ):
+            script = self.url_open(self.url + "/embed.js", headers=headers)
+            self.assertEqual(script.status_code, 200)
+            self.assertNotIn("evil.example", script.text)
+            self.assertIn(f"var url = {json.dumps(expected)};", script.text)
+            self.assertEqual(script.headers["Cache-Control"], "public, max-age=300")
+        self.assertEqual(self.channel_webform.webform_url, expected)
+
+    @mute_logger("odoo.addons.omnichannel_cc_webform.models")
+    def test_l6_attachment_content_checked_against_extension(self):
+        """L6: an HTML page saved as x.pdf was stored as a PDF; the content is
+        sniffed and must be what the extension says. Nothing is stored from a
+        post with one bad file among good ones."""
+        stored = self._stored()
+        for files in (
+            [("attachments", ("x.pdf", HTML, "application/pdf"))],
+            [("attachments", ("x.pdf", HTML, "application/octet-stream"))],
+            [("attachments", ("x.txt", HTML, "text/plain"))],
+            [("attachments", ("x.png", PDF, "image/png"))],
+            [("attachments", ("x.docx", PDF, ""))],
+            [
+                ("attachments", ("zdjecie.png", PNG, "image/png")),
+                ("attachments", ("x.pdf", HTML, "application/pdf")),
+            ],
+        ):
+            response = self._post(files=files, headers={"Accept": "application/json"})
+            self.assertEqual(response.status_code, 400, files)
+            self.assertIn("not what its name says", response.json()["error"])
+        self.assertEqual(self._stored(), stored)
+        response = self._post(
+            files=[("attachments", ("Skan.PDF", PDF, "application/octet-stream"))]
+        )
+        self.assertEqual(response.status_code, 200, response.text)
+        attachment = self._interactions().message_ids.attachment_ids
+        # the type stored is the extension's, not the browser's word
+        self.assertEqual((attachment.name, attachment.mimetype), ("Skan.PDF", "application/pdf"))
+
+    @mute_logger("odoo.addons.omnichannel_cc_webform.models")
+    def test_l6_attachment_stored_under_base_name(self):
+        """L6: file names kept ``../../..`` (and NUL, which failed with a
+        500); only the base name is stored, without control characters."""
+        response = self._post_raw(
+            self._token(),
+            [
+                (b"../../../../etc/zdjecie.png", PNG, "image/png"),
+                (b"..\\..\\..\\Windows\\opis.txt", b"Zalane kartony", "text/plain"),
+                (b"C:\\Users\\Ewa\\skan\x00.pdf", PDF, "application/pdf"),
+                (b"faktura\x1b[2J\x07.pdf", PDF, "application/pdf"),
+            ],
+        )
+        self.assertEqual(response.status_code, 200, response.text)
+        attachments = self._interactions().message_ids.attachment_ids
+        self.assertEqual(
+            sorted(attachments.mapped("name")),
+            ["faktura[2J.pdf", "opis.txt", "skan.pdf", "zdjecie.png"],
+        )
+        # a name that is only a path is refused, and nothing is stored
+        stored = self._stored()
+        for name in (b"../../..", b"..\\..", b"\x00"):
+            response = self._post_raw(self._token(), [(name, b"tekst", "text/plain")])
+            self.assertEqual(response.status_code, 400, name)
+            self.assertIn("no usable name", response.text)
         self.assertEqual(self._stored(), stored)

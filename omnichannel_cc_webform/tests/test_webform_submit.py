@@ -64,6 +64,32 @@ class TestWebformSubmit(WebformCommon):
         self.channel_webform.active = False
         self.assertFalse(self._form())
 
+    def test_l1_nul_in_key_finds_no_form(self):
+        """L1: a NUL in the key used to reach PostgreSQL, which refuses it (500)."""
+        key = self.channel_webform.address
+        for bad in ("\x00", f"{key}\x00", f"\x00{key}", f"{key}\x1b", f"{key}\n{key}"):
+            self.assertFalse(self._form(bad), repr(bad))
+
+    @mute_logger("odoo.addons.omnichannel_cc_webform.models")
+    def test_l6_uploads_sniffed_and_stored_by_base_name(self):
+        """L6: the content must be what the extension says; the name stored
+        is the base name; one refused file stores nothing at all."""
+        stored = self._stored()
+        html = b"<html><script>alert(1)</script></html>"
+        for files in (
+            [("x.pdf", html, "application/pdf")],
+            [("opis.txt", b"Zalane", "text/plain"), ("x.png", html, "image/png")],
+            [("../../..", b"Zalane", "text/plain")],
+        ):
+            self._refused(400, files=files)
+        self.assertEqual(self._stored(), stored)
+        interaction = self._submit(
+            files=[("../../tmp/zdjecie.png", PNG, ""), ("C:\\x\\op\x00is.txt", b"Zalane", "")]
+        )
+        attachments = interaction.with_env(self.env).message_ids.attachment_ids.sorted("name")
+        self.assertEqual(attachments.mapped("name"), ["opis.txt", "zdjecie.png"])
+        self.assertEqual(attachments.mapped("mimetype"), ["text/plain", "image/png"])
+
     def test_submit_creates_interaction_partner_attachments_and_submission(self):
         partners = self.env["res.partner"].search_count([])
         interaction = self._submit(

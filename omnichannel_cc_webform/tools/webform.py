@@ -1,13 +1,16 @@
 """Web form checks: signed form tokens, submission and upload limits.
 
-Pure Python (no Odoo import): the form's model passes the signing function
-(``odoo.tools.misc.hmac`` keyed with the database secret) and plain values.
+Pure Python (no Odoo import but the core's pure upload checks): the form's
+model passes the signing function (``odoo.tools.misc.hmac`` keyed with the
+database secret) and plain values.
 """
 
 import hmac as std_hmac
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+
+from odoo.addons.omnichannel_cc.tools.upload import content_matches, safe_filename, sniff
 
 TOKEN_SCOPE = "omnichannel-webform"  # the HMAC scope of form tokens
 TOKEN_MAX_AGE = 24 * 3600  # a form may stay open in a browser tab for a day
@@ -52,9 +55,16 @@ class FormError(ValueError):
 
 @dataclass
 class Upload:
+    """One posted file: its name and type as the browser sent them (once
+    checked: as they are stored), and its content."""
+
     filename: str
     mimetype: str
-    size: int
+    content: bytes = field(repr=False)
+
+    @property
+    def size(self):
+        return len(self.content)
 
 
 @dataclass
@@ -120,8 +130,16 @@ def is_spam(values):
 
 
 def check_upload(upload, max_bytes=MAX_FILE_BYTES):
-    """FormError(413) when too big, FormError(400) for a type not accepted."""
-    name = (upload.filename or "").strip()
+    """The upload as it is stored: its base name (no client path, no control
+    characters) and the type of its extension, once its content was found to
+    be what the extension says (sniffed, not the browser's word).
+
+    FormError(413) when too big, FormError(400) for a name, type or content
+    not accepted.
+    """
+    name = safe_filename(upload.filename)
+    if not name:
+        raise FormError(400, "A file has no usable name: rename it and send it again.")
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if extension not in ALLOWED_EXTENSIONS:
         raise FormError(
@@ -137,6 +155,12 @@ def check_upload(upload, max_bytes=MAX_FILE_BYTES):
         raise FormError(413, f"The file {name} is larger than {max_bytes // (1024 * 1024)} MB.")
     if upload.size == 0:
         raise FormError(400, f"The file {name} is empty.")
+    if not content_matches(name, sniff(upload.content), strict=True):
+        raise FormError(
+            400,
+            f"The file {name} is not what its name says: its content is not {extension.upper()}.",
+        )
+    return Upload(name, ALLOWED_EXTENSIONS[extension][0], upload.content)
 
 
 def parse_callback_time(text, tz_offset_minutes, now):
@@ -168,7 +192,8 @@ def parse_callback_time(text, tz_offset_minutes, now):
 
 
 def check_submission(values, uploads, now, max_files=MAX_FILES, max_file_bytes=MAX_FILE_BYTES):
-    """A clean Submission from the posted text fields and Upload list.
+    """A clean Submission from the posted text fields and Upload list (the
+    uploads as ``check_upload`` returns them).
 
     Raises FormError (400 bad input, 413 too large). E-mail syntax is checked
     by the caller (one normaliser for the whole product).
@@ -191,14 +216,13 @@ def check_submission(values, uploads, now, max_files=MAX_FILES, max_file_bytes=M
         raise FormError(400, "Write a message.")
     if len(uploads) > max_files:
         raise FormError(413, f"Send at most {max_files} files.")
-    for upload in uploads:
-        check_upload(upload, max_file_bytes)
+    uploads = [check_upload(upload, max_file_bytes) for upload in uploads]
     callback_at = None
     if (values.get("callback") or "") in ("1", "on", "true", "yes"):
         if not clean["phone"]:
             raise FormError(400, "Give a phone number to be called back.")
         callback_at = parse_callback_time(values.get("callback_at"), values.get("tz_offset"), now)
-    return Submission(uploads=list(uploads), callback_at=callback_at, **clean)
+    return Submission(uploads=uploads, callback_at=callback_at, **clean)
 
 
 def rate_limited(recent_for_ip, recent_for_channel, limit_ip, limit_channel):

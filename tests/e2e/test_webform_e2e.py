@@ -14,7 +14,9 @@ import requests
 pytestmark = pytest.mark.e2e
 
 TOKEN_RE = re.compile(r'name="token" value="([^"]+)"')
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 PDF = b"%PDF-1.4\n% e2e\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+HTML = b"<!DOCTYPE html><html><script>alert(document.cookie)</script></html>"
 
 
 def unique(prefix):
@@ -100,6 +102,7 @@ def stored(rpc, center):
         rpc.call("omnichannel.interaction", "search_count", [("channel_id", "=", center["form"])]),
         rpc.call("res.partner", "search_count", []),
         rpc.call("omnichannel.webform.submission", "search_count", []),
+        rpc.call("ir.attachment", "search_count", [("res_model", "=", "omnichannel.interaction")]),
     )
 
 
@@ -108,6 +111,74 @@ def test_embed_snippet_served(center):
     assert script.status_code == 200
     assert center["url"].split("/omnichannel")[1] in script.text
     assert requests.get(center["url"] + "-nope", timeout=30).status_code == 404
+
+
+def test_l1_nul_in_url_token_404(odoo_server, center):
+    """L1 (issue 13): ``%00`` in a URL token answered 500 with a traceback."""
+    before = stored(odoo_server, center)
+    forms = center["url"].rsplit("/", 1)[0]
+    for url in (f"{forms}/%00", center["url"] + "%00", f"{forms}/a%00b"):
+        for response in (
+            requests.get(url, timeout=30),
+            requests.get(url + "/embed.js", timeout=30),
+            requests.post(url, data={"token": "1.x.y", "email": "a@b.example"}, timeout=30),
+        ):
+            assert response.status_code == 404, (url, response.status_code)
+            assert "Traceback" not in response.text
+    assert stored(odoo_server, center) == before
+    # invitation links hash their token before any query: 404 too, also for
+    # the page's POST with a valid CSRF token
+    invite = f"{odoo_server.url}/omnichannel/invite/%00"
+    assert requests.get(invite, timeout=30).status_code == 404
+    browser = requests.Session()
+    csrf = CSRF_RE.search(browser.get(f"{odoo_server.url}/web/login", timeout=30).text).group(1)
+    response = browser.post(invite, data={"csrf_token": csrf}, timeout=30)
+    assert response.status_code == 404
+    assert "Traceback" not in response.text
+
+
+def test_l4_embed_js_ignores_host_header(odoo_server, center):
+    """L4 (issue 13): the script, cached publicly for 300 s, took the form's
+    URL from the Host header; it comes from web.base.url."""
+    base = odoo_server.call("ir.config_parameter", "get_param", "web.base.url")
+    assert base, "web.base.url is set at install"
+    path = "/omnichannel/form/" + center["url"].rsplit("/", 1)[1]
+    for headers in ({"Host": "evil.example"}, {"Host": "evil.example:8069"}, {}):
+        script = requests.get(center["url"] + "/embed.js", headers=headers, timeout=30)
+        assert script.status_code == 200
+        assert "evil.example" not in script.text
+        assert f'var url = "{base}{path}";' in script.text
+        assert script.headers["Cache-Control"] == "public, max-age=300"
+
+
+def test_l6_attachment_content_and_base_name(odoo_server, center):
+    """L6 (issue 13): an HTML page saved as x.pdf was stored, and the file
+    name kept its ``../../..``."""
+    rpc = odoo_server
+    before = stored(rpc, center)
+    for files in (
+        [("attachments", ("x.pdf", HTML, "application/pdf"))],
+        [("attachments", ("ok.pdf", PDF, "application/pdf")), ("attachments", ("x.png", HTML, ""))],
+    ):
+        response = post(center["url"], files=files)
+        assert response.status_code == 400, response.text
+        assert "not what its name says" in response.text
+    assert stored(rpc, center) == before
+    email = f"{unique('sciezka')}@example.com"
+    response = post(
+        center["url"],
+        email=email,
+        files=[("attachments", ("../../../../etc/faktura.pdf", PDF, "application/octet-stream"))],
+    )
+    assert response.status_code == 200, response.text
+    [interaction] = interactions(rpc, center, [("contact_address", "=", email)])
+    attachments = rpc.call(
+        "ir.attachment",
+        "search_read",
+        [("res_model", "=", "omnichannel.interaction"), ("res_id", "=", interaction["id"])],
+        fields=["name", "mimetype"],
+    )
+    assert [(a["name"], a["mimetype"]) for a in attachments] == [("faktura.pdf", "application/pdf")]
 
 
 def test_post_creates_interaction_with_attachment(odoo_server, center):

@@ -1,25 +1,44 @@
 """Webhook of social messenger channels (WhatsApp Cloud API, Messenger, Telegram).
 
 ``GET /omnichannel/social/<token>``: Meta's subscription handshake.
-``POST /omnichannel/social/<token>``: events, signed by the platform. Every
-check comes first; nothing is written unless all passed.
+``POST /omnichannel/social/<token>``: events, signed by the platform. The
+checks (size, token, signature, JSON, clock) and the answers are the shared
+webhook preamble's (``omnichannel_cc/controllers/webhook.py``); nothing is
+written unless all passed.
 """
 
-import json
 import logging
 
-from odoo import SUPERUSER_ID, http
-from odoo.exceptions import UserError, ValidationError
+from odoo import http
 from odoo.http import request
+
+from odoo.addons.omnichannel_cc.controllers.webhook import SignedWebhook
 
 from ..tools import social as social_tools
 
 _logger = logging.getLogger(__name__)
 
 
-class OmnichannelSocialController(http.Controller):
-    def _answer(self, status, payload):
-        return request.make_json_response(payload, status=status)
+class OmnichannelSocialController(SignedWebhook, http.Controller):
+    _webhook_label = "Social webhook"
+    _webhook_max_body = social_tools.MAX_BODY
+    _webhook_unknown_token = "Unknown webhook token."
+    _webhook_bad_signature = "Missing or bad webhook signature."
+    # The platforms retry a refused delivery for days: only a body whose
+    # newest event is older than that is a replay (see social_tools).
+    _webhook_max_age = social_tools.MAX_EVENT_AGE
+    _webhook_clock_sender = "platform"
+
+    def _webhook_channel(self, token):
+        return request.env["omnichannel.channel"]._social_find_by_token(token)
+
+    def _webhook_verify(self, channel, body, headers):
+        return social_tools.verify_request(
+            channel.social_platform, channel.social_app_secret, body, headers
+        )
+
+    def _webhook_timestamp(self, values):
+        return social_tools.newest_timestamp(*values)
 
     @http.route(
         "/omnichannel/social/<string:token>",
@@ -32,12 +51,16 @@ class OmnichannelSocialController(http.Controller):
     def social_webhook(self, token, **kwargs):
         if request.httprequest.method == "GET":
             return self._handshake(token)
-        return self._receive(token)
+        return self._webhook_receive(
+            token,
+            lambda channel, payload: social_tools.parse_events(channel.social_platform, payload),
+            "_social_receive",
+        )
 
     def _handshake(self, token):
-        channel = request.env["omnichannel.channel"].sudo()._social_find_by_token(token)
+        channel = self._webhook_channel(token)
         if not channel:
-            return self._answer(404, {"error": "Unknown webhook token."})
+            return request.make_json_response({"error": self._webhook_unknown_token}, status=404)
         challenge = social_tools.verify_handshake(
             channel.social_verify_token, request.httprequest.args
         )
@@ -49,44 +72,3 @@ class OmnichannelSocialController(http.Controller):
         return request.make_response(
             challenge, headers=[("Content-Type", "text/plain; charset=utf-8")], status=200
         )
-
-    def _receive(self, token):
-        httprequest = request.httprequest
-        try:
-            length = httprequest.content_length or 0
-            if length > social_tools.MAX_BODY:
-                raise social_tools.SocialError(
-                    413, f"The body is larger than {social_tools.MAX_BODY} bytes."
-                )
-            # cached: Odoo replays the request after a serialization failure
-            body = httprequest.get_data(as_text=False)
-            if len(body) > social_tools.MAX_BODY:
-                raise social_tools.SocialError(
-                    413, f"The body is larger than {social_tools.MAX_BODY} bytes."
-                )
-            channel = request.env["omnichannel.channel"].sudo()._social_find_by_token(token)
-            if not channel:
-                raise social_tools.SocialError(404, "Unknown webhook token.")
-            if not social_tools.verify_request(
-                channel.social_platform, channel.social_app_secret, body, httprequest.headers
-            ):
-                raise social_tools.SocialError(401, "Missing or bad webhook signature.")
-            try:
-                payload = json.loads(body)
-            except (UnicodeDecodeError, ValueError) as error:
-                raise social_tools.SocialError(400, "The body is not valid JSON.") from error
-            messages, statuses = social_tools.parse_events(channel.social_platform, payload)
-            # OdooBot stores the messages, in the channel's company
-            env = request.env(user=SUPERUSER_ID, su=True)
-            Interaction = env["omnichannel.interaction"].with_company(channel.company_id)
-            result = Interaction._social_receive(
-                channel.with_env(env).with_company(channel.company_id), messages, statuses
-            )
-        except social_tools.SocialError as error:
-            if error.status != 404:
-                _logger.info("Social webhook refused (%s): %s", error.status, error.message)
-            return self._answer(error.status, {"error": error.message})
-        except (UserError, ValidationError) as error:
-            request.env.cr.rollback()
-            return self._answer(400, {"error": str(error.args[0] if error.args else error)})
-        return self._answer(200, result)

@@ -140,8 +140,9 @@ class OmnichannelInteraction(models.Model):
     # Inbound
     # ------------------------------------------------------------------
     @api.model
-    def _social_receive(self, channel, messages, statuses):
-        """Apply one webhook's parsed messages and statuses (see tools/social.py)."""
+    def _social_receive(self, channel, events):
+        """Apply one webhook's parsed ``(messages, statuses)`` (see tools/social.py)."""
+        messages, statuses = events
         result = {"received": 0, "duplicates": 0, "ignored": 0, "statuses": 0}
         for values in messages:
             if values["account_id"] and values["account_id"] != channel.address:

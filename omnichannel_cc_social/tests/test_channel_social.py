@@ -24,9 +24,10 @@ from odoo.service.model import retrying
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
+from odoo.addons.omnichannel_cc.tests.common import OmnichannelCommon
+
 from ..models import omnichannel_interaction as social_model
 from ..tools import social as social_tools
-from odoo.addons.omnichannel_cc.tests.common import OmnichannelCommon
 
 API = "https://graph.example.invalid/v19.0"
 TELEGRAM_API = "https://telegram.example.invalid"
@@ -239,6 +240,45 @@ class TestChannelSocial(OmnichannelCommon, HttpCase):
         self.channel.active = False
         self.assertEqual(self._post(payload, token=token).status_code, 404)
         self.assertEqual(self._counts(), before)
+
+    def test_preamble_refusals(self):
+        """The shared webhook preamble (omnichannel_cc/controllers/webhook.py)
+        as a platform sees it: status and JSON error of each refusal, in the
+        order of the checks; nothing is written."""
+        before = self._counts()
+        payload = self._whatsapp("wamid.P1", text="hi")
+        now = int(time.time())
+
+        def at(timestamp):
+            dated = self._whatsapp("wamid.P1", text="hi")
+            dated["entry"][0]["changes"][0]["value"]["messages"][0]["timestamp"] = str(timestamp)
+            return dated
+
+        oversized = b'{"entry": [], "pad": "' + b"x" * social_tools.MAX_BODY + b'"}'
+        cases = [
+            ({"raw": oversized}, 413, f"The body is larger than {social_tools.MAX_BODY} bytes."),
+            ({"raw": oversized, "token": "unknown-token"}, 413, None),
+            ({"token": "unknown-token"}, 404, "Unknown webhook token."),
+            ({"secret": "not-the-secret"}, 401, "Missing or bad webhook signature."),
+            ({"raw": b'{"entry": ['}, 400, "The body is not valid UTF-8 JSON"),
+            ({"raw": b"[1, 2]"}, 400, "The body must be a JSON object."),
+            # the platforms retry for days: older than that is a replay
+            ({"payload": at(now - 9 * 86400)}, 401, "The timestamp is older than 8 days"),
+            ({"payload": at(now + 3600)}, 401, "check the platform's clock"),
+        ]
+        for options, status, message in cases:
+            options = dict({"payload": payload}, **options)
+            response = self._post(options.pop("payload"), **options)
+            self.assertEqual(response.status_code, status, (options, response.text))
+            self.assertTrue(response.headers["Content-Type"].startswith("application/json"))
+            if message:
+                self.assertIn(message, response.json()["error"], options)
+        self.assertEqual(self._counts(), before)
+        self.assertFalse(self.calls)
+        # a delivery the platform retried two days later is still taken
+        response = self._post(at(now - 2 * 86400))
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertEqual(response.json()["received"], 1)
 
     # ------------------------------------------------------------------
     # conversations

@@ -32,6 +32,7 @@ import requests
 # Meta signs with the same HMAC-SHA256 scheme as the PBX webhooks
 from odoo.addons.omnichannel_cc.tools.signature import sign  # noqa: F401  (re-exported for callers and tests)
 from odoo.addons.omnichannel_cc.tools.signature import verify as verify_signature
+from odoo.addons.omnichannel_cc.tools.webhook import WebhookError
 
 PLATFORMS = [
     ("whatsapp", "WhatsApp Cloud API"),
@@ -46,6 +47,9 @@ DEFAULT_API_URLS = {
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY = 1024 * 1024
+# WhatsApp retries a refused webhook for up to 7 days (Messenger and
+# Telegram for less): a body whose newest event is older is a replay
+MAX_EVENT_AGE = 8 * 86400
 MAX_MEDIA = 25 * 1024 * 1024
 MAX_TEXT = {"whatsapp": 4096, "messenger": 2000, "telegram": 4096}
 # delivery states, in the order a message goes through them
@@ -53,13 +57,8 @@ STATUS_ORDER = ("sent", "delivered", "read")
 TIMEOUT = (5, 30)
 
 
-class SocialError(Exception):
+class SocialError(WebhookError):
     """A webhook request refused with an HTTP status."""
-
-    def __init__(self, status, message):
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 class ProviderError(Exception):
@@ -348,6 +347,13 @@ def parse_events(platform, payload):
     if not isinstance(payload, dict):
         raise SocialError(400, "The body must be a JSON object.")
     return PARSERS[platform](payload)
+
+
+def newest_timestamp(messages, statuses):
+    """UNIX time of the newest event of one parsed body, None when no event
+    says when it happened (the clock check is then skipped)."""
+    stamps = [event["timestamp"] for event in (*messages, *statuses) if event["timestamp"] > 0]
+    return max(stamps) if stamps else None
 
 
 def media_filename(media):

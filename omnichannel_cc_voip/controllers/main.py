@@ -1,55 +1,37 @@
-"""Webhooks a PBX calls: CTI events and routing questions (see README)."""
+"""Webhooks a PBX calls: CTI events and routing questions (see README).
 
-import logging
-import time
+The checks (size, token, signature, JSON, clock) and the answers are the
+shared webhook preamble's (``omnichannel_cc/controllers/webhook.py``); the
+PBX signs the raw body with the channel's secret and stamps it with its
+clock (``timestamp``, at most 5 minutes off).
+"""
 
-from odoo import SUPERUSER_ID, http
-from odoo.exceptions import UserError, ValidationError
+from odoo import http
 from odoo.http import request
 
+from odoo.addons.omnichannel_cc.controllers.webhook import SignedWebhook
 from odoo.addons.omnichannel_cc.tools import signature
 
 from ..tools import cti
 
-_logger = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Omnichannel-Signature"
 
 
-class OmnichannelVoipController(http.Controller):
-    def _answer(self, status, payload):
-        return request.make_json_response(payload, status=status)
+class OmnichannelVoipController(SignedWebhook, http.Controller):
+    _webhook_label = "PBX request"
+    _webhook_max_body = cti.MAX_BODY
+    _webhook_unknown_token = "Unknown PBX token."
+    _webhook_bad_signature = f"Missing or bad {SIGNATURE_HEADER}."
+    _webhook_clock_sender = "PBX"
 
-    def _handle(self, token, parse, method_name):
-        """Check size, token, signature, body and freshness, then apply; nothing
-        is written unless every check passed."""
-        # cached: Odoo replays the request after a serialization failure
-        body = request.httprequest.get_data(as_text=False)
-        try:
-            if len(body) > cti.MAX_BODY:
-                raise cti.CtiError(413, f"The body is larger than {cti.MAX_BODY} bytes.")
-            channel = request.env["omnichannel.channel"].sudo()._voip_find_by_token(token)
-            if not channel:
-                raise cti.CtiError(404, "Unknown PBX token.")
-            header = request.httprequest.headers.get(SIGNATURE_HEADER)
-            if not signature.verify(channel.voip_secret, body, header):
-                raise cti.CtiError(401, f"Missing or bad {SIGNATURE_HEADER}.")
-            values = parse(body)
-            if not signature.is_fresh(values["timestamp"], time.time()):
-                raise cti.CtiError(
-                    401, "The timestamp is more than 5 minutes off: check the PBX's clock."
-                )
-            # OdooBot applies the event, in the channel's company
-            env = request.env(user=SUPERUSER_ID, su=True)
-            Interaction = env["omnichannel.interaction"].with_company(channel.company_id)
-            result = getattr(Interaction, method_name)(channel, values)
-        except cti.CtiError as error:
-            if error.status != 404:
-                _logger.info("PBX request refused (%s): %s", error.status, error.message)
-            return self._answer(error.status, {"error": error.message})
-        except (UserError, ValidationError) as error:
-            request.env.cr.rollback()
-            return self._answer(400, {"error": str(error.args[0] if error.args else error)})
-        return self._answer(200, result)
+    def _webhook_channel(self, token):
+        return request.env["omnichannel.channel"]._voip_find_by_token(token)
+
+    def _webhook_verify(self, channel, body, headers):
+        return signature.verify(channel.voip_secret, body, headers.get(SIGNATURE_HEADER))
+
+    def _webhook_timestamp(self, values):
+        return values["timestamp"]
 
     @http.route(
         "/omnichannel/voip/<string:token>/event",
@@ -60,7 +42,9 @@ class OmnichannelVoipController(http.Controller):
         save_session=False,
     )
     def voip_event(self, token, **kwargs):
-        return self._handle(token, cti.parse_event, "_voip_event")
+        return self._webhook_receive(
+            token, lambda channel, payload: cti.parse_event(payload), "_voip_event"
+        )
 
     @http.route(
         "/omnichannel/voip/<string:token>/route",
@@ -71,4 +55,6 @@ class OmnichannelVoipController(http.Controller):
         save_session=False,
     )
     def voip_route(self, token, **kwargs):
-        return self._handle(token, cti.parse_route, "_voip_route")
+        return self._webhook_receive(
+            token, lambda channel, payload: cti.parse_route(payload), "_voip_route"
+        )

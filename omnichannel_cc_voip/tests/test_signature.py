@@ -4,7 +4,7 @@ from unittest.mock import patch
 
 from odoo.tests import BaseCase, tagged
 
-from odoo.addons.omnichannel_cc.tools import signature
+from odoo.addons.omnichannel_cc.tools import signature, webhook
 
 SECRET = "s3cr3t-shared-with-the-pbx"
 BODY = b'{"event": "ringing", "call_id": "1700000000.42", "timestamp": 1700000000}'
@@ -60,3 +60,51 @@ class TestSignature(BaseCase):
             self.assertTrue(signature.verify(SECRET, BODY, header))
             self.assertFalse(signature.verify(SECRET, BODY, header[:-1] + "0"))
         self.assertEqual(spy.call_count, 2)
+
+
+@tagged("post_install", "-at_install")
+class TestWebhookTools(BaseCase):
+    """The pure checks of the webhook preamble every signed endpoint shares
+    (omnichannel_cc/tools/webhook.py)."""
+
+    def _refused(self, func, *args, **kwargs):
+        with self.assertRaises(webhook.WebhookError) as caught:
+            func(*args, **kwargs)
+        return caught.exception.status, caught.exception.message
+
+    def test_size(self):
+        webhook.check_size(None, 10)  # no Content-Length: the read body is checked
+        webhook.check_size(10, 10)
+        self.assertEqual(
+            self._refused(webhook.check_size, 11, 10), (413, "The body is larger than 10 bytes.")
+        )
+
+    def test_json(self):
+        self.assertEqual(webhook.load_json(b'{"a": 1}'), {"a": 1})
+        status, message = self._refused(webhook.load_json, b"not json")
+        self.assertEqual(status, 400)
+        self.assertTrue(message.startswith("The body is not valid UTF-8 JSON"), message)
+        self.assertEqual(self._refused(webhook.load_json, b"\xff\xfe")[0], 400)
+        self.assertEqual(
+            self._refused(webhook.load_json, b"[1, 2]"), (400, "The body must be a JSON object.")
+        )
+
+    def test_clock(self):
+        webhook.check_clock(NOW - 300, NOW, sender="PBX")
+        webhook.check_clock(NOW + 300, NOW, sender="PBX")
+        for stamp in (NOW - 301, NOW + 301):
+            self.assertEqual(
+                self._refused(webhook.check_clock, stamp, NOW, sender="PBX"),
+                (401, "The timestamp is more than 5 minutes off: check the PBX's clock."),
+            )
+        # a platform retrying for days: old is fine, ahead is not
+        week = 7 * 86400
+        webhook.check_clock(NOW - week, NOW, max_age=week)
+        status, message = self._refused(
+            webhook.check_clock, NOW - week - 1, NOW, max_age=week, sender="platform"
+        )
+        self.assertEqual(status, 401)
+        self.assertIn("older than 7 days or ahead by more than 5 minutes", message)
+        self.assertEqual(self._refused(webhook.check_clock, NOW + 301, NOW, max_age=week)[0], 401)
+        for bad in (None, "1700000000", True):
+            self.assertEqual(self._refused(webhook.check_clock, bad, NOW)[0], 401)

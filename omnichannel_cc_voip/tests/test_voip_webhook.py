@@ -140,6 +140,39 @@ class TestVoipWebhook(HttpCase):
         self.assertEqual(response.status_code, 413)
         self.assertEqual(self._count(), before)
 
+    def test_preamble_refusals_on_both_endpoints(self):
+        """The shared webhook preamble (omnichannel_cc/controllers/webhook.py)
+        as the PBX sees it: status and JSON error of each refusal, in the
+        order of the checks, on /event and /route; nothing is written."""
+        before = self._count()
+        now = int(time.time())
+        route = {"call_id": "pbx-9", "from": "+48601222333", "to": "+48229992030"}
+        for kind, payload in (("event", self._event()), ("route", dict(route, timestamp=now))):
+            oversized = json.dumps(dict(payload, reason="x" * 70000)).encode()
+            cases = [
+                ({"raw": oversized}, 413, "The body is larger than 65536 bytes."),
+                # the size is checked first, before the token is looked up
+                ({"raw": oversized, "token": "no-such-token"}, 413, None),
+                ({"token": "no-such-token"}, 404, "Unknown PBX token."),
+                ({"secret": "not-the-secret"}, 401, "Missing or bad X-Omnichannel-Signature."),
+                ({"raw": b"{not json"}, 400, "The body is not valid UTF-8 JSON"),
+                (
+                    {"payload": dict(payload, timestamp=now - 3600)},
+                    401,
+                    "The timestamp is more than 5 minutes off: check the PBX's clock.",
+                ),
+                # a malformed field is a 400 even when the clock is off too
+                ({"payload": dict(payload, timestamp="yesterday")}, 400, "'timestamp'"),
+            ]
+            for options, status, message in cases:
+                options = dict({"payload": payload}, **options)
+                response = self._post(kind, options.pop("payload"), **options)
+                self.assertEqual(response.status_code, status, (kind, options, response.text))
+                self.assertTrue(response.headers["Content-Type"].startswith("application/json"))
+                if message:
+                    self.assertIn(message, response.json()["error"], (kind, options))
+        self.assertEqual(self._count(), before)
+
     def test_get_is_refused(self):
         response = self.url_open(f"/omnichannel/voip/{self.token}/event")
         self.assertEqual(response.status_code, 405)

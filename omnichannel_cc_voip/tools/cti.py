@@ -1,12 +1,16 @@
 """The PBX-neutral CTI contract: checking the JSON bodies a PBX posts.
 
-Pure Python, no ORM. :func:`parse_event` and :func:`parse_route` turn a
-raw body into a plain dict or raise :class:`CtiError` carrying the HTTP
-status and a message meant for the PBX administrator.
+Pure Python, no ORM. :func:`parse_event` and :func:`parse_route` turn the
+decoded JSON object of a request into a plain dict or raise
+:class:`CtiError` (a ``WebhookError``: the HTTP status and a message meant
+for the PBX administrator). Size, signature, JSON and clock are checked
+before, by the webhook preamble every signed endpoint shares
+(``omnichannel_cc/controllers/webhook.py``).
 """
 
-import json
 import re
+
+from odoo.addons.omnichannel_cc.tools.webhook import WebhookError
 
 EVENTS = (
     "ringing",
@@ -27,22 +31,11 @@ ADDRESS_RE = re.compile(r"^[0-9A-Za-z+*#()./ _@:;=-]{1,128}$")
 URL_RE = re.compile(r"^https?://[^\s]{1,2000}$")
 
 
-class CtiError(Exception):
+class CtiError(WebhookError):
     """A request the PBX must not repeat as is: ``status`` is the HTTP answer."""
 
-    def __init__(self, status, message):
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
-
-def _load(body):
-    if len(body) > MAX_BODY:
-        raise CtiError(413, f"The body is larger than {MAX_BODY} bytes.")
-    try:
-        payload = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
-        raise CtiError(400, f"The body is not valid UTF-8 JSON: {error}") from error
+def _object(payload):
     if not isinstance(payload, dict):
         raise CtiError(400, "The body must be a JSON object.")
     return payload
@@ -85,9 +78,9 @@ def sip_user(address):
     return address.split("@", 1)[0].split(";", 1)[0]
 
 
-def parse_route(body):
+def parse_route(payload):
     """Checked ``{call_id, from, to, timestamp}`` of a route request."""
-    payload = _load(body)
+    payload = _object(payload)
     return {
         "call_id": _text(payload, "call_id"),
         "from": sip_user(_text(payload, "from", pattern=ADDRESS_RE)),
@@ -96,9 +89,9 @@ def parse_route(body):
     }
 
 
-def parse_event(body):
+def parse_event(payload):
     """Checked event dict; unknown events and malformed fields are refused."""
-    payload = _load(body)
+    payload = _object(payload)
     event = payload.get("event")
     if event not in EVENTS:
         raise CtiError(400, f"'event' must be one of {', '.join(EVENTS)}; got {event!r}.")

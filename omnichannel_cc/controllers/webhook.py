@@ -1,0 +1,106 @@
+"""The preamble of every signed public webhook, written once.
+
+A provider's controller mixes :class:`SignedWebhook` into its
+``http.Controller``, says how its channel is found and its signature
+checked, and hands each route's body to :meth:`SignedWebhook._webhook_receive`
+with a pure parser and the name of the ``omnichannel.interaction`` method
+that applies the result. The checks and their order (``tools/webhook.py``)
+and the JSON answers are the same for every provider:
+
+- 413 ``{"error"}``: the body is over the limit (announced or read);
+- 404: unknown token (not logged: scanners);
+- 401: missing or bad signature, or a signed timestamp out of the window;
+- 400: not a JSON object, a field the parser refuses, or a ``UserError`` /
+  ``ValidationError`` of the model (its writes are rolled back);
+- 200: the model method's result.
+
+Nothing is written before every check passed.
+"""
+
+import logging
+import time
+
+from odoo import SUPERUSER_ID
+from odoo.exceptions import UserError, ValidationError
+from odoo.http import request
+
+from ..tools import signature
+from ..tools import webhook as webhook_tools
+
+_logger = logging.getLogger(__name__)
+
+
+class SignedWebhook:
+    """Mixin of the controllers of signed webhooks (not a controller itself:
+    each provider's controller stays a separate one)."""
+
+    # how refusals are logged: "<label> refused (<status>): <message>"
+    _webhook_label = "Webhook request"
+    _webhook_max_body = 64 * 1024
+    _webhook_unknown_token = "Unknown webhook token."
+    _webhook_bad_signature = "Missing or bad webhook signature."
+    # window of the signed timestamp, when _webhook_timestamp gives one
+    _webhook_max_age = signature.DEFAULT_TOLERANCE
+    _webhook_max_ahead = signature.DEFAULT_TOLERANCE
+    _webhook_clock_sender = "sender"
+
+    def _webhook_channel(self, token):
+        """The channel a URL token designates (read as superuser), or an
+        empty recordset."""
+        raise NotImplementedError
+
+    def _webhook_verify(self, channel, body, headers):
+        """Whether the request is signed by the channel's sender."""
+        raise NotImplementedError
+
+    def _webhook_timestamp(self, values):
+        """The signed time of the parsed request (UNIX seconds), checked
+        against the clock; None when the provider signs none."""
+        return
+
+    def _webhook_receive(self, token, parse, method):
+        """Check the request, then apply it.
+
+        :param parse: ``parse(channel, payload)``: the checked values of the
+            decoded JSON object; pure, raises ``WebhookError`` (400);
+        :param method: name of the ``omnichannel.interaction`` method
+            applying them, ``method(channel, values)``, which returns the
+            JSON answer.
+        """
+        httprequest = request.httprequest
+        try:
+            webhook_tools.check_size(httprequest.content_length, self._webhook_max_body)
+            # cached: Odoo replays the request after a serialization failure
+            body = httprequest.get_data(as_text=False)
+            webhook_tools.check_size(len(body), self._webhook_max_body)
+            channel = self._webhook_channel(token)
+            if not channel:
+                raise webhook_tools.WebhookError(404, self._webhook_unknown_token)
+            if not self._webhook_verify(channel, body, httprequest.headers):
+                raise webhook_tools.WebhookError(401, self._webhook_bad_signature)
+            values = parse(channel, webhook_tools.load_json(body))
+            timestamp = self._webhook_timestamp(values)
+            if timestamp is not None:
+                webhook_tools.check_clock(
+                    timestamp,
+                    time.time(),
+                    max_age=self._webhook_max_age,
+                    max_ahead=self._webhook_max_ahead,
+                    sender=self._webhook_clock_sender,
+                )
+            # sudo: a public route; the signature checked above is the
+            # sender's authority. OdooBot applies it in the channel's company.
+            env = request.env(user=SUPERUSER_ID, su=True)
+            channel = channel.with_env(env).with_company(channel.company_id)
+            result = getattr(channel.env["omnichannel.interaction"], method)(channel, values)
+        except webhook_tools.WebhookError as error:
+            if error.status != 404:
+                _logger.info(
+                    "%s refused (%s): %s", self._webhook_label, error.status, error.message
+                )
+            return request.make_json_response({"error": error.message}, status=error.status)
+        except (UserError, ValidationError) as error:
+            request.env.cr.rollback()
+            message = str(error.args[0] if error.args else error)
+            return request.make_json_response({"error": message}, status=400)
+        return request.make_json_response(result, status=200)

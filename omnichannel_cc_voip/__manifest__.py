@@ -1,7 +1,7 @@
 {
     "name": "Omnichannel Contact Center: Telephony",
     "summary": "CTI webhooks for any PBX, browser softphone, click-to-dial, listen-in, recordings",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Services/Contact Center",
     "website": "https://github.com/omnichannel-cc/omnichannel-cc",
     "author": "Omnichannel CC contributors",
@@ -9,6 +9,9 @@
     "depends": ["omnichannel_cc"],
     "external_dependencies": {"python": ["phonenumbers"]},
     "data": [
+        "security/ir.model.access.csv",
+        "security/omnichannel_voip_command_rules.xml",
+        "data/ir_cron_data.xml",
         "views/res_users_views.xml",
         "views/omnichannel_channel_views.xml",
         "views/res_users_softphone_views.xml",
@@ -22,6 +25,9 @@
         ],
         "web.assets_tests": [
             "omnichannel_cc_voip/static/tests/tours/*.js",
+        ],
+        "web.assets_unit_tests": [
+            "omnichannel_cc_voip/static/tests/unit/**/*",
         ],
     },
     "post_init_hook": "post_init_hook",

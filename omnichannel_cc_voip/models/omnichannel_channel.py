@@ -1,4 +1,3 @@
-import contextlib
 import secrets
 
 from odoo import _, api, fields, models
@@ -115,11 +114,12 @@ class OmnichannelChannel(models.Model):
             limit=1,
         )
 
-    @contextlib.contextmanager
-    def _voip_ami(self):
-        """A logged-in AMI client of this Asterisk channel; AMI errors become
-        user errors saying what to check."""
+    def _voip_ami_settings(self):
+        """How to reach this Asterisk channel's AMI, as plain values
+        (``host``, ``port``, ``username``, ``secret``) for a send made after
+        the commit; a user error saying what to fill in otherwise."""
         self.ensure_one()
+        # sudo: agents and supervisors place calls, only managers read the AMI settings
         channel = self.sudo()
         if channel.voip_pbx_type != "asterisk":
             raise UserError(_("%(channel)s is not an Asterisk channel.", channel=channel.name))
@@ -130,13 +130,9 @@ class OmnichannelChannel(models.Model):
                     channel=channel.name,
                 )
             )
-        try:
-            with ami.AmiClient(
-                channel.voip_ami_host,
-                channel.voip_ami_port or 5038,
-                channel.voip_ami_username,
-                channel.voip_ami_secret,
-            ) as client:
-                yield client
-        except ami.AmiError as error:
-            raise UserError(str(error)) from error
+        return {
+            "host": channel.voip_ami_host,
+            "port": channel.voip_ami_port or ami.DEFAULT_PORT,
+            "username": channel.voip_ami_username,
+            "secret": channel.voip_ami_secret,
+        }

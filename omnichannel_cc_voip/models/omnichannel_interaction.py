@@ -440,11 +440,18 @@ class OmnichannelInteraction(models.Model):
 
     # ------------------------------------------------------------------
     # Click-to-dial
+    #
+    # Nothing reaches the PBX inside the request's transaction: a desk-phone
+    # call (AMI Originate) and a listen-in (ChanSpy) are PBX commands
+    # (omnichannel.voip.command) sent after the commit; the browser
+    # softphone is told over the bus, which sends on commit too. The user
+    # sees "calling..." at once; a failure arrives after, in the chatter
+    # and as a notification.
     # ------------------------------------------------------------------
     @api.model
     def _voip_dial(self, partner, number=None, links=None):
         """Outbound call by the current user: an interaction, then the call is
-        placed through their softphone (bus) or desk phone (PBX adapter)."""
+        placed through their softphone (bus) or desk phone (PBX command)."""
         user = self.env.user
         if not user.has_group("omnichannel_cc.group_omnichannel_agent"):
             raise AccessError(_("Only contact center agents can place calls from Odoo."))
@@ -477,6 +484,21 @@ class OmnichannelInteraction(models.Model):
             raise UserError(
                 _("%(number)s cannot be dialled: %(error)s", number=raw, error=error)
             ) from error
+        desk_phone = channel.voip_pbx_type == "asterisk" and not user.omnichannel_softphone
+        if desk_phone:
+            # missing AMI settings: said now, not after the commit
+            channel._voip_ami_settings()
+            # sudo: agents do not read PBX commands, they only ask for them
+            command = (
+                self.env["omnichannel.voip.command"]
+                .sudo()
+                ._enqueue(f"dial:{user.id}:{e164}", "dial", channel, user)
+            )
+            if not command:
+                return self._voip_notification(
+                    _("A call to %(number)s is already on its way to your phone.", number=e164),
+                    "warning",
+                )
         vals = {
             "channel_id": channel.id,
             "company_id": channel.company_id.id,
@@ -489,15 +511,22 @@ class OmnichannelInteraction(models.Model):
         }
         vals.update(links or {})
         interaction = self.sudo().create(vals)
-        if channel.voip_pbx_type == "asterisk" and not user.omnichannel_softphone:
-            with channel._voip_ami() as client:
-                client.originate(
+        if desk_phone:
+            # shown on the desk phone: one line, no quotes
+            caller_name = " ".join(partner.display_name.replace('"', "").split())
+            try:
+                action = ami.originate_action(
                     user.omnichannel_extension,
                     e164,
                     channel.voip_ami_context or "from-internal",
-                    caller_id='"%s" <%s>' % (partner.display_name.replace('"', ""), e164),
+                    caller_id=f'"{caller_name}" <{e164}>',
                     variables={ami.INTERACTION_VARIABLE: interaction.id},
                 )
+            except ValueError as error:
+                raise UserError(
+                    _("The PBX cannot place this call: %(error)s", error=error)
+                ) from error
+            command._prepare(interaction, action)
         else:
             user._bus_send(
                 "omnichannel_voip/dial",
@@ -508,20 +537,20 @@ class OmnichannelInteraction(models.Model):
                     "sent_at": fields.Datetime.now().timestamp(),
                 },
             )
-        interaction.message_post(
-            body=_("Call to %(number)s placed by %(agent)s.", number=e164, agent=user.name),
-            subtype_xmlid="mail.mt_note",
+            interaction.message_post(
+                body=_("Call to %(number)s placed by %(agent)s.", number=e164, agent=user.name),
+                subtype_xmlid="mail.mt_note",
+            )
+        return self._voip_notification(
+            _("Calling %(name)s (%(number)s)…", name=partner.display_name, number=e164)
         )
+
+    @api.model
+    def _voip_notification(self, message, kind="info"):
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
-            "params": {
-                "type": "info",
-                "message": _(
-                    "Calling %(name)s (%(number)s)…", name=partner.display_name, number=e164
-                ),
-                "sticky": False,
-            },
+            "params": {"type": kind, "message": message, "sticky": False},
         }
 
     def action_voip_dial(self):
@@ -542,7 +571,7 @@ class OmnichannelInteraction(models.Model):
     # Listen-in, whisper, barge
     # ------------------------------------------------------------------
     def action_voip_spy(self, mode="listen"):
-        """Supervisor joins the agent's call through the PBX adapter."""
+        """Supervisor joins the agent's call: a PBX command, sent after the commit."""
         self.ensure_one()
         if mode not in SPY_MODES:
             raise UserError(_("Unknown listening mode %(mode)s.", mode=mode))
@@ -564,17 +593,24 @@ class OmnichannelInteraction(models.Model):
                     channel=channel.name,
                 )
             )
-        with channel._voip_ami() as client:
-            client.spy(supervisor.omnichannel_extension, rec.agent_id.omnichannel_extension, mode)
-        labels = {"listen": _("listens in"), "whisper": _("whispers"), "barge": _("barges in")}
-        rec._voip_note(
-            _(
-                "%(supervisor)s %(mode)s on the call of %(agent)s.",
-                supervisor=supervisor.name,
-                mode=labels[mode],
-                agent=rec.agent_id.name,
+        channel._voip_ami_settings()
+        try:
+            action = ami.spy_action(
+                supervisor.omnichannel_extension, rec.agent_id.omnichannel_extension, mode
             )
+        except ValueError as error:
+            raise UserError(_("The PBX cannot do this: %(error)s", error=error)) from error
+        # sudo: supervisors do not read PBX commands, they only ask for them
+        command = (
+            self.env["omnichannel.voip.command"]
+            .sudo()
+            ._enqueue(f"{mode}:{rec.id}:{supervisor.id}", mode, channel, supervisor)
         )
+        if not command:
+            return self._voip_notification(
+                _("Your phone is already being called for this."), "warning"
+            )
+        command._prepare(rec, action)
         _logger.info(
             "Supervisor %s (%s) on interaction %s of agent %s",
             supervisor.login,
@@ -582,4 +618,52 @@ class OmnichannelInteraction(models.Model):
             rec.id,
             rec.agent_id.login,
         )
-        return True
+        return self._voip_notification(
+            _(
+                "Your phone (%(extension)s) rings in a moment: answer it to join the call "
+                "of %(agent)s.",
+                extension=supervisor.omnichannel_extension,
+                agent=rec.agent_id.name,
+            )
+        )
+
+    # ------------------------------------------------------------------
+    # Outcome of PBX commands (after the commit, see omnichannel.voip.command)
+    # ------------------------------------------------------------------
+    def _voip_command_done(self, command):
+        """Note in the chatter what a finished PBX command did; a desk-phone
+        call that could not be placed is missed."""
+        if not self:
+            return
+        self.ensure_one()
+        user = command.user_id
+        if command.kind == "dial":
+            if command.state == "sent":
+                self._voip_note(
+                    _(
+                        "Call to %(number)s placed by %(agent)s on their desk phone.",
+                        number=self.contact_address,
+                        agent=user.name,
+                    )
+                )
+                return
+            if self.state in WAITING:
+                now = fields.Datetime.now()
+                self._set_state("missed", date_ended=now, date_closed=now, voip_call_state="failed")
+            self._voip_note(
+                _(
+                    "The call to %(number)s could not be placed: %(error)s",
+                    number=self.contact_address,
+                    error=command.error,
+                )
+            )
+        elif command.state == "sent":
+            labels = {"listen": _("listens in"), "whisper": _("whispers"), "barge": _("barges in")}
+            self._voip_note(
+                _(
+                    "%(supervisor)s %(mode)s on the call of %(agent)s.",
+                    supervisor=user.name,
+                    mode=labels[command.kind],
+                    agent=self.agent_id.name,
+                )
+            )

@@ -1,4 +1,5 @@
-"""Real telephony peers for the tests: Kamailio as the PBX, SIPp as phones.
+"""Telephony peers for the tests: Kamailio as the PBX, SIPp as phones, and a
+recorded-protocol double of Asterisk's manager interface (AMI).
 
 Standard library only and no odoo import: the addon's own tests import it,
 and the repository's end-to-end tests load it by file path. Everything runs
@@ -9,7 +10,10 @@ on 127.0.0.1 with ports picked free at start.
   reads back the CTI requests it made (from its log);
 - :func:`register`, :func:`uas` and :func:`uac` drive SIPp with the
   scenarios in ``peers/`` (``*.sipp``; they keep the proxy's Record-Route,
-  which SIPp's built-in scenarios ignore).
+  which SIPp's built-in scenarios ignore);
+- :class:`ReplayServer` plays Asterisk's side of AMI exchanges recorded
+  from Asterisk 20 (``data/ami/*.txt``): Asterisk itself cannot be installed
+  here (not packaged in Debian bookworm nor on PyPI/npm).
 """
 
 import hashlib
@@ -21,11 +25,13 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
 
 PEERS_DIR = Path(__file__).resolve().parent / "peers"
+AMI_DATA = Path(__file__).resolve().parent / "data" / "ami"
 KAMAILIO_TEMPLATE = PEERS_DIR / "kamailio.cfg.tmpl"
 HOST = "127.0.0.1"
 
@@ -673,3 +679,156 @@ def uac(
     )
     run.call_id = call_id
     return run
+
+
+# ---------------------------------------------------------------------------
+# Asterisk manager interface: replay of recorded exchanges
+# ---------------------------------------------------------------------------
+
+
+def load_transcript(name):
+    """Steps of a recording in ``data/ami``: ("send", [lines]),
+    ("expect", [(key, value)]), ("close",)."""
+    steps = []
+    client_lines = []
+    for raw in (AMI_DATA / name).read_text().splitlines():
+        if raw.startswith("#") or not raw.strip():
+            continue
+        if raw == "-- close":
+            steps.append(("close",))
+            continue
+        side, _colon, text = raw.partition(":")
+        text = text.removeprefix(" ")
+        if side == "S":
+            if steps and steps[-1][0] == "send":
+                steps[-1][1].append(text)
+            else:
+                steps.append(("send", [text]))
+        elif side == "C":
+            if text:
+                client_lines.append(text)
+            else:
+                steps.append(("expect", _pairs(client_lines)))
+                client_lines = []
+        else:
+            raise ValueError(f"{name}: unexpected line {raw!r}")
+    return steps
+
+
+def _pairs(lines):
+    pairs = []
+    for line in lines:
+        key, _colon, value = line.partition(":")
+        pairs.append((key.strip(), value.strip()))
+    return pairs
+
+
+class ReplayServer:
+    """Plays Asterisk's side of recordings, one per accepted connection, on
+    ``127.0.0.1:port``; every action the client sends must be the recorded
+    one (all headers; ActionIDs are mapped), else the deviation is kept in
+    ``errors``. ``received`` keeps every action as ``[(key, value)]``.
+
+    :param placeholders: ``{"WORD": regex}``: a recorded value holding WORD
+        matches whatever the regex matches there (e.g. an interaction id
+        known only once the test runs).
+    """
+
+    def __init__(self, *names, placeholders=None):
+        self.transcripts = [load_transcript(name) for name in names]
+        self.placeholders = placeholders or {}
+        self.errors = []
+        self.received = []
+        self.connections = 0
+        self.sock = socket.create_server((HOST, 0))
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        for steps in self.transcripts:
+            try:
+                conn, _addr = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            with conn:
+                conn.settimeout(15)
+                try:
+                    self._replay(conn, steps)
+                except (AssertionError, OSError) as err:  # reported through self.errors
+                    self.errors.append(f"connection {self.connections}: {err!r}")
+
+    def _matches(self, expected, got):
+        """Whether the pairs ``got`` are the recorded ``expected`` ones (in
+        any order; placeholders in recorded values match their regex)."""
+        if len(expected) != len(got):
+            return False
+        for (key, value), (got_key, got_value) in zip(sorted(expected), sorted(got), strict=True):
+            pattern = re.escape(value)
+            for word, regex in self.placeholders.items():
+                pattern = pattern.replace(re.escape(word), f"(?:{regex})")
+            if key != got_key or not re.fullmatch(pattern, got_value):
+                return False
+        return True
+
+    def _replay(self, conn, steps):
+        ids = {}
+        buffer = b""
+        for step in steps:
+            if step[0] == "send":
+                out = []
+                for line in step[1]:
+                    if line.startswith("ActionID: "):
+                        recorded = line[len("ActionID: ") :]
+                        line = "ActionID: " + ids.get(recorded, recorded)
+                    out.append(line + "\r\n")
+                conn.sendall("".join(out).encode())
+            elif step[0] == "close":
+                conn.shutdown(socket.SHUT_RDWR)
+                return
+            else:
+                while b"\r\n\r\n" not in buffer:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        raise AssertionError(f"client closed, expected {step[1]}")
+                    buffer += chunk
+                raw, buffer = buffer.split(b"\r\n\r\n", 1)
+                got = _pairs(raw.decode().split("\r\n"))
+                self.received.append(got)
+                expected = dict(step[1])
+                sent = dict(got)
+                if "ActionID" in expected:
+                    if not sent.get("ActionID"):
+                        raise AssertionError(f"action without ActionID: {got}")
+                    ids[expected["ActionID"]] = sent["ActionID"]
+                    expected["ActionID"] = sent["ActionID"]
+                if not self._matches(list(expected.items()), got):
+                    raise AssertionError(f"expected {sorted(expected.items())}, got {sorted(got)}")
+        # the client must not send anything after the end of the recording
+        while True:
+            try:
+                chunk = conn.recv(4096)
+            except TimeoutError:
+                raise AssertionError("the client did not close the connection") from None
+            if not chunk:
+                return
+            raise AssertionError(f"unexpected data after the recording: {chunk!r}")
+
+    def actions(self, name):
+        """The actions ``name`` (e.g. "Originate") received so far, as dicts."""
+        return [dict(got) for got in self.received if dict(got).get("Action") == name]
+
+    def wait_done(self, timeout=15):
+        """Wait until every recording was played (or the server closed);
+        AssertionError naming what is missing otherwise."""
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            raise AssertionError(
+                f"{self.connections} of {len(self.transcripts)} recorded AMI connections "
+                f"made in {timeout}s; received {self.received}"
+            )
+
+    def close(self):
+        self.sock.close()
+        self.thread.join(5)

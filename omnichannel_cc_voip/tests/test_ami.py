@@ -5,9 +5,10 @@ PyPI/npm. These tests therefore replay recorded AMI exchanges, written in
 Asterisk 20's wire format (banner, ``Response: Success/Error`` with
 ``Message``, events with ``Privilege``, ``Timestamp``, channel snapshots
 with ``Uniqueid``/``Linkedid``), from ``tests/data/ami/*.txt``: a small
-threaded TCP server in this module plays Asterisk's side, checks every
-action the client sends against the recording (all headers; ActionIDs are
-mapped) and answers with the recorded lines. The bridge is run as the real
+threaded TCP server (``peers.ReplayServer``, also used by the repository's
+end-to-end tests) plays Asterisk's side, checks every action the client
+sends against the recording (all headers; ActionIDs are mapped) and answers
+with the recorded lines. The bridge is run as the real
 CLI in a subprocess against that server and a local HTTP server that checks
 the signatures with hmac.
 """
@@ -29,8 +30,8 @@ from pathlib import Path
 from odoo.tests import BaseCase, tagged
 
 from ..tools import ami
+from .peers import ReplayServer, load_transcript
 
-DATA = Path(__file__).resolve().parent / "data" / "ami"
 BRIDGE = Path(__file__).resolve().parent.parent / "scripts" / "ami_bridge.py"
 AMI_USER = "omnichannel"
 AMI_SECRET = "s3cr3t-ami"
@@ -39,43 +40,6 @@ AMI_SECRET = "s3cr3t-ami"
 # ---------------------------------------------------------------------------
 # Replay of recorded exchanges
 # ---------------------------------------------------------------------------
-
-
-def load_transcript(name):
-    """Steps of a recording: ("send", [lines]), ("expect", [(key, value)]),
-    ("close",)."""
-    steps = []
-    client_lines = []
-    for raw in (DATA / name).read_text().splitlines():
-        if raw.startswith("#") or not raw.strip():
-            continue
-        if raw == "-- close":
-            steps.append(("close",))
-            continue
-        side, _colon, text = raw.partition(":")
-        text = text.removeprefix(" ")
-        if side == "S":
-            if steps and steps[-1][0] == "send":
-                steps[-1][1].append(text)
-            else:
-                steps.append(("send", [text]))
-        elif side == "C":
-            if text:
-                client_lines.append(text)
-            else:
-                steps.append(("expect", _pairs(client_lines)))
-                client_lines = []
-        else:
-            raise ValueError(f"{name}: unexpected line {raw!r}")
-    return steps
-
-
-def _pairs(lines):
-    pairs = []
-    for line in lines:
-        key, _colon, value = line.partition(":")
-        pairs.append((key.strip(), value.strip()))
-    return pairs
 
 
 def server_messages(name):
@@ -91,81 +55,6 @@ def server_messages(name):
 
 def recorded_events(name):
     return [message for message in server_messages(name) if "Event" in message]
-
-
-class ReplayServer:
-    """Plays Asterisk's side of recordings, one per accepted connection."""
-
-    def __init__(self, *names):
-        self.transcripts = [load_transcript(name) for name in names]
-        self.errors = []
-        self.received = []
-        self.connections = 0
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self):
-        for steps in self.transcripts:
-            try:
-                conn, _addr = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            with conn:
-                conn.settimeout(15)
-                try:
-                    self._replay(conn, steps)
-                except (AssertionError, OSError) as err:  # reported through self.errors
-                    self.errors.append(f"connection {self.connections}: {err!r}")
-
-    def _replay(self, conn, steps):
-        ids = {}
-        buffer = b""
-        for step in steps:
-            if step[0] == "send":
-                out = []
-                for line in step[1]:
-                    if line.startswith("ActionID: "):
-                        recorded = line[len("ActionID: ") :]
-                        line = "ActionID: " + ids.get(recorded, recorded)
-                    out.append(line + "\r\n")
-                conn.sendall("".join(out).encode())
-            elif step[0] == "close":
-                conn.shutdown(socket.SHUT_RDWR)
-                return
-            else:
-                while b"\r\n\r\n" not in buffer:
-                    chunk = conn.recv(4096)
-                    if not chunk:
-                        raise AssertionError(f"client closed, expected {step[1]}")
-                    buffer += chunk
-                raw, buffer = buffer.split(b"\r\n\r\n", 1)
-                got = _pairs(raw.decode().split("\r\n"))
-                self.received.append(got)
-                expected = dict(step[1])
-                sent = dict(got)
-                if "ActionID" in expected:
-                    if not sent.get("ActionID"):
-                        raise AssertionError(f"action without ActionID: {got}")
-                    ids[expected["ActionID"]] = sent["ActionID"]
-                    expected["ActionID"] = sent["ActionID"]
-                if sorted(got) != sorted(expected.items()):
-                    raise AssertionError(f"expected {sorted(expected.items())}, got {sorted(got)}")
-        # the client must not send anything after the end of the recording
-        while True:
-            try:
-                chunk = conn.recv(4096)
-            except TimeoutError:
-                raise AssertionError("the client did not close the connection") from None
-            if not chunk:
-                return
-            raise AssertionError(f"unexpected data after the recording: {chunk!r}")
-
-    def close(self):
-        self.sock.close()
-        self.thread.join(5)
 
 
 class ReplayCase(BaseCase):
@@ -873,7 +762,12 @@ class TestAmiBridge(ReplayCase):
         )
 
     def _run_bridge(self, ami_server, odoo, log):
-        """Run the CLI until Odoo got the hang-up; return its log."""
+        """Run the CLI until Odoo got the hang-up; return its log.
+
+        The bridge posts one event at a time, in order, retrying an event
+        before the next: once the hang-up (the last event) arrived, every
+        earlier event was settled, and a retry that did not come before it
+        never will."""
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -907,7 +801,6 @@ class TestAmiBridge(ReplayCase):
                 if done:
                     break
                 time.sleep(0.05)
-            time.sleep(0.3)  # a retry of the 400 would come now
         finally:
             process.terminate()
             process.wait(10)

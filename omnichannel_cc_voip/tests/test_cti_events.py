@@ -9,7 +9,6 @@ from odoo.tests import tagged, users
 from odoo.addons.omnichannel_cc.tests.common import OmnichannelCommon
 
 from ..tools import cti
-from .test_ami import AMI_SECRET, AMI_USER, ReplayServer
 
 
 @tagged("post_install", "-at_install")
@@ -284,82 +283,3 @@ class TestCtiEvents(OmnichannelCommon):
         values = {"call_id": "x", "event": "held", "timestamp": 5, "agent": "1001"}
         self.assertEqual(cti.event_key(values), "x|held|5|1001")
         self.assertNotEqual(cti.event_key(dict(values, timestamp=6)), cti.event_key(values))
-
-
-@tagged("post_install", "-at_install")
-class TestAsteriskChannel(OmnichannelCommon):
-    """Click-to-dial and listen-in through the AMI adapter. Asterisk cannot be
-    installed here: its side is replayed from recorded AMI exchanges."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.agent_sales.omnichannel_extension = "1001"
-        cls.supervisor_sales.omnichannel_extension = "1900"
-        cls.Interaction = cls.env["omnichannel.interaction"]
-
-    def _asterisk(self, name):
-        server = ReplayServer(name)
-        self.addCleanup(server.close)
-        self.channel_phone.sudo().write(
-            {
-                "voip_pbx_type": "asterisk",
-                "voip_ami_host": "127.0.0.1",
-                "voip_ami_port": server.port,
-                "voip_ami_username": AMI_USER,
-                "voip_ami_secret": AMI_SECRET,
-                "voip_ami_context": "from-internal",
-            }
-        )
-        return server
-
-    def test_click_to_dial_originates_on_desk_phone(self):
-        server = self._asterisk("dial_from_odoo.txt")
-        self.env.cr.execute("SELECT nextval('omnichannel_interaction_id_seq')")
-        next_id = self.env.cr.fetchone()[0] + 1
-        for step in server.transcripts[0]:
-            if step[0] == "expect":
-                step[1][:] = [
-                    (key, value.replace("INTERACTION_ID", str(next_id))) for key, value in step[1]
-                ]
-        self.Interaction.with_user(self.agent_sales)._voip_dial(self.customer_plain)
-        server.thread.join(10)
-        self.assertEqual(server.connections, 1)
-        self.assertEqual(server.errors, [])
-        interaction = self.Interaction.browse(next_id)
-        self.assertEqual(interaction.agent_id, self.agent_sales)
-        self.assertEqual(interaction.contact_address, "+48509333444")
-
-    def test_supervisor_listens_in(self):
-        server = self._asterisk("spy_from_odoo.txt")
-        interaction = self.Interaction.create(
-            {
-                "channel_id": self.channel_phone.id,
-                "queue_id": self.queue_sales.id,
-                "agent_id": self.agent_sales.id,
-                "direction": "inbound",
-                "contact_address": "+48509333444",
-                "state": "active",
-            }
-        )
-        interaction.with_user(self.supervisor_sales).action_voip_spy("listen")
-        server.thread.join(10)
-        self.assertEqual(server.connections, 1)
-        self.assertEqual(server.errors, [])
-        self.assertIn("listens in", interaction.message_ids[0].body)
-        # an agent of another queue's supervisor may not
-        with self.assertRaises(AccessError):
-            interaction.with_user(self.agent_claims).action_voip_spy("listen")
-
-    def test_unreachable_asterisk_is_a_clear_error(self):
-        self.channel_phone.sudo().write(
-            {
-                "voip_pbx_type": "asterisk",
-                "voip_ami_host": "127.0.0.1",
-                "voip_ami_port": 1,
-                "voip_ami_username": AMI_USER,
-                "voip_ami_secret": AMI_SECRET,
-            }
-        )
-        with self.assertRaisesRegex(UserError, "AMI"):
-            self.Interaction.with_user(self.agent_sales)._voip_dial(self.customer_plain)

@@ -1,10 +1,14 @@
 """Asterisk Manager Interface (AMI) adapter: a small client and a translator
 of AMI events into the contact center's PBX-neutral CTI events.
 
-Pure Python, standard library only, no ORM: the models call
-:class:`AmiClient` for click-to-dial, transfer and listen-in, and the
-standalone ``scripts/ami_bridge.py`` feeds :class:`AmiEventTranslator` with
-the AMI event stream and posts what it yields to Odoo.
+Pure Python, standard library only, no ORM: the models build the actions
+of click-to-dial, transfer and listen-in with :func:`originate_action`,
+:func:`spy_action` ... (checked while their transaction can still refuse
+them), and ``omnichannel.voip.command`` sends them with :class:`AmiClient`
+once that transaction has committed; the standalone
+``scripts/ami_bridge.py`` feeds :class:`AmiEventTranslator` with the AMI
+event stream and posts what it yields to Odoo. Connecting, sending and
+waiting for an answer time out (``AmiClient(timeout=...)``, 5 s by default).
 
 Wire format (Asterisk 18 and 20, AMI 7.x / 9.x): after the TCP connect the
 server writes one banner line ``Asterisk Call Manager/9.0.0``; then every
@@ -159,6 +163,118 @@ def normalize_number(number):
     if not _NUMBER_RE.match(cleaned):
         raise ValueError(f"not a dialable number: {number!r}")
     return cleaned
+
+
+# ---------------------------------------------------------------------------
+# Actions: (name, fields) checked before anything is sent
+# ---------------------------------------------------------------------------
+
+
+def _checked(name, fields):
+    """``(name, fields)`` once they are known to encode (no line break, valid
+    header names): a bad value is refused before a connection is opened,
+    e.g. while the transaction asking for the action can still roll back."""
+    _encode_action(name, "check", fields)
+    return name, fields
+
+
+def _variables(variables):
+    if not variables:
+        return None
+    headers = []
+    for key, value in variables.items():
+        if not _VARIABLE_NAME_RE.match(str(key)):
+            raise ValueError(f"invalid channel variable name {key!r}")
+        headers.append(f"{key}={_escape_variable_value(value)}")
+    return headers
+
+
+def originate_action(
+    extension, number, context, caller_id=None, variables=None, technology="PJSIP"
+):
+    """Click-to-dial from a desk phone: ring ``<technology>/<extension>``
+    and, once it answers, run ``number`` at priority 1 of ``context``.
+
+    :param variables: dict of channel variables set on the call, e.g.
+        ``{"OMNICHANNEL_INTERACTION": 42}``
+    :return: ``("Originate", fields)``; ValueError on a bad argument
+    """
+    extension = _check_extension(extension)
+    number = normalize_number(number)
+    technology = _check_technology(technology)
+    if not context:
+        raise ValueError("a dialplan context is needed to originate a call")
+    return _checked(
+        "Originate",
+        {
+            "Channel": f"{technology}/{extension}",
+            "Exten": number,
+            "Context": context,
+            "Priority": "1",
+            "Async": "true",
+            "CallerID": caller_id or None,
+            "Variable": _variables(variables),
+        },
+    )
+
+
+def spy_action(supervisor_extension, target_extension, mode, technology="PJSIP"):
+    """Listen-in for a supervisor: ring the supervisor's phone and, once
+    answered, run ``ChanSpy`` on the target extension's channel.
+
+    :param mode: ``"listen"`` (silent), ``"whisper"`` (the agent hears the
+        supervisor, the customer does not) or ``"barge"`` (both hear).
+    :return: ``("Originate", fields)``; ValueError on a bad argument
+    """
+    if mode not in SPY_OPTIONS:
+        raise ValueError(f"unknown spy mode {mode!r}: use one of {', '.join(SPY_OPTIONS)}")
+    supervisor_extension = _check_extension(supervisor_extension, "supervisor extension")
+    target_extension = _check_extension(target_extension, "target extension")
+    technology = _check_technology(technology)
+    # The trailing "-" makes the ChanSpy prefix match PJSIP/1001-0000002a
+    # and never PJSIP/10012-...
+    return _checked(
+        "Originate",
+        {
+            "Channel": f"{technology}/{supervisor_extension}",
+            "Application": "ChanSpy",
+            "Data": f"{technology}/{target_extension}-,{SPY_OPTIONS[mode]}",
+            "Async": "true",
+            "CallerID": f'"{mode.capitalize()} {target_extension}" <{target_extension}>',
+        },
+    )
+
+
+def redirect_action(channel, exten, context, priority=1, extra_channel=None):
+    """Blind transfer: send ``channel`` (and ``extra_channel`` along with
+    it, e.g. both legs of a call) to ``exten`` at ``priority`` of
+    ``context``. :return: ``("Redirect", fields)``"""
+    if not channel or not exten or not context:
+        raise ValueError("redirect needs a channel, an extension and a context")
+    fields = {
+        "Channel": channel,
+        "Exten": str(exten),
+        "Context": context,
+        "Priority": str(int(priority)),
+    }
+    if extra_channel:
+        fields.update(
+            ExtraChannel=extra_channel,
+            ExtraExten=str(exten),
+            ExtraContext=context,
+            ExtraPriority=str(int(priority)),
+        )
+    return _checked("Redirect", fields)
+
+
+def blind_transfer_action(channel, exten, context=None):
+    """Blind transfer as if the agent on ``channel`` had transferred: the
+    parties bridged to ``channel`` go to ``exten`` (``BlindTransfer``
+    action, Asterisk 12+); ``channel`` is hung up by Asterisk.
+    :return: ``("BlindTransfer", fields)``"""
+    if not channel or not exten:
+        raise ValueError("a blind transfer needs the agent's channel and an extension")
+    return _checked("BlindTransfer", {"Channel": channel, "Exten": str(exten), "Context": context})
 
 
 # ---------------------------------------------------------------------------
@@ -398,72 +514,23 @@ class AmiClient:
         """Keep-alive: ``Ping`` answers ``Ping: Pong``."""
         return self.action("Ping")
 
-    def originate(
-        self, extension, number, context, caller_id=None, variables=None, technology="PJSIP"
-    ):
-        """Click-to-dial from a desk phone: ring ``<technology>/<extension>``
-        and, once it answers, run ``number`` at priority 1 of ``context``.
+    def originate(self, *args, **kwargs):
+        """Send :func:`originate_action` (same arguments); the response says
+        ``Originate successfully queued``: the call itself is asynchronous."""
+        name, fields = originate_action(*args, **kwargs)
+        return self.action(name, **fields)
 
-        :param variables: dict of channel variables set on the call, e.g.
-            ``{"OMNICHANNEL_INTERACTION": 42}``
-        :return: Asterisk's response (``Originate successfully queued``); the
-            call itself is asynchronous (``Async: true``).
-        """
-        extension = _check_extension(extension)
-        number = normalize_number(number)
-        technology = _check_technology(technology)
-        if not context:
-            raise ValueError("a dialplan context is needed to originate a call")
-        return self.action(
-            "Originate",
-            Channel=f"{technology}/{extension}",
-            Exten=number,
-            Context=context,
-            Priority="1",
-            Async="true",
-            CallerID=caller_id or None,
-            Variable=self._variables(variables),
-        )
+    _variables = staticmethod(_variables)
 
-    @staticmethod
-    def _variables(variables):
-        if not variables:
-            return None
-        headers = []
-        for key, value in variables.items():
-            if not _VARIABLE_NAME_RE.match(str(key)):
-                raise ValueError(f"invalid channel variable name {key!r}")
-            headers.append(f"{key}={_escape_variable_value(value)}")
-        return headers
+    def redirect(self, *args, **kwargs):
+        """Send :func:`redirect_action` (same arguments)."""
+        name, fields = redirect_action(*args, **kwargs)
+        return self.action(name, **fields)
 
-    def redirect(self, channel, exten, context, priority=1, extra_channel=None):
-        """Blind transfer: send ``channel`` (and ``extra_channel`` along with
-        it, e.g. both legs of a call) to ``exten`` at ``priority`` of
-        ``context``."""
-        if not channel or not exten or not context:
-            raise ValueError("redirect needs a channel, an extension and a context")
-        fields = {
-            "Channel": channel,
-            "Exten": str(exten),
-            "Context": context,
-            "Priority": str(int(priority)),
-        }
-        if extra_channel:
-            fields.update(
-                ExtraChannel=extra_channel,
-                ExtraExten=str(exten),
-                ExtraContext=context,
-                ExtraPriority=str(int(priority)),
-            )
-        return self.action("Redirect", **fields)
-
-    def blind_transfer(self, channel, exten, context=None):
-        """Blind transfer as if the agent on ``channel`` had transferred: the
-        parties bridged to ``channel`` go to ``exten`` (``BlindTransfer``
-        action, Asterisk 12+); ``channel`` is hung up by Asterisk."""
-        if not channel or not exten:
-            raise ValueError("a blind transfer needs the agent's channel and an extension")
-        return self.action("BlindTransfer", Channel=channel, Exten=str(exten), Context=context)
+    def blind_transfer(self, *args, **kwargs):
+        """Send :func:`blind_transfer_action` (same arguments)."""
+        name, fields = blind_transfer_action(*args, **kwargs)
+        return self.action(name, **fields)
 
     def core_show_channels(self):
         """Return the list of ``CoreShowChannel`` events (one per channel)."""
@@ -484,28 +551,10 @@ class AmiClient:
         found.sort(key=lambda event: event.get("ChannelState") != "6")
         return found[0]["Channel"]
 
-    def spy(self, supervisor_extension, target_extension, mode, technology="PJSIP"):
-        """Listen-in for a supervisor: ring the supervisor's phone and, once
-        answered, run ``ChanSpy`` on the target extension's channel.
-
-        :param mode: ``"listen"`` (silent), ``"whisper"`` (the agent hears the
-            supervisor, the customer does not) or ``"barge"`` (both hear).
-        """
-        if mode not in SPY_OPTIONS:
-            raise ValueError(f"unknown spy mode {mode!r}: use one of {', '.join(SPY_OPTIONS)}")
-        supervisor_extension = _check_extension(supervisor_extension, "supervisor extension")
-        target_extension = _check_extension(target_extension, "target extension")
-        technology = _check_technology(technology)
-        # The trailing "-" makes the ChanSpy prefix match PJSIP/1001-0000002a
-        # and never PJSIP/10012-...
-        return self.action(
-            "Originate",
-            Channel=f"{technology}/{supervisor_extension}",
-            Application="ChanSpy",
-            Data=f"{technology}/{target_extension}-,{SPY_OPTIONS[mode]}",
-            Async="true",
-            CallerID=f'"{mode.capitalize()} {target_extension}" <{target_extension}>',
-        )
+    def spy(self, *args, **kwargs):
+        """Send :func:`spy_action` (same arguments)."""
+        name, fields = spy_action(*args, **kwargs)
+        return self.action(name, **fields)
 
 
 class _ActionError(AmiError):

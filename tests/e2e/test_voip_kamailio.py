@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+import xmlrpc.client
 
 import pytest
 
@@ -108,6 +109,7 @@ def center(odoo_server, poland):
     )
     return {
         "agent": agent,
+        "login": login,
         "collections": collections,
         "line_queue": line_queue,
         "channel": channel,
@@ -213,6 +215,9 @@ def test_debtor_call_is_answered_by_collections(odoo_server, poland, center, pbx
             succeeded(call, pbx)
         succeeded(desk_phone, pbx, timeout=30)
 
+    answered = pbx.wait_for_event(call.call_id, "answered")
+    hangup = pbx.wait_for_event(call.call_id, "hangup")
+    # read once the last event was posted: every request of the call is in
     requests = pbx.cti_requests(call.call_id)
     routes = [r for r in requests if r["endpoint"] == "route"]
     assert len(routes) == 1, pbx.log_tail()
@@ -220,8 +225,6 @@ def test_debtor_call_is_answered_by_collections(odoo_server, poland, center, pbx
     route_answer = json.loads(routes[0]["answer"])
     assert route_answer["agent"] == EXTENSION
     assert route_answer["queue_id"] == center["collections"]
-    answered = pbx.wait_for_event(call.call_id, "answered")
-    hangup = pbx.wait_for_event(call.call_id, "hangup")
     events = [r["body"]["event"] for r in requests if r["endpoint"] == "event"]
     assert events == ["ringing", "answered", "hangup"], pbx.log_tail()
     assert all(r["status"] == 200 for r in requests), requests
@@ -320,3 +323,81 @@ def test_forged_signature_is_refused(odoo_server, center):
     status, answer = post(f"{base}/route", route_body, signed)
     assert status == 200, (status, answer)
     assert len(interactions_of_call(rpc, call_id)) == 1
+
+
+def test_click_to_dial_reaches_asterisk_once_after_commit(odoo_server, poland, center):
+    """Click-to-dial from a desk phone on Asterisk, through the real
+    multi-worker server: the AMI Originate leaves Odoo only after the request
+    committed, exactly once; a request rolled back after it wrote its PBX
+    command sends nothing.
+
+    Asterisk cannot be installed here (not packaged in Debian bookworm nor
+    on PyPI/npm): its side is ``peers.ReplayServer``, a recorded-protocol
+    double replaying an AMI exchange recorded from Asterisk 20 and checking
+    every action Odoo sends against it."""
+    rpc = odoo_server
+    ami = peers.ReplayServer("dial_from_odoo.txt", placeholders={"INTERACTION_ID": r"\d+"})
+    partner = rpc.call(
+        "res.partner",
+        "create",
+        {"name": "Zofia Bez Długów", "country_id": poland, "phone": "+48 509 333 444"},
+    )
+    channel = rpc.call(
+        "omnichannel.channel",
+        "create",
+        {
+            "name": "Asterisk line",
+            "channel_type": "phone",
+            "address": f"+4822{uuid.uuid4().int % 10**7:07d}",
+            "queue_id": center["line_queue"],
+            # click-to-dial uses the company's first phone channel
+            "sequence": -1000,
+            "voip_pbx_type": "asterisk",
+            "voip_ami_host": peers.HOST,
+            "voip_ami_port": ami.port,
+            "voip_ami_username": "omnichannel",
+            "voip_ami_secret": "s3cr3t-ami",
+            # a line break: the AMI adapter refuses it once the command is written
+            "voip_ami_context": "from-internal\r\nAction: Hangup",
+        },
+    )
+    agent = {"uid": rpc.login(center["login"], center["login"]), "password": center["login"]}
+
+    def calls():
+        return rpc.call(
+            "omnichannel.interaction",
+            "search",
+            [("partner_id", "=", partner), ("direction", "=", "outbound")],
+        )
+
+    def commands():
+        return rpc.call(
+            "omnichannel.voip.command",
+            "search_read",
+            [("channel_id", "=", channel)],
+            fields=["interaction_id", "state", "error"],
+        )
+
+    try:
+        # the request fails after writing its command: all of it is rolled back
+        with pytest.raises(xmlrpc.client.Fault) as refused:
+            rpc.call("res.partner", "action_voip_dial", [partner], **agent)
+        assert "cannot place this call" in refused.value.faultString, refused.value
+        assert calls() == [] and commands() == []
+
+        rpc.call("omnichannel.channel", "write", [channel], {"voip_ami_context": "from-internal"})
+        action = rpc.call("res.partner", "action_voip_dial", [partner], **agent)
+        assert action["params"]["message"] == "Calling Zofia Bez Długów (+48509333444)…", action
+        (interaction,) = calls()
+        # the answer comes after the commit and the send: the outcome is recorded
+        rows = wait_for(lambda: [r for r in commands() if r["state"] in ("sent", "failed")])
+        assert [(r["interaction_id"][0], r["state"]) for r in rows] == [(interaction, "sent")], rows
+        ami.wait_done()
+        assert ami.errors == []
+        assert ami.connections == 1, "the rolled-back request never reached the PBX"
+        (originate,) = ami.actions("Originate")
+        assert originate["Channel"] == f"PJSIP/{EXTENSION}"
+        assert originate["Variable"] == f"OMNICHANNEL_INTERACTION={interaction}"
+    finally:
+        rpc.call("omnichannel.channel", "write", [channel], {"active": False})
+        ami.close()

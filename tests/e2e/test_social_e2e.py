@@ -467,9 +467,19 @@ def test_whatsapp_conversation_through_wiremock(odoo_server, social, wiremock):
         subtype_xmlid="mail.mt_comment",
         **agent,
     )
-    # sent after the commit, before the request answered; exactly once
+    # sent after the commit, before the request answered
+    (reply,) = rpc.call(
+        "mail.message",
+        "read",
+        [message_id],
+        fields=["omnichannel_social_id", "omnichannel_social_state", "omnichannel_social_attempts"],
+    )
+    # the outcome is recorded (a send needs a claim of an outgoing reply,
+    # which counts an attempt): one attempt, and no other can come
+    assert reply["omnichannel_social_state"] == "sent"
+    assert reply["omnichannel_social_attempts"] == 1
+    assert reply["omnichannel_social_id"] == "wamid.E2E-OUT"
     (sent,) = wiremock.find("POST", sent_url)
-    time.sleep(1)
     assert len(sends_of(wiremock, social["phone_number_id"], sent_text)) == 1
     assert sent["headers"]["Authorization"] == f"Bearer {ACCESS_TOKEN}"
     assert json.loads(sent["body"]) == {
@@ -479,14 +489,6 @@ def test_whatsapp_conversation_through_wiremock(odoo_server, social, wiremock):
         "type": "text",
         "text": {"preview_url": False, "body": "We are sorry, a new parcel leaves today."},
     }
-    (reply,) = rpc.call(
-        "mail.message",
-        "read",
-        [message_id],
-        fields=["omnichannel_social_id", "omnichannel_social_state"],
-    )
-    assert reply["omnichannel_social_id"] == "wamid.E2E-OUT"
-    assert reply["omnichannel_social_state"] == "sent"
 
     # an internal note stays inside Odoo
     rpc.call(
@@ -516,9 +518,14 @@ def test_whatsapp_conversation_through_wiremock(odoo_server, social, wiremock):
         "mail.message",
         "read",
         [failed_id],
-        fields=["omnichannel_social_state", "omnichannel_social_error"],
+        fields=[
+            "omnichannel_social_state",
+            "omnichannel_social_error",
+            "omnichannel_social_attempts",
+        ],
     )
     assert failed["omnichannel_social_state"] == "failed"
+    assert failed["omnichannel_social_attempts"] == 1
     assert "HTTP 400" in failed["omnichannel_social_error"]
     assert "Re-engagement message" in failed["omnichannel_social_error"]
     notes = rpc.call(
@@ -532,8 +539,8 @@ def test_whatsapp_conversation_through_wiremock(odoo_server, social, wiremock):
         fields=["body"],
     )
     assert len(notes) == 1 and "Re-engagement message" in notes[0]["body"]
-    # one platform call per reply, nothing resent afterwards
-    time.sleep(1)
+    # one platform call per reply: both outcomes are final (sent, failed),
+    # a reply is claimed again only while outgoing
     assert len(wiremock.find("POST", sent_url)) == 2
 
 
@@ -580,7 +587,7 @@ def test_cron_sends_a_reply_left_outgoing_once(odoo_server, social, wiremock):
             "omnichannel_social_queued_at": queued_at,
         },
     )
-    cron = rpc.ref("omnichannel_cc.ir_cron_social_retry")
+    cron = rpc.ref("omnichannel_cc_social.ir_cron_social_retry")
     fields = ["omnichannel_social_state", "omnichannel_social_id", "omnichannel_social_attempts"]
 
     other_worker = psycopg2.connect(

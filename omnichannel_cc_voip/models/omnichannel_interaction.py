@@ -8,12 +8,15 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
+from odoo.addons.omnichannel_cc.models.omnichannel_interaction import (
+    UNANSWERED_STATES,
+    WAITING_STATES,
+)
 from odoo.addons.omnichannel_cc.tools import address as address_tools
 
 from ..tools import ami, cti
 
 _logger = logging.getLogger(__name__)
-WAITING = ("new", "queued", "offered")
 SPY_MODES = ("listen", "whisper", "barge")
 
 
@@ -270,7 +273,7 @@ class OmnichannelInteraction(models.Model):
         self._message_log(body=body)
 
     def _voip_on_ringing(self, values, agent):
-        if self.state in WAITING:
+        if self.state in WAITING_STATES:
             self.voip_call_state = "ringing"
         if agent:
             self._voip_note(
@@ -280,7 +283,7 @@ class OmnichannelInteraction(models.Model):
     def _voip_on_answered(self, values, agent):
         when = _pbx_datetime(values["timestamp"])
         agent = agent or self.agent_id
-        if self.state in WAITING:
+        if self.state in WAITING_STATES:
             offers = self.offer_ids.filtered(lambda o: o.state == "pending")
             mine = offers.filtered(lambda o: o.user_id == agent)[:1]
             if mine:
@@ -293,7 +296,7 @@ class OmnichannelInteraction(models.Model):
                 date_answered=when,
                 voip_call_state="talking",
             )
-        elif self.state in ("abandoned", "missed") and self.date_ended and when <= self.date_ended:
+        elif self.state in UNANSWERED_STATES and self.date_ended and when <= self.date_ended:
             # the hang-up came first: the call was in fact answered
             self._set_state(
                 "wrapup",
@@ -347,7 +350,7 @@ class OmnichannelInteraction(models.Model):
 
     def _voip_on_hangup(self, values, agent):
         when = _pbx_datetime(values["timestamp"])
-        if self.state in WAITING:
+        if self.state in WAITING_STATES:
             if self.direction == "outbound":
                 self._set_state(
                     "missed", date_ended=when, date_closed=when, voip_call_state="ended"
@@ -379,7 +382,7 @@ class OmnichannelInteraction(models.Model):
     def _voip_on_failed(self, values, agent):
         when = _pbx_datetime(values["timestamp"])
         reason = values.get("reason") or _("no reason given")
-        if self.state not in WAITING:
+        if self.state not in WAITING_STATES:
             return
         self.write({"voip_call_state": "failed"})
         if self.direction == "outbound":
@@ -399,7 +402,7 @@ class OmnichannelInteraction(models.Model):
     def _voip_on_voicemail(self, values, agent):
         when = _pbx_datetime(values["timestamp"])
         self._voip_attach_recording(values, voicemail=True)
-        if self.state in WAITING:
+        if self.state in WAITING_STATES:
             self.action_abandon()
             self._set_state(
                 "missed", date_ended=when, date_closed=when, voip_call_state="voicemail"
@@ -647,7 +650,7 @@ class OmnichannelInteraction(models.Model):
                     )
                 )
                 return
-            if self.state in WAITING:
+            if self.state in WAITING_STATES:
                 now = fields.Datetime.now()
                 self._set_state("missed", date_ended=now, date_closed=now, voip_call_state="failed")
             self._voip_note(

@@ -1,4 +1,3 @@
-from . import test_signature
 from . import test_res_users
 from . import test_omnichannel_channel
 from . import test_ami

@@ -159,6 +159,7 @@ class OmnichannelAgent(models.Model):
         # sudo: agents read only their own agent record; it is returned sudo, callers check first
         agent = self.sudo().search([("user_id", "=", user.id)], limit=1)
         if not agent:
+            self._check_agent_user(user)
             # sudo: agents may not create agent records; one per user, made on first use
             agent = self.sudo().create({"user_id": user.id, "company_id": user.company_id.id})
         return agent
@@ -182,8 +183,21 @@ class OmnichannelAgent(models.Model):
             agent._change_state(state, break_reason_id)
         return True
 
+    @api.model
+    def _check_agent_user(self, user):
+        # the agent group implies internal user: portal and public users never pass
+        if not user._has_group(AGENT_GROUP):
+            raise AccessError(
+                _(
+                    "%(user)s is not a contact center agent: an administrator must first "
+                    "give them the access Contact Center / Agent.",
+                    user=user.name,
+                )
+            )
+
     def _check_may_change(self, user):
         self.ensure_one()
+        self._check_agent_user(self.user_id)
         if self.user_id == user or user.has_group("omnichannel_cc.group_omnichannel_manager"):
             return
         if user.has_group("omnichannel_cc.group_omnichannel_supervisor"):

@@ -14,3 +14,11 @@ class OmnichannelAgentSkill(models.Model):
         ("agent_skill_uniq", "unique(agent_id, skill_id)", "The agent already has this skill."),
         ("level_range", "CHECK(level BETWEEN 1 AND 5)", "A skill level is between 1 and 5."),
     ]
+
+    def write(self, vals):
+        result = super().write(vals)
+        if "agent_id" in vals:
+            # record rules are checked before a write only: a skill moved to
+            # another agent must be one the user may change there too
+            self.check_access("write")
+        return result

@@ -28,3 +28,11 @@ class OmnichannelQueueMember(models.Model):
             "This agent is already a member of the queue.",
         ),
     ]
+
+    def write(self, vals):
+        result = super().write(vals)
+        if "queue_id" in vals:
+            # record rules are checked before a write only: a membership moved
+            # to another queue must be one the user may manage there too
+            self.check_access("write")
+        return result

@@ -99,6 +99,14 @@ class OmnichannelRoutingRule(models.Model):
             if rule.prefer == routing.PREFER_USER and not rule.preferred_user_id:
                 raise ValidationError(_("Choose the agent this rule prefers."))
 
+    def write(self, vals):
+        result = super().write(vals)
+        if "queue_id" in vals:
+            # record rules are checked before a write only: a rule sent to
+            # another queue must be one the user may configure there too
+            self.check_access("write")
+        return result
+
     def _channel_type_set(self):
         self.ensure_one()
         return frozenset(

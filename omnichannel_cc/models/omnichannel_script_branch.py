@@ -69,6 +69,14 @@ class OmnichannelScriptBranch(models.Model):
                 target=branch.next_step_id.name or _("end"),
             )
 
+    def write(self, vals):
+        result = super().write(vals)
+        if "step_id" in vals:
+            # record rules are checked before a write only: a branch moved to
+            # another script must be one the user may change there too
+            self.check_access("write")
+        return result
+
     def unlink(self):
         scripts = self.step_id.script_id
         result = super().unlink()

@@ -19,6 +19,14 @@ class OmnichannelScriptChoice(models.Model):
     def _check_script_flow(self):
         self.step_id.script_id._script_check_deferred()
 
+    def write(self, vals):
+        result = super().write(vals)
+        if "step_id" in vals:
+            # record rules are checked before a write only: a choice moved to
+            # another script must be one the user may change there too
+            self.check_access("write")
+        return result
+
     def unlink(self):
         scripts = self.step_id.script_id
         result = super().unlink()

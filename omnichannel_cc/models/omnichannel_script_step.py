@@ -74,6 +74,14 @@ class OmnichannelScriptStep(models.Model):
                 )
             )
 
+    def write(self, vals):
+        result = super().write(vals)
+        if "script_id" in vals:
+            # record rules are checked before a write only: a step moved to
+            # another script must be one the user may change there too
+            self.check_access("write")
+        return result
+
     def unlink(self):
         scripts = self.script_id
         result = super().unlink()

@@ -287,6 +287,8 @@ class TestScript(ScriptCommon):
         self.assertEqual(state["step_id"], self.steps["Greeting"].id)
 
     def test_supervisor_edits_scripts(self):
+        # the script of a queue she supervises (test_security: not of others)
+        self.queue_claims.supervisor_ids = self.supervisor_sales
         script = self.script.with_user(self.supervisor_sales)
         script.step_ids[-1].name = "Additional notes"
         self.assertEqual(self.script.step_ids[-1].name, "Additional notes")

@@ -745,6 +745,8 @@ class ResPartner(models.Model):
                 SCREEN_POP_ROWS,
             )
         )
+        rows = self.env.cr.fetchall()
+        # after the fetch: the labels may be read with a query of their own
         state_labels = dict(
             self.env["omnichannel.case"]._fields["state"]._description_selection(self.env)
         )
@@ -759,9 +761,7 @@ class ResPartner(models.Model):
                 "owner_name": owner_name or False,
                 "queue": queue or False,
             }
-            for case_id, name, subject, state, owner_id, owner_name, queue in (
-                self.env.cr.fetchall()
-            )
+            for case_id, name, subject, state, owner_id, owner_name, queue in rows
         ]
 
     @api.model
@@ -805,6 +805,8 @@ class ResPartner(models.Model):
                 SCREEN_POP_INTERACTIONS,
             )
         )
+        rows = self.env.cr.fetchall()
+        # after the fetch: the labels may be read with a query of their own
         channel_labels = self.env["omnichannel.channel"]._channel_type_labels()
         state_labels = dict(Interaction._fields["state"]._description_selection(self.env))
         return [
@@ -831,7 +833,7 @@ class ResPartner(models.Model):
                 create_date,
                 agent,
                 disposition,
-            ) in self.env.cr.fetchall()
+            ) in rows
         ]
 
     # ------------------------------------------------------------------

@@ -154,9 +154,12 @@ class TestScreenPop(OmnichannelCommon):
     def test_screen_pop_with_cold_caches(self):
         # reading labels or rules on a cache miss runs queries: every block
         # must have fetched its rows before
-        self.env.registry.clear_cache()
+        # every cache, the selection labels' included (they live in another one)
+        self.env.registry.clear_all_caches()
         pop = self.env["res.partner"].browse(self.customer_contact.id).omnichannel_screen_pop()
         self.assertEqual([o["id"] for o in pop["sale_orders"]], [self.quotation.id])
         self.assertEqual(len(pop["invoices"]), 2)
         self.assertEqual(len(pop["cases"]), 1)
+        self.assertEqual(pop["cases"][0]["state_label"], "In progress")
         self.assertTrue(pop["interactions"])
+        self.assertEqual(pop["interactions"][0]["channel_label"], "Phone")

@@ -15,6 +15,9 @@
         "views/omnichannel_webform_templates.xml",
     ],
     "demo": ["demo/omnichannel_webform_demo.xml"],
+    "assets": {
+        "web.assets_tests": ["omnichannel_cc_webform/static/tests/tours/*.js"],
+    },
     "installable": True,
     "development_status": "Alpha",
 }

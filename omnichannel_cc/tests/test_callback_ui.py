@@ -28,14 +28,6 @@ class TestCallbackUi(HttpCase):
                 "queue_id": queue.id,
             }
         )
-        cls.form = cls.env["omnichannel.channel"].create(
-            {
-                "name": "Tour form",
-                "channel_type": "webform",
-                "address": "tour-form",
-                "queue_id": queue.id,
-            }
-        )
         cls.callback = cls.env["omnichannel.callback"]._request("509 333 444", queue, "manual")
 
     def test_agent_calls_back_now(self):
@@ -43,10 +35,3 @@ class TestCallbackUi(HttpCase):
         self.callback.invalidate_recordset()
         self.assertEqual(self.callback.state, "in_progress")
         self.assertEqual(self.callback.interaction_ids.direction, "outbound")
-
-    def test_manager_sees_embed_snippet(self):
-        self.start_tour(
-            f"/odoo/action-omnichannel_cc.omnichannel_channel_action/{self.form.id}",
-            "omnichannel_cc_webform_channel_tour",
-            login="occ_cb_tour_manager",
-        )

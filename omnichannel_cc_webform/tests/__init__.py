@@ -1,2 +1,3 @@
 from . import test_webform
 from . import test_webform_submit
+from . import test_webform_ui

@@ -1,6 +1,6 @@
 """One real Odoo 18 server per test session, on a throwaway database.
 
-The four addons are installed first (``--stop-after-init``), then the server
+The suite's addons are installed first (``--stop-after-init``), then the server
 runs with two HTTP workers and a gevent worker, as in production. Tests talk
 to it over XML-RPC only. Nothing here imports odoo: it runs in its own
 processes, found through ``ODOO_PYTHON`` (default: this Python).

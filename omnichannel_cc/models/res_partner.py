@@ -389,14 +389,19 @@ class ResPartner(models.Model):
     # Screen-pop
     # ------------------------------------------------------------------
     # Each list block is one SQL query returning plain values: no record is
-    # built for invoices, orders, cases or interactions. The filters are
-    # those of the former superuser searches (company of the user, no record
-    # rule), so an agent sees exactly the same figures.
+    # built for invoices, orders, cases or interactions. Cases and history
+    # are those the user may read: the record rules' query is embedded in
+    # the block's SQL. Invoices and orders are figures the agent may not
+    # read as records (a controlled sudo: company of the user, no record
+    # rule), shown only for the customers the agent serves.
     def omnichannel_screen_pop(self):
         """What an agent sees of this customer before answering.
 
-        Invoices and orders are read with a controlled sudo: the agent gets
-        exactly these figures, not access to the accounting records.
+        Agents open the panel of the customers of the interactions they may
+        read and of the offers ringing for them; managers of any customer of
+        their companies (AccessError otherwise). Invoices and orders are read
+        with a controlled sudo: the agent gets exactly these figures, not
+        access to the accounting records.
         """
         self.ensure_one()
         if not self.env.user.has_group("omnichannel_cc.group_omnichannel_agent"):
@@ -409,6 +414,7 @@ class ResPartner(models.Model):
         self.check_access("read")
         commercial = partner.commercial_partner_id
         commercial.fetch(POP_PARTNER_FIELDS)
+        self._omnichannel_pop_check_customer(partner, commercial)
         companies = self.env.companies
         partners, currency, today = self._omnichannel_pop_header(partner | commercial)
         invoices, overdue_amount, total_due = self._omnichannel_pop_invoices(
@@ -426,6 +432,44 @@ class ResPartner(models.Model):
             "cases": self._omnichannel_pop_cases(commercial),
             "interactions": self._omnichannel_pop_interactions(commercial),
         }
+
+    @api.model
+    def _omnichannel_pop_check_customer(self, partner, commercial):
+        """AccessError unless the user may open the panel of ``commercial``'s
+        customer: managers (and the superuser) any; others when one of its
+        interactions is readable by them under the record rules, or rings
+        for them (a pending offer). One query; the rules are read before it."""
+        if self.env.su or self.env.user.has_group("omnichannel_cc.group_omnichannel_manager"):
+            return
+        # the contacts of a company are one customer: the panel shows the
+        # company's cases, history and figures whichever contact is opened
+        readable = self.env["omnichannel.interaction"]._search(
+            [("commercial_partner_id", "=", commercial.id)]
+        )
+        query = SQL(
+            """SELECT EXISTS(%(readable)s)
+                   OR EXISTS(SELECT 1
+                               FROM omnichannel_offer offer
+                               JOIN omnichannel_interaction interaction
+                                 ON interaction.id = offer.interaction_id
+                              WHERE offer.user_id = %(uid)s
+                                AND offer.state = 'pending'
+                                AND interaction.commercial_partner_id = %(partner_id)s)""",
+            readable=readable.select(),
+            uid=self.env.uid,
+            partner_id=commercial.id,
+        )
+        self.env["omnichannel.offer"].flush_model(["interaction_id", "user_id", "state"])
+        self.env.flush_query(query)
+        self.env.cr.execute(query)
+        if not self.env.cr.fetchone()[0]:
+            raise AccessError(
+                _(
+                    "You may open the customer panel of the customers of your interactions "
+                    "and offers only: %(partner)s is not one of them.",
+                    partner=partner.display_name,
+                )
+            )
 
     @api.model
     def _omnichannel_pop_header(self, partners):
@@ -725,26 +769,37 @@ class ResPartner(models.Model):
             ]
         )
         self.env["res.partner"].flush_model(["name"])
-        self.env.cr.execute(
-            SQL(
-                """SELECT case_.id, case_.name, case_.subject, case_.state,
-                          case_.user_id, owner.name, %s
-                     FROM omnichannel_case case_
-                     LEFT JOIN res_users users ON users.id = case_.user_id
-                     LEFT JOIN res_partner owner ON owner.id = users.partner_id
-                     LEFT JOIN omnichannel_queue queue ON queue.id = case_.queue_id
-                    WHERE case_.commercial_partner_id = %s
-                      AND case_.state IN %s
-                      AND case_.company_id = ANY(%s)
-                    ORDER BY case_.priority DESC, case_.id DESC
-                    LIMIT %s""",
-                self.env["omnichannel.queue"]._field_to_sql("queue", "name"),
-                commercial.id,
-                tuple(OPEN_CASE_STATES),
-                self.env.companies.ids,
-                SCREEN_POP_ROWS,
-            )
+        # the cases the user may read (record rules), found through the
+        # customer's index: built, and the rules read, before the execute
+        readable = Case._search(
+            [
+                ("commercial_partner_id", "=", commercial.id),
+                ("state", "in", OPEN_CASE_STATES),
+                ("company_id", "in", self.env.companies.ids),
+            ]
         )
+        query = SQL(
+            """SELECT case_.id, case_.name, case_.subject, case_.state,
+                      case_.user_id, owner.name, %s
+                 FROM omnichannel_case case_
+                 LEFT JOIN res_users users ON users.id = case_.user_id
+                 LEFT JOIN res_partner owner ON owner.id = users.partner_id
+                 LEFT JOIN omnichannel_queue queue ON queue.id = case_.queue_id
+                WHERE case_.commercial_partner_id = %s
+                  AND case_.state IN %s
+                  AND case_.company_id = ANY(%s)
+                  AND case_.id IN %s
+                ORDER BY case_.priority DESC, case_.id DESC
+                LIMIT %s""",
+            self.env["omnichannel.queue"]._field_to_sql("queue", "name"),
+            commercial.id,
+            tuple(OPEN_CASE_STATES),
+            self.env.companies.ids,
+            readable.subselect(),
+            SCREEN_POP_ROWS,
+        )
+        self.env.flush_query(query)
+        self.env.cr.execute(query)
         rows = self.env.cr.fetchall()
         # after the fetch: the labels may be read with a query of their own
         state_labels = dict(
@@ -782,29 +837,38 @@ class ResPartner(models.Model):
             ]
         )
         self.env["res.partner"].flush_model(["name"])
-        self.env.cr.execute(
-            SQL(
-                """SELECT interaction.id, interaction.name, interaction.channel_type,
-                          interaction.direction, interaction.subject, interaction.state,
-                          interaction.create_date, agent.name, %s
-                     FROM (SELECT id, name, channel_type, direction, subject, state,
-                                  create_date, agent_id, disposition_id
-                             FROM omnichannel_interaction
-                            WHERE commercial_partner_id = %s
-                              AND company_id = ANY(%s)
-                            ORDER BY id DESC
-                            LIMIT %s) interaction
-                     LEFT JOIN res_users users ON users.id = interaction.agent_id
-                     LEFT JOIN res_partner agent ON agent.id = users.partner_id
-                     LEFT JOIN omnichannel_disposition disposition
-                            ON disposition.id = interaction.disposition_id
-                    ORDER BY interaction.id DESC""",
-                self.env["omnichannel.disposition"]._field_to_sql("disposition", "name"),
-                commercial.id,
-                self.env.companies.ids,
-                SCREEN_POP_INTERACTIONS,
-            )
+        # the interactions the user may read (record rules), as for the cases
+        readable = Interaction._search(
+            [
+                ("commercial_partner_id", "=", commercial.id),
+                ("company_id", "in", self.env.companies.ids),
+            ]
         )
+        query = SQL(
+            """SELECT interaction.id, interaction.name, interaction.channel_type,
+                      interaction.direction, interaction.subject, interaction.state,
+                      interaction.create_date, agent.name, %s
+                 FROM (SELECT id, name, channel_type, direction, subject, state,
+                              create_date, agent_id, disposition_id
+                         FROM omnichannel_interaction
+                        WHERE commercial_partner_id = %s
+                          AND company_id = ANY(%s)
+                          AND id IN %s
+                        ORDER BY id DESC
+                        LIMIT %s) interaction
+                 LEFT JOIN res_users users ON users.id = interaction.agent_id
+                 LEFT JOIN res_partner agent ON agent.id = users.partner_id
+                 LEFT JOIN omnichannel_disposition disposition
+                        ON disposition.id = interaction.disposition_id
+                ORDER BY interaction.id DESC""",
+            self.env["omnichannel.disposition"]._field_to_sql("disposition", "name"),
+            commercial.id,
+            self.env.companies.ids,
+            readable.subselect(),
+            SCREEN_POP_INTERACTIONS,
+        )
+        self.env.flush_query(query)
+        self.env.cr.execute(query)
         rows = self.env.cr.fetchall()
         # after the fetch: the labels may be read with a query of their own
         channel_labels = self.env["omnichannel.channel"]._channel_type_labels()

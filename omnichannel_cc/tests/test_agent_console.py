@@ -325,6 +325,8 @@ class TestAgentConsoleTour(OmnichannelCommon, HttpCase):
                 "partner_id": cls.customer_company.id,
                 "subject": "Damaged delivery",
                 "user_id": cls.agent_claims.id,
+                # a Sales case: the panel shows the cases its agent may read
+                "queue_id": cls.queue_sales.id,
             }
         )
         # the call waits before the agent is even available

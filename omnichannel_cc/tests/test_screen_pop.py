@@ -5,8 +5,11 @@ from odoo.tests import tagged, users
 from .common import OmnichannelCommon
 
 
-@tagged("post_install", "-at_install")
-class TestScreenPop(OmnichannelCommon):
+class ScreenPopCommon(OmnichannelCommon):
+    """A customer (company and contact) with invoices, orders, a case and a
+    contact of the Sales queue, and a case and a contact of the Claims queue
+    that Sales agents may not read."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -38,20 +41,38 @@ class TestScreenPop(OmnichannelCommon):
             }
         )
         cls.order_cancelled._action_cancel()
-        cls.case = cls.env["omnichannel.case"].create(
+        Case = cls.env["omnichannel.case"]
+        # a Sales case owned by a Claims agent: Sales agents read it
+        cls.case = Case.create(
             {
                 "subject": "Szkoda",
                 "partner_id": cls.customer_contact.id,
                 "user_id": cls.agent_claims.id,
-                "queue_id": cls.queue_claims.id,
+                "queue_id": cls.queue_sales.id,
                 "state": "open",
             }
         )
-        cls.env["omnichannel.case"].create(
-            {"subject": "Old", "partner_id": cls.customer_company.id, "state": "solved"}
+        # Claims only: Sales agents may not read it
+        cls.case_claims = Case.create(
+            {
+                "subject": "Reklamacja poufna",
+                "partner_id": cls.customer_contact.id,
+                "user_id": cls.agent_claims.id,
+                "queue_id": cls.queue_claims.id,
+                "state": "open",
+                "priority": "1",
+            }
         )
+        Case.create({"subject": "Old", "partner_id": cls.customer_company.id, "state": "solved"})
         cls.interaction = cls._inbound("pop-1", "+48 609 876 543")
+        # a later e-mail of the same customer, waiting in Claims
+        cls.interaction_claims = cls._inbound(
+            "pop-claims", "jan.testowy@tartak-test.example", channel=cls.channel_email
+        )
 
+
+@tagged("post_install", "-at_install")
+class TestScreenPop(ScreenPopCommon):
     @users("occ_agent_sales")
     def test_screen_pop_payload(self):
         pop = self.env["res.partner"].browse(self.customer_contact.id).omnichannel_screen_pop()
@@ -143,7 +164,7 @@ class TestScreenPop(OmnichannelCommon):
         self.assertEqual(pop["partner"]["name"], self.customer_contact.display_name)
         case = pop["cases"][0]
         self.assertEqual(case["owner_name"], self.agent_claims.name)
-        self.assertEqual(case["queue"], self.queue_claims.name)
+        self.assertEqual(case["queue"], self.queue_sales.name)
         self.assertEqual(case["subject"], "Szkoda")
         history = pop["interactions"][0]
         self.assertEqual(history["channel_type"], "phone")
@@ -163,3 +184,91 @@ class TestScreenPop(OmnichannelCommon):
         self.assertEqual(pop["cases"][0]["state_label"], "In progress")
         self.assertTrue(pop["interactions"])
         self.assertEqual(pop["interactions"][0]["channel_label"], "Phone")
+
+
+# ---- issue 13, M1: the screen-pop keeps the record rules ----
+@tagged("post_install", "-at_install")
+class TestSecurityReviewM1ScreenPop(ScreenPopCommon):
+    def _pop(self, partner):
+        return self.env["res.partner"].browse(partner.id).omnichannel_screen_pop()
+
+    @users("occ_agent_sales")
+    def test_m1_cases_and_history_of_another_queue_hidden(self):
+        Case = self.env["omnichannel.case"]
+        Interaction = self.env["omnichannel.interaction"]
+        claims_interaction = Interaction.browse(self.interaction_claims["interaction_id"])
+        # what read refuses ...
+        with self.assertRaises(AccessError):
+            Case.browse(self.case_claims.id).read(["subject"])
+        with self.assertRaises(AccessError):
+            claims_interaction.read(["subject"])
+        # ... the panel does not show
+        pop = self._pop(self.customer_contact)
+        self.assertEqual([case["id"] for case in pop["cases"]], [self.case.id])
+        self.assertEqual(
+            [row["id"] for row in pop["interactions"]], [self.interaction["interaction_id"]]
+        )
+        self.assertNotIn("Reklamacja poufna", str(pop))
+        # the company's panel is the same customer's
+        pop = self._pop(self.customer_company)
+        self.assertEqual([case["id"] for case in pop["cases"]], [self.case.id])
+        self.assertNotIn(claims_interaction.id, [row["id"] for row in pop["interactions"]])
+
+    @users("occ_agent_sales")
+    def test_m1_unrelated_partner_refused(self):
+        # an invoiced partner who never contacted the contact center
+        with self.assertRaisesRegex(AccessError, "Zofia Bez Długów is not one of them"):
+            self._pop(self.customer_plain)
+        # a customer of the Claims queue only
+        claims_customer = self.env(su=True)["res.partner"].create(
+            {"name": "Klient Reklamacji", "email": "reklamacje@klient.example"}
+        )
+        self._inbound("pop-claims-only", "reklamacje@klient.example", channel=self.channel_email)
+        with self.assertRaises(AccessError):
+            self._pop(claims_customer)
+        # ... whose panel the Claims agent opens
+        pop = claims_customer.with_user(self.agent_claims).omnichannel_screen_pop()
+        self.assertEqual(pop["partner"]["id"], claims_customer.id)
+
+    @users("occ_agent_sales")
+    def test_m1_own_customer_works(self):
+        pop = self._pop(self.customer_contact)
+        self.assertEqual(len(pop["invoices"]), 2)
+        self.assertEqual([o["id"] for o in pop["sale_orders"]], [self.quotation.id])
+        # a customer whose contact of another queue rings for this agent,
+        # while the offer rings
+        claims_line = self.env(su=True)["omnichannel.channel"].create(
+            {
+                "name": "Claims line",
+                "channel_type": "phone",
+                "address": "+48 22 555 01 02",
+                "queue_id": self.queue_claims.id,
+            }
+        )
+        offered = self._inbound("pop-offered", "+48 509 333 444", channel=claims_line)
+        self.assertEqual(offered["partner_id"], self.customer_plain.id)
+        with self.assertRaises(AccessError):
+            self._pop(self.customer_plain)
+        offer = self.env(su=True)["omnichannel.offer"].create(
+            {
+                "interaction_id": offered["interaction_id"],
+                "user_id": self.agent_sales.id,
+                "queue_id": self.queue_claims.id,
+            }
+        )
+        pop = self._pop(self.customer_plain)
+        self.assertEqual([inv["id"] for inv in pop["invoices"]], [self.invoice_other.id])
+        offer._set_state("cancelled")
+        with self.assertRaises(AccessError):
+            self._pop(self.customer_plain)
+
+    @users("occ_manager")
+    def test_m1_manager_sees_all(self):
+        pop = self._pop(self.customer_contact)
+        self.assertEqual([case["id"] for case in pop["cases"]], [self.case_claims.id, self.case.id])
+        self.assertEqual(
+            [row["id"] for row in pop["interactions"]],
+            [self.interaction_claims["interaction_id"], self.interaction["interaction_id"]],
+        )
+        pop = self._pop(self.customer_plain)
+        self.assertEqual([inv["id"] for inv in pop["invoices"]], [self.invoice_other.id])

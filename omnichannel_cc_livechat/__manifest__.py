@@ -2,7 +2,7 @@
     "name": "Omnichannel Contact Center: Web Chat",
     "summary": "Website live chat routed by the contact center: the ACD picks the operator, "
     "the chat becomes an interaction with the screen-pop",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Services/Contact Center",
     "website": "https://github.com/omnichannel-cc/omnichannel-cc",
     "author": "Omnichannel CC contributors",

@@ -1,5 +1,3 @@
-import uuid
-
 from odoo import http
 from odoo.http import request
 
@@ -33,5 +31,7 @@ class OmnichannelLivechatController(LivechatController):
             # sudo: public route: visitors may not read live chat channels; records the miss only
             livechat = request.env["im_livechat.channel"].sudo().browse(int(channel_id)).exists()
             if livechat:
-                livechat._omnichannel_missed(anonymous_name, external_id=f"missed-{uuid.uuid4()}")
+                livechat._omnichannel_missed(
+                    anonymous_name, request.httprequest.remote_addr or "unknown"
+                )
         return result

@@ -1,4 +1,22 @@
-from odoo import api, models
+from datetime import UTC
+
+from odoo import api, fields, models
+from odoo.tools.misc import hmac
+
+# a visitor's repeated requests within one period are one missed chat
+MISSED_CHAT_PERIOD = 600  # seconds
+
+
+def missed_chat_period(now):
+    """The number of the period of MISSED_CHAT_PERIOD that ``now`` (naive UTC) is in."""
+    return int(now.replace(tzinfo=UTC).timestamp()) // MISSED_CHAT_PERIOD
+
+
+def address_key(env, remote_ip):
+    """A keyed hash of the visitor's IP address: stable, not reversible
+    without the database secret."""
+    # sudo: the database secret keys the hash; only the hash leaves this function
+    return hmac(env(su=True), "omnichannel-chat-visitor", remote_ip or "unknown")[:24]
 
 
 class ImLivechatChannel(models.Model):
@@ -57,14 +75,40 @@ class ImLivechatChannel(models.Model):
             return self.env["res.partner"]
         return user.partner_id
 
-    def _omnichannel_missed(self, anonymous_name, external_id):
+    def _omnichannel_visitor_key(self, remote_ip):
+        """Who asks for a chat, for the key of their missed chat: their
+        partner, else their guest (cookie), else their IP address (keyed
+        hash: the address itself is not stored)."""
+        partner = self._omnichannel_visitor_partner()
+        if partner:
+            return f"partner-{partner.id}"
+        guest = self.env["mail.guest"]._get_guest_from_context()
+        if guest:
+            return f"guest-{guest.id}"
+        return f"ip-{address_key(self.env, remote_ip)}"
+
+    def _omnichannel_missed(self, anonymous_name, remote_ip):
         """A visitor asked for a chat and nobody could take it: a missed
-        interaction of the linked channel (none when not linked)."""
+        interaction of the linked channel (none when not linked).
+
+        One per visitor and period of MISSED_CHAT_PERIOD: the missed chat's
+        external id is made of them, so a repeat finds it again
+        (``_inbound_once``) and writes nothing. New missed chats from one
+        IP address are limited per period (``chat_missed_rate_ip``): beyond,
+        nothing is written either. The visitor is told nobody is available
+        in every case."""
         self.ensure_one()
         channel = self._omnichannel_channel()
         # sudo: the visitor's request records the missed chat as an interaction of the queue
         Interaction = self.env["omnichannel.interaction"].sudo()
         if not channel:
+            return Interaction
+        period = missed_chat_period(fields.Datetime.now())
+        external_id = f"missed:{self._omnichannel_visitor_key(remote_ip)}:{period}"
+        existing = Interaction._api_inbound_find(channel, external_id)
+        if existing:
+            return existing
+        if not channel._chat_missed_rate_claim(address_key(self.env, remote_ip), period):
             return Interaction
         partner = self._omnichannel_visitor_partner()
         queue, _user = channel._chat_plan(partner=partner)
@@ -87,7 +131,9 @@ class ImLivechatChannel(models.Model):
                 }
             )
 
-        interaction, created = Interaction._inbound_once(channel, external_id, create)
+        interaction, created = Interaction._inbound_once(
+            channel, external_id, create, known_new=True
+        )
         if created:
             interaction._chat_missed()
         return interaction

@@ -1,7 +1,12 @@
+import logging
+
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools import SQL
 
 from odoo.addons.omnichannel_cc.tools import routing
+
+_logger = logging.getLogger(__name__)
 
 
 class OmnichannelChannel(models.Model):
@@ -17,6 +22,14 @@ class OmnichannelChannel(models.Model):
         ondelete="restrict",
         help="Web chat: the Odoo live chat channel (button, support page) this channel serves. "
         "Its visitors are routed through this channel's queue to the contact center agents.",
+    )
+
+    chat_missed_rate_ip = fields.Integer(
+        string="Missed chats per visitor address (10 min)",
+        default=10,
+        help="Web chat: missed chats (nobody available) recorded from one IP address within "
+        "10 minutes; more are not recorded (the visitors are told nobody is available, as "
+        "always). A visitor's repeated requests count once. 0: no limit.",
     )
 
     _sql_constraints = [
@@ -106,3 +119,36 @@ class OmnichannelChannel(models.Model):
         for queue in channel.queue_id._chat_queues():
             users |= queue._chat_pick(probe, limit=None)
         return users
+
+    # ------------------------------------------------------------------
+    # Missed chats: a rate limit per visitor address
+    # ------------------------------------------------------------------
+    def _chat_missed_rate_claim(self, address, period):
+        """Count one more missed chat from ``address`` (a keyed hash of the
+        IP address) in ``period``; False, and nothing written, when the
+        channel's limit is reached.
+
+        Counted in PostgreSQL (every worker counts the same) with the
+        idempotency keys: the n-th missed chat of the period claims the key
+        ``n``, so two concurrent requests claiming the same one conflict,
+        and Odoo replays the second (see ``omnichannel.event.key``)."""
+        self.ensure_one()
+        limit = self.chat_missed_rate_ip
+        if limit <= 0:
+            return True
+        # sudo: only managers read idempotency keys; those of this address are counted
+        keys = self.env["omnichannel.event.key"].sudo()
+        scope = f"chat-missed:{self.id}:{address}:{period}"
+        keys.flush_model()
+        self.env.cr.execute(
+            SQL("SELECT count(*) FROM omnichannel_event_key WHERE scope = %s", scope)
+        )
+        used = self.env.cr.fetchone()[0]
+        if used >= limit:
+            _logger.info(
+                "Web chat %s: %s missed chats from one address in 10 minutes, no more are recorded",
+                self.address,
+                used,
+            )
+            return False
+        return keys._claim(scope, str(used + 1))

@@ -1,1 +1,2 @@
 from . import test_channel_chat
+from . import test_security

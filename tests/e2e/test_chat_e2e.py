@@ -187,3 +187,82 @@ def test_concurrent_first_messages_get_different_agents(odoo_server, chat):
         rpc, [("channel_id", "=", chat["channel"]), ("discuss_channel_id", "=", False)]
     )
     assert [(row["state"], row["end_reason"]) for row in missed] == [("missed", "no_agent")]
+
+
+# ---- issue 13, M3: anonymous visitors cannot mass-create missed chats ----
+@pytest.fixture
+def unattended(odoo_server):
+    """A live chat channel whose queue has no agent: every request is missed;
+    at most 3 missed chats from one address in 10 minutes."""
+    rpc = odoo_server
+    queue = rpc.call("omnichannel.queue", "create", {"name": unique("Nobody")})
+    livechat = rpc.call("im_livechat.channel", "create", {"name": unique("After hours")})
+    rpc.call("im_livechat.channel", "write", [livechat], {"user_ids": [(5, 0, 0)]})
+    channel = rpc.call(
+        "omnichannel.channel",
+        "create",
+        {
+            "name": "Web chat",
+            "channel_type": "chat",
+            "livechat_channel_id": livechat,
+            "queue_id": queue,
+            "chat_missed_rate_ip": 3,
+        },
+    )
+    return {"livechat": livechat, "channel": channel}
+
+
+def guest_visitor(rpc, name):
+    """A visitor with a guest cookie of their own (from an earlier chat)."""
+    guest = rpc.call("mail.guest", "create", {"name": name})
+    [row] = rpc.call("mail.guest", "read", [guest], fields=["access_token"])
+    visitor = Visitor(rpc.url)
+    visitor.http.cookies["dgid"] = f"{guest}|{row['access_token']}"
+    return visitor
+
+
+def footprint(rpc):
+    return (
+        rpc.call("omnichannel.interaction", "search_count", []),
+        rpc.call("mail.message", "search_count", []),
+        rpc.call("omnichannel.event.key", "search_count", []),
+    )
+
+
+def test_m3_missed_chats_once_per_visitor_and_limited_per_address(odoo_server, unattended):
+    rpc = odoo_server
+    livechat, channel = unattended["livechat"], unattended["channel"]
+    # one anonymous visitor (no cookie: known by their address) asking five
+    # times at the same moment, on both workers
+    visitors = [Visitor(rpc.url) for _i in range(5)]
+    barrier = threading.Barrier(len(visitors))
+    results, errors = [None] * len(visitors), []
+
+    def ask(index):
+        try:
+            barrier.wait(timeout=30)
+            results[index] = visitors[index].get_session(livechat)
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(visitors))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    assert results == [False] * len(visitors), "told nobody is available"
+    missed = interactions(rpc, [("channel_id", "=", channel)])
+    assert [(row["state"], row["end_reason"]) for row in missed] == [("missed", "no_agent")]
+
+    # two more visitors of that address are recorded (3 in 10 minutes) ...
+    for name in ("Gość 1", "Gość 2"):
+        assert guest_visitor(rpc, name).get_session(livechat) is False
+    assert len(interactions(rpc, [("channel_id", "=", channel)])) == 3
+    # ... then the address is over its limit: nothing is written
+    late = [guest_visitor(rpc, "Gość 3"), Visitor(rpc.url)]
+    before = footprint(rpc)
+    for visitor in late:
+        for _attempt in range(3):
+            assert visitor.get_session(livechat) is False
+    assert footprint(rpc) == before

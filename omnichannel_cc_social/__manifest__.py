@@ -1,7 +1,8 @@
 {
     "name": "Omnichannel Contact Center: Social Messengers",
-    "summary": "WhatsApp Cloud API, Facebook Messenger and Telegram conversations as interactions, replies sent after commit",
-    "version": "18.0.1.0.0",
+    "summary": "WhatsApp Cloud API, Facebook Messenger and Telegram conversations as "
+    "interactions, replies sent after commit",
+    "version": "18.0.1.0.1",
     "category": "Services/Contact Center",
     "website": "https://github.com/omnichannel-cc/omnichannel-cc",
     "author": "Omnichannel CC contributors",

@@ -1,16 +1,19 @@
 """The preamble of every signed public webhook, written once.
 
 A provider's controller mixes :class:`SignedWebhook` into its
-``http.Controller``, says how its channel is found and its signature
-checked, and hands each route's body to :meth:`SignedWebhook._webhook_receive`
-with a pure parser and the name of the ``omnichannel.interaction`` method
-that applies the result. The checks and their order (``tools/webhook.py``)
-and the JSON answers are the same for every provider:
+``http.Controller``, declares its routes with ``type=WEBHOOK_ROUTE_TYPE``,
+says how its channel is found and its signature checked, and hands each
+route's body to :meth:`SignedWebhook._webhook_receive` with a pure parser
+and the name of the ``omnichannel.interaction`` method that applies the
+result. The checks and their order (``tools/webhook.py``) and the JSON
+answers are the same for every provider:
 
 - 413 ``{"error"}``: the body is over the limit (announced or read);
-- 404: unknown token (not logged: scanners);
+- 404: unknown token, or one no channel can have (not logged: scanners);
 - 401: missing or bad signature, or a signed timestamp out of the window;
-- 400: not a JSON object, a field the parser refuses, or a ``UserError`` /
+- 415: a signed body declared as something else than JSON (a form);
+- 400: not a JSON object (or nested too deep, or with a non-finite
+  number), a field the parser refuses, or a ``UserError`` /
   ``ValidationError`` of the model (its writes are rolled back);
 - 200: the model method's result.
 
@@ -22,12 +25,33 @@ import time
 
 from odoo import SUPERUSER_ID
 from odoo.exceptions import UserError, ValidationError
-from odoo.http import request
+from odoo.http import HttpDispatcher, request
 
 from ..tools import signature
 from ..tools import webhook as webhook_tools
 
 _logger = logging.getLogger(__name__)
+
+WEBHOOK_ROUTE_TYPE = "omnichannel_webhook"
+
+
+class SignedWebhookDispatcher(HttpDispatcher):
+    """Routes of ``type=WEBHOOK_ROUTE_TYPE``: an ``http`` route whose raw
+    body is read before Odoo parses a form out of it. The signature is over
+    those bytes: a body sent as a form would otherwise reach the controller
+    empty, and its sender hear "bad signature" instead of "send JSON"."""
+
+    routing_type = WEBHOOK_ROUTE_TYPE
+
+    def dispatch(self, endpoint, args):
+        httprequest = self.request.httprequest
+        controller = getattr(getattr(endpoint, "func", None), "__self__", None)
+        limit = getattr(controller, "_webhook_max_body", SignedWebhook._webhook_max_body)
+        length = httprequest.content_length
+        if length is None or length <= limit:
+            # cached: the form parser (and a replayed request) read the cache
+            httprequest.get_data()
+        return super().dispatch(endpoint, args)
 
 
 class SignedWebhook:
@@ -58,6 +82,15 @@ class SignedWebhook:
         against the clock; None when the provider signs none."""
         return
 
+    def _webhook_find_channel(self, token):
+        """The channel of a URL token; ``WebhookError`` 404 when none, or
+        when the token cannot be one (a NUL never reaches the database)."""
+        webhook_tools.check_token(token, self._webhook_unknown_token)
+        channel = self._webhook_channel(token)
+        if not channel:
+            raise webhook_tools.WebhookError(404, self._webhook_unknown_token)
+        return channel
+
     def _webhook_receive(self, token, parse, method):
         """Check the request, then apply it.
 
@@ -70,14 +103,14 @@ class SignedWebhook:
         httprequest = request.httprequest
         try:
             webhook_tools.check_size(httprequest.content_length, self._webhook_max_body)
-            # cached: Odoo replays the request after a serialization failure
+            # read by SignedWebhookDispatcher before any form parsing; cached:
+            # Odoo replays the request after a serialization failure
             body = httprequest.get_data(as_text=False)
             webhook_tools.check_size(len(body), self._webhook_max_body)
-            channel = self._webhook_channel(token)
-            if not channel:
-                raise webhook_tools.WebhookError(404, self._webhook_unknown_token)
+            channel = self._webhook_find_channel(token)
             if not self._webhook_verify(channel, body, httprequest.headers):
                 raise webhook_tools.WebhookError(401, self._webhook_bad_signature)
+            webhook_tools.check_content_type(httprequest.mimetype)
             values = parse(channel, webhook_tools.load_json(body))
             timestamp = self._webhook_timestamp(values)
             if timestamp is not None:

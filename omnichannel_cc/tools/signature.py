@@ -5,7 +5,10 @@ Pure functions, no ORM. Used by the PBX webhooks (``X-Omnichannel-Signature``,
 the sender signs the raw HTTP body with the channel's shared secret. A PBX
 body carries its ``timestamp``, which is therefore signed too: the
 controller refuses one more than five minutes off (:func:`is_fresh`), and
-the idempotency keys make a replay within that window a no-op.
+the idempotency keys make a replay within that window a no-op. There is no
+other scheme (no timestamp header, no ``"<ts>." + body``): the Asterisk
+bridge (``omnichannel_cc_voip/scripts/ami_bridge.py``) and the Kamailio
+reference configuration sign exactly this.
 """
 
 import hashlib

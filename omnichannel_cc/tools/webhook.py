@@ -8,12 +8,23 @@ webhooks (``omnichannel_cc_voip``), the social messengers'
 (``omnichannel_cc_social``) and any provider posting to Odoo.
 
 The order of the checks is part of the contract: size (413), token (404),
-signature (401), JSON (400), the provider's own fields (400), clock (401).
+signature (401), content type (415), JSON (400), the provider's own fields
+(400), clock (401).
 """
 
 import json
+import math
+import re
 
 from .signature import DEFAULT_TOLERANCE
+
+MAX_TOKEN = 128
+# deeper than any provider's body; json.loads recurses once per level
+MAX_DEPTH = 64
+# a JSON string (escapes included) and the brackets outside strings
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class WebhookError(Exception):
@@ -31,11 +42,72 @@ def check_size(length, limit):
         raise WebhookError(413, f"The body is larger than {limit} bytes.")
 
 
-def load_json(body):
-    """The JSON object of a raw body; 400 unless it is UTF-8 JSON holding an object."""
+def check_token(token, message="Unknown webhook token."):
+    """Refuse (404) a URL token no channel can have, before it is looked up:
+    empty, too long, or holding control characters (PostgreSQL refuses NUL)
+    or anything but printable ASCII."""
+    if (
+        not isinstance(token, str)
+        or not token
+        or len(token) > MAX_TOKEN
+        or not token.isascii()
+        or not token.isprintable()
+    ):
+        raise WebhookError(404, message)
+
+
+def check_content_type(mimetype):
+    """Refuse (415) a body declared as anything but JSON (a form, text):
+    ``mimetype`` without parameters, empty when the sender declared none."""
+    mimetype = (mimetype or "").strip().lower()
+    if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise WebhookError(
+            415, f"The body must be sent as Content-Type: application/json, not {mimetype[:80]}."
+        )
+
+
+def has_control_chars(text):
+    """Whether ``text`` holds a control character (NUL, newline, escape ...)."""
+    return bool(_CONTROL.search(text))
+
+
+def json_depth(body, limit=MAX_DEPTH):
+    """Nesting depth of the JSON text ``body`` (bytes), counted without
+    parsing (brackets outside strings), stopping once over ``limit``."""
+    depth = deepest = 0
+    for bracket in _JSON_BRACKET.finditer(_JSON_STRING.sub(b'""', body)):
+        if bracket.group() in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                break
+        else:
+            depth -= 1
+    return deepest
+
+
+def _finite_float(text):
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is out of range")
+    return value
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def load_json(body, max_depth=MAX_DEPTH):
+    """The JSON object of a raw body; 400 unless it is UTF-8 JSON holding an
+    object, nested at most ``max_depth`` deep, with finite numbers only
+    (``NaN``, ``Infinity`` and ``1e400`` are refused)."""
+    if json_depth(body, max_depth) > max_depth:
+        raise WebhookError(400, f"The body is nested more than {max_depth} levels deep.")
     try:
-        payload = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
+        payload = json.loads(
+            body.decode("utf-8"), parse_float=_finite_float, parse_constant=_no_constant
+        )
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise WebhookError(400, f"The body is not valid UTF-8 JSON: {error}") from error
     if not isinstance(payload, dict):
         raise WebhookError(400, "The body must be a JSON object.")
@@ -50,7 +122,11 @@ def check_clock(
     replayed or badly clocked request."""
     if isinstance(timestamp, bool) or not isinstance(timestamp, int | float):
         raise WebhookError(401, "The request carries no timestamp.")
-    if not -max_ahead <= now - timestamp <= max_age:
+    try:
+        offset = now - float(timestamp)
+    except OverflowError:
+        offset = math.inf
+    if not -max_ahead <= offset <= max_age:
         if max_age == max_ahead:
             window = f"more than {_duration(max_age)} off"
         else:

@@ -2,9 +2,9 @@
 
 ``GET /omnichannel/social/<token>``: Meta's subscription handshake.
 ``POST /omnichannel/social/<token>``: events, signed by the platform. The
-checks (size, token, signature, JSON, clock) and the answers are the shared
-webhook preamble's (``omnichannel_cc/controllers/webhook.py``); nothing is
-written unless all passed.
+checks (size, token, signature, content type, JSON, clock) and the answers
+are the shared webhook preamble's (``omnichannel_cc/controllers/webhook.py``);
+nothing is written unless all passed.
 """
 
 import logging
@@ -12,7 +12,11 @@ import logging
 from odoo import http
 from odoo.http import request
 
-from odoo.addons.omnichannel_cc.controllers.webhook import SignedWebhook
+from odoo.addons.omnichannel_cc.controllers.webhook import (
+    WEBHOOK_ROUTE_TYPE,
+    SignedWebhook,
+)
+from odoo.addons.omnichannel_cc.tools.webhook import WebhookError
 
 from ..tools import social as social_tools
 
@@ -42,7 +46,7 @@ class OmnichannelSocialController(SignedWebhook, http.Controller):
 
     @http.route(
         "/omnichannel/social/<string:token>",
-        type="http",
+        type=WEBHOOK_ROUTE_TYPE,
         auth="public",
         methods=["GET", "POST"],
         csrf=False,
@@ -58,9 +62,10 @@ class OmnichannelSocialController(SignedWebhook, http.Controller):
         )
 
     def _handshake(self, token):
-        channel = self._webhook_channel(token)
-        if not channel:
-            return request.make_json_response({"error": self._webhook_unknown_token}, status=404)
+        try:
+            channel = self._webhook_find_channel(token)
+        except WebhookError as error:
+            return request.make_json_response({"error": error.message}, status=error.status)
         challenge = social_tools.verify_handshake(
             channel.social_verify_token, request.httprequest.args
         )

@@ -6,6 +6,8 @@ from odoo.exceptions import AccessError, ValidationError
 from ..tools import social as social_tools
 
 MANAGER_GROUP = "omnichannel_cc.group_omnichannel_manager"
+MEDIA_HOSTS_PARAM = "omnichannel_cc.social_media_hosts"
+MEDIA_PRIVATE_HOSTS_PARAM = "omnichannel_cc.social_media_private_hosts"
 
 
 def _new_social_token():
@@ -147,10 +149,38 @@ class OmnichannelChannel(models.Model):
     def _social_adapter(self):
         """The provider adapter of this channel (credentials read as superuser)."""
         self.ensure_one()
+        # sudo: the access token is manager-only; the webhook and the sends need it
         channel = self.sudo()
         return social_tools.get_adapter(
             channel.social_platform,
             channel.social_api_url,
             channel.social_access_token,
             channel.address,
+            **self._social_media_settings(channel.social_platform),
         )
+
+    @api.model
+    def _social_media_settings(self, platform):
+        """Where a platform's media may be downloaded from, from the system
+        parameters:
+
+        - ``omnichannel_cc.social_media_hosts.<platform>``: the media hosts
+          (comma-separated, ``*.domain`` for subdomains), replacing the
+          defaults of ``tools/social.py``;
+        - ``omnichannel_cc.social_media_private_hosts``: hosts that may
+          resolve to a private or loopback address. Only for tests serving
+          media from a local mock; empty (never set) in production.
+        """
+        # sudo: system parameters, read for any user whose message is received
+        params = self.env["ir.config_parameter"].sudo()
+
+        def hosts(key):
+            value = params.get_param(key) or ""
+            return tuple(
+                host.strip() for host in value.replace(" ", ",").split(",") if host.strip()
+            )
+
+        return {
+            "media_hosts": hosts(f"{MEDIA_HOSTS_PARAM}.{platform}") or None,
+            "private_hosts": hosts(MEDIA_PRIVATE_HOSTS_PARAM),
+        }

@@ -3,7 +3,9 @@ media, identities, agents' replies and access.
 
 The platforms' APIs (Graph API, Bot API) have no peer inside an Odoo test:
 here ``SocialAdapter._transport`` (the adapters' only HTTP call) is patched
-with a recorder answering as the platform would. The repository's e2e test
+with a recorder answering as the platform would, and
+``SocialAdapter._resolve`` (their only host lookup) with the public address
+of the platforms' hosts. The repository's e2e test
 (tests/e2e/test_social_e2e.py) runs the same flow against WireMock.
 
 Replies are sent after the commit (postcommit hooks). An Odoo test never
@@ -11,6 +13,7 @@ commits: :meth:`_after_commit` runs the hooks as a commit would.
 """
 
 import json
+import logging
 import time
 from datetime import timedelta
 
@@ -31,6 +34,11 @@ from ..tools import social as social_tools
 
 API = "https://graph.example.invalid/v19.0"
 TELEGRAM_API = "https://telegram.example.invalid"
+# where the Cloud API and Messenger serve media (default media hosts)
+WHATSAPP_MEDIA_URL = "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=m1"
+MESSENGER_MEDIA_URL = "https://scontent.xx.fbcdn.net/v/t1.15752-9/fb1.png?oh=00_A"
+PUBLIC_ADDRESS = "157.240.0.35"
+BOT_TOKEN = "4242:BOT-secret_token"
 OPEN = ("new", "queued", "offered", "active")
 
 
@@ -71,7 +79,7 @@ class TestChannelSocial(OmnichannelCommon, HttpCase):
                 "queue_id": cls.queue_sales.id,
                 "social_api_url": TELEGRAM_API,
                 "social_app_secret": "tg-secret",
-                "social_access_token": "4242:BOT",
+                "social_access_token": BOT_TOKEN,
             }
         )
 
@@ -80,13 +88,11 @@ class TestChannelSocial(OmnichannelCommon, HttpCase):
         self.calls = []
         self.routes = {
             ("GET", f"{API}/MEDIA1"): _response(
-                200, {"url": "https://cdn.example.invalid/m1", "mime_type": "image/jpeg"}
+                200, {"url": WHATSAPP_MEDIA_URL, "mime_type": "image/jpeg"}
             ),
-            ("GET", "https://cdn.example.invalid/m1"): _response(
-                200, b"\xff\xd8\xffJPEG", "image/jpeg"
-            ),
+            ("GET", WHATSAPP_MEDIA_URL): _response(200, b"\xff\xd8\xffJPEG", "image/jpeg"),
             ("POST", f"{API}/PN1/messages"): _response(200, {"messages": [{"id": "wamid.OUT1"}]}),
-            ("POST", f"{TELEGRAM_API}/bot4242:BOT/sendMessage"): _response(
+            ("POST", f"{TELEGRAM_API}/bot{BOT_TOKEN}/sendMessage"): _response(
                 200, {"ok": True, "result": {"message_id": 77}}
             ),
         }
@@ -107,6 +113,13 @@ class TestChannelSocial(OmnichannelCommon, HttpCase):
             return answer
 
         self.patch(social_tools.SocialAdapter, "_transport", transport)
+        # host -> addresses; every other host resolves to a public address
+        self.addresses = {}
+        self.patch(
+            social_tools.SocialAdapter,
+            "_resolve",
+            lambda adapter, host, port: self.addresses.get(host, [PUBLIC_ADDRESS]),
+        )
 
     # ------------------------------------------------------------------
     # helpers
@@ -315,7 +328,7 @@ class TestChannelSocial(OmnichannelCommon, HttpCase):
         # media fetched as the Cloud API wants: metadata, then the URL, both with the token
         self.assertEqual(
             [(c["method"], c["url"]) for c in self.calls],
-            [("GET", f"{API}/MEDIA1"), ("GET", "https://cdn.example.invalid/m1")],
+            [("GET", f"{API}/MEDIA1"), ("GET", WHATSAPP_MEDIA_URL)],
         )
         self.assertTrue(all(c["headers"]["Authorization"] == "Bearer ACCESS" for c in self.calls))
         # no customer message was echoed back to the customer
@@ -700,9 +713,7 @@ class TestChannelSocial(OmnichannelCommon, HttpCase):
                 "social_access_token": "PAGE-TOKEN",
             }
         )
-        self.routes[("GET", "https://cdn.example.invalid/fb1")] = _response(
-            200, b"PNGDATA", "image/png"
-        )
+        self.routes[("GET", MESSENGER_MEDIA_URL)] = _response(200, b"PNGDATA", "image/png")
         self.routes[("POST", f"{API}/me/messages")] = _response(
             200, {"recipient_id": "PSID9", "message_id": "m_out"}
         )
@@ -721,7 +732,7 @@ class TestChannelSocial(OmnichannelCommon, HttpCase):
                             "attachments": [
                                 {
                                     "type": "image",
-                                    "payload": {"url": "https://cdn.example.invalid/fb1"},
+                                    "payload": {"url": MESSENGER_MEDIA_URL},
                                 }
                             ],
                         },
@@ -785,3 +796,225 @@ class TestChannelSocial(OmnichannelCommon, HttpCase):
                 f"/omnichannel/social/{self._token()}"
             )
         )
+
+    # ------------------------------------------------------------------
+    # security review, issue 13
+    # ------------------------------------------------------------------
+    def _messenger(self):
+        return self.env["omnichannel.channel"].create(
+            {
+                "name": "Facebook page",
+                "channel_type": "social",
+                "social_platform": "messenger",
+                "address": "PAGE1",
+                "queue_id": self.queue_sales.id,
+                "social_api_url": API,
+                "social_app_secret": "fb-secret",
+                "social_access_token": "PAGE-TOKEN",
+            }
+        )
+
+    def _post_messenger(self, channel, mid, url):
+        payload = {
+            "object": "page",
+            "entry": [
+                {
+                    "id": "PAGE1",
+                    "messaging": [
+                        {
+                            "sender": {"id": "PSID9"},
+                            "recipient": {"id": "PAGE1"},
+                            "timestamp": int(time.time() * 1000),
+                            "message": {
+                                "mid": mid,
+                                "attachments": [{"type": "file", "payload": {"url": url}}],
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+        return self._post(payload, token=self._token(channel), secret="fb-secret")
+
+    def test_h2_telegram_token_never_shown_stored_or_logged(self):
+        """The Bot API's URLs hold the bot token: a failed call's error
+        (requests' text quotes the URL) reaches the agents' note, the
+        reply's stored error and the log without it."""
+        self.assertEqual(self._post_telegram(self._telegram_update(1, "hi")).status_code, 200)
+        interaction = self._conversation(self.telegram, "555")[1]
+        url = f"{TELEGRAM_API}/bot{BOT_TOKEN}/sendMessage"
+        self.routes[("POST", url)] = requests.ConnectionError(
+            "HTTPSConnectionPool(host='telegram.example.invalid', port=443): Max retries "
+            f"exceeded with url: /bot{BOT_TOKEN}/sendMessage (Caused by NewConnectionError("
+            "'Failed to establish a new connection: [Errno 111] Connection refused'))"
+        )
+        # a photo whose getFile is refused, the Bot API quoting the URL
+        self.routes[("POST", f"{TELEGRAM_API}/bot{BOT_TOKEN}/getFile")] = _response(
+            400, {"ok": False, "description": f"Bad Request: wrong file_id for {url}"}
+        )
+        photo = self._telegram_update(2, None)
+        photo["message"].pop("text")
+        photo["message"]["photo"] = [{"file_id": "PHOTO1", "file_size": 10}]
+        with self.assertLogs(level=logging.DEBUG) as logs:
+            self.assertEqual(self._post_telegram(photo).status_code, 200)
+            reply = interaction.with_user(self.agent_sales).message_post(
+                body="Hello Jan", message_type="comment", subtype_xmlid="mail.mt_comment"
+            )
+            self._after_commit()
+            # what the log line is made of (its arguments), not only the text
+            logged = [(r.getMessage(), repr(r.args)) for r in logs.records]
+        self.assertEqual(reply.omnichannel_social_state, "failed")
+        self.assertIn("Cannot reach the telegram API", reply.omnichannel_social_error)
+        self.assertIn("/bot***/sendMessage", reply.omnichannel_social_error)
+        notes = interaction.sudo().message_ids.filtered(
+            lambda m: m.subtype_id == self.env.ref("mail.mt_note")
+        )
+        self.assertTrue(any("Not delivered to the customer" in n.body for n in notes))
+        self.assertTrue(any("could not be downloaded" in n.body for n in notes))
+        self.assertTrue(any("Reply of" in message for message, _args in logged))
+        secret = BOT_TOKEN.split(":", 1)[1]
+        shown = [n.body for n in interaction.sudo().message_ids]
+        stored = (
+            self.env["mail.message"]
+            .sudo()
+            .search_read([("omnichannel_social_error", "!=", False)], ["omnichannel_social_error"])
+        )
+        for text in [*shown, *(row["omnichannel_social_error"] for row in stored)]:
+            self.assertNotIn(secret, text)
+        for message, args in logged:
+            self.assertNotIn(secret, message)
+            self.assertNotIn(secret, args)
+
+    def test_l1_nul_in_token_is_404(self):
+        before = self._counts()
+        payload = self._whatsapp("wamid.N1", text="hi")
+        for token in ("%00", f"{self._token()}%00", "%0D%0A", "a%7Fb"):
+            response = self._post(payload, token=token)
+            self.assertEqual(response.status_code, 404, (token, response.text))
+            self.assertEqual(response.json(), {"error": "Unknown webhook token."})
+            handshake = self.url_open(
+                f"/omnichannel/social/{token}?hub.mode=subscribe&hub.verify_token=verify-me"
+                "&hub.challenge=1"
+            )
+            self.assertEqual(handshake.status_code, 404, (token, handshake.text))
+        self.assertEqual(self._counts(), before)
+        self.assertFalse(self.calls)
+
+    def test_l2_hostile_signed_bodies_are_400_and_store_nothing(self):
+        before = self._counts()
+        text = json.dumps(self._whatsapp("wamid.H1", text="hi"))
+        stamp = f'"timestamp": "{int(time.time())}"'
+        self.assertIn(stamp, text)
+
+        def deep(depth):
+            return text[:-1] + ', "x": ' + "[" * depth + "]" * depth + "}"
+
+        cases = [
+            deep(5000),
+            deep(30000),
+            '{"entry": ' + "[" * 20000 + "]" * 20000 + "}",
+            text.replace('"wamid.H1"', "Infinity"),
+            text.replace('"wamid.H1"', "NaN"),
+            text.replace('"wamid.H1"', "1e400"),
+            text.replace(stamp, '"timestamp": 1e400'),
+            text.replace(stamp, '"timestamp": -Infinity'),
+            text.replace(stamp, f'"timestamp": {10**400}'),
+            text.replace(stamp, '"timestamp": 1e300'),
+            text.replace('"wamid.H1"', '"wamid.\\u0000H1"'),
+            text.replace('"from": "48509333444"', '"from": "48509\\u0000333444"'),
+            text.replace('"phone_number_id": "PN1"', '"phone_number_id": "PN1\\n"'),
+        ]
+        for raw in cases:
+            response = self._post(None, raw=raw.encode())
+            self.assertEqual(response.status_code, 400, (raw[:120], response.text))
+        update = json.dumps(self._telegram_update(3, "hi")).replace(
+            '"id": 555, "type"', '"id": "5\\u000055", "type"'
+        )
+        self.assertEqual(self._post_telegram(json.loads(update)).status_code, 400)
+        self.assertEqual(self._counts(), before)
+        self.assertFalse(self.calls)
+        # a NUL in a text is dropped, the message kept
+        response = self._post(self._whatsapp("wamid.H2", text="Dzień\x00 dobry"))
+        self.assertEqual(response.status_code, 200, response.text)
+        (message,) = self._customer_messages(self._conversation()[1])
+        self.assertIn("Dzień dobry", message.body)
+
+    def test_l3_media_only_from_the_platforms_media_hosts(self):
+        """A signed Messenger attachment is fetched only from Meta's CDN
+        hosts resolving to public addresses: never from Odoo itself, the
+        cloud's metadata service or an internal host. The message is kept,
+        the agents told why its file is missing."""
+        messenger = self._messenger()
+        self.routes[("GET", MESSENGER_MEDIA_URL)] = _response(200, b"PNGDATA", "image/png")
+        self.addresses["scontent.evil.fbcdn.net"] = ["127.0.0.1"]
+        refused = [
+            ("http://127.0.0.1:8091/web/database/selector", "media hosts"),
+            ("https://169.254.169.254/latest/meta-data/", "media hosts"),
+            ("https://odoo.internal/web/database/selector", "media hosts"),
+            ("http://scontent.xx.fbcdn.net/v/p.png", "media hosts"),
+            ("https://scontent.evil.fbcdn.net/p.png", "private, loopback or link-local"),
+        ]
+        for number, (url, reason) in enumerate(refused):
+            response = self._post_messenger(messenger, f"m_ssrf{number}", url)
+            self.assertEqual(response.status_code, 200, response.text)
+            interaction = self._conversation(messenger, "PSID9")[1]
+            message = self._customer_messages(interaction)[-1]
+            self.assertEqual(message.omnichannel_social_id, f"m_ssrf{number}")
+            self.assertFalse(message.attachment_ids, url)
+            notes = interaction.message_ids.filtered(
+                lambda m: "could not be downloaded" in (m.body or "")
+            )
+            self.assertEqual(len(notes), number + 1)
+            self.assertIn(reason, notes.sorted("id")[-1].body, url)
+        self.assertFalse(self.calls, "nothing was fetched")
+        # the platform's CDN is
+        response = self._post_messenger(messenger, "m_cdn", MESSENGER_MEDIA_URL)
+        self.assertEqual(response.status_code, 200, response.text)
+        message = self._customer_messages(self._conversation(messenger, "PSID9")[1])[-1]
+        self.assertEqual(message.attachment_ids.raw, b"PNGDATA")
+        self.assertEqual([c["url"] for c in self.calls], [MESSENGER_MEDIA_URL])
+
+        # WhatsApp: the media URL the Graph API gives is checked too
+        self.routes[("GET", f"{API}/MEDIA1")] = _response(
+            200, {"url": "https://169.254.169.254/latest/meta-data/", "mime_type": "image/jpeg"}
+        )
+        self.calls.clear()
+        self.assertEqual(self._post(self._whatsapp("wamid.S1", image="MEDIA1")).status_code, 200)
+        self.assertEqual([c["url"] for c in self.calls], [f"{API}/MEDIA1"])
+        (image,) = self._customer_messages(self._conversation()[1])
+        self.assertFalse(image.attachment_ids)
+
+    def test_l3_media_hosts_are_system_parameters(self):
+        """The media hosts of a platform replace the defaults; the private
+        address override names hosts (a local mock in tests) and is empty
+        unless a test sets it."""
+        params = self.env["ir.config_parameter"].sudo()
+        Channel = self.env["omnichannel.channel"]
+        messenger = self._messenger()
+        self.assertEqual(
+            Channel._social_media_settings("messenger"), {"media_hosts": None, "private_hosts": ()}
+        )
+        adapter = messenger._social_adapter()
+        self.assertEqual(adapter.media_hosts, social_tools.DEFAULT_MEDIA_HOSTS["messenger"])
+        self.assertEqual(adapter.private_hosts, ())
+        params.set_param(
+            "omnichannel_cc.social_media_hosts.messenger", "media.example.com, *.cdn.example.com"
+        )
+        params.set_param("omnichannel_cc.social_media_private_hosts", "127.0.0.1")
+        adapter = messenger._social_adapter()
+        self.assertEqual(adapter.media_hosts, ("media.example.com", "*.cdn.example.com"))
+        self.assertEqual(adapter.private_hosts, ("127.0.0.1",))
+        self.assertEqual(
+            self.channel._social_adapter().media_hosts, social_tools.DEFAULT_MEDIA_HOSTS["whatsapp"]
+        )
+        # Meta's CDN is no longer one; the listed host is, its private address allowed
+        self.routes[("GET", "https://a.cdn.example.com/p.png")] = _response(200, b"OK", "image/png")
+        self._post_messenger(messenger, "m_p1", MESSENGER_MEDIA_URL)
+        self._post_messenger(messenger, "m_p2", "https://a.cdn.example.com/p.png")
+        # the override lifts the address check only, not the list of hosts
+        self._post_messenger(messenger, "m_p3", "http://127.0.0.1:8091/web/database/selector")
+        first, second, third = self._customer_messages(self._conversation(messenger, "PSID9")[1])
+        self.assertFalse(first.attachment_ids)
+        self.assertEqual(second.attachment_ids.raw, b"OK")
+        self.assertFalse(third.attachment_ids)
+        self.assertEqual([c["url"] for c in self.calls], ["https://a.cdn.example.com/p.png"])

@@ -1,15 +1,20 @@
 """Webhooks a PBX calls: CTI events and routing questions (see README).
 
-The checks (size, token, signature, JSON, clock) and the answers are the
-shared webhook preamble's (``omnichannel_cc/controllers/webhook.py``); the
-PBX signs the raw body with the channel's secret and stamps it with its
-clock (``timestamp``, at most 5 minutes off).
+The checks (size, token, signature, content type, JSON, clock) and the
+answers are the shared webhook preamble's
+(``omnichannel_cc/controllers/webhook.py``, whose route type reads the raw
+body before anything parses it); the PBX signs the raw body with the
+channel's secret and stamps it with its clock (``timestamp``, at most 5
+minutes off).
 """
 
 from odoo import http
 from odoo.http import request
 
-from odoo.addons.omnichannel_cc.controllers.webhook import SignedWebhook
+from odoo.addons.omnichannel_cc.controllers.webhook import (
+    WEBHOOK_ROUTE_TYPE,
+    SignedWebhook,
+)
 from odoo.addons.omnichannel_cc.tools import signature
 
 from ..tools import cti
@@ -35,7 +40,7 @@ class OmnichannelVoipController(SignedWebhook, http.Controller):
 
     @http.route(
         "/omnichannel/voip/<string:token>/event",
-        type="http",
+        type=WEBHOOK_ROUTE_TYPE,
         auth="public",
         methods=["POST"],
         csrf=False,
@@ -48,7 +53,7 @@ class OmnichannelVoipController(SignedWebhook, http.Controller):
 
     @http.route(
         "/omnichannel/voip/<string:token>/route",
-        type="http",
+        type=WEBHOOK_ROUTE_TYPE,
         auth="public",
         methods=["POST"],
         csrf=False,

@@ -239,15 +239,9 @@ class OmnichannelInteraction(models.Model):
             }
         agents = self._voip_agents_by_extension(channel, values["from"], values["agent"])
         no_user = self.env["res.users"]
-        caller_agent = agents.get(values["from"], no_user)
-        if existing:
-            interaction = existing
-        elif caller_agent and values["event"] in ("ringing", "answered", "hangup", "failed"):
-            interaction = self._voip_outbound(channel, values, caller_agent)
-        else:
-            interaction = self._voip_inbound(channel, values, known_new=True)
         agent = agents.get(values["agent"], no_user) if values["agent"] else no_user
-        if values["agent"] and not agent and values["event"] in ("answered", "transferred"):
+        if values["agent"] and not agent and values["event"] in cti.AGENT_EVENTS:
+            # refused (400), the key claimed above rolled back with it
             raise UserError(
                 _(
                     "No user of %(company)s has the extension %(ext)s: set it on the agent's "
@@ -256,6 +250,13 @@ class OmnichannelInteraction(models.Model):
                     ext=values["agent"],
                 )
             )
+        caller_agent = agents.get(values["from"], no_user)
+        if existing:
+            interaction = existing
+        elif caller_agent and values["event"] in ("ringing", "answered", "hangup", "failed"):
+            interaction = self._voip_outbound(channel, values, caller_agent)
+        else:
+            interaction = self._voip_inbound(channel, values, known_new=True)
         getattr(interaction, "_voip_on_" + values["event"])(values, agent)
         when = _pbx_datetime(values["timestamp"])
         if not interaction.voip_last_event_at or when >= interaction.voip_last_event_at:

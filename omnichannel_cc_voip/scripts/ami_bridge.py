@@ -8,10 +8,11 @@ one, signed, to ``<odoo-url>/omnichannel/voip/<token>/event`` of the phone
 channel. Runs beside Asterisk (or anywhere reaching both), outside Odoo:
 Python 3.10+ and its standard library only.
 
-- Body: the CTI event as JSON; header ``X-Omnichannel-Signature:
-  sha256=<hex HMAC-SHA256 of the raw body keyed with the channel's secret>``
-  (with ``--timestamp-header``: of ``"<ts>." + body``, ``ts`` also sent in
-  ``X-Omnichannel-Timestamp``).
+- Body: the CTI event as JSON, its ``timestamp`` the event's time; header
+  ``X-Omnichannel-Signature: sha256=<hex HMAC-SHA256 of the raw body keyed
+  with the channel's secret>``: exactly what Odoo verifies
+  (``omnichannel_cc/tools/signature.py``), the signed ``timestamp`` checked
+  against Odoo's clock (5 minutes either way).
 - Odoo unreachable or answering 5xx: the event is retried with exponential
   backoff (events keep their order; connection errors are retried until
   Odoo is back, 5xx up to ``--max-attempts``). A 4xx answer is logged and
@@ -73,10 +74,10 @@ def _load_ami():
 ami = _load_ami()
 
 
-def sign(secret, body, timestamp=None):
-    """``sha256=<hex>`` HMAC-SHA256 of ``body`` (or of ``"<ts>." + body``)."""
-    message = body if timestamp is None else b"%d." % timestamp + body
-    return "sha256=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+def sign(secret, body):
+    """``sha256=<hex>`` HMAC-SHA256 of the raw ``body``, as Odoo verifies it
+    (the event's ``timestamp`` is in the body, hence signed)."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 def event_url(odoo_url, token):
@@ -90,7 +91,6 @@ class EventPoster:
         self,
         url,
         secret,
-        timestamp_header=False,
         retry_delay=0.5,
         max_delay=30.0,
         max_attempts=10,
@@ -99,7 +99,6 @@ class EventPoster:
     ):
         self.url = url
         self.secret = secret
-        self.timestamp_header = timestamp_header
         self.retry_delay = retry_delay
         self.max_delay = max_delay
         self.max_attempts = max_attempts
@@ -107,13 +106,11 @@ class EventPoster:
         self.stop = stop or threading.Event()
 
     def _request(self, body):
-        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
-        if self.timestamp_header:
-            timestamp = int(time.time())
-            headers["X-Omnichannel-Timestamp"] = str(timestamp)
-            headers["X-Omnichannel-Signature"] = sign(self.secret, body, timestamp)
-        else:
-            headers["X-Omnichannel-Signature"] = sign(self.secret, body)
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "X-Omnichannel-Signature": sign(self.secret, body),
+        }
         return urllib.request.Request(self.url, data=body, headers=headers, method="POST")
 
     def post(self, event):
@@ -256,11 +253,9 @@ def _parser():
         default=os.environ.get("OMNICHANNEL_VOIP_SECRET"),
         help="the channel's PBX shared secret (default: $OMNICHANNEL_VOIP_SECRET)",
     )
-    odoo_group.add_argument(
-        "--timestamp-header",
-        action="store_true",
-        help="also send X-Omnichannel-Timestamp and sign '<timestamp>.' + body",
-    )
+    # Odoo never accepted a signature of "<timestamp>." + body: the option
+    # made it refuse every event. Kept so that existing command lines start.
+    odoo_group.add_argument("--timestamp-header", action="store_true", help=argparse.SUPPRESS)
     odoo_group.add_argument(
         "--retry-delay",
         type=float,
@@ -309,6 +304,10 @@ def main(argv=None):
         _logger.info("signal %s: stopping", signum)
         stop.set()
 
+    if args.timestamp_header:
+        _logger.warning(
+            "--timestamp-header is ignored: each event's timestamp is in the signed body"
+        )
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
 
@@ -321,7 +320,6 @@ def main(argv=None):
     poster = EventPoster(
         event_url(args.odoo_url, args.token),
         args.secret,
-        timestamp_header=args.timestamp_header,
         retry_delay=args.retry_delay,
         max_attempts=args.max_attempts,
         stop=stop,

@@ -73,21 +73,15 @@ MESSAGE_HEAD = re.compile(
 )
 
 
-def signed_headers(secret, body, sign_mode="body", timestamp=None):
-    """HTTP headers of a request signed as the Kamailio configuration signs.
+def signed_headers(secret, body):
+    """HTTP headers of a request signed as the Kamailio configuration (and
+    Odoo, ``omnichannel_cc/tools/signature.py``) signs: the HMAC of the raw
+    body, whose ``timestamp`` is therefore signed too.
 
-    :param body: the exact bytes posted;
-    :param sign_mode: ``"body"`` or ``"timestamp"`` (see :class:`Kamailio`).
+    :param body: the exact bytes posted.
     """
-    message = body
-    headers = {"Content-Type": "application/json"}
-    if sign_mode == "timestamp":
-        timestamp = int(time.time() if timestamp is None else timestamp)
-        message = b"%d." % timestamp + body
-        headers["X-Omnichannel-Timestamp"] = str(timestamp)
-    digest = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
-    headers["X-Omnichannel-Signature"] = "sha256=" + digest
-    return headers
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return {"Content-Type": "application/json", "X-Omnichannel-Signature": "sha256=" + digest}
 
 
 class Tools:
@@ -224,8 +218,6 @@ class Kamailio:
     :param secret: the phone channel's ``voip_secret``;
     :param gateway_port: where calls from extensions to customers go (a
         SIPp :func:`uas` standing for the PSTN); a free port when None;
-    :param sign_mode: ``"body"`` (HMAC of the raw body) or ``"timestamp"``
-        (HMAC of ``"<timestamp>." + body``, timestamp header added);
     :param ring_timeout: seconds an agent's phone may ring.
     """
 
@@ -238,13 +230,10 @@ class Kamailio:
         sip_port=None,
         ws_port=None,
         gateway_port=None,
-        sign_mode="body",
         ring_timeout=30,
         http_timeout=10,
         debug=2,
     ):
-        if sign_mode not in ("body", "timestamp"):
-            raise ValueError(f"unknown sign_mode {sign_mode!r}")
         for name, value in (("token", token), ("secret", secret)):
             # both go into double-quoted strings of the configuration
             if not value or not re.fullmatch(r"[A-Za-z0-9_\-.~+/=]+", value):
@@ -256,7 +245,6 @@ class Kamailio:
         self.sip_port = sip_port or free_port()
         self.ws_port = ws_port or free_port()
         self.gateway_port = gateway_port or free_port()
-        self.sign_mode = sign_mode
         self.ring_timeout = ring_timeout
         self.http_timeout = http_timeout
         self.debug = debug
@@ -278,7 +266,6 @@ class Kamailio:
             "ODOO_URL": self.odoo_url,
             "TOKEN": self.token,
             "SECRET": self.secret,
-            "SIGN_MODE": self.sign_mode,
             "SIP_PORT": str(self.sip_port),
             "WS_PORT": str(self.ws_port),
             "GATEWAY_PORT": str(self.gateway_port),

@@ -1,11 +1,16 @@
 """The PBX webhooks over real HTTP: every error answer, and nothing written on error."""
 
+import importlib.util
 import json
 import time
+import urllib.parse
+from pathlib import Path
 
-from odoo.tests import HttpCase, tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 
 from odoo.addons.omnichannel_cc.tools import signature
+
+BRIDGE = Path(__file__).resolve().parent.parent / "scripts" / "ami_bridge.py"
 
 
 @tagged("post_install", "-at_install")
@@ -176,3 +181,132 @@ class TestVoipWebhook(HttpCase):
     def test_get_is_refused(self):
         response = self.url_open(f"/omnichannel/voip/{self.token}/event")
         self.assertEqual(response.status_code, 405)
+
+    # ------------------------------------------------------------------
+    # security review, issue 13
+    # ------------------------------------------------------------------
+    def test_l1_nul_in_token_is_404(self):
+        """A NUL (or another control character) in the URL token never
+        reaches the database: 404, as any unknown token."""
+        before = self._count()
+        body = json.dumps(self._event()).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "X-Omnichannel-Signature": signature.sign(self.secret, body),
+        }
+        for kind in ("event", "route"):
+            for token in ("%00", f"{self.token}%00", "%0A", "a%7Fb"):
+                response = self.url_open(
+                    f"/omnichannel/voip/{token}/{kind}", data=body, headers=headers
+                )
+                self.assertEqual(response.status_code, 404, (kind, token, response.text))
+                self.assertEqual(response.json(), {"error": "Unknown PBX token."})
+        self.assertEqual(self._count(), before)
+
+    def test_l2_hostile_signed_bodies_are_400_and_store_nothing(self):
+        """Correctly signed, yet hostile: deep nesting, non-finite numbers,
+        NUL in a text field. A 400 each, nothing stored."""
+        before = self._count()
+        event = self._event()
+        text = json.dumps(event)
+        stamp = str(event["timestamp"])
+
+        def nested(depth):
+            return json.dumps(event)[:-1] + ', "x": ' + "[" * depth + "]" * depth + "}"
+
+        cases = [
+            ("event", nested(5000), "nested more than"),
+            ("event", nested(30000), "nested more than"),
+            ("route", nested(30000), "nested more than"),
+            ("event", text.replace(stamp, "Infinity"), "JSON"),
+            ("event", text.replace(stamp, "-Infinity"), "JSON"),
+            ("event", text.replace(stamp, "NaN"), "JSON"),
+            ("event", text.replace(stamp, "1e400"), "JSON"),
+            ("event", json.dumps(self._event(call_id="pbx\x00-1")), "call_id"),
+            ("route", json.dumps(self._event(call_id="\x00")), "call_id"),
+            ("event", json.dumps(self._event(event="failed", reason="no\x00answer")), "reason"),
+            ("event", json.dumps(self._event(call_id="pbx-1\r\nX: y")), "call_id"),
+            (
+                "event",
+                json.dumps(self._event(event="recording", recording_url="https://r/\x00.wav")),
+                "recording_url",
+            ),
+        ]
+        for kind, raw, word in cases:
+            response = self._post(kind, None, raw=raw.encode())
+            self.assertEqual(response.status_code, 400, (kind, raw[:80], response.text))
+            self.assertIn(word, response.json()["error"], raw[:80])
+        self.assertEqual(self._count(), before)
+
+    def test_l7a_form_encoded_body_is_415_not_401(self):
+        """The signature is over the raw body, read before Odoo parses a form
+        out of it: a signed body sent as a form hears "send JSON" (415), not
+        "bad signature"; an unsigned one is still a 401."""
+        before = self._count()
+        url = f"/omnichannel/voip/{self.token}/event"
+        form = urllib.parse.urlencode(self._event()).encode()
+        as_json = json.dumps(self._event()).encode()
+        for body, content_type in (
+            (form, "application/x-www-form-urlencoded"),
+            (as_json, "application/x-www-form-urlencoded"),
+            (as_json, "text/plain"),
+            (
+                b"--b\r\nContent-Disposition: form-data; name=a\r\n\r\n1\r\n--b--\r\n",
+                "multipart/form-data; boundary=b",
+            ),
+        ):
+            headers = {
+                "Content-Type": content_type,
+                "X-Omnichannel-Signature": signature.sign(self.secret, body),
+            }
+            response = self.url_open(url, data=body, headers=headers)
+            self.assertEqual(response.status_code, 415, (content_type, response.text))
+            self.assertIn("Content-Type: application/json", response.json()["error"])
+            headers["X-Omnichannel-Signature"] = signature.sign("not-the-secret", body)
+            response = self.url_open(url, data=body, headers=headers)
+            self.assertEqual(response.status_code, 401, (content_type, response.text))
+        self.assertEqual(self._count(), before)
+        # the same JSON, declared as JSON, is applied
+        response = self._post("event", None, raw=as_json)
+        self.assertEqual(response.status_code, 200, response.text)
+
+    def test_l7b_ringing_at_unknown_extension_is_400(self):
+        """As the README says: an 'agent' extension no user has is a 400 on
+        ringing as on answered and transferred; nothing is stored."""
+        agent = new_test_user(
+            self.env, login="l7b_agent", groups="omnichannel_cc.group_omnichannel_agent"
+        )
+        agent.omnichannel_extension = "7781"
+        before = self._count()
+        for event in ("ringing", "answered", "transferred"):
+            response = self._post("event", self._event(event=event, agent="4242"))
+            self.assertEqual(response.status_code, 400, (event, response.text))
+            error = response.json()["error"]
+            self.assertIn("4242", error)
+            self.assertIn("extension", error)
+        self.assertEqual(self._count(), before)
+        # a known extension, or none, rings
+        response = self._post("event", self._event(agent="7781"))
+        self.assertEqual(response.status_code, 200, response.text)
+        response = self._post("event", self._event(call_id="pbx-2"))
+        self.assertEqual(response.status_code, 200, response.text)
+        # an unknown extension on a hang-up never keeps a call open
+        response = self._post("event", self._event(event="hangup", agent="4242"))
+        self.assertEqual(response.status_code, 200, response.text)
+
+    def test_l7c_ami_bridge_events_are_accepted(self):
+        """The Asterisk bridge's poster against this server: its signature
+        is the one the server verifies; the event is applied."""
+        spec = importlib.util.spec_from_file_location("ami_bridge_l7c", BRIDGE)
+        bridge = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(bridge)
+        poster = bridge.EventPoster(
+            bridge.event_url(self.base_url(), self.token), self.secret, max_attempts=1
+        )
+        event = self._event(call_id="ami-l7c")
+        self.assertTrue(poster.post(event), "accepted, not refused and dropped")
+        interaction = self.env["omnichannel.interaction"].search(
+            [("channel_id", "=", self.channel.id), ("external_id", "=", "ami-l7c")]
+        )
+        self.assertEqual(len(interaction), 1)
+        self.assertEqual(interaction.voip_call_state, "ringing")

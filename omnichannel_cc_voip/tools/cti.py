@@ -5,12 +5,13 @@ decoded JSON object of a request into a plain dict or raise
 :class:`CtiError` (a ``WebhookError``: the HTTP status and a message meant
 for the PBX administrator). Size, signature, JSON and clock are checked
 before, by the webhook preamble every signed endpoint shares
-(``omnichannel_cc/controllers/webhook.py``).
+(``omnichannel_cc/controllers/webhook.py``); the JSON it decodes has finite
+numbers only and a bounded depth.
 """
 
 import re
 
-from odoo.addons.omnichannel_cc.tools.webhook import WebhookError
+from odoo.addons.omnichannel_cc.tools.webhook import WebhookError, has_control_chars
 
 EVENTS = (
     "ringing",
@@ -23,6 +24,9 @@ EVENTS = (
     "voicemail",
     "recording",
 )
+# events whose 'agent' names the phone ringing or talking: an extension no
+# user has is refused (400) rather than applied to nobody
+AGENT_EVENTS = ("ringing", "answered", "transferred")
 MAX_BODY = 64 * 1024
 MAX_TEXT = 255
 EXTENSION_RE = re.compile(r"^\d{1,10}$")
@@ -54,6 +58,9 @@ def _text(payload, key, required=True, pattern=None):
     value = value.strip()
     if not value or len(value) > MAX_TEXT and key != "recording_url":
         raise CtiError(400, f"'{key}' must hold 1 to {MAX_TEXT} characters.")
+    if has_control_chars(value):
+        # a NUL is refused by PostgreSQL, a newline breaks the chatter and the logs
+        raise CtiError(400, f"'{key}' must not hold control characters (NUL, newline ...).")
     if pattern is not None and not pattern.match(value):
         raise CtiError(400, f"'{key}' has an invalid value: {value[:40]!r}.")
     return value

@@ -42,6 +42,7 @@ APP_SECRET = "e2e-app-secret"
 ACCESS_TOKEN = "E2E-ACCESS-TOKEN"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00e2e-photo-bytes"
 CUSTOMER_WA_ID = "48509111222"
+PRIVATE_HOSTS_PARAM = "omnichannel_cc.social_media_private_hosts"
 
 
 # ----------------------------------------------------------------------
@@ -247,6 +248,9 @@ def social(odoo_server, poland, wiremock):
         "omnichannel.channel", "read", [channel], fields=["social_webhook_token", "social_api_url"]
     )
     assert row["social_api_url"] == api
+    # WireMock serves the media from the loopback, which Odoo refuses unless
+    # told (a test-only override, removed below)
+    rpc.call("ir.config_parameter", "set_param", PRIVATE_HOSTS_PARAM, "127.0.0.1")
     bearer = {"Authorization": {"equalTo": f"Bearer {ACCESS_TOKEN}"}}
     wiremock.stub(
         {
@@ -312,7 +316,7 @@ def social(odoo_server, poland, wiremock):
             },
         }
     )
-    return {
+    yield {
         "agent": agent,
         "agent_password": login,
         "customer": customer,
@@ -320,6 +324,7 @@ def social(odoo_server, poland, wiremock):
         "phone_number_id": phone_number_id,
         "webhook": f"{rpc.url}/omnichannel/social/{row['social_webhook_token']}",
     }
+    rpc.call("ir.config_parameter", "set_param", PRIVATE_HOSTS_PARAM, False)
 
 
 def sends_of(wiremock, phone_number_id, text):

@@ -2,17 +2,21 @@
 
 The one harness of signature.py: the PBX webhooks (omnichannel_cc_voip) and
 Meta's X-Hub-Signature-256 (omnichannel_cc_social, re-exported there as
-``sign`` and ``verify_signature``) both sign with it.
+``sign`` and ``verify_signature``) both sign with it; so does the Asterisk
+bridge (omnichannel_cc_voip/scripts/ami_bridge.py), checked against it here.
 """
 
 import hashlib
 import hmac
+import importlib.util
+import json
 import sys
 import unittest
 from unittest.mock import patch
 
 import pytest
 
+from tests.conftest import REPO_ROOT
 from tests.unit._tools import load_tools
 
 (signature,) = load_tools("signature")
@@ -99,3 +103,36 @@ class TestSignature(unittest.TestCase):
             self.assertTrue(signature.verify(SECRET, BODY, header))
             self.assertFalse(signature.verify(SECRET, BODY, header[:-1] + "0"))
         self.assertEqual(spy.call_count, 2)
+
+
+# ----------------------------------------------------------------------
+# L7 (c): the Asterisk bridge signs exactly what the server verifies
+# ----------------------------------------------------------------------
+def _bridge():
+    path = REPO_ROOT / "omnichannel_cc_voip" / "scripts" / "ami_bridge.py"
+    spec = importlib.util.spec_from_file_location("ami_bridge_signing_under_test", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("argv_extra", [[], ["--timestamp-header"]])
+def test_l7c_ami_bridge_signature_is_accepted_by_the_server(argv_extra):
+    """The bridge's request, with or without the former --timestamp-header,
+    passes the server's verification (signature.verify) and carries the
+    signed timestamp the server checks in the body."""
+    bridge = _bridge()
+    args = bridge._parser().parse_args(
+        ["--ami-user", "u", "--odoo-url", "http://odoo", "--token", "t", *argv_extra]
+    )
+    poster = bridge.EventPoster(bridge.event_url(args.odoo_url, args.token), SECRET)
+    event = {"event": "ringing", "call_id": "1700000000.42", "timestamp": NOW, "agent": "1001"}
+    body = json.dumps(event, separators=(",", ":"), sort_keys=True).encode()
+    request = poster._request(body)
+    headers = {name.lower(): value for name, value in request.header_items()}
+    assert request.data == body
+    assert headers["content-type"] == "application/json"
+    assert signature.verify(SECRET, request.data, headers["x-omnichannel-signature"])
+    assert bridge.sign(SECRET, body) == signature.sign(SECRET, body)
+    assert json.loads(request.data)["timestamp"] == NOW
+    assert "x-omnichannel-timestamp" not in headers

@@ -414,7 +414,12 @@ class ResPartner(models.Model):
         self.check_access("read")
         commercial = partner.commercial_partner_id
         commercial.fetch(POP_PARTNER_FIELDS)
-        self._omnichannel_pop_check_customer(partner, commercial)
+        # the history the user may read (record rules) proves that they
+        # serve this customer; only an empty one needs a check of its own,
+        # and nothing else is read before it
+        interactions = self._omnichannel_pop_interactions(commercial)
+        if not interactions:
+            self._omnichannel_pop_check_customer(partner, commercial)
         companies = self.env.companies
         partners, currency, today = self._omnichannel_pop_header(partner | commercial)
         invoices, overdue_amount, total_due = self._omnichannel_pop_invoices(
@@ -430,39 +435,34 @@ class ResPartner(models.Model):
             "has_overdue": overdue_amount > 0,
             "sale_orders": self._omnichannel_pop_sale_orders(commercial, companies),
             "cases": self._omnichannel_pop_cases(commercial),
-            "interactions": self._omnichannel_pop_interactions(commercial),
+            "interactions": interactions,
         }
 
     @api.model
     def _omnichannel_pop_check_customer(self, partner, commercial):
         """AccessError unless the user may open the panel of ``commercial``'s
-        customer: managers (and the superuser) any; others when one of its
-        interactions is readable by them under the record rules, or rings
-        for them (a pending offer). One query; the rules are read before it."""
+        customer although they may read none of its interactions (the
+        history block is empty): managers (and the superuser) may, agents
+        when a contact of this customer rings for them (a pending offer)."""
         if self.env.su or self.env.user.has_group("omnichannel_cc.group_omnichannel_manager"):
             return
-        # the contacts of a company are one customer: the panel shows the
-        # company's cases, history and figures whichever contact is opened
-        readable = self.env["omnichannel.interaction"]._search(
-            [("commercial_partner_id", "=", commercial.id)]
-        )
-        query = SQL(
-            """SELECT EXISTS(%(readable)s)
-                   OR EXISTS(SELECT 1
-                               FROM omnichannel_offer offer
-                               JOIN omnichannel_interaction interaction
-                                 ON interaction.id = offer.interaction_id
-                              WHERE offer.user_id = %(uid)s
-                                AND offer.state = 'pending'
-                                AND interaction.commercial_partner_id = %(partner_id)s)""",
-            readable=readable.select(),
-            uid=self.env.uid,
-            partner_id=commercial.id,
-        )
         self.env["omnichannel.offer"].flush_model(["interaction_id", "user_id", "state"])
-        self.env.flush_query(query)
-        self.env.cr.execute(query)
-        if not self.env.cr.fetchone()[0]:
+        self.env["omnichannel.interaction"].flush_model(["commercial_partner_id"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT 1
+                     FROM omnichannel_offer offer
+                     JOIN omnichannel_interaction interaction
+                       ON interaction.id = offer.interaction_id
+                    WHERE offer.user_id = %s
+                      AND offer.state = 'pending'
+                      AND interaction.commercial_partner_id = %s
+                    LIMIT 1""",
+                self.env.uid,
+                commercial.id,
+            )
+        )
+        if not self.env.cr.fetchone():
             raise AccessError(
                 _(
                     "You may open the customer panel of the customers of your interactions "

@@ -74,6 +74,56 @@ STATE_STAMPS = {
 # RPC client can send, so a caller cannot pass the key to skip the machine
 STATE_MACHINE_KEY = "omnichannel_interaction_state_machine"
 STATE_MACHINE = object()
+# H3 (issue 13): what only the state machine, the ACD and the actions write.
+# Agents and supervisors change interactions through the actions (answer,
+# hold, transfer, end, close); managers may correct these fields by hand (the
+# state still through the machine). Every field declared readonly is
+# protected too, also those other addons add (PBX call state, chat watermark).
+PROTECTED_FIELDS = frozenset(
+    {
+        "state",
+        "agent_id",
+        "queue_id",
+        "channel_id",
+        "company_id",
+        "direction",
+        "external_id",
+        "priority",
+        "date_queued",
+        "date_offered",
+        "date_answered",
+        "date_ended",
+        "date_closed",
+        "wait_duration",
+        "talk_duration",
+        "wrap_duration",
+        "required_skill_id",
+        "preferred_agent_id",
+        "preferred_until",
+        "routing_rule_ids",
+        "offer_ids",
+        "end_reason",
+        "overflow_count",
+        "hold_since",
+        "hold_duration",
+        "transfer_count",
+        "callback_id",
+        "discuss_channel_id",
+        "script_step_id",
+        "script_done",
+    }
+)
+# context key of the actions' own writes of protected fields as the user
+# (hold, script position, a sent fax); as for the state machine, its value is
+# an object no RPC client can send
+TRUSTED_WRITE_KEY = "omnichannel_interaction_trusted_write"
+TRUSTED_WRITE = object()
+# an agent's new interaction (an outbound contact): where it belongs, new or
+# waiting, hers or nobody's yet; the other protected fields keep their defaults
+CREATE_FIELDS = frozenset({"channel_id", "queue_id", "company_id", "direction"})
+CREATE_STATES = ("new", "queued")
+# links a user may set only to records they may read
+LINK_FIELDS = ("partner_id", "case_id", "sale_order_id", "invoice_id")
 MAX_EXTERNAL_ID = 255
 MAX_BODY = 100000
 # Changes that move a figure of the wallboard.
@@ -271,28 +321,28 @@ class OmnichannelInteraction(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
+            self._check_user_vals(vals, create=True)
             if vals.get("name", "/") == "/":
                 vals["name"] = (
                     self.env["ir.sequence"].next_by_code("omnichannel.interaction") or "/"
                 )
             if vals.get("state") in WAITING_STATES and not vals.get("date_queued"):
                 vals["date_queued"] = fields.Datetime.now()
-        records = super().create(vals_list)
+        records = super(OmnichannelInteraction, self._untrusted()).create(vals_list)
         # sudo: the creator may not read what was made (another agent's); company ids only
         self.env["omnichannel.queue"]._wallboard_notify(records.sudo().company_id.ids)
         return records
 
     def write(self, vals):
-        records = self
-        if "state" in vals:
-            if self.env.context.get(STATE_MACHINE_KEY) is not STATE_MACHINE:
-                # every state change goes through the state machine
-                vals = dict(vals)
-                state = vals.pop("state")
-                return self._set_state(state, **vals) is not None
-            # the machine's own write: state changes made by what reacts to it
-            # (call-back outcome, ...) go through the machine again
-            records = self.with_context(**{STATE_MACHINE_KEY: False})
+        self._check_user_vals(vals)
+        if "state" in vals and self.env.context.get(STATE_MACHINE_KEY) is not STATE_MACHINE:
+            # every state change goes through the state machine
+            vals = dict(vals)
+            state = vals.pop("state")
+            return self._set_state(state, **vals) is not None
+        # the machine's or an action's own write: what reacts to it (call-back
+        # outcome, ...) writes as the user again, checked and through the machine
+        records = self._untrusted()
         # sudo: read before super().write() checks access, which refuses; the agents' ids only
         before_agents = records.sudo().agent_id if "agent_id" in vals else self.env["res.users"]
         new_script = records.browse()
@@ -315,6 +365,93 @@ class OmnichannelInteraction(models.Model):
         if "state" in vals or "disposition_id" in vals:
             records._callback_attempt_outcome()
         return result
+
+    def _untrusted(self):
+        """These records without the state machine's or an action's trust."""
+        context = self.env.context
+        if context.get(STATE_MACHINE_KEY) or context.get(TRUSTED_WRITE_KEY):
+            return self.with_context(**{STATE_MACHINE_KEY: False, TRUSTED_WRITE_KEY: False})
+        return self
+
+    def _write_trusted(self, vals):
+        """Write protected fields as the current user (tracked as theirs; the
+        access rights and record rules still apply): only for the actions,
+        which checked the change themselves (hold, script position, ...)."""
+        return self.with_context(**{TRUSTED_WRITE_KEY: TRUSTED_WRITE}).write(vals)
+
+    @api.model
+    def _create_trusted(self, vals_list):
+        """Create with protected fields as the current user: as ``_write_trusted``."""
+        records = self.with_context(**{TRUSTED_WRITE_KEY: TRUSTED_WRITE}).create(vals_list)
+        return records.with_env(self.env)
+
+    def _check_user_vals(self, vals, create=False):
+        """H3 (issue 13): users change interactions through the actions.
+
+        Unless the superuser, the state machine or an action writes, only
+        contact center managers write the protected fields; agents create
+        only a new or waiting interaction, their own or their queues'. Every
+        user links only customers, cases, orders and invoices they may read."""
+        context = self.env.context
+        if (
+            self.env.su
+            or context.get(STATE_MACHINE_KEY) is STATE_MACHINE
+            or context.get(TRUSTED_WRITE_KEY) is TRUSTED_WRITE
+        ):
+            return
+        if not self.env.user.has_group(MANAGER_GROUP):
+            refused = self._protected_in(vals, create)
+            if refused:
+                raise AccessError(self._protected_message(refused, create))
+        links = LINK_FIELDS + (("queue_id", "channel_id") if create else ())
+        for fname in links:
+            value = vals.get(fname)
+            if isinstance(value, models.BaseModel):
+                value = value.id
+            if value:
+                self.env[self._fields[fname].comodel_name].browse(value).check_access("read")
+
+    def _protected_in(self, vals, create=False):
+        """The fields of ``vals`` a user other than a manager may not write."""
+        refused = []
+        for fname, value in vals.items():
+            field = self._fields.get(fname)
+            if not field or (fname not in PROTECTED_FIELDS and not field.readonly):
+                continue
+            if isinstance(value, models.BaseModel):
+                value = value.id
+            if create and (
+                fname in CREATE_FIELDS
+                or not value  # the default
+                or (fname == "name" and value == "/")
+                or (fname == "state" and value in CREATE_STATES)
+                # a waiting contact is the ACD's to give to an agent
+                or (
+                    fname == "agent_id"
+                    and value == self.env.uid
+                    and vals.get("state", "new") == "new"
+                )
+            ):
+                continue
+            refused.append(fname)
+        return refused
+
+    def _protected_message(self, fnames, create=False):
+        names = ", ".join(sorted(f"{self._fields[fname].string} ({fname})" for fname in fnames))
+        if create:
+            return _(
+                "Agents create only a new interaction of their own, or one waiting in one of "
+                "their queues; the contact center sets these fields (state machine, routing): "
+                "%(fields)s. Answer it, then hold, transfer, end and close it with its actions.",
+                fields=names,
+            )
+        return _(
+            "The contact center sets these fields of an interaction (state machine, "
+            "routing), not a user: %(fields)s. Use its actions instead: Answer, Hold / "
+            "Resume, Transfer to a queue or an agent, End, Close (with the disposition and "
+            "notes) and the script. Only a contact center manager corrects them.",
+            fields=names,
+        )
 
     # ------------------------------------------------------------------
     # Lifecycle
@@ -386,8 +523,18 @@ class OmnichannelInteraction(models.Model):
         return records
 
     def action_queue(self):
+        """A new interaction enters its queue. One already answered goes back
+        to waiting only through a transfer (the agent is freed, the target
+        checked)."""
         now = fields.Datetime.now()
         for rec in self:
+            if rec.state != "new":
+                raise UserError(
+                    _(
+                        "%(name)s is no longer new: transfer it to a queue or an agent instead.",
+                        name=rec.name,
+                    )
+                )
             rec._set_state("queued", date_queued=rec.date_queued or now)
         return True
 
@@ -1293,14 +1440,19 @@ class OmnichannelInteraction(models.Model):
         }
 
     def action_console_link_case(self, case_id):
-        """Link this interaction to one of the customer's open cases."""
+        """Link this interaction to one of the customer's open cases, one the
+        agent may read (the screen-pop lists those)."""
         self._check_console_own()
         case = self.env["omnichannel.case"].browse(int(case_id)).exists()
         if not case:
             raise UserError(_("This case no longer exists."))
         # sudo: the case may be outside the agent's rules; only the customers are compared
-        if case.sudo().commercial_partner_id != self.sudo().commercial_partner_id:
+        case_sudo, rec_sudo = case.sudo(), self.sudo()
+        if case_sudo.commercial_partner_id != rec_sudo.commercial_partner_id:
             raise UserError(_("This case belongs to another customer."))
+        if case_sudo.company_id != rec_sudo.company_id or not case_sudo.is_open:
+            raise UserError(_("Link one of the customer's open cases of this company."))
+        # write() checks that the agent may read the case
         self.case_id = case
         return True
 
@@ -1422,7 +1574,7 @@ class OmnichannelInteraction(models.Model):
         )
         # sudo: agents may not delete answers; these are off the way (write access checked above)
         stale.sudo().unlink()
-        self.write(
+        self._write_trusted(
             {"script_step_id": next_id or False, "script_done": frontier == script_tools.END}
         )
         return self.script_current_step()
@@ -1435,7 +1587,7 @@ class OmnichannelInteraction(models.Model):
         state = self._script_state()
         if state.position == 0:
             raise UserError(_("This is the first step of the script."))
-        self.write({"script_step_id": state.route[state.position - 1]})
+        self._write_trusted({"script_step_id": state.route[state.position - 1]})
         return self.script_current_step()
 
     def action_script_run(self):
@@ -1610,7 +1762,7 @@ class OmnichannelInteraction(models.Model):
         now = fields.Datetime.now()
         for rec in self:
             held = max(int((now - rec.hold_since).total_seconds()), 0) if rec.hold_since else 0
-            rec.write({"hold_since": False, "hold_duration": rec.hold_duration + held})
+            rec._write_trusted({"hold_since": False, "hold_duration": rec.hold_duration + held})
 
     def action_hold(self):
         """Put the customer on hold; the time is recorded, nothing else changes."""
@@ -1619,7 +1771,7 @@ class OmnichannelInteraction(models.Model):
         self._check_active()
         if self.hold_since:
             raise UserError(_("%(name)s is already on hold.", name=self.name))
-        self.write({"hold_since": fields.Datetime.now()})
+        self._write_trusted({"hold_since": fields.Datetime.now()})
         return self._transfer_result()
 
     def action_resume(self):

@@ -227,8 +227,13 @@ class TestAgentConsole(OmnichannelCommon):
         self.assertEqual(case.partner_id, self.customer_contact)
         self.assertEqual(call.action_console_case()["res_id"], case.id)
 
+        # a case of her queue: the console links only the cases the agent may read
         other_case = self.env["omnichannel.case"].create(
-            {"partner_id": self.customer_company.id, "subject": "Older claim"}
+            {
+                "partner_id": self.customer_company.id,
+                "subject": "Older claim",
+                "queue_id": self.queue_sales.id,
+            }
         )
         call.action_console_link_case(other_case.id)
         self.assertEqual(call.case_id, other_case)

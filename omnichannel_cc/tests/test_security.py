@@ -1,5 +1,5 @@
 from odoo import Command
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged, users
 
 from .common import OmnichannelCommon
@@ -445,3 +445,250 @@ class TestSecurityReviewL5AgentPresence(OmnichannelCommon):
         with self.assertRaisesRegex(AccessError, "not a contact center agent"):
             agent.with_user(self.supervisor_sales).action_set_state("available")
         self.assertEqual(agent.state, "offline")
+
+
+@tagged("post_install", "-at_install")
+class TestSecurityReviewH3AgentWrites(OmnichannelCommon):
+    """H3: agents change interactions only through the actions; the state,
+    agent, queue, times and routing are the state machine's and the ACD's."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.agent_b = new_test_user(
+            cls.env, "occ_h3_agent_b", groups="omnichannel_cc.group_omnichannel_agent"
+        )
+        cls.queue_sales.member_ids = [Command.link(cls.agent_b.id)]
+        Agent = cls.env["omnichannel.agent"]
+        cls.a_sales = Agent._for_user(cls.agent_sales)
+        cls.a_b = Agent._for_user(cls.agent_b)
+        cls.case_claims = cls.env["omnichannel.case"].create(
+            {
+                "subject": "Claim",
+                "partner_id": cls.customer_contact.id,
+                "queue_id": cls.queue_claims.id,
+                "user_id": cls.agent_claims.id,
+            }
+        )
+        cls.invoice = cls._create_invoice(cls.customer_contact, 100.0, due_days_ago=3)
+        cls.resolved = cls.env.ref("omnichannel_cc.disposition_resolved")
+
+    def _active_call(self, external_id):
+        """A call (of a customer without a case) the ACD offered to agent_sales
+        and she accepted."""
+        self.a_sales._change_state("available")
+        result = self._inbound(external_id, "+48 509 333 444")
+        call = self.env["omnichannel.interaction"].browse(result["interaction_id"])
+        call.offer_ids.with_user(self.agent_sales).action_accept()
+        self.assertEqual((call.state, call.agent_id), ("active", self.agent_sales))
+        return call.with_user(self.agent_sales)
+
+    def _snapshot(self, interaction):
+        # sudo: the test's own check of what was written
+        rec = interaction.sudo()
+        rec.invalidate_recordset()
+        names = [
+            "state",
+            "agent_id",
+            "queue_id",
+            "priority",
+            "date_queued",
+            "date_answered",
+            "date_ended",
+            "wait_duration",
+            "talk_duration",
+            "hold_duration",
+            "transfer_count",
+            "required_skill_id",
+            "case_id",
+            "invoice_id",
+            "sale_order_id",
+        ]
+        return {name: rec[name] for name in names}
+
+    def _claims_case(self, partner, queue=None):
+        """A case of Tomasz (Claims), in ``queue`` (default: Claims)."""
+        return self.env["omnichannel.case"].create(
+            {
+                "subject": "Claim",
+                "partner_id": partner.id,
+                "queue_id": (queue or self.queue_claims).id,
+                "user_id": self.agent_claims.id,
+            }
+        )
+
+    def _presence(self, agent):
+        agent.invalidate_recordset()
+        return agent.state, agent._loads_by_class().get(agent.user_id.id, {})
+
+    def test_h3_agent_cannot_fake_kpis(self):
+        call = self._active_call("h3-kpi")
+        before = self._snapshot(call)
+        answered = before["date_answered"]
+        for vals in (
+            {"date_queued": answered},  # a wait of 0 s
+            {"date_queued": answered, "date_answered": answered},
+            {"date_ended": answered, "date_closed": answered},
+            {"wait_duration": 1},
+            {"hold_duration": 0, "hold_since": False},
+            {"transfer_count": 0},
+            {"priority": 100},
+            {"notes": "covered", "date_answered": answered},
+        ):
+            with self.subTest(vals=vals), self.assertRaisesRegex(AccessError, "Use its actions"):
+                call.write(vals)
+        self.assertEqual(self._snapshot(call), before)
+        self.assertFalse(call.sudo().notes, "a refused write changes nothing, also its rest")
+
+    def test_h3_agent_cannot_link_records_she_cannot_read(self):
+        call = self._active_call("h3-links")
+        before = self._snapshot(call)
+        order = self.env["sale.order"].create({"partner_id": self.customer_contact.id})
+        for vals in (
+            {"case_id": self.case_claims.id},
+            {"invoice_id": self.invoice.id},
+            {"sale_order_id": order.id},
+        ):
+            with self.subTest(vals=vals), self.assertRaises(AccessError):
+                call.write(vals)
+        with self.assertRaises(AccessError):
+            self.env["omnichannel.interaction"].with_user(self.agent_sales).create(
+                {
+                    "channel_id": self.channel_phone.id,
+                    "queue_id": self.queue_sales.id,
+                    "agent_id": self.agent_sales.id,
+                    "case_id": self.case_claims.id,
+                }
+            )
+        # the console links only the customer's open cases she may read
+        with self.assertRaises(UserError):
+            call.action_console_link_case(self.case_claims.id)  # another customer's
+        with self.assertRaises(AccessError):
+            call.action_console_link_case(self._claims_case(self.customer_plain).id)
+        solved = self._claims_case(self.customer_plain, self.queue_sales)
+        solved.action_solve()
+        with self.assertRaises(UserError):
+            call.action_console_link_case(solved.id)
+        self.assertEqual(self._snapshot(call), before)
+        self.assertFalse(before["case_id"])
+
+    def test_h3_agent_cannot_put_work_on_another_console(self):
+        call = self._active_call("h3-console")
+        self.a_b._change_state("available")
+        before, presence_b = self._snapshot(call), self._presence(self.a_b)
+        Interaction = self.env["omnichannel.interaction"].with_user(self.agent_sales)
+        for vals in (
+            {"agent_id": self.agent_b.id},
+            {"queue_id": self.queue_claims.id},
+            {"agent_id": self.agent_b.id, "queue_id": self.queue_claims.id},
+        ):
+            with self.subTest(vals=vals), self.assertRaises(AccessError):
+                call.write(vals)
+        common = {"channel_id": self.channel_phone.id, "queue_id": self.queue_sales.id}
+        for vals in (
+            {"agent_id": self.agent_b.id, "state": "active"},
+            {"agent_id": self.agent_b.id},
+            {"agent_id": self.agent_sales.id, "state": "active"},
+            {"agent_id": self.agent_sales.id, "state": "offered"},
+            {"agent_id": self.agent_sales.id, "state": "queued"},
+            {"state": "queued", "date_queued": "2020-01-01 00:00:00"},
+            {"state": "queued", "priority": 100},
+        ):
+            with self.subTest(vals=vals), self.assertRaises(AccessError):
+                Interaction.create(dict(common, **vals))
+        # a queue she is no member of
+        with self.assertRaises(AccessError):
+            Interaction.create(
+                {
+                    "channel_id": self.channel_email.id,
+                    "queue_id": self.queue_claims.id,
+                    "agent_id": self.agent_sales.id,
+                }
+            )
+        # the supervisor too goes through her actions (assign, pick, transfer)
+        with self.assertRaises(AccessError):
+            call.with_user(self.supervisor_sales).write({"agent_id": self.agent_b.id})
+        self.assertEqual(self._snapshot(call), before)
+        self.assertEqual(self._presence(self.a_b), presence_b)
+        self.assertFalse(
+            self.env["omnichannel.interaction"].search([("agent_id", "=", self.agent_b.id)])
+        )
+        # the transfer is the way, with its checks
+        call.action_transfer_agent(self.agent_b.id)
+        self.assertEqual(
+            call.sudo().offer_ids.filtered(lambda o: o.state == "pending").user_id, self.agent_b
+        )
+
+    def test_h3_agent_cannot_requeue_outside_transfer(self):
+        call = self._active_call("h3-requeue")
+        before, presence = self._snapshot(call), self._presence(self.a_sales)
+        for vals in ({"state": "queued", "agent_id": False}, {"state": "queued"}):
+            with self.subTest(vals=vals), self.assertRaises(AccessError):
+                call.write(vals)
+        with self.assertRaises(UserError):
+            call.action_queue()
+        self.assertEqual(self._snapshot(call), before)
+        self.assertEqual(self._presence(self.a_sales), presence)
+
+    def test_h3_agent_still_handles_her_call(self):
+        Interaction = self.env["omnichannel.interaction"].with_user(self.agent_sales)
+        waiting = Interaction.browse(
+            self._inbound("h3-handle", "+48 509 333 444")["interaction_id"]
+        )
+        self.assertEqual(waiting.sudo().state, "queued")
+        waiting.action_answer()
+        call = waiting
+        self.assertEqual((call.state, call.agent_id), ("active", self.agent_sales))
+        call.action_hold()
+        self.assertTrue(call.is_on_hold)
+        call.action_resume()
+        self.assertFalse(call.is_on_hold)
+        call.write(
+            {"notes": "Wants an offer", "subject": "Offer", "disposition_id": self.resolved.id}
+        )
+        # a case she may read: her own, new for this customer
+        case = (
+            self.env["omnichannel.case"]
+            .with_user(self.agent_sales)
+            .create({"subject": "Offer", "partner_id": self.customer_plain.id})
+        )
+        call.case_id = case
+        call.partner_id = self.customer_plain
+        self.assertEqual(call.case_id, case)
+        # the customer's open case of a colleague, in her queue, from the console's list
+        colleague_case = self._claims_case(self.customer_plain, self.queue_sales)
+        call.action_console_link_case(colleague_case.id)
+        self.assertEqual(call.case_id, colleague_case)
+        call.action_end()
+        self.assertEqual(call.state, "wrapup")
+        call.action_console_close(self.resolved.id, "Offer sent")
+        self.assertEqual(call.state, "done")
+        self.assertEqual(call.notes, "Offer sent")
+        self.assertTrue(call.date_closed)
+        # and makes an outbound interaction of her own, as the form does
+        outbound = Interaction.create(
+            {
+                "channel_id": self.channel_phone.id,
+                "queue_id": self.queue_sales.id,
+                "direction": "outbound",
+                "partner_id": self.customer_plain.id,
+                "agent_id": self.agent_sales.id,
+                "state": "new",
+                "priority": 0,
+                "date_queued": False,
+            }
+        )
+        outbound.action_answer()
+        self.assertEqual((outbound.state, outbound.agent_id), ("active", self.agent_sales))
+
+    def test_h3_manager_corrects_fields_but_not_the_state_machine(self):
+        call = self._active_call("h3-manager")
+        as_manager = call.with_user(self.manager)
+        as_manager.write({"priority": 5, "agent_id": self.agent_b.id})
+        self.assertEqual((as_manager.priority, as_manager.agent_id), (5, self.agent_b))
+        with self.assertRaises(UserError):
+            as_manager.write({"state": "new"})
+        with self.assertRaises(AccessError):
+            as_manager.write({"invoice_id": self.invoice.id})  # no accounting rights
+        self.assertEqual(self._snapshot(call)["state"], "active")
+        self.assertFalse(self._snapshot(call)["invoice_id"])

@@ -123,7 +123,8 @@ class OmnichannelFaxSend(models.TransientModel):
         ):
             return source
         now = fields.Datetime.now()
-        return self.env["omnichannel.interaction"].create(
+        # the fax is sent: the agent's interaction is created done (times included)
+        return self.env["omnichannel.interaction"]._create_trusted(
             {
                 "channel_id": self.channel_id.id,
                 "company_id": self.channel_id.company_id.id,

@@ -1,3 +1,4 @@
+from . import omnichannel_state_mixin
 from . import omnichannel_event_key
 from . import omnichannel_disposition
 from . import omnichannel_skill

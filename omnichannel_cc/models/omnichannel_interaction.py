@@ -152,9 +152,10 @@ class OmnichannelInteraction(models.Model):
 
     _name = "omnichannel.interaction"
     _description = "Contact center interaction"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "omnichannel.state.mixin"]
     _order = "id desc"
     _rec_names_search = ["name", "subject", "contact_address", "partner_id"]
+    _state_transitions = TRANSITIONS
 
     name = fields.Char(string="Reference", required=True, copy=False, readonly=True, default="/")
     subject = fields.Char()
@@ -457,61 +458,20 @@ class OmnichannelInteraction(models.Model):
     # Lifecycle
     # ------------------------------------------------------------------
     def _set_state(self, new_state, guard=None, **vals):
-        """The one state machine of interactions: every state change goes
-        through here (``write({"state": ...})`` is redirected here too).
+        """The one state machine of interactions (``omnichannel.state.mixin``,
+        table ``TRANSITIONS``): ``write({"state": ...})`` is redirected here
+        too. Addons that react to a state change (surveys, telephony) override
+        this method."""
+        return super()._set_state(new_state, guard=guard, **vals)
 
-        Checks each record's transition against ``TRANSITIONS``, stamps the
-        times of the new state when the caller did not give them, writes
+    def _state_write(self, new_state, vals):
+        """Stamp the times of the new state the caller did not give, then write
         through the ORM (tracked in the chatter, stored durations recomputed,
-        the console, wallboard and call-back listeners of ``write`` run) and
-        returns the records that changed state.
-
-        ``guard`` (an ``SQL`` condition, or True) makes the change a claim
-        safe under concurrency: a conditional UPDATE moves only the rows
-        still in a state allowed to reach ``new_state`` (and matching the
-        condition); the others are left alone, not refused. Addons that react
-        to a state change (surveys, telephony) override this method.
-        """
-        allowed_from = tuple(
-            state for state, targets in TRANSITIONS.items() if new_state in targets
-        )
-        records = self
-        if guard:
-            # read the current values first: tracking compares with them
-            self.mapped("state")
-            self.flush_recordset()
-            condition = guard if isinstance(guard, SQL) else SQL("TRUE")
-            self.env.cr.execute(
-                SQL(
-                    """UPDATE omnichannel_interaction SET state = %s
-                        WHERE id IN %s AND state IN %s AND %s
-                    RETURNING id""",
-                    new_state,
-                    tuple(self.ids) or (None,),
-                    allowed_from or (None,),
-                    condition,
-                ),
-                log_exceptions=False,
-            )
-            moved = {row[0] for row in self.env.cr.fetchall()}
-            records = self.filtered(lambda rec: rec.id in moved)
-        for rec in records:
-            if rec.state not in allowed_from:
-                labels = dict(self._fields["state"]._description_selection(self.env))
-                raise UserError(
-                    _(
-                        "Interaction %(name)s is %(state)s and cannot become %(new)s.",
-                        name=rec.name,
-                        state=labels[rec.state],
-                        new=labels[new_state],
-                    )
-                )
-        if not records:
-            return records
+        the console, wallboard and call-back listeners of ``write`` run)."""
         now = fields.Datetime.now()
         stamp = STATE_STAMPS.get(new_state, ())
         groups = {}
-        for rec in records:
+        for rec in self:
             rec_vals = dict(vals, state=new_state)
             for fname in stamp:
                 if fname not in rec_vals and not rec[fname]:
@@ -520,7 +480,6 @@ class OmnichannelInteraction(models.Model):
             groups.setdefault(key, [rec_vals, self.browse()])[1] |= rec
         for rec_vals, group in groups.values():
             group.with_context(**{STATE_MACHINE_KEY: STATE_MACHINE}).write(rec_vals)
-        return records
 
     def action_queue(self):
         """A new interaction enters its queue. One already answered goes back

@@ -35,8 +35,10 @@ class OmnichannelOffer(models.Model):
     """
 
     _name = "omnichannel.offer"
+    _inherit = ["omnichannel.state.mixin"]
     _description = "Interaction offer"
     _order = "id desc"
+    _state_transitions = OFFER_TRANSITIONS
 
     interaction_id = fields.Many2one(
         "omnichannel.interaction", required=True, ondelete="cascade", index=True
@@ -65,45 +67,12 @@ class OmnichannelOffer(models.Model):
                    ON omnichannel_offer (interaction_id, user_id) WHERE state = 'pending'"""
         )
 
-    def _set_state(self, new_state, guard=False, **vals):
-        """The one state machine of offers (see ``OFFER_TRANSITIONS``).
-
-        With ``guard`` the change is a claim: a conditional UPDATE moves only
-        the offers still in a state that may reach ``new_state``, the others
-        are left alone. Returns the offers that changed; the agents'
-        consoles are told to reload.
-        """
-        allowed_from = tuple(s for s, targets in OFFER_TRANSITIONS.items() if new_state in targets)
-        offers = self
-        if guard:
-            self.mapped("state")
-            self.flush_recordset()
-            self.env.cr.execute(
-                SQL(
-                    """UPDATE omnichannel_offer SET state = %s
-                        WHERE id IN %s AND state IN %s RETURNING id""",
-                    new_state,
-                    tuple(self.ids) or (None,),
-                    allowed_from,
-                ),
-                log_exceptions=False,
-            )
-            moved = {row[0] for row in self.env.cr.fetchall()}
-            offers = self.filtered(lambda offer: offer.id in moved)
-        for offer in offers:
-            if offer.state not in allowed_from:
-                raise UserError(
-                    _(
-                        "This offer is %(state)s and cannot become %(new)s.",
-                        state=dict(OFFER_STATES)[offer.state],
-                        new=dict(OFFER_STATES)[new_state],
-                    )
-                )
-        if offers:
-            offers.write(dict(vals, state=new_state))
-            # no sudo: only managers and the ACD (as superuser) write offers, and read them too
-            notify_console(self.env, offers.user_id)
-        return offers
+    def _state_write(self, new_state, vals):
+        """Write the new state (``OFFER_TRANSITIONS``, ``omnichannel.state.mixin``);
+        the agents' consoles are told to reload."""
+        super()._state_write(new_state, vals)
+        # no sudo: only managers and the ACD (as superuser) write offers, and read them too
+        notify_console(self.env, self.user_id)
 
     # ------------------------------------------------------------------
     # Agent answers

@@ -124,8 +124,10 @@ def _send_after_commit(registry, command_ids):
 
 class OmnichannelVoipCommand(models.Model):
     _name = "omnichannel.voip.command"
+    _inherit = ["omnichannel.state.mixin"]
     _description = "PBX command (sent after commit)"
     _order = "id desc"
+    _state_transitions = COMMAND_TRANSITIONS
 
     key = fields.Char(
         required=True,
@@ -168,48 +170,6 @@ class OmnichannelVoipCommand(models.Model):
                     SQL.identifier(self._table),
                 )
             )
-
-    # ------------------------------------------------------------------
-    # State machine
-    # ------------------------------------------------------------------
-    def _set_state(self, new_state, guard=False, **vals):
-        """The one state machine of commands (``COMMAND_TRANSITIONS``).
-
-        With ``guard`` the change is a claim: a conditional UPDATE moves only
-        the commands still in a state that may reach ``new_state``, the
-        others are left alone. Returns the commands that changed.
-        """
-        allowed_from = tuple(
-            state for state, targets in COMMAND_TRANSITIONS.items() if new_state in targets
-        )
-        commands = self
-        if guard:
-            self.mapped("state")
-            self.flush_recordset()
-            self.env.cr.execute(
-                SQL(
-                    """UPDATE omnichannel_voip_command SET state = %s
-                        WHERE id IN %s AND state IN %s RETURNING id""",
-                    new_state,
-                    tuple(self.ids) or (None,),
-                    allowed_from,
-                ),
-                log_exceptions=False,
-            )
-            moved = {row[0] for row in self.env.cr.fetchall()}
-            commands = self.filtered(lambda command: command.id in moved)
-        for command in commands:
-            if command.state not in allowed_from:
-                raise UserError(
-                    _(
-                        "This PBX command is %(state)s and cannot become %(new)s.",
-                        state=dict(COMMAND_STATES)[command.state],
-                        new=dict(COMMAND_STATES)[new_state],
-                    )
-                )
-        if commands:
-            commands.write(dict(vals, state=new_state))
-        return commands
 
     # ------------------------------------------------------------------
     # In the requesting transaction

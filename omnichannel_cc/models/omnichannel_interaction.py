@@ -295,6 +295,12 @@ class OmnichannelInteraction(models.Model):
         "omnichannel.callback", "origin_interaction_id", string="Call-back requests"
     )
 
+    can_correct = fields.Boolean(
+        compute="_compute_can_correct",
+        help="Technical: the current user may correct the fields the contact center sets "
+        "(a manager); the form shows them read-only to everybody else.",
+    )
+
     _sql_constraints = [
         (
             "external_id_uniq",
@@ -302,6 +308,12 @@ class OmnichannelInteraction(models.Model):
             "This channel already has an interaction with this provider id.",
         ),
     ]
+
+    @api.depends_context("uid")
+    def _compute_can_correct(self):
+        can_correct = self.env.su or self.env.user.has_group(MANAGER_GROUP)
+        for rec in self:
+            rec.can_correct = can_correct
 
     @api.depends("partner_id.commercial_partner_id")
     def _compute_commercial_partner_id(self):

@@ -1,6 +1,6 @@
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import new_test_user, tagged, users
+from odoo.tests import Form, new_test_user, tagged, users
 
 from .common import OmnichannelCommon
 
@@ -692,3 +692,15 @@ class TestSecurityReviewH3AgentWrites(OmnichannelCommon):
             as_manager.write({"invoice_id": self.invoice.id})  # no accounting rights
         self.assertEqual(self._snapshot(call)["state"], "active")
         self.assertFalse(self._snapshot(call)["invoice_id"])
+
+    def test_h3_form_shows_the_contact_center_fields_read_only_to_agents(self):
+        call = self._active_call("h3-form")
+        with Form(call.with_user(self.agent_sales)) as form:
+            for fname in ("queue_id", "agent_id", "priority", "channel_id", "direction"):
+                with self.assertRaises(AssertionError, msg=fname):
+                    setattr(form, fname, False)
+            form.notes = "Customer asked for the policy number"
+        self.assertEqual(call.notes, "Customer asked for the policy number")
+        with Form(call.with_user(self.manager)) as form:
+            form.priority = 3
+        self.assertEqual(call.priority, 3)

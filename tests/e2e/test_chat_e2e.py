@@ -79,19 +79,29 @@ def chat(odoo_server):
         "create",
         {"name": unique("Chat"), "member_ids": [(6, 0, list(agents))], "ring_timeout": 600},
     )
-    livechat = rpc.call("im_livechat.channel", "create", {"name": unique("Web support")})
+    livechat, channel = web_chat_channel(rpc, queue, unique("Web support"))
+    return {"agents": agents, "queue": queue, "livechat": livechat, "channel": channel}
+
+
+def web_chat_channel(rpc, queue, livechat_name, **values):
+    """A live chat channel with no operator of its own (our ACD chooses them)
+    and the web chat channel serving it for ``queue``: (livechat id, channel id)."""
+    livechat = rpc.call("im_livechat.channel", "create", {"name": livechat_name})
     rpc.call("im_livechat.channel", "write", [livechat], {"user_ids": [(5, 0, 0)]})
     channel = rpc.call(
         "omnichannel.channel",
         "create",
-        {
-            "name": "Web chat",
-            "channel_type": "chat",
-            "livechat_channel_id": livechat,
-            "queue_id": queue,
-        },
+        dict(
+            {
+                "name": "Web chat",
+                "channel_type": "chat",
+                "livechat_channel_id": livechat,
+                "queue_id": queue,
+            },
+            **values,
+        ),
     )
-    return {"agents": agents, "queue": queue, "livechat": livechat, "channel": channel}
+    return livechat, channel
 
 
 def interactions(rpc, domain):
@@ -196,19 +206,7 @@ def unattended(odoo_server):
     at most 3 missed chats from one address in 10 minutes."""
     rpc = odoo_server
     queue = rpc.call("omnichannel.queue", "create", {"name": unique("Nobody")})
-    livechat = rpc.call("im_livechat.channel", "create", {"name": unique("After hours")})
-    rpc.call("im_livechat.channel", "write", [livechat], {"user_ids": [(5, 0, 0)]})
-    channel = rpc.call(
-        "omnichannel.channel",
-        "create",
-        {
-            "name": "Web chat",
-            "channel_type": "chat",
-            "livechat_channel_id": livechat,
-            "queue_id": queue,
-            "chat_missed_rate_ip": 3,
-        },
-    )
+    livechat, channel = web_chat_channel(rpc, queue, unique("After hours"), chat_missed_rate_ip=3)
     return {"livechat": livechat, "channel": channel}
 
 

@@ -1,3 +1,4 @@
+import logging
 from datetime import timedelta
 
 from odoo import _, api, fields, models
@@ -5,6 +6,8 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from ..tools import routing
+
+_logger = logging.getLogger(__name__)
 
 AGENT_STATES = [
     ("offline", "Offline"),
@@ -26,6 +29,13 @@ HOLDING_STATES = ("offered", "active")
 # console out of date.
 CONSOLE_BUS_TYPE = "omnichannel.console"
 AGENT_GROUP = "omnichannel_cc.group_omnichannel_agent"
+# An agent is "live" while their browser is connected (Odoo's bus presence,
+# polled every minute) or their console / integration called us lately; after
+# this many minutes without either they are set offline and get no offers.
+PRESENCE_TIMEOUT_PARAM = "omnichannel_cc.presence_timeout_minutes"
+PRESENCE_TIMEOUT_DEFAULT = 5
+# last_seen is written at most once per this many seconds per agent
+LAST_SEEN_GRANULARITY = 30
 
 
 def seconds_between(start, end):
@@ -81,6 +91,13 @@ class OmnichannelAgent(models.Model):
         string="Round-robin position", readonly=True, help="Higher: served more recently."
     )
     wrapup_until = fields.Datetime(readonly=True)
+    last_seen = fields.Datetime(
+        string="Last seen",
+        readonly=True,
+        help="Last call of the agent's console or integration (the browser's own presence "
+        "counts too). Agents unseen for longer than the presence timeout get no offers and "
+        "are set offline.",
+    )
     miss_count = fields.Integer(string="Missed offers", readonly=True)
     member_ids = fields.One2many(
         "omnichannel.queue.member", compute="_compute_member_ids", string="Queues"
@@ -169,6 +186,7 @@ class OmnichannelAgent(models.Model):
         """Set the current user's presence (agent console, XML-RPC)."""
         agent = self._for_user()
         agent._check_may_change(self.env.user)
+        agent._touch_last_seen()
         # sudo: agents may not write their presence nor its log; checked just above
         agent.sudo()._change_state(state, break_reason_id)
         # the user's own agent record (_for_user() returns it sudo)
@@ -225,6 +243,9 @@ class OmnichannelAgent(models.Model):
             raise UserError(_("Choose a reason for the break."))
         vals = {"break_reason_id": break_reason_id if state == "break" else False}
         if state == "available":
+            # choosing Available is a sign of life: it counts as a live session
+            # for the presence timeout (then the browser's presence must follow)
+            vals["last_seen"] = fields.Datetime.now()
             vals["wrapup_until"] = False
             if not self.last_end_date or self.state in ("offline", "break"):
                 vals["last_end_date"] = fields.Datetime.now()
@@ -312,6 +333,77 @@ class OmnichannelAgent(models.Model):
         )
         queues._dispatch()
 
+    # ------------------------------------------------------------------
+    # Live session: no offers for an agent nobody is in front of
+    # ------------------------------------------------------------------
+    @api.model
+    def _presence_timeout(self):
+        """Minutes without a live session after which an agent is offline."""
+        # sudo: a technical setting read by the ACD for every user
+        value = self.env["ir.config_parameter"].sudo().get_param(PRESENCE_TIMEOUT_PARAM)
+        try:
+            minutes = int(value) if value else PRESENCE_TIMEOUT_DEFAULT
+        except ValueError:
+            minutes = PRESENCE_TIMEOUT_DEFAULT
+        return max(minutes, 1)
+
+    @api.model
+    def _live_condition(self, alias, now=None):
+        """SQL condition on the agent table ``alias``: the agent has a live
+        session (bus presence polled, or console / API seen, within the timeout)."""
+        now = now or fields.Datetime.now()
+        cutoff = now - timedelta(minutes=self._presence_timeout())
+        self.env["bus.presence"].flush_model(["user_id", "last_poll"])
+        return SQL(
+            """(%(agent)s.last_seen >= %(cutoff)s
+                OR EXISTS (SELECT 1 FROM bus_presence presence
+                            WHERE presence.user_id = %(agent)s.user_id
+                              AND presence.last_poll >= %(cutoff)s))""",
+            agent=SQL.identifier(alias),
+            cutoff=cutoff,
+        )
+
+    def _touch_last_seen(self):
+        """The agent is in front of the console (at most one write per
+        LAST_SEEN_GRANULARITY seconds: the console calls often)."""
+        now = fields.Datetime.now()
+        stale = self.filtered(
+            lambda a: (
+                not a.last_seen or (now - a.last_seen).total_seconds() >= LAST_SEEN_GRANULARITY
+            )
+        )
+        if stale:
+            # sudo: agents may not write their own agent record; only the time they were seen
+            stale.sudo().write({"last_seen": now})
+
+    @api.model
+    def _sweep_absent(self):
+        """Set offline the agents who are available, busy or in wrap-up with no
+        live session any more (browser closed without logging out, a demo
+        user who never logged in): they would only miss offers."""
+        self.flush_model(["state", "last_seen", "user_id"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT agent.id FROM omnichannel_agent agent
+                    WHERE agent.state IN ('available', 'busy', 'wrapup')
+                      AND NOT %s""",
+                self._live_condition("agent"),
+            )
+        )
+        # sudo: the sweep (a cron) changes the presence of agents of every company
+        absent = self.sudo().browse([row[0] for row in self.env.cr.fetchall()])
+        for agent in absent:
+            agent._write_state("offline", break_reason_id=False, wrapup_until=False)
+        absent._withdraw_pending_offers()
+        if absent:
+            _logger.info(
+                "Contact center: %s agent(s) set offline, no live session for %s minutes: %s",
+                len(absent),
+                self._presence_timeout(),
+                ", ".join(absent.mapped("name")),
+            )
+        return absent
+
     def _presence(self):
         self.ensure_one()
         return {
@@ -369,6 +461,7 @@ class OmnichannelAgent(models.Model):
         now = fields.Datetime.now()
         # the user's own agent record, sudo from _for_user(): in whatever company it is
         agent = self._for_user()
+        agent._touch_last_seen()
         presence = agent._presence()
         presence.update(
             state_label=dict(AGENT_STATES)[agent.state],

@@ -51,11 +51,27 @@ class OmnichannelAgentStateLog(models.Model):
             )
         )
         closed = [row[0] for row in self.env.cr.fetchall()]
+        vals_list = []
         if closed:
             self.browse(closed).invalidate_recordset(
                 ["date_end", "duration", "write_date", "write_uid"]
             )
-        self.create(
+        elif agent.state_since and agent.state_since < now:
+            # the state being left was never recorded (demo data, an import):
+            # keep its period, so that the agents' time adds up
+            vals_list.append(
+                {
+                    "agent_id": agent.id,
+                    "state": agent.state,
+                    "break_reason_id": agent.break_reason_id.id,
+                    "date_start": agent.state_since,
+                    "date_end": now,
+                    "user_id": agent.user_id.id,
+                    "company_id": agent.company_id.id,
+                    "duration": int((now - agent.state_since).total_seconds()),
+                }
+            )
+        vals_list.append(
             {
                 "agent_id": agent.id,
                 "state": state,
@@ -67,3 +83,4 @@ class OmnichannelAgentStateLog(models.Model):
                 "duration": 0,
             }
         )
+        self.create(vals_list)

@@ -239,6 +239,8 @@ class OmnichannelInteraction(models.Model):
             ("closed", "Queue closed"),
             ("overflow", "Queue full or wait too long"),
             ("customer", "Customer left"),
+            ("no_agent", "No agent available"),
+            ("voicemail", "Went to voicemail"),
         ],
         readonly=True,
         copy=False,
@@ -563,8 +565,13 @@ class OmnichannelInteraction(models.Model):
 
     def action_abandon(self):
         """The customer left before an agent answered."""
+        return self._abandon("customer")
+
+    def _abandon(self, end_reason):
+        """End unanswered: the customer left (``customer``), nobody could take
+        it (``no_agent``), or the PBX took a voicemail (``voicemail``)."""
         now = fields.Datetime.now()
-        self._set_state("abandoned", date_ended=now, date_closed=now, end_reason="customer")
+        self._set_state("abandoned", date_ended=now, date_closed=now, end_reason=end_reason)
         # sudo: agents may not write offers; the pending ones of these interactions end
         offers = self.sudo().offer_ids.filtered(lambda o: o.state == "pending")
         offers._close("cancelled", requeue=False)
@@ -1294,6 +1301,8 @@ class OmnichannelInteraction(models.Model):
                     "direction": rec.direction,
                     "partner_id": rec.partner_id.id or False,
                     "partner_name": rec.partner_id.display_name or False,
+                    # the identified customer: actions on their account need one
+                    "commercial_partner_id": rec.commercial_partner_id.id or False,
                     "contact_address": rec.contact_address or False,
                     "queue_id": rec.queue_id.id or False,
                     "queue": rec.queue_id.name or False,
@@ -1350,16 +1359,24 @@ class OmnichannelInteraction(models.Model):
 
     def action_console_promise_to_pay(self):
         """Schedule a "promise to pay" to-do on the interaction (the standard
-        activity dialog, prefilled)."""
+        activity dialog, prefilled). Only for an identified customer: a
+        promise binds an account, not an unknown visitor."""
         self._check_console_own()
         partner = self.partner_id.commercial_partner_id
+        if not partner:
+            raise UserError(
+                _(
+                    "Identify the customer first: a promise to pay is made on a customer's "
+                    "account, and %(name)s has no customer.",
+                    name=self.name,
+                )
+            )
         note = False
-        if partner:
-            pop = partner.omnichannel_screen_pop()
-            if pop["has_overdue"]:
-                amount = f"{pop['overdue_amount']:.2f}"
-                currency = pop["currency"]["name"]
-                note = _("Overdue: %(amount)s %(currency)s", amount=amount, currency=currency)
+        pop = partner.omnichannel_screen_pop()
+        if pop["has_overdue"]:
+            amount = f"{pop['overdue_amount']:.2f}"
+            currency = pop["currency"]["name"]
+            note = _("Overdue: %(amount)s %(currency)s", amount=amount, currency=currency)
         context = {
             "active_model": self._name,
             "active_ids": self.ids,

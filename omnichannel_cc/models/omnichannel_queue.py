@@ -284,6 +284,8 @@ class OmnichannelQueue(models.Model):
         self.ensure_one()
         self.env["omnichannel.agent"].flush_model()
         self.env["omnichannel.queue.member"].flush_model()
+        # only agents with a live session (see omnichannel.agent._live_condition)
+        live = self.env["omnichannel.agent"]._live_condition("a")
         # user, tier, penalty, agent, then what the candidates need of the agent
         agent_columns = SQL(
             """a.id, COALESCE(a.last_end_date, a.state_since), a.rr_seq,
@@ -293,9 +295,10 @@ class OmnichannelQueue(models.Model):
             query = SQL(
                 """SELECT a.user_id, 0, 0, %s
                      FROM omnichannel_agent a
-                    WHERE a.user_id IN %s AND a.state IN ('available', 'busy')""",
+                    WHERE a.user_id IN %s AND a.state IN ('available', 'busy') AND %s""",
                 agent_columns,
                 tuple(user_ids),
+                live,
             )
         else:
             query = SQL(
@@ -303,9 +306,10 @@ class OmnichannelQueue(models.Model):
                      FROM omnichannel_queue_member m
                      JOIN omnichannel_agent a ON a.user_id = m.user_id
                     WHERE m.queue_id = %s AND m.logged_in
-                      AND a.state IN ('available', 'busy')""",
+                      AND a.state IN ('available', 'busy') AND %s""",
                 agent_columns,
                 self.id,
+                live,
             )
         self.env.cr.execute(query)
         return self.env.cr.fetchall()
@@ -576,6 +580,7 @@ class OmnichannelQueue(models.Model):
         Offer = sweep.env["omnichannel.offer"]
         Offer.search([("state", "=", "pending"), ("date_expire", "<", now)])._timeout()
         Agent = sweep.env["omnichannel.agent"]
+        Agent._sweep_absent()
         Agent.search([("wrapup_until", "!=", False), ("wrapup_until", "<=", now)])._end_wrapup()
         Interaction = sweep.env["omnichannel.interaction"]
         for queue in sweep.search([("max_wait_seconds", ">", 0)]):

@@ -422,7 +422,7 @@ class ResPartner(models.Model):
             self._omnichannel_pop_check_customer(partner, commercial)
         companies = self.env.companies
         partners, currency, today = self._omnichannel_pop_header(partner | commercial)
-        invoices, overdue_amount, total_due = self._omnichannel_pop_invoices(
+        invoices, overdue_amount, total_due, open_credit = self._omnichannel_pop_invoices(
             commercial, companies, today
         )
         return {
@@ -432,6 +432,8 @@ class ResPartner(models.Model):
             "invoices": invoices,
             "overdue_amount": overdue_amount,
             "total_due": total_due,
+            # credit notes and payments not matched to an invoice yet
+            "open_credit": open_credit,
             "has_overdue": overdue_amount > 0,
             "sale_orders": self._omnichannel_pop_sale_orders(commercial, companies),
             "cases": self._omnichannel_pop_cases(commercial),
@@ -543,7 +545,7 @@ class ResPartner(models.Model):
     @api.model
     def _omnichannel_pop_invoices(self, commercial, companies, today):
         """(unpaid posted customer invoices oldest due first, overdue, total
-        due), one query; the amounts as _omnichannel_pop_balance."""
+        due, open credits), one query; the amounts as _omnichannel_pop_balance."""
         self.env["account.move"].flush_model(
             [
                 "name",
@@ -562,7 +564,7 @@ class ResPartner(models.Model):
         )
         self.env.cr.execute(
             SQL(
-                """SELECT balance.overdue, balance.total,
+                """SELECT balance.overdue, balance.total, balance.credit,
                           invoice.id, invoice.name, invoice.invoice_date, invoice.invoice_date_due,
                           invoice.amount_total, invoice.amount_residual,
                           invoice.amount_residual_signed, invoice.currency, invoice.payment_state
@@ -589,7 +591,7 @@ class ResPartner(models.Model):
             )
         )
         rows = self.env.cr.fetchall()
-        overdue, total = rows[0][:2]
+        overdue, total, credit = rows[0][:3]
         payment_labels = dict(
             self.env["account.move"]._fields["payment_state"]._description_selection(self.env)
         )
@@ -604,7 +606,7 @@ class ResPartner(models.Model):
             residual_company,
             currency,
             payment_state,
-        ) in (row[2:] for row in rows):
+        ) in (row[3:] for row in rows):
             if move_id is None:
                 continue  # no open invoice: the balance row alone
             days_overdue = (today - due).days if due and due < today else 0
@@ -626,13 +628,13 @@ class ResPartner(models.Model):
                     "overdue": days_overdue > 0,
                 }
             )
-        return invoices, max(float(overdue), 0.0), float(total)
+        return invoices, max(float(overdue), 0.0), float(total), float(credit)
 
     @api.model
     def _omnichannel_pop_balance(self, commercial, companies, today):
         """(overdue, total due) in company currency from open receivable lines."""
         self.env.cr.execute(self._omnichannel_balance_sql(commercial, companies, today))
-        overdue, total = self.env.cr.fetchone()
+        overdue, total, _credit = self.env.cr.fetchone()
         return max(float(overdue), 0.0), float(total)
 
     @api.model
@@ -640,7 +642,12 @@ class ResPartner(models.Model):
         """SELECT overdue, total of the customer's open receivable lines.
 
         Per instalment (date_maturity), so a partly overdue invoice counts
-        its overdue instalments only.
+        its overdue instalments only. Open credits (credit notes and payments
+        not yet matched to an invoice: negative residuals) are available to
+        the customer at once, whatever their date: they reduce what is
+        overdue, so a customer whose credits cover the overdue invoices owes
+        nothing overdue (and is not sent to collections). Overdue is never
+        negative nor above the total due (the caller clamps at zero).
         """
         self.env["account.move.line"].flush_model(
             [
@@ -655,8 +662,11 @@ class ResPartner(models.Model):
         )
         return SQL(
             """SELECT COALESCE(SUM(line.amount_residual)
-                               FILTER (WHERE line.date_maturity < %s), 0) AS overdue,
-                      COALESCE(SUM(line.amount_residual), 0) AS total
+                               FILTER (WHERE line.date_maturity < %s
+                                          OR line.amount_residual < 0), 0) AS overdue,
+                      COALESCE(SUM(line.amount_residual), 0) AS total,
+                      -COALESCE(SUM(line.amount_residual)
+                                FILTER (WHERE line.amount_residual < 0), 0) AS credit
                  FROM account_move_line line
                  JOIN account_account account ON account.id = line.account_id
                 WHERE line.partner_id = %s
@@ -920,3 +930,21 @@ class ResPartner(models.Model):
         action["domain"] = [("commercial_partner_id", "=", self.commercial_partner_id.id)]
         action["context"] = {"default_partner_id": self.id}
         return action
+
+    # ------------------------------------------------------------------
+    # Demo data
+    # ------------------------------------------------------------------
+    @api.model
+    def _omnichannel_demo_set_lang(self, lang, user_ids):
+        """Give the demo's users and customers ``lang`` when the database has
+        it active (a Polish database, as setup/run creates); else leave
+        them in the database's language. Called from the demo data only."""
+        if not self.env["res.lang"]._lang_get(lang):
+            return False
+        users = self.env["res.users"].browse(user_ids).exists()
+        customers = self.env["ir.model.data"].search(
+            [("module", "=", "omnichannel_cc"), ("model", "=", "res.partner")]
+        )
+        partners = self.browse(customers.mapped("res_id")).exists() | users.partner_id
+        partners.write({"lang": lang})
+        return True

@@ -78,6 +78,31 @@ CREATE OR REPLACE VIEW %(view)s AS (
         JOIN res_partner p ON p.id = u.partner_id
         JOIN res_company c ON c.id = a.company_id
         LEFT JOIN res_partner cp ON cp.id = c.partner_id
+        UNION ALL
+        -- an agent's current state that no open period records (set before
+        -- the history began: imported, demo data, an agent record created in
+        -- that state) counts from state_since, like an open period
+        SELECT
+            NULL AS log_id,
+            a.id AS agent_id,
+            a.user_id,
+            a.company_id,
+            a.state,
+            a.break_reason_id,
+            a.state_since AS date_start,
+            now() AT TIME ZONE 'UTC' AS date_end,
+            TRUE AS is_open,
+            COALESCE(br.productive, FALSE) AS productive_break,
+            COALESCE(NULLIF(p.tz, ''), NULLIF(cp.tz, ''), 'UTC') AS tz
+        FROM omnichannel_agent a
+        LEFT JOIN omnichannel_break_reason br ON br.id = a.break_reason_id
+        JOIN res_users u ON u.id = a.user_id
+        JOIN res_partner p ON p.id = u.partner_id
+        JOIN res_company c ON c.id = a.company_id
+        LEFT JOIN res_partner cp ON cp.id = c.partner_id
+        WHERE a.state_since IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM omnichannel_agent_state_log open_log
+                           WHERE open_log.agent_id = a.id AND open_log.date_end IS NULL)
     ),
     slices AS (
         SELECT
@@ -101,8 +126,9 @@ CREATE OR REPLACE VIEW %(view)s AS (
         WHERE s.slice_end > s.slice_start
     )
     SELECT
-        -- stable ids: the period's id and the day's rank within it
-        d.log_id::bigint * 100000 + d.n AS id,
+        -- stable ids: the period's id and the day's rank within it; an
+        -- unrecorded current state: above every period's, by agent
+        COALESCE(d.log_id::bigint, 1000000000 + d.agent_id::bigint) * 100000 + d.n AS id,
         d.log_id,
         d.agent_id,
         d.user_id,

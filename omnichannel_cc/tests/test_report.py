@@ -470,3 +470,41 @@ class TestAgentStateReport(OmnichannelCommon):
         )
         self.assertEqual(row.date, fields.Date.to_date("2025-03-03"))
         self.assertEqual(row.duration, 4 * 3600)
+
+
+# ---- issue 14: an agent available since before the day's history began ----
+@tagged("post_install", "-at_install")
+class TestAgentStateReportUnrecordedState(OmnichannelCommon):
+    def test_agent_available_without_history_is_in_the_report(self):
+        """An agent put Available by data (demo, import) has no state history:
+        the report still counts their time, from state_since until now."""
+        self.agent_sales.tz = "UTC"
+        agent = self.env["omnichannel.agent"]._for_user(self.agent_sales)
+        since = datetime(2026, 3, 2, 0, 0, 0)
+        with freeze_time(since):
+            agent.write({"state": "available", "state_since": since})
+        self.assertFalse(
+            self.env["omnichannel.agent.state.log"].search([("agent_id", "=", agent.id)])
+        )
+        with freeze_time(datetime(2026, 3, 2, 10, 30, 0)):
+            self.env.flush_all()
+            Report = self.env["omnichannel.agent.state.report"]
+            # the view reads now() of the transaction: compare with its clock
+            rows = Report.search([("agent_id", "=", agent.id), ("state", "=", "available")])
+            self.assertTrue(rows, "the available agent is in the report")
+            self.assertTrue(all(rows.mapped("is_open")))
+            self.assertEqual(rows[-1].date_start, since)
+            self.assertGreater(sum(rows.mapped("available_duration")), 0)
+            # the next change records the period that was never logged
+            agent._change_state("break", self.env.ref("omnichannel_cc.break_reason_coffee").id)
+        logs = self.env["omnichannel.agent.state.log"].search(
+            [("agent_id", "=", agent.id)], order="date_start"
+        )
+        self.assertEqual(logs.mapped("state"), ["available", "break"])
+        self.assertEqual(logs[0].date_start, since)
+        self.assertEqual(logs[0].date_end, datetime(2026, 3, 2, 10, 30, 0))
+        self.assertEqual(logs[0].duration, 10 * 3600 + 30 * 60)
+        self.env.flush_all()
+        rows = self.env["omnichannel.agent.state.report"].search([("agent_id", "=", agent.id)])
+        # no double count: the unrecorded period is gone, the logged ones are there
+        self.assertEqual(sorted(set(rows.mapped("log_id").ids)), sorted(logs.ids))

@@ -1,4 +1,4 @@
-from odoo import Command
+from odoo import Command, fields
 from odoo.exceptions import AccessError
 from odoo.tests import tagged, users
 
@@ -272,3 +272,99 @@ class TestSecurityReviewM1ScreenPop(ScreenPopCommon):
         )
         pop = self._pop(self.customer_plain)
         self.assertEqual([inv["id"] for inv in pop["invoices"]], [self.invoice_other.id])
+
+
+# ---- issue 14: open credits, and one rule for the history everywhere ----
+@tagged("post_install", "-at_install")
+class TestScreenPopBalanceAndHistory(ScreenPopCommon):
+    def _credit_note(self, invoice):
+        """A credit note of the whole invoice, posted and NOT matched to it
+        (as Odoo's demo leaves Deco Addict's): an open credit of the customer."""
+        refund = self._create_invoice(
+            invoice.partner_id, invoice.amount_total, due_days_ago=0, post=False
+        )
+        refund.move_type = "out_refund"
+        refund.action_post()
+        return refund
+
+    def test_open_credits_cover_the_overdue_invoice(self):
+        """Deco Addict in Odoo's demo: three unpaid invoices, one overdue, each
+        with an unmatched credit note of the same amount, due today. The
+        customer owes nothing: total due 0 is right, an overdue of the overdue
+        invoice alone was wrong (and sent the customer to collections)."""
+        debtor = self.env["res.partner"].create({"name": "Deco Test", "is_company": True})
+        overdue = self._create_invoice(debtor, 36512.5, due_days_ago=15)
+        not_due = self._create_invoice(debtor, 48012.5, due_days_ago=0)
+        for invoice in overdue | not_due:
+            self._credit_note(invoice)
+        pop = debtor.omnichannel_screen_pop()
+        self.assertEqual(pop["total_due"], 0.0)
+        self.assertEqual(pop["overdue_amount"], 0.0)
+        self.assertFalse(pop["has_overdue"])
+        self.assertAlmostEqual(pop["open_credit"], 36512.5 + 48012.5)
+        # the invoices still show, as unpaid, beside the credit that covers them
+        self.assertEqual(len(pop["invoices"]), 2)
+        # and the routing fact says the same: no collections
+        Partner = self.env["res.partner"]
+        overdue_fact, total = Partner._omnichannel_pop_balance(
+            debtor, self.env.company, fields.Date.context_today(Partner)
+        )
+        self.assertEqual((overdue_fact, total), (0.0, 0.0))
+
+    def test_partial_credit_reduces_the_overdue(self):
+        debtor = self.env["res.partner"].create({"name": "Partial Credit", "is_company": True})
+        self._create_invoice(debtor, 1000.0, due_days_ago=30)
+        self._create_invoice(debtor, 500.0, due_days_ago=-20)
+        credit = self._create_invoice(debtor, 300.0, due_days_ago=0, post=False)
+        credit.move_type = "out_refund"
+        credit.action_post()
+        pop = debtor.omnichannel_screen_pop()
+        self.assertAlmostEqual(pop["total_due"], 1200.0)
+        self.assertAlmostEqual(pop["overdue_amount"], 700.0)
+        self.assertAlmostEqual(pop["open_credit"], 300.0)
+
+    def _history_everywhere(self, user, partner):
+        """(screen-pop history ids, partner form count, Contact history tab ids) as ``user``."""
+        partner = partner.with_user(user)
+        pop_ids = [row["id"] for row in partner.omnichannel_screen_pop()["interactions"]]
+        partner.invalidate_recordset()
+        return pop_ids, partner.omnichannel_interaction_count, partner.omnichannel_history_ids.ids
+
+    def test_history_same_rule_in_screen_pop_and_partner_form(self):
+        """What an agent sees of a customer's history is decided by the
+        interaction record rules, in the screen-pop as on the partner form
+        (count and Contact history tab): the same ids in both places, as the
+        interaction moves from offered to closed, and none of another queue."""
+        Interaction = self.env["omnichannel.interaction"]
+        Agent = self.env["omnichannel.agent"]
+        # the call of the common set-up waits in Sales first: out of the way
+        Interaction.browse(self.interaction["interaction_id"]).action_abandon()
+        Agent._for_user(self.agent_sales).with_user(self.agent_sales).action_my_state("available")
+        customer = self.customer_plain
+        customer.email = "zofia@bez-dlugow.example"
+        call = Interaction.browse(self._inbound("pop-hist", "+48 509 333 444")["interaction_id"])
+        claims_mail = Interaction.browse(
+            self._inbound("pop-hist-mail", customer.email, channel=self.channel_email)[
+                "interaction_id"
+            ]
+        )
+        self.assertEqual((call.partner_id, claims_mail.partner_id), (customer, customer))
+        for step in ("offered", "active", "done"):
+            if step == "active":
+                call.offer_ids.filtered(lambda o: o.state == "pending").with_user(
+                    self.agent_sales
+                ).action_accept()
+            elif step == "done":
+                call.with_user(self.agent_sales).action_end()
+                call.with_user(self.agent_sales).action_close()
+            self.assertEqual(call.state, step)
+            pop_ids, count, tab_ids = self._history_everywhere(self.agent_sales, customer)
+            self.assertIn(call.id, pop_ids)
+            self.assertNotIn(claims_mail.id, pop_ids)
+            self.assertEqual(sorted(pop_ids), sorted(tab_ids), step)
+            self.assertEqual(count, len(tab_ids), step)
+        # a manager sees every interaction of the customer, in both places too
+        pop_ids, count, tab_ids = self._history_everywhere(self.manager, customer)
+        self.assertIn(claims_mail.id, pop_ids)
+        self.assertEqual(sorted(pop_ids), sorted(tab_ids))
+        self.assertEqual(count, len(tab_ids))

@@ -18,6 +18,10 @@ from ..tools import ami, cti
 
 _logger = logging.getLogger(__name__)
 SPY_MODES = ("listen", "whisper", "barge")
+# A "failed" call whose reason says the caller hung up before an agent
+# answered (the example Kamailio configuration sends "caller hung up" for a
+# CANCEL; SIP 487 Request Terminated): the customer left, not "no agent".
+CALLER_LEFT_REASONS = ("caller hung up", "cancel", "487")
 
 
 def _pbx_datetime(timestamp):
@@ -390,7 +394,10 @@ class OmnichannelInteraction(models.Model):
             self._set_state("missed", date_ended=when, date_closed=when)
             self._voip_note(_("The call failed: %(reason)s.", reason=reason))
             return
-        self.action_abandon()
+        # the caller gave up first (CANCEL: the PBX says so), or the PBX did
+        # (no agent free, nobody answered in time)
+        caller_left = any(mark in reason.lower() for mark in CALLER_LEFT_REASONS)
+        self._abandon("customer" if caller_left else "no_agent")
         self._set_state("missed", date_ended=when, date_closed=when)
         self._schedule_callback(
             _(
@@ -404,7 +411,7 @@ class OmnichannelInteraction(models.Model):
         when = _pbx_datetime(values["timestamp"])
         self._voip_attach_recording(values, voicemail=True)
         if self.state in WAITING_STATES:
-            self.action_abandon()
+            self._abandon("voicemail")
             self._set_state(
                 "missed", date_ended=when, date_closed=when, voip_call_state="voicemail"
             )

@@ -283,3 +283,27 @@ class TestCtiEvents(OmnichannelCommon):
         values = {"call_id": "x", "event": "held", "timestamp": 5, "agent": "1001"}
         self.assertEqual(cti.event_key(values), "x|held|5|1001")
         self.assertNotEqual(cti.event_key(dict(values, timestamp=6)), cti.event_key(values))
+
+    def test_missed_call_end_reason_says_who_gave_up(self):
+        """Nobody free (the PBX gives up): "no agent available", not "customer
+        left"; a caller who hangs up while it rings: "customer"; voicemail."""
+        no_agent = self._interaction(
+            self._event("failed", "c-na", self.t0 + 1, reason="no agent available")
+        )
+        self.assertEqual(no_agent.state, "missed")
+        self.assertEqual(no_agent.end_reason, "no_agent")
+        self._event("ringing", "c-nr", self.t0, agent="1001")
+        no_answer = self._interaction(
+            self._event("failed", "c-nr", self.t0 + 30, agent="1001", reason="no answer")
+        )
+        self.assertEqual(no_answer.end_reason, "no_agent")
+        self._event("ringing", "c-cl", self.t0, agent="1001")
+        caller_left = self._interaction(
+            self._event("failed", "c-cl", self.t0 + 5, agent="1001", reason="caller hung up")
+        )
+        self.assertEqual(caller_left.state, "missed")
+        self.assertEqual(caller_left.end_reason, "customer")
+        hung_up = self._interaction(self._event("hangup", "c-hu", self.t0 + 9))
+        self.assertEqual(hung_up.end_reason, "customer")
+        voicemail = self._interaction(self._event("voicemail", "c-vm", self.t0 + 40))
+        self.assertEqual(voicemail.end_reason, "voicemail")

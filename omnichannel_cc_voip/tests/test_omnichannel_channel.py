@@ -1,3 +1,5 @@
+from lxml import etree
+
 from odoo.exceptions import AccessError
 from odoo.tests import tagged, users
 
@@ -82,6 +84,25 @@ class TestChannelCredentials(OmnichannelVoipCommon):
         self.assertIn('name="voip_secret"', form_arch(self.manager))
         self.assertNotIn('name="voip_secret"', form_arch(self.agent))
         self.assertNotIn('name="telephony"', form_arch(self.agent))
+
+    def test_manager_copies_the_masked_secret(self):
+        """Issue 14: the secret stays masked, with a copy button beside it, for
+        managers only (the agent's form has neither)."""
+
+        def secret_fields(user):
+            arch = (
+                self.env["omnichannel.channel"]
+                .with_user(user)
+                .get_views([(False, "form")])["views"]["form"]["arch"]
+            )
+            return etree.fromstring(arch).xpath("//field[@name='voip_secret']")
+
+        fields = secret_fields(self.manager)
+        self.assertEqual(
+            sorted((f.get("password", ""), f.get("widget", "")) for f in fields),
+            [("", "CopyClipboardButton"), ("True", "")],
+        )
+        self.assertEqual(secret_fields(self.agent), [])
 
     def test_install_hook_backfills_existing_channels(self):
         """Channels created before the addon was installed get credentials."""

@@ -14,6 +14,7 @@
     ],
     "demo": ["demo/omnichannel_livechat_demo.xml"],
     "assets": {
+        "web.assets_backend": ["omnichannel_cc_livechat/static/src/**/*"],
         "web.assets_tests": ["omnichannel_cc_livechat/static/tests/tours/*.js"],
     },
     "auto_install": True,

@@ -2,7 +2,7 @@ import logging
 
 from markupsafe import Markup
 
-from odoo import Command, _, fields, models
+from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, html2plaintext
 
@@ -87,6 +87,21 @@ class OmnichannelInteraction(models.Model):
         result = super().action_answer()
         self._chat_join()
         return result
+
+    @api.model
+    def _console_interactions(self, now):
+        """The console opens the conversation of an accepted web chat: each
+        row says which live chat session (discuss.channel) it is."""
+        rows = super()._console_interactions(now)
+        # sudo: as the rows: the user's own interactions, of every company
+        sessions = {
+            rec.id: rec.discuss_channel_id.id
+            for rec in self.sudo().browse([row["id"] for row in rows])
+            if rec.channel_type == "chat"
+        }
+        for row in rows:
+            row["discuss_channel_id"] = sessions.get(row["id"]) or False
+        return rows
 
     def _chat_missed(self):
         """Nobody could take the chat: the interaction is missed, not lost.

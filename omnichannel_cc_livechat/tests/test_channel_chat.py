@@ -516,7 +516,9 @@ class TestChannelChatTour(ChatCommon):
         cls.overdue = cls._create_invoice(cls.customer_company, 1230.0, due_days_ago=12)
         cls.order = cls.env["sale.order"].create({"partner_id": cls.customer_company.id})
 
-    def test_visitor_chats_agent_answers(self):
+    def _visitor_writes(self):
+        """The visitor asks in the live chat (Chromium): the session and its
+        interaction, offered to the tour agent."""
         self.assertEqual(self.livechat.available_operator_ids, self.tour_agent)
         self.browser_js(
             f"/im_livechat/support/{self.livechat.id}",
@@ -534,8 +536,14 @@ class TestChannelChatTour(ChatCommon):
         self.assertEqual((interaction.state, interaction.agent_id), ("offered", self.tour_agent))
         question = session.message_ids.filtered(lambda m: m.author_id == self.customer_contact)
         self.assertIn("Pytanie o fakturę FV/12", question.body)
+        return session, interaction
 
-        self.start_tour("/odoo", "omnichannel_cc_chat_agent_tour", login="occ_chat_tour_agent")
+    def _agent_accepts_and_answers(self, url, tour):
+        """The agent accepts in the popup: the conversation opens beside the
+        customer panel and the answer typed in its composer reaches the visitor's
+        session (the tour checks that nothing covers the composer)."""
+        session, interaction = self._visitor_writes()
+        self.start_tour(url, tour, login="occ_chat_tour_agent")
 
         answers = session.message_ids.filtered(
             lambda m: m.author_id == self.tour_agent.partner_id and m.message_type == "comment"
@@ -548,6 +556,17 @@ class TestChannelChatTour(ChatCommon):
         transcript = " ".join(interaction.message_ids.mapped("body"))
         self.assertIn("Pytanie o fakturę FV/12", transcript)
         self.assertIn("już sprawdzam fakturę", transcript)
+
+    def test_visitor_chats_agent_answers(self):
+        """Working in a list: the chat opens in a chat window."""
+        self._agent_accepts_and_answers(
+            "/odoo/action-omnichannel_cc.omnichannel_interaction_action",
+            "omnichannel_cc_chat_agent_tour",
+        )
+
+    def test_visitor_chats_agent_answers_in_discuss(self):
+        """Working in Discuss: the chat opens as Discuss's thread."""
+        self._agent_accepts_and_answers("/odoo/discuss", "omnichannel_cc_chat_agent_discuss_tour")
 
 
 @tagged("post_install", "-at_install")

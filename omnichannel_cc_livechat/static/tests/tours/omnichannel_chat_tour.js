@@ -2,14 +2,39 @@ import { registry } from "@web/core/registry";
 
 const POP = ".o_omnichannel_screen_pop";
 const OFFER = ".o_omnichannel_offer_popup";
-// the conversation opens in Discuss (or a chat window on small screens)
-const CHAT = ".o-mail-Thread";
+const QUESTION = '.o-mail-Message:contains("Pytanie o fakturę")';
 
-// A website visitor (Jan Testowy, a portal user) has written in the live
-// chat. The agent gets the chat offered with the customer's screen-pop
-// (overdue invoice, open quotation), accepts it and answers in the chat.
-registry.category("web_tour.tours").add("omnichannel_cc_chat_agent_tour", {
-    steps: () => [
+/**
+ * Throw unless what the agent sees at a few points of `element` (left,
+ * middle, right) is the element itself: no panel or popup over it.
+ */
+function assertUncovered(element, container) {
+    const rect = element.getBoundingClientRect();
+    const y = rect.top + rect.height / 2;
+    for (const x of [rect.left + 4, rect.left + rect.width / 2, rect.right - 4]) {
+        const seen = document.elementFromPoint(x, y);
+        if (!seen || !container.contains(seen)) {
+            throw new Error(
+                `The composer is covered at (${Math.round(x)}, ${Math.round(y)}) by ${
+                    seen?.outerHTML.slice(0, 120) || "nothing"
+                }`
+            );
+        }
+    }
+}
+
+/**
+ * A website visitor (Jan Testowy, a portal user) has written in the live
+ * chat. The agent gets the chat offered with the customer's screen-pop
+ * (overdue invoice, open quotation) and accepts it: the conversation opens
+ * beside the customer panel, and the agent answers in it.
+ *
+ * The accepted chat opens where Odoo opens a live chat for its operator:
+ * `conversation` is a chat window, or the Discuss app when it is on screen.
+ */
+function chatAgentSteps(conversation) {
+    const COMPOSER = `${conversation}:has(${QUESTION}) .o-mail-Composer-input`;
+    return [
         {
             content: "The chat is offered with the customer's name",
             trigger: `${OFFER}[data-channel="chat"]:has(.o_omnichannel_offer_customer:contains("Jan Testowy"))`,
@@ -32,30 +57,47 @@ registry.category("web_tour.tours").add("omnichannel_cc_chat_agent_tour", {
             trigger: `${POP} .o_omnichannel_screen_pop_interaction[data-state="active"]`,
         },
         {
-            content: "Open the conversations",
-            trigger: '.o_menu_systray i[aria-label="Messages"]',
-            run: "click",
+            content: "The conversation opened by itself, with the visitor's question",
+            trigger: `${conversation} ${QUESTION}`,
         },
         {
-            content: "The visitor's live chat",
-            trigger: '.o-mail-NotificationItem:contains("Jan Testowy")',
-            run: "click",
+            content: "Its composer is beside the customer panel, not under it",
+            trigger: `body:has(${POP}) ${COMPOSER}`,
+            run() {
+                const composer = this.anchor.closest(".o-mail-Composer");
+                const panel = document.querySelector(POP).getBoundingClientRect();
+                const rect = composer.getBoundingClientRect();
+                if (rect.right > panel.left) {
+                    throw new Error(
+                        `The composer (right edge ${rect.right}) runs under the customer panel (left edge ${panel.left})`
+                    );
+                }
+                assertUncovered(this.anchor, composer);
+                const send = composer.querySelector(".o-mail-Composer-send");
+                if (send) {
+                    assertUncovered(send, composer);
+                }
+            },
         },
         {
-            content: "The visitor's question is in the conversation",
-            trigger: `${CHAT} .o-mail-Message:contains("Pytanie o fakturę")`,
+            trigger: COMPOSER,
+            run: "click && edit Dzień dobry, już sprawdzam fakturę",
         },
         {
-            trigger: ".o-mail-Composer-input",
-            run: "edit Dzień dobry, już sprawdzam fakturę",
-        },
-        {
-            trigger: ".o-mail-Composer-input",
+            trigger: COMPOSER,
             run: "press Enter",
         },
         {
             content: "The answer is sent",
-            trigger: `${CHAT} .o-mail-Message:contains("już sprawdzam fakturę")`,
+            trigger: `${conversation} .o-mail-Message:contains("już sprawdzam fakturę")`,
         },
-    ],
+    ];
+}
+
+registry.category("web_tour.tours").add("omnichannel_cc_chat_agent_tour", {
+    steps: () => chatAgentSteps(".o-mail-ChatWindow"),
+});
+
+registry.category("web_tour.tours").add("omnichannel_cc_chat_agent_discuss_tour", {
+    steps: () => chatAgentSteps(".o-mail-Discuss"),
 });

@@ -1,4 +1,5 @@
 import logging
+from datetime import timedelta
 
 from markupsafe import Markup
 
@@ -256,6 +257,12 @@ class OmnichannelInteraction(models.Model):
     def action_end(self):
         result = super().action_end()
         self._chat_close_session()
+        # the sweep closes the chat when its wrap-up time is over (also
+        # when its agent has no wrap-up of their own to wake it up)
+        # sudo: whoever ends the chat (visitor, agent) wakes the ACD's sweep
+        sweep = self.env.ref("omnichannel_cc.ir_cron_acd_sweep").sudo()
+        for rec in self.filtered(lambda i: i.channel_type == "chat" and i.state == "wrapup"):
+            sweep._trigger(rec.date_ended + timedelta(seconds=rec.queue_id.wrapup_seconds))
         return result
 
     def action_close(self):

@@ -1,4 +1,6 @@
-from odoo import models
+from datetime import timedelta
+
+from odoo import _, api, fields, models
 
 from odoo.addons.omnichannel_cc.tools import routing
 
@@ -40,3 +42,55 @@ class OmnichannelQueue(models.Model):
         )
         ids = [candidate.user_id for candidate in ordered]
         return users.browse(ids[:limit] if limit else ids)
+
+    # ------------------------------------------------------------------
+    # Sweep: a chat's wrap-up ends with its time
+    # ------------------------------------------------------------------
+    @api.model
+    def _acd_sweep(self):
+        # first: the agents these chats held are then freed and dispatched
+        self._chat_close_wrapups()
+        return super()._acd_sweep()
+
+    @api.model
+    def _chat_close_wrapups(self):
+        """Close the web chats whose wrap-up time is over.
+
+        The visitor is gone (or the agent ended the chat): nothing is left to
+        do with the customer, so the chat stays in wrap-up only for its
+        queue's wrap-up time, as its agent does. Left open, it would count as
+        the agent's current contact and load on the wallboard long after the
+        agent is free again. A chat waits for its agent's whole wrap-up (a
+        later contact may extend it); the agent may still set the disposition
+        and notes on the closed interaction.
+        """
+        now = fields.Datetime.now()
+        # sudo: the ACD's sweep (a cron) closes the chats of every company
+        Interaction = self.env["omnichannel.interaction"].sudo()
+        chats = Interaction.search(
+            [
+                ("channel_type", "=", "chat"),
+                ("state", "=", "wrapup"),
+                ("date_ended", "<=", now),
+            ]
+        ).filtered(lambda i: i.date_ended + timedelta(seconds=i.queue_id.wrapup_seconds) <= now)
+        if not chats:
+            return chats
+        wrapping_up = (
+            self.env["omnichannel.agent"]
+            .sudo()
+            .search([("user_id", "in", chats.agent_id.ids), ("wrapup_until", ">", now)])
+            .user_id
+        )
+        chats = chats.filtered(lambda i: i.agent_id not in wrapping_up)
+        for chat in chats:
+            chat.message_post(
+                body=_(
+                    "The wrap-up time of %(queue)s is over: the chat is closed.",
+                    queue=chat.queue_id.name,
+                ),
+                message_type="notification",
+                subtype_xmlid="mail.mt_note",
+            )
+        chats.action_close()
+        return chats

@@ -1,6 +1,9 @@
 import base64
+from datetime import timedelta
 
-from odoo import Command, http
+from freezegun import freeze_time
+
+from odoo import Command, fields, http
 from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, new_test_user, tagged
 
@@ -297,6 +300,109 @@ class TestChannelChat(ChatCommon):
         self.assertTrue(interaction.date_ended >= interaction.date_answered)
         self.assertEqual(len(transcript()), 3)
         self.assertTrue(self.agents[self.agent_sales].wrapup_until)
+
+    def _wallboard_row(self, user):
+        data = self.env["omnichannel.queue"].with_user(self.supervisor_sales).wallboard_data()
+        return next(row for row in data["agents"] if row["user_id"] == user.id)
+
+    def test_visitor_leaves_wrapup_lasts_the_queue_time(self):
+        """The visitor leaves: the chat ends and its agent wraps up for the
+        queue's wrap-up time; then the chat is closed and the agent is free,
+        with no load and no current contact on the wallboard."""
+        self.queue_sales.wrapup_seconds = 30
+        self._available(self.agent_sales)
+        self.authenticate(None, None)
+        session = self._session()
+        self._post(session, "Hello")
+        interaction = self._interaction(session)
+        interaction.offer_ids.with_user(self.agent_sales).action_accept()
+        agent = self.agents[self.agent_sales]
+        self.assertEqual((interaction.state, agent.state), ("active", "busy"))
+
+        self.make_jsonrpc_request("/im_livechat/visitor_leave_session", {"channel_id": session.id})
+        ended = interaction.date_ended
+        wrapup_end = ended + timedelta(seconds=30)
+        self.assertEqual((interaction.state, agent.state), ("wrapup", "wrapup"))
+        self.assertEqual(agent.wrapup_until, wrapup_end)
+        sweep = self.env.ref("omnichannel_cc.ir_cron_acd_sweep")
+        self.assertTrue(
+            self.env["ir.cron.trigger"].search(
+                [("cron_id", "=", sweep.id), ("call_at", "=", wrapup_end)]
+            ),
+            "the sweep is woken when the wrap-up is over",
+        )
+        row = self._wallboard_row(self.agent_sales)
+        self.assertEqual((row["state"], row["load"]), ("wrapup", 1))
+        self.assertEqual(row["current"]["id"], interaction.id)
+
+        Queue = self.env["omnichannel.queue"]
+        with freeze_time(wrapup_end - timedelta(seconds=1)):
+            Queue._acd_sweep()
+            self.assertEqual((interaction.state, agent.state), ("wrapup", "wrapup"))
+        with freeze_time(wrapup_end):
+            Queue._acd_sweep()
+            self.assertEqual(interaction.state, "done")
+            self.assertEqual(interaction.date_closed, wrapup_end)
+            self.assertEqual((agent.state, agent.wrapup_until, agent.load), ("available", False, 0))
+            row = self._wallboard_row(self.agent_sales)
+        self.assertEqual((row["state"], row["load"], row["current"]), ("available", 0, False))
+        self.assertIn(
+            "wrap-up time of Sales is over", " ".join(interaction.message_ids.mapped("body"))
+        )
+
+    def test_chat_waits_for_the_agents_whole_wrapup(self):
+        """Two chats end 20 s apart: the first one closes with the agent's
+        wrap-up (which the second one extended), not before."""
+        self.queue_sales.wrapup_seconds = 30
+        self._available(self.agent_sales, capacity=2)
+        self.authenticate(None, None)
+        chats = []
+        for name in ("First", "Second"):
+            session = self._session(anonymous_name=name)
+            self._post(session, "Hello")
+            interaction = self._interaction(session)
+            interaction.offer_ids.with_user(self.agent_sales).action_accept()
+            chats.append(interaction)
+        first, second = chats
+        agent = self.agents[self.agent_sales]
+        Queue = self.env["omnichannel.queue"]
+        t0 = fields.Datetime.now()
+        with freeze_time(t0):
+            first._chat_session_closed()
+        with freeze_time(t0 + timedelta(seconds=20)):
+            second._chat_session_closed()
+        self.assertEqual(agent.wrapup_until, t0 + timedelta(seconds=50))
+        with freeze_time(t0 + timedelta(seconds=35)):
+            Queue._acd_sweep()
+            self.assertEqual((first.state, second.state, agent.state), ("wrapup",) * 3)
+        with freeze_time(t0 + timedelta(seconds=50)):
+            Queue._acd_sweep()
+            self.assertEqual((first.state, second.state), ("done", "done"))
+            self.assertEqual((agent.state, agent.load), ("available", 0))
+
+    def test_chat_without_agent_wrapup_closes_after_the_queue_time(self):
+        """An agent on a break has no wrap-up of their own: their chat still
+        closes once the queue's wrap-up time is over."""
+        self.queue_sales.wrapup_seconds = 30
+        self._available(self.agent_sales)
+        self.authenticate(None, None)
+        session = self._session()
+        self._post(session, "Hello")
+        interaction = self._interaction(session)
+        interaction.offer_ids.with_user(self.agent_sales).action_accept()
+        agent = self.agents[self.agent_sales]
+        agent._change_state("break", self.env["omnichannel.break.reason"].search([], limit=1).id)
+        self.make_jsonrpc_request("/im_livechat/visitor_leave_session", {"channel_id": session.id})
+        self.assertEqual(
+            (interaction.state, agent.state, agent.wrapup_until), ("wrapup", "break", False)
+        )
+        Queue = self.env["omnichannel.queue"]
+        with freeze_time(interaction.date_ended + timedelta(seconds=29)):
+            Queue._acd_sweep()
+            self.assertEqual(interaction.state, "wrapup")
+        with freeze_time(interaction.date_ended + timedelta(seconds=30)):
+            Queue._acd_sweep()
+            self.assertEqual((interaction.state, agent.state), ("done", "break"))
 
     def test_agent_ends_the_chat(self):
         self._available(self.agent_sales)

@@ -200,11 +200,28 @@ class OmnichannelOffer(models.Model):
     # Agent console
     # ------------------------------------------------------------------
     def _console_offer_extra(self, now):
-        """What the offer popup shows besides action_my_offers()'s data."""
+        """What the offer popup shows besides action_my_offers()'s data.
+
+        The popup's title is worded in the browser from ``offer_kind``
+        ("inbound", "outbound" or "callback"), the channel and, for a
+        call-back, which attempt this is; ``answer_on_phone`` (False here)
+        says the call rings on a phone the agent answers outside Odoo, so
+        the popup does not offer to accept it (see omnichannel_cc_voip).
+        """
         self.ensure_one()
         # sudo: the offered interaction is not the agent's yet; the popup shows these fields
         interaction = self.sudo().interaction_id
+        callback = interaction.callback_id if interaction.direction == "outbound" else False
         return {
+            "direction": interaction.direction,
+            "offer_kind": "callback" if callback else interaction.direction,
+            # the attempt being made: the call-back counts it when it starts one
+            "callback_attempt": callback.attempts if callback else 0,
+            "callback_max_attempts": callback.max_attempts if callback else 0,
+            "customer_name": interaction.partner_id.display_name
+            or interaction.contact_address
+            or False,
+            "answer_on_phone": False,
             "interaction_name": interaction.name,
             "subject": interaction.subject or False,
             "contact_address": interaction.contact_address or False,

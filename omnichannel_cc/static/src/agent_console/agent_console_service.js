@@ -140,6 +140,7 @@ export class AgentConsole {
         if (seq !== this.loadSeq) {
             return; // a newer load is on its way
         }
+        const popOutdated = this.popOutdatedBy(this.state.data, data);
         this.state.data = data;
         this.restartTick();
         this.state.loadedAt = this.state.now;
@@ -156,6 +157,32 @@ export class AgentConsole {
             }
         }
         this.syncPanel();
+        if (popOutdated && this.state.panel.open) {
+            await this.loadPop({ silent: true });
+        }
+    }
+
+    /**
+     * The customer panel lists the customer's interactions with their state,
+     * the ones in hand too: when one of them was answered, ended, closed or
+     * taken elsewhere between two loads of the console, the panel is out of
+     * date.
+     */
+    popOutdatedBy(previous, data) {
+        const pop = this.state.panel.pop;
+        if (!previous || !pop) {
+            return false;
+        }
+        const shown = new Set(pop.interactions.map((past) => past.id));
+        const ofCustomer = (interaction) =>
+            shown.has(interaction.id) ||
+            interaction.partner_id === pop.partner.id ||
+            interaction.commercial_partner_id === pop.commercial_partner.id;
+        const before = new Map(previous.interactions.map((i) => [i.id, i]));
+        const after = new Map(data.interactions.map((i) => [i.id, i]));
+        const changed = [...after.values()].filter((i) => before.get(i.id)?.state !== i.state);
+        const gone = [...before.values()].filter((i) => !after.has(i.id));
+        return [...changed, ...gone].some(ofCustomer);
     }
 
     scheduleLoad() {
@@ -220,16 +247,23 @@ export class AgentConsole {
         }
     }
 
-    async loadPop() {
+    /**
+     * (Re)load the customer of the panel. `silent`: a refresh the agent did
+     * not ask for; on an error the panel keeps what it shows.
+     */
+    async loadPop({ silent = false } = {}) {
         const panel = this.state.panel;
         const partnerId = panel.partnerId;
         panel.loading = true;
         try {
-            const pop = await this.orm.call("res.partner", "omnichannel_screen_pop", [
-                [partnerId],
-            ]);
+            const orm = silent ? this.orm.silent : this.orm;
+            const pop = await orm.call("res.partner", "omnichannel_screen_pop", [[partnerId]]);
             if (panel.partnerId === partnerId) {
                 panel.pop = pop;
+            }
+        } catch (error) {
+            if (!silent) {
+                throw error;
             }
         } finally {
             panel.loading = false;
@@ -294,11 +328,10 @@ export class AgentConsole {
         await this.run(this.orm.call("omnichannel.offer", "action_accept", [[offer.offer_id]]), {
             refreshView: true,
         });
+        // an open panel shows the call as answered: the load above refreshed it
         const panel = this.state.panel;
         if (!panel.open || panel.interactionId !== offer.interaction_id) {
             await this.openPanel(offer.interaction_id, offer.partner_id);
-        } else if (panel.partnerId) {
-            await this.loadPop(); // the history now shows the call as answered
         }
     }
 

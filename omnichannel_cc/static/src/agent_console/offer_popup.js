@@ -1,11 +1,13 @@
 import { Component, useState } from "@odoo/owl";
 import { useService } from "@web/core/utils/hooks";
 import { formatDuration } from "../utils/format";
-import { CHANNEL_ICONS, channelLabel, offerSecondsLeft, secondsNow } from "./agent_console_service";
+import { CHANNEL_ICONS, offerSecondsLeft, secondsNow } from "./agent_console_service";
+import { offerAnswerHint, offerTitle } from "./offer_wording";
 
 /**
- * An incoming offer: who, on which channel and queue, how long they have
- * waited, accept / reject and the countdown before it goes to someone else.
+ * An offer: what rings (an incoming call, a chat, a call-back...), who, on
+ * which queue, how long they have waited, accept / reject (or answer on the
+ * desk phone) and the countdown before it goes to someone else.
  */
 export class OfferPopup extends Component {
     static template = "omnichannel_cc.OfferPopup";
@@ -22,8 +24,12 @@ export class OfferPopup extends Component {
         return this.props.offer;
     }
 
-    get channelLabel() {
-        return channelLabel(this.offer);
+    get title() {
+        return offerTitle(this.offer);
+    }
+
+    get answerHint() {
+        return offerAnswerHint(this.offer);
     }
 
     get secondsLeft() {

@@ -10,6 +10,7 @@ import { useService } from "@web/core/utils/hooks";
 import { formatFloat, formatMonetary } from "@web/views/fields/formatters";
 import { formatDuration } from "../utils/format";
 import { CHANNEL_ICONS, channelLabel, secondsNow } from "./agent_console_service";
+import { offerAnswerHint } from "./offer_wording";
 import { WrapupPanel } from "./wrapup_panel";
 
 /**
@@ -66,6 +67,11 @@ export class ScreenPopPanel extends Component {
         );
     }
 
+    /** How to take the offer ringing for the panel's interaction. */
+    get answerHint() {
+        return offerAnswerHint(this.offer || {});
+    }
+
     get interactionTimer() {
         return formatDuration(secondsNow(this.cstate, this.interaction.state_seconds));
     }
@@ -92,6 +98,13 @@ export class ScreenPopPanel extends Component {
 
     datetime(value) {
         return value ? formatDateTime(deserializeDateTime(value)) : "";
+    }
+
+    /** A past interaction's line in full: shown cut short, read on hover. */
+    historyDetail(past) {
+        return [past.state_label, past.agent, past.disposition, past.subject]
+            .filter(Boolean)
+            .join(" · ");
     }
 
     daysOverdue(invoice) {

@@ -6,3 +6,4 @@ from . import test_cti_events
 from . import test_voip_command
 from . import test_voip_webhook
 from . import test_hoot
+from . import test_console_offer

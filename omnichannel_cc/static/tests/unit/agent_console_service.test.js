@@ -143,9 +143,10 @@ test("accept: the offer is accepted on the server, the state reloaded, the panel
     expect(server.calls).toEqual([
         "action_accept:501",
         "action_console_state",
-        // the history now shows the call as answered
+        // the history now shows the call as answered, loaded once
         "omnichannel_screen_pop:42",
     ]);
+    expect(agentConsole.state.panel.pop.interactions.map((i) => i.state)).toEqual(["active"]);
     expect(agentConsole.offers).toEqual([]);
     expect(agentConsole.interaction(601).state).toBe("active");
     expect(agentConsole.state.data.presence.state).toBe("busy");
@@ -237,10 +238,51 @@ test("end then close: wrap-up, then closed with its disposition and notes", asyn
     expect(server.calls).toEqual([
         "action_end:601",
         "action_console_state",
+        // the customer's history shows the call in wrap-up
+        "omnichannel_screen_pop:42",
         "action_console_close:601,21,Call back on Monday",
+        // the panel closes with its interaction: nothing more to show
         "action_console_state",
     ]);
     await waitForSteps(["success: INT/0601 is closed."]);
     expect(agentConsole.interaction(601)).toBe(undefined);
     expect(agentConsole.state.panel.open).toBe(false);
+});
+
+test("a state change of the customer's interactions reloads the panel's history; others do not", async () => {
+    const { agentConsole, server } = await startConsole({
+        interactions: [
+            makeInteraction({ id: 601, partner_id: 42, state: "wrapup", state_label: "Wrap-up" }),
+            makeInteraction({ id: 602, partner_id: 42, name: "INT/0602" }),
+            makeInteraction({ id: 603, partner_id: 77, commercial_partner_id: 77 }),
+        ],
+    });
+    await agentConsole.openPanel(602, 42);
+    const states = () => agentConsole.state.panel.pop.interactions.map((i) => [i.id, i.state]);
+    expect(states()).toEqual([
+        [602, "active"],
+        [601, "wrapup"],
+    ]);
+    server.calls = [];
+    // another customer's chat ends: this panel is up to date
+    Object.assign(server.data.interactions[2], { state: "wrapup", state_label: "Wrap-up" });
+    await pushBus("omnichannel.console", { user_id: 7 });
+    await advanceTime(DEBOUNCE);
+    expect(server.calls).toEqual(["action_console_state"]);
+    // the earlier call is closed from its form: gone from the console, done in the history
+    const [wrapup] = server.data.interactions.splice(0, 1);
+    server.closed.push({ ...wrapup, state: "done", state_label: "Done" });
+    await pushBus("omnichannel.console", { user_id: 7 });
+    await advanceTime(DEBOUNCE);
+    await waitUntil(() => states()[1][1] === "done");
+    expect(server.calls).toEqual([
+        "action_console_state",
+        "action_console_state",
+        "omnichannel_screen_pop:42",
+    ]);
+    expect(states()).toEqual([
+        [602, "active"],
+        [601, "done"],
+    ]);
+    expect(agentConsole.state.panel.interactionId).toBe(602);
 });

@@ -71,7 +71,7 @@ test("offer popup: channel label from the server, countdown and waiting time; ac
     });
     const popup = ".o_omnichannel_offer_popup[data-offer-id='501']";
     await waitFor(popup);
-    expect(`${popup} .o_omnichannel_offer_channel`).toHaveText("Incoming Telefon");
+    expect(`${popup} .o_omnichannel_offer_channel`).toHaveText("Incoming call");
     expect(`${popup} .o_omnichannel_offer_countdown`).toHaveText("20 s");
     expect(`${popup} .o_omnichannel_offer_waiting`).toHaveText("0:30");
     expect(`${popup} .progress-bar`).toHaveClass("bg-primary");
@@ -122,4 +122,133 @@ test("wrap-up: time left counts down; close sends the disposition and the notes"
         "action_console_state",
     ]);
     await waitFor(".o_notification:contains('INT/0601 is closed.')");
+});
+
+test("offer popup: what rings, per channel and direction", async () => {
+    await mountConsole({
+        offers: [
+            makeOffer(),
+            makeOffer({ offer_id: 502, interaction_id: 602, channel_type: "chat" }),
+            makeOffer({ offer_id: 503, interaction_id: 603, channel_type: "email" }),
+            makeOffer({
+                offer_id: 504,
+                interaction_id: 604,
+                direction: "outbound",
+                offer_kind: "callback",
+                callback_attempt: 1,
+                callback_max_attempts: 3,
+                customer_name: "Zofia Nowak",
+            }),
+            makeOffer({
+                offer_id: 505,
+                interaction_id: 605,
+                direction: "outbound",
+                offer_kind: "outbound",
+                customer_name: "Jan Kowalski",
+            }),
+            // a channel type of an addon the core does not know: its own label
+            makeOffer({
+                offer_id: 506,
+                interaction_id: 606,
+                channel_type: "pigeon",
+                channel_label: "Carrier pigeon",
+            }),
+        ],
+    });
+    const title = (offerId) =>
+        `.o_omnichannel_offer_popup[data-offer-id='${offerId}'] .o_omnichannel_offer_channel`;
+    await waitFor(title(506));
+    expect(title(501)).toHaveText("Incoming call");
+    expect(title(502)).toHaveText("Incoming web chat");
+    expect(title(503)).toHaveText("Incoming e-mail");
+    expect(title(504)).toHaveText("Call-back 1/3 to Zofia Nowak");
+    expect(title(505)).toHaveText("Outbound call to Jan Kowalski");
+    expect(title(506)).toHaveText("Incoming Carrier pigeon");
+    // the popups of calls to be made in the web client: accept or reject
+    expect(".o_omnichannel_offer_accept").toHaveCount(6);
+    expect(".o_omnichannel_offer_answer_on_phone").toHaveCount(0);
+});
+
+test("offer on the desk phone: answered on the phone, not accepted in the popup", async () => {
+    await mountConsole({ offers: [makeOffer({ answer_on_phone: true })] });
+    const popup = ".o_omnichannel_offer_popup[data-offer-id='501']";
+    await waitFor(popup);
+    expect(`${popup} .o_omnichannel_offer_channel`).toHaveText("Incoming call");
+    expect(`${popup} .o_omnichannel_offer_answer_on_phone`).toHaveText("Answer on your phone");
+    expect(`${popup} .o_omnichannel_offer_accept`).toHaveCount(0);
+    expect(`${popup} .o_omnichannel_offer_reject`).toHaveCount(0);
+    // the customer panel, open while it rings, says the same
+    await waitFor(".o_omnichannel_screen_pop_offer");
+    expect(".o_omnichannel_screen_pop_answer_hint").toHaveText("Answer on your phone");
+});
+
+test("customer panel of a ringing offer: accept or reject in the popup", async () => {
+    await mountConsole({ offers: [makeOffer()] });
+    await waitFor(".o_omnichannel_screen_pop_offer");
+    expect(".o_omnichannel_screen_pop_answer_hint").toHaveText("Accept or reject in the popup");
+});
+
+test("systray: busy is a state of its own, Available only the chosen one", async () => {
+    const { server } = await mountConsole({
+        presence: { state: "busy", state_label: "Busy" },
+        interactions: [makeInteraction()],
+    });
+    await click(".o_omnichannel_console_toggle");
+    await waitFor(".o_omnichannel_console_state_available");
+    const available = ".o_omnichannel_console_state_available";
+    expect(".o_omnichannel_console_presence_current .badge").toHaveText("Busy");
+    expect(".o_omnichannel_console_presence_current .badge").toHaveClass("text-bg-danger");
+    expect(available).not.toHaveClass("btn-primary");
+    expect(available).toHaveClass("btn-outline-primary");
+    expect(available).toHaveAttribute("aria-pressed", "false");
+    expect(available).toHaveAttribute("data-chosen", "true");
+    expect(".o_omnichannel_console_presence_derived[data-state='busy']").toHaveCount(1);
+    expect(".o_omnichannel_console_state_offline").toHaveClass("btn-outline-secondary");
+
+    // the call ends and is closed: available, the current state again
+    Object.assign(server.data.presence, { state: "available", state_label: "Available" });
+    server.data.interactions = [];
+    await pushBus("omnichannel.console", { user_id: 7 });
+    await advanceTime(150);
+    await waitFor(`${available}.btn-primary`);
+    expect(available).toHaveAttribute("aria-pressed", "true");
+    expect(available).toHaveAttribute("data-chosen", "false");
+    expect(".o_omnichannel_console_presence_derived").toHaveCount(0);
+});
+
+test("customer panel: the history follows the call in hand, up to wrap-up", async () => {
+    await mountConsole({ interactions: [makeInteraction()] });
+    const row = ".o_omnichannel_screen_pop_history li[data-name='INT/0601']";
+    await waitFor(row);
+    expect(`${row} .o_omnichannel_screen_pop_history_state`).toHaveText("Active");
+    await click(".o_omnichannel_action_end");
+    await waitFor(".o_omnichannel_wrapup");
+    await waitFor(`${row} .o_omnichannel_screen_pop_history_state:contains(Wrap-up)`);
+    expect(`${row} .o_omnichannel_screen_pop_history_detail`).toHaveAttribute(
+        "title",
+        "Wrap-up · Mitchell Admin"
+    );
+});
+
+test("customer panel: promise to pay only for an identified customer", async () => {
+    const { agentConsole } = await mountConsole({
+        interactions: [
+            makeInteraction(),
+            makeInteraction({
+                id: 602,
+                name: "INT/0602",
+                channel_type: "chat",
+                partner_id: false,
+                partner_name: false,
+                commercial_partner_id: false,
+                contact_address: "Visitor 12",
+            }),
+        ],
+    });
+    await waitFor(".o_omnichannel_screen_pop_interaction[data-state='active']");
+    expect(".o_omnichannel_action_promise").toHaveCount(1);
+    await agentConsole.openPanel(602, false);
+    await waitFor(".o_omnichannel_screen_pop_unknown");
+    expect(".o_omnichannel_screen_pop_actions").toHaveCount(1);
+    expect(".o_omnichannel_action_promise").toHaveCount(0);
 });

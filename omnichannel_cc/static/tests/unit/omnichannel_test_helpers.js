@@ -57,6 +57,12 @@ export function makeOffer(values = {}) {
         partner_name: "Azure Interior",
         channel_type: "phone",
         channel_label: "Telefon",
+        direction: "inbound",
+        offer_kind: "inbound",
+        callback_attempt: 0,
+        callback_max_attempts: 0,
+        customer_name: "Azure Interior",
+        answer_on_phone: false,
         queue: "Support",
         interaction_name: "INT/0601",
         subject: false,
@@ -83,6 +89,7 @@ export function makeInteraction(values = {}) {
         direction: "inbound",
         partner_id: 42,
         partner_name: "Azure Interior",
+        commercial_partner_id: 42,
         contact_address: "+48221234567",
         queue_id: 11,
         queue: "Support",
@@ -100,8 +107,13 @@ export function makeInteraction(values = {}) {
     };
 }
 
-/** What `res.partner.omnichannel_screen_pop()` returns for a customer. */
-export function makeScreenPop(partnerId) {
+/**
+ * What `res.partner.omnichannel_screen_pop()` returns for a customer.
+ *
+ * @param {number} partnerId
+ * @param {Object[]} [history] the customer's interactions, newest first
+ */
+export function makeScreenPop(partnerId, history = []) {
     const partner = {
         id: partnerId,
         name: `Customer ${partnerId}`,
@@ -125,7 +137,24 @@ export function makeScreenPop(partnerId) {
         has_overdue: false,
         sale_orders: [],
         cases: [],
-        interactions: [],
+        interactions: history,
+    };
+}
+
+/** A line of the customer panel's history, as the server lists an interaction. */
+function historyRow(interaction) {
+    return {
+        id: interaction.id,
+        name: interaction.name,
+        channel_type: interaction.channel_type,
+        channel_label: interaction.channel_label,
+        direction: interaction.direction || "inbound",
+        subject: interaction.subject || false,
+        state: interaction.state,
+        state_label: interaction.state_label,
+        date: "2025-01-06 08:59:00",
+        agent: "Mitchell Admin",
+        disposition: interaction.disposition || false,
     };
 }
 
@@ -145,6 +174,8 @@ export function mockConsoleServer(values) {
         isAgent: true,
         /** a promise the next state load waits for (see the out-of-order test) */
         nextLoadGate: null,
+        /** the customers' closed interactions, for their panel's history: {id, partner_id, ...} */
+        closed: [],
     };
     onRpc("res.users", "has_group", ({ args }) =>
         args[1] === "omnichannel_cc.group_omnichannel_agent" ? server.isAgent : false
@@ -161,8 +192,14 @@ export function mockConsoleServer(values) {
         return data;
     });
     onRpc("res.partner", "omnichannel_screen_pop", ({ args }) => {
-        server.calls.push(`omnichannel_screen_pop:${args[0][0]}`);
-        return makeScreenPop(args[0][0]);
+        const partnerId = args[0][0];
+        server.calls.push(`omnichannel_screen_pop:${partnerId}`);
+        // the history holds the interactions in hand too, in their state of now
+        const history = [...server.data.interactions, ...server.closed]
+            .filter((interaction) => interaction.partner_id === partnerId)
+            .sort((a, b) => b.id - a.id)
+            .map(historyRow);
+        return makeScreenPop(partnerId, jsonCopy(history));
     });
     onRpc("omnichannel.agent", "action_my_state", ({ args }) => {
         server.calls.push(`action_my_state:${args.join(",")}`);
@@ -191,12 +228,17 @@ export function mockConsoleServer(values) {
         const offer = server.data.offers.find((o) => o.offer_id === args[0][0]);
         server.data.offers = server.data.offers.filter((o) => o !== offer);
         if (offer) {
+            const offered = server.data.interactions.find((i) => i.id === offer.interaction_id);
+            server.data.interactions = server.data.interactions.filter((i) => i !== offered);
             server.data.interactions.push(
                 makeInteraction({
+                    ...offered,
                     id: offer.interaction_id,
                     partner_id: offer.partner_id,
                     channel_type: offer.channel_type,
                     channel_label: offer.channel_label,
+                    state: "active",
+                    state_label: "Active",
                     state_seconds: 0,
                 })
             );
@@ -225,7 +267,15 @@ export function mockConsoleServer(values) {
         server.calls.push(
             `action_console_close:${args[0]},${kwargs.disposition_id},${kwargs.notes}`
         );
-        server.data.interactions = server.data.interactions.filter((i) => i.id !== args[0][0]);
+        const interaction = server.data.interactions.find((i) => i.id === args[0][0]);
+        server.data.interactions = server.data.interactions.filter((i) => i !== interaction);
+        const disposition = server.data.dispositions.find((d) => d.id === kwargs.disposition_id);
+        server.closed.push({
+            ...interaction,
+            state: "done",
+            state_label: "Done",
+            disposition: disposition?.name || false,
+        });
         return true;
     });
     return server;

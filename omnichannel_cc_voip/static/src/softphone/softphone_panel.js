@@ -6,21 +6,27 @@ import { formatDuration } from "@omnichannel_cc/utils/format";
 import { DIALPAD_KEYS } from "./softphone_service";
 
 export const REGISTRATION_LABELS = {
-    disabled: _t("Off"),
+    disabled: _t("Not configured"),
     other_tab: _t("In another tab"),
     connecting: _t("Connecting…"),
     registered: _t("Registered"),
-    unregistered: _t("Unregistered"),
+    unregistered: _t("Not registered"),
+    unreachable: _t("PBX unreachable"),
     error: _t("Error"),
 };
 
-/** Bootstrap colour of each registration state: systray dot and panel badge. */
+/**
+ * Bootstrap colour of each registration state: systray dot and panel badge.
+ * Red only for what needs somebody (refused credentials, a call lost); a
+ * phone not configured or a PBX out of reach is muted.
+ */
 export const REGISTRATION_COLORS = {
     disabled: "secondary",
     other_tab: "info",
     connecting: "warning",
     registered: "success",
     unregistered: "secondary",
+    unreachable: "secondary",
     error: "danger",
 };
 
@@ -80,7 +86,7 @@ export class SoftphonePanel extends Component {
     }
 
     get canRetry() {
-        return ["error", "unregistered"].includes(this.sstate.registration);
+        return ["error", "unregistered", "unreachable"].includes(this.sstate.registration);
     }
 
     timer(call) {

@@ -15,6 +15,17 @@ const AUDIO_CONSTRAINTS = { audio: true, video: false };
 // After an attended transfer, how long the colleague's phone may take to end
 // the consultation call (its part of the dialog it replaced).
 const REPLACED_GRACE_MS = 5000;
+// A PBX that cannot be reached is tried again, quietly, ever less often:
+// JsSIP reconnects its WebSocket after 2 s, 4 s, ... up to this (seconds);
+const RECONNECT_MAX_SECONDS = 60;
+// a registrar that does not answer or refuses for a passing reason (5xx)
+// is asked again after 5 s, 10 s, ... up to 5 minutes.
+const REGISTER_RETRY_MIN_MS = 5000;
+const REGISTER_RETRY_MAX_MS = 300000;
+// SIP answers that refuse the phone's account: no retry fixes them.
+const CREDENTIALS_REFUSED = [401, 403, 407];
+// States that say nothing is wrong with this browser: shown muted.
+export const NEUTRAL_REGISTRATIONS = ["disabled", "unregistered", "unreachable"];
 
 /**
  * The SIP URI to call for what the agent typed or the server sent: a number
@@ -63,9 +74,14 @@ export class Softphone {
         this.state = reactive({
             loaded: false,
             config: null,
-            // disabled | other_tab | connecting | registered | unregistered | error
+            // disabled (not configured) | other_tab | connecting | registered |
+            // unregistered | unreachable (PBX down or too far: retried) |
+            // error (refused credentials, the PBX lost during a call)
             registration: "disabled",
+            // why the phone is in error (shown in red) ...
             error: false,
+            // ... or why it is not registered, nothing to worry about (muted)
+            notice: false,
             panelOpen: false,
             number: "",
             call: null,
@@ -83,6 +99,9 @@ export class Softphone {
         this.timers = {};
         this.ringer = null;
         this.stopping = false;
+        // the registrar refused the account (401 / 403): no quiet retry
+        this.refused = false;
+        this.registerRetries = 0;
     }
 
     /** The global of static/lib/jssip/jssip.min.js (a plain script, not a module). */
@@ -101,7 +120,7 @@ export class Softphone {
         this.state.loaded = true;
         if (!config.enabled) {
             this.state.registration = "disabled";
-            this.state.error = config.reason || false;
+            this.state.notice = config.reason || false;
             return;
         }
         if (!this.JsSIP) {
@@ -139,6 +158,8 @@ export class Softphone {
                 password: password || undefined,
                 display_name,
                 register: true,
+                connection_recovery_min_interval: 2,
+                connection_recovery_max_interval: RECONNECT_MAX_SECONDS,
                 session_timers: false,
                 user_agent: "Odoo omnichannel softphone (JsSIP)",
             });
@@ -150,45 +171,107 @@ export class Softphone {
         }
         this.ua = ua;
         this.stopping = false;
+        this.refused = false;
+        this.registerRetries = 0;
         this.state.registration = "connecting";
         this.state.error = false;
-        // events of a user agent already replaced (restart) are ignored; an
-        // error stays shown until the phone registers again
+        this.state.notice = false;
+        // Events of a user agent already replaced (restart) are ignored. An
+        // error or an unreachable PBX stays shown while JsSIP tries again,
+        // until the phone registers: no flicker at every attempt.
         ua.on("connecting", () => {
-            if (this.ua === ua && !["registered", "error"].includes(this.state.registration)) {
+            if (
+                this.ua === ua &&
+                !["registered", "error", "unreachable"].includes(this.state.registration)
+            ) {
                 this.state.registration = "connecting";
             }
         });
         ua.on("disconnected", () => {
-            if (this.ua === ua && !this.stopping) {
-                this.setError(_t("The PBX at %(url)s cannot be reached.", { url: ws_url }));
+            if (this.ua !== ua || this.stopping) {
+                return;
+            }
+            if (this.sessions.size) {
+                // a real failure: the agent is talking to somebody
+                this.setError(
+                    _t("The connection to the PBX at %(url)s was lost during the call.", {
+                        url: ws_url,
+                    })
+                );
+            } else if (!this.refused) {
+                this.setUnreachable();
             }
         });
         ua.on("registered", () => {
             if (this.ua === ua) {
-                this.state.registration = "registered";
-                this.state.error = false;
+                browser.clearTimeout(this.timers.register);
+                this.refused = false;
+                this.registerRetries = 0;
+                Object.assign(this.state, {
+                    registration: "registered",
+                    error: false,
+                    notice: false,
+                });
             }
         });
         ua.on("unregistered", () => {
-            if (this.ua === ua && this.state.registration !== "error") {
+            if (this.ua === ua && !["error", "unreachable"].includes(this.state.registration)) {
                 this.state.registration = "unregistered";
             }
         });
         ua.on("registrationFailed", ({ response, cause }) => {
             if (this.ua === ua) {
-                const reason = response
-                    ? `${response.status_code} ${response.reason_phrase}`
-                    : cause;
-                this.setError(_t("Registration refused: %(reason)s", { reason }));
+                this.onRegistrationFailed(ua, response, cause);
             }
         });
         ua.on("newRTCSession", (event) => this.onNewSession(event));
         ua.start();
     }
 
+    /**
+     * The registrar said no (or nothing). Refused credentials are an error
+     * for the agent or their administrator; anything else (no answer, the
+     * PBX busy or restarting, the WebSocket lost) is retried quietly.
+     */
+    onRegistrationFailed(ua, response, cause) {
+        const reason = response ? `${response.status_code} ${response.reason_phrase}` : cause;
+        if (response && CREDENTIALS_REFUSED.includes(response.status_code)) {
+            browser.clearTimeout(this.timers.register);
+            this.refused = true;
+            this.setError(_t("Registration refused: %(reason)s", { reason }));
+            return;
+        }
+        if (this.refused || (this.state.registration === "error" && this.sessions.size)) {
+            return; // the refusal, or the call just lost, stays the reason
+        }
+        const { ws_url } = this.state.config;
+        if (!ua.isConnected()) {
+            // the WebSocket is down: JsSIP registers again once it is back
+            this.setUnreachable();
+            return;
+        }
+        this.state.registration = "unregistered";
+        this.state.error = false;
+        this.state.notice = _t(
+            "The PBX at %(url)s did not register your phone (%(reason)s); trying again — calls ring on your desk phone or are offered here.",
+            { url: ws_url, reason }
+        );
+        browser.clearTimeout(this.timers.register);
+        const delay = Math.min(
+            REGISTER_RETRY_MIN_MS * 2 ** this.registerRetries,
+            REGISTER_RETRY_MAX_MS
+        );
+        this.registerRetries++;
+        this.timers.register = browser.setTimeout(() => {
+            if (this.ua === ua && !this.isRegistered && ua.isConnected()) {
+                ua.register();
+            }
+        }, delay);
+    }
+
     stopUA() {
         const ua = this.ua;
+        browser.clearTimeout(this.timers.register);
         if (!ua) {
             return;
         }
@@ -210,8 +293,19 @@ export class Softphone {
     }
 
     setError(message) {
-        this.state.registration = "error";
-        this.state.error = message;
+        Object.assign(this.state, { registration: "error", error: message, notice: false });
+    }
+
+    /** The PBX cannot be reached: said quietly, JsSIP keeps trying. */
+    setUnreachable() {
+        Object.assign(this.state, {
+            registration: "unreachable",
+            error: false,
+            notice: _t(
+                "Cannot reach the PBX at %(url)s — calls ring on your desk phone or are offered here.",
+                { url: this.state.config.ws_url }
+            ),
+        });
     }
 
     get isRegistered() {

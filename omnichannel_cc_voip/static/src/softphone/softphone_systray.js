@@ -2,6 +2,7 @@ import { Component, useState } from "@odoo/owl";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
 import { REGISTRATION_COLORS, REGISTRATION_LABELS, callStatusLabel } from "./softphone_panel";
+import { NEUTRAL_REGISTRATIONS } from "./softphone_service";
 
 /**
  * Systray item of the browser softphone: registration state (and the call
@@ -34,10 +35,17 @@ export class SoftphoneSystray extends Component {
         return REGISTRATION_COLORS[this.sstate.registration] || "secondary";
     }
 
+    /** Not configured, PBX unreachable...: nothing the agent must act on now. */
+    get muted() {
+        return NEUTRAL_REGISTRATIONS.includes(this.sstate.registration) && !this.call;
+    }
+
+    /** The state, why (on hover) and the call. */
     get title() {
         const parts = [this.registrationLabel];
-        if (this.sstate.error) {
-            parts.push(this.sstate.error);
+        const reason = this.sstate.error || this.sstate.notice;
+        if (reason) {
+            parts.push(reason);
         }
         if (this.call) {
             parts.push(callStatusLabel(this.call));

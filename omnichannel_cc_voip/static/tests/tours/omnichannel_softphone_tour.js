@@ -536,19 +536,27 @@ registry.category("web_tour.tours").add("omnichannel_cc_voip_softphone_transfer_
     ],
 });
 
-// The PBX cannot be reached: the softphone says so, with the address, and
-// offers to try again.
+// The PBX cannot be reached: the softphone says so quietly (muted, not an
+// error), with the address on hover, keeps trying and lets the agent retry.
 registry.category("web_tour.tours").add("omnichannel_cc_voip_softphone_error_tour", {
     steps: () => [
         {
-            content: "The softphone cannot register",
-            trigger: `${TOGGLE}[data-registration="error"]:contains("Error")`,
+            content: "The softphone cannot reach the PBX: said, not shouted",
+            trigger: `${TOGGLE}.o_omnichannel_softphone_muted[data-registration="unreachable"]:contains("PBX unreachable"):has(.o_omnichannel_softphone_dot.bg-secondary)`,
             timeout: 20000,
+        },
+        {
+            content: "The reason on hover",
+            trigger: `${TOGGLE}[title*="Cannot reach the PBX at ws://"][title*="calls ring on your desk phone or are offered here"]`,
             run: "click",
         },
         {
-            content: "The panel gives the reason and a way to retry",
-            trigger: `${PANEL} .o_omnichannel_softphone_error:contains("cannot be reached"):has(.o_omnichannel_softphone_retry)`,
+            content: "The panel gives the reason, muted, and a way to retry at once",
+            trigger: `${PANEL} .o_omnichannel_softphone_notice.text-muted:contains("Cannot reach the PBX"):has(.o_omnichannel_softphone_retry)`,
+        },
+        {
+            content: "... and no error",
+            trigger: `${PANEL}:not(:has(.o_omnichannel_softphone_error)) .o_omnichannel_softphone_registration.text-bg-secondary`,
         },
         {
             content: "No call can be made",
@@ -559,12 +567,12 @@ registry.category("web_tour.tours").add("omnichannel_cc_voip_softphone_error_tou
             trigger: `${PANEL}:has(.o_omnichannel_softphone_number:value(2001)) .o_omnichannel_softphone_dial:disabled`,
         },
         {
-            content: "Retry: connecting again, then the same error",
+            content: "Retry: connecting again, then unreachable again",
             trigger: `${PANEL} .o_omnichannel_softphone_retry`,
             run: "click",
         },
         {
-            trigger: `${TOGGLE}[data-registration="error"]`,
+            trigger: `${TOGGLE}[data-registration="unreachable"]`,
             timeout: 20000,
         },
     ],

@@ -72,7 +72,7 @@ test("sipTarget: numbers, extensions, addresses and SIP URIs", () => {
     expect(sipTarget("", "pbx.example.com")).toBe(null);
 });
 
-test("softphone off in the user's settings: nothing registers, the reason is kept", async () => {
+test("not configured (no extension): nothing registers, the reason is a notice, not an error", async () => {
     const { softphone } = await startSoftphone({
         config: makeSoftphoneConfig({
             enabled: false,
@@ -85,34 +85,28 @@ test("softphone off in the user's settings: nothing registers, the reason is kep
         }),
     });
     expect(softphone.state.registration).toBe("disabled");
-    expect(softphone.state.error).toBe("You have no phone extension.");
+    expect(softphone.state.notice).toBe("You have no phone extension.");
+    expect(softphone.state.error).toBe(false);
     expect(FakeUA.instances).toHaveLength(0);
 });
 
-test("registration: the user's account on the channel's WebSocket; refusals and lost PBX say why", async () => {
+test("registration: the user's account on the channel's WebSocket", async () => {
     const { softphone } = await startSoftphone();
     const ua = currentUA();
     expect(ua.config.uri).toBe("sip:1001@pbx.example.com");
     expect(ua.config.password).toBe("secret");
     expect(ua.config.sockets[0].url).toBe("wss://pbx.example.com:8089/ws");
+    // JsSIP reconnects by itself, ever less often
+    expect(ua.config.connection_recovery_min_interval).toBe(2);
+    expect(ua.config.connection_recovery_max_interval).toBe(60);
     expect(ua.started).toBe(true);
     expect(softphone.state.registration).toBe("connecting");
 
-    ua.emit("registered");
-    expect(softphone.state.registration).toBe("registered");
-    ua.emit("registrationFailed", { response: { status_code: 403, reason_phrase: "Forbidden" } });
-    expect(softphone.state.registration).toBe("error");
-    expect(softphone.state.error).toBe("Registration refused: 403 Forbidden");
-    ua.emit("connecting"); // retrying: the error stays until it registers
-    expect(softphone.state.registration).toBe("error");
+    ua.connect();
     ua.emit("registered");
     expect(softphone.state.registration).toBe("registered");
     expect(softphone.state.error).toBe(false);
-    ua.emit("disconnected");
-    expect(softphone.state.registration).toBe("error");
-    expect(softphone.state.error).toBe(
-        "The PBX at wss://pbx.example.com:8089/ws cannot be reached."
-    );
+    expect(softphone.state.notice).toBe(false);
 
     // Retry: a new user agent; the old one's late events are ignored
     softphone.restart();
@@ -123,6 +117,105 @@ test("registration: the user's account on the channel's WebSocket; refusals and 
     expect(softphone.state.registration).toBe("connecting");
     currentUA().emit("registered");
     expect(softphone.state.registration).toBe("registered");
+});
+
+test("PBX unreachable: a quiet notice while JsSIP tries again, then registered", async () => {
+    const { softphone } = await startSoftphone({
+        config: makeSoftphoneConfig({ ws_url: "ws://127.0.0.1:8088" }),
+    });
+    const ua = currentUA();
+    ua.disconnect(); // nothing listens there
+    expect(softphone.state.registration).toBe("unreachable");
+    expect(softphone.state.error).toBe(false);
+    expect(softphone.state.notice).toBe(
+        "Cannot reach the PBX at ws://127.0.0.1:8088 — calls ring on your desk phone or are offered here."
+    );
+    // JsSIP's next attempts: the state does not flicker
+    ua.emit("connecting");
+    expect(softphone.state.registration).toBe("unreachable");
+    ua.emit("registrationFailed", { cause: "Connection Error" });
+    ua.disconnect();
+    expect(softphone.state.registration).toBe("unreachable");
+    expect(ua.registerCalls).toBe(0); // JsSIP registers once connected
+    expect(FakeUA.instances).toHaveLength(1);
+
+    ua.emit("connecting");
+    ua.connect();
+    ua.emit("registered");
+    expect(softphone.state.registration).toBe("registered");
+    expect(softphone.state.notice).toBe(false);
+    // lost again, between calls: unreachable, not an error
+    ua.disconnect();
+    expect(softphone.state.registration).toBe("unreachable");
+});
+
+test("registrar without answer: not registered, asked again after 5 s, 10 s, ...", async () => {
+    const { softphone } = await startSoftphone();
+    const ua = currentUA();
+    ua.connect();
+    ua.emit("registrationFailed", { cause: "Request Timeout" });
+    expect(softphone.state.registration).toBe("unregistered");
+    expect(softphone.state.error).toBe(false);
+    expect(softphone.state.notice).toInclude("Request Timeout");
+    await advanceTime(4900);
+    expect(ua.registerCalls).toBe(0);
+    await advanceTime(100);
+    expect(ua.registerCalls).toBe(1);
+    ua.emit("registrationFailed", {
+        response: { status_code: 503, reason_phrase: "Service Unavailable" },
+    });
+    expect(softphone.state.registration).toBe("unregistered");
+    await advanceTime(9900);
+    expect(ua.registerCalls).toBe(1);
+    await advanceTime(100);
+    expect(ua.registerCalls).toBe(2);
+    ua.emit("registered");
+    expect(softphone.state.registration).toBe("registered");
+    await advanceTime(600000);
+    expect(ua.registerCalls).toBe(2); // no retry once registered
+});
+
+test("registration refused (401 / 403): an error, no quiet retry; it stays until registered", async () => {
+    const { softphone } = await startSoftphone();
+    const ua = currentUA();
+    ua.connect();
+    ua.emit("registrationFailed", {
+        response: { status_code: 401, reason_phrase: "Unauthorized" },
+        cause: "Authentication Error",
+    });
+    expect(softphone.state.registration).toBe("error");
+    expect(softphone.state.error).toBe("Registration refused: 401 Unauthorized");
+    expect(softphone.state.notice).toBe(false);
+    await advanceTime(600000);
+    expect(ua.registerCalls).toBe(0);
+    // the connection comes and goes: the refusal stays the reason
+    ua.emit("connecting");
+    ua.disconnect();
+    ua.emit("registrationFailed", { cause: "Connection Error" });
+    expect(softphone.state.registration).toBe("error");
+    ua.connect();
+    ua.emit("registrationFailed", { response: { status_code: 403, reason_phrase: "Forbidden" } });
+    expect(softphone.state.error).toBe("Registration refused: 403 Forbidden");
+    ua.emit("registered");
+    expect(softphone.state.registration).toBe("registered");
+    expect(softphone.state.error).toBe(false);
+});
+
+test("the PBX lost during a call: an error; after the call, unreachable again", async () => {
+    const { softphone, session } = await startWithIncomingCall();
+    await softphone.answer();
+    session.confirm();
+    currentUA().disconnect();
+    expect(softphone.state.registration).toBe("error");
+    expect(softphone.state.error).toBe(
+        "The connection to the PBX at wss://pbx.example.com:8089/ws was lost during the call."
+    );
+    session.end("Connection Error");
+    expect(softphone.state.call).toBe(null);
+    expect(softphone.state.registration).toBe("error"); // said until something changes
+    currentUA().disconnect(); // JsSIP's next attempt fails too
+    expect(softphone.state.registration).toBe("unreachable");
+    expect(softphone.state.error).toBe(false);
 });
 
 test("only the main browser tab registers; another tab takes over when it becomes the main one", async () => {

@@ -120,6 +120,8 @@ export class FakeUA extends FakeEmitter {
         this.config = config;
         this.started = false;
         this.stopped = false;
+        this.connected = false;
+        this.registerCalls = 0;
         /** @type {FakeSession[]} */
         this.outgoing = [];
         FakeUA.instances.push(this);
@@ -127,6 +129,26 @@ export class FakeUA extends FakeEmitter {
 
     start() {
         this.started = true;
+    }
+
+    isConnected() {
+        return this.connected;
+    }
+
+    register() {
+        this.registerCalls++;
+    }
+
+    /** The WebSocket to the PBX opens. */
+    connect() {
+        this.connected = true;
+        this.emit("connected");
+    }
+
+    /** The WebSocket cannot open or closes (JsSIP then tries again by itself). */
+    disconnect() {
+        this.connected = false;
+        this.emit("disconnected", { error: true });
     }
 
     stop() {

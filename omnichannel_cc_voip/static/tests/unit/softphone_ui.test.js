@@ -6,7 +6,11 @@ import { getService, mountWithCleanup } from "@web/../tests/web_test_helpers";
 
 import { mockConsoleServer } from "@omnichannel_cc/../tests/unit/omnichannel_test_helpers";
 import { SoftphoneSystray } from "@omnichannel_cc_voip/softphone/softphone_systray";
-import { currentUA, mockSoftphoneEnvironment } from "./softphone_test_helpers";
+import {
+    currentUA,
+    makeSoftphoneConfig,
+    mockSoftphoneEnvironment,
+} from "./softphone_test_helpers";
 
 describe.current.tags("desktop");
 // mail and im_livechat start their services in every environment of this addon
@@ -15,36 +19,105 @@ defineMailModels();
 const TOGGLE = ".o_omnichannel_softphone_toggle";
 const PANEL = ".o_omnichannel_softphone_panel";
 
+const DOT = ".o_omnichannel_softphone_dot";
+const LABEL = ".o_omnichannel_softphone_state_label";
+
 /** Mount the softphone's systray item; its panel comes with the main components. */
-async function mountSoftphone() {
-    const media = mockSoftphoneEnvironment();
+async function mountSoftphone(config = makeSoftphoneConfig()) {
+    const media = mockSoftphoneEnvironment(config);
     mockConsoleServer().isAgent = false;
     await mountWithCleanup(SoftphoneSystray);
     await waitFor(TOGGLE);
     return { media, softphone: getService("omnichannel_softphone") };
 }
 
-test("systray: registration state in its colour and words", async () => {
+test("systray: registering, then registered in green", async () => {
     await mountSoftphone();
     expect(TOGGLE).toHaveAttribute("data-registration", "connecting");
-    expect(".o_omnichannel_softphone_dot").toHaveClass("bg-warning");
+    expect(DOT).toHaveClass("bg-warning");
+    currentUA().connect();
     currentUA().emit("registered");
     await animationFrame();
-    expect(".o_omnichannel_softphone_state_label").toHaveText("Registered");
-    expect(".o_omnichannel_softphone_dot").toHaveClass("bg-success");
-    currentUA().emit("registrationFailed", { cause: "Connection Error" });
+    expect(LABEL).toHaveText("Registered");
+    expect(DOT).toHaveClass("bg-success");
+    expect(TOGGLE).not.toHaveClass("o_omnichannel_softphone_muted");
+    expect(TOGGLE).toHaveAttribute("title", "Registered");
+});
+
+test("systray: not configured (no extension) is muted, the reason on hover", async () => {
+    await mountSoftphone(
+        makeSoftphoneConfig({
+            enabled: false,
+            reason: "You have no phone extension.",
+            extension: false,
+            password: false,
+            ws_url: false,
+            sip_uri: false,
+            domain: false,
+        })
+    );
+    expect(TOGGLE).toHaveAttribute("data-registration", "disabled");
+    expect(LABEL).toHaveText("Not configured");
+    expect(DOT).toHaveClass("bg-secondary");
+    expect(DOT).not.toHaveClass("bg-danger");
+    expect(TOGGLE).toHaveClass("o_omnichannel_softphone_muted");
+    expect(TOGGLE).toHaveAttribute("title", "Not configured · You have no phone extension.");
+    await click(TOGGLE);
+    await waitFor(PANEL);
+    expect(`${PANEL} .o_omnichannel_softphone_registration`).toHaveClass("text-bg-secondary");
+    expect(`${PANEL} .o_omnichannel_softphone_notice`).toHaveText("You have no phone extension.");
+    expect(`${PANEL} .o_omnichannel_softphone_error`).toHaveCount(0);
+    expect(`${PANEL} .o_omnichannel_softphone_retry`).toHaveCount(0);
+});
+
+test("systray: PBX unreachable is muted, says where and what happens to calls", async () => {
+    const { softphone } = await mountSoftphone(
+        makeSoftphoneConfig({ ws_url: "ws://127.0.0.1:8088" })
+    );
+    currentUA().disconnect();
     await animationFrame();
-    expect(".o_omnichannel_softphone_state_label").toHaveText("Error");
-    expect(".o_omnichannel_softphone_dot").toHaveClass("bg-danger");
-    expect(".o_omnichannel_softphone_dot").not.toHaveClass("bg-success");
-    expect(TOGGLE).toHaveAttribute("title", "Error · Registration refused: Connection Error");
+    expect(TOGGLE).toHaveAttribute("data-registration", "unreachable");
+    expect(LABEL).toHaveText("PBX unreachable");
+    expect(DOT).toHaveClass("bg-secondary");
+    expect(DOT).not.toHaveClass("bg-danger");
+    expect(TOGGLE).toHaveClass("o_omnichannel_softphone_muted");
+    expect(TOGGLE).toHaveAttribute(
+        "title",
+        "PBX unreachable · Cannot reach the PBX at ws://127.0.0.1:8088 — calls ring on your desk phone or are offered here."
+    );
+    await click(TOGGLE);
+    await waitFor(PANEL);
+    expect(`${PANEL} .o_omnichannel_softphone_registration`).toHaveClass("text-bg-secondary");
+    expect(`${PANEL} .o_omnichannel_softphone_notice`).toHaveClass("text-muted");
+    expect(`${PANEL} .o_omnichannel_softphone_notice`).toHaveText(
+        "Cannot reach the PBX at ws://127.0.0.1:8088 — calls ring on your desk phone or are offered here.\nRetry now"
+    );
+    expect(`${PANEL} .o_omnichannel_softphone_error`).toHaveCount(0);
+    // the agent may try at once
+    await click(`${PANEL} .o_omnichannel_softphone_retry`);
+    await animationFrame();
+    expect(softphone.state.registration).toBe("connecting");
+});
+
+test("systray: registration refused (403) is the one red error", async () => {
+    await mountSoftphone();
+    currentUA().connect();
+    currentUA().emit("registrationFailed", {
+        response: { status_code: 403, reason_phrase: "Forbidden" },
+    });
+    await animationFrame();
+    expect(LABEL).toHaveText("Error");
+    expect(DOT).toHaveClass("bg-danger");
+    expect(TOGGLE).not.toHaveClass("o_omnichannel_softphone_muted");
+    expect(TOGGLE).toHaveAttribute("title", "Error · Registration refused: 403 Forbidden");
 
     // the panel's badge has the same colour as the dot
     await click(TOGGLE);
     await waitFor(PANEL);
     expect(`${PANEL} .o_omnichannel_softphone_registration`).toHaveClass("text-bg-danger");
+    expect(`${PANEL} .o_omnichannel_softphone_error`).toHaveClass("alert-danger");
     expect(`${PANEL} .o_omnichannel_softphone_error`).toHaveText(
-        "Registration refused: Connection Error\nRetry"
+        "Registration refused: 403 Forbidden\nRetry"
     );
 });
 

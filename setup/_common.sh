@@ -157,6 +157,14 @@ drop_db() { # drop_db NAME: drops the database and its filestore, quietly
     esac
 }
 
+set_config_param() { # set_config_param DBNAME KEY VALUE: an ir.config_parameter, by SQL
+    # For a server that is not running yet: its get_param cache starts empty.
+    _pg_exec "$1" "INSERT INTO ir_config_parameter (key, value, create_uid, create_date, write_uid, write_date)
+        VALUES (%s, %s, 1, now() AT TIME ZONE 'UTC', 1, now() AT TIME ZONE 'UTC')
+        ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, write_uid = 1,
+            write_date = EXCLUDED.write_date" "$2" "$3"
+}
+
 free_port() {
     "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }

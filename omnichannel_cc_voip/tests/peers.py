@@ -5,9 +5,11 @@ Standard library only and no odoo import: the addon's own tests import it,
 and the repository's end-to-end tests load it by file path. Everything runs
 on 127.0.0.1 with ports picked free at start.
 
-- :class:`Kamailio` writes ``peers/kamailio.cfg.tmpl`` out for an Odoo URL
-  and a phone channel's token and secret, runs it in the foreground and
-  reads back the CTI requests it made (from its log);
+- :class:`Kamailio` runs the example configuration shipped for integrators,
+  ``docs/pbx/kamailio.cfg`` at the repository's root (the very file, not a
+  copy), in the foreground, its settings given as command-line defines
+  (``-A NAME=value``: an Odoo URL, a phone channel's token and secret, free
+  ports ...), and reads back the CTI requests it made (from its log);
 - :func:`register`, :func:`uas` and :func:`uac` drive SIPp with the
   scenarios in ``peers/`` (``*.sipp``; they keep the proxy's Record-Route,
   which SIPp's built-in scenarios ignore);
@@ -32,7 +34,8 @@ from pathlib import Path
 
 PEERS_DIR = Path(__file__).resolve().parent / "peers"
 AMI_DATA = Path(__file__).resolve().parent / "data" / "ami"
-KAMAILIO_TEMPLATE = PEERS_DIR / "kamailio.cfg.tmpl"
+# <repo>/omnichannel_cc_voip/tests/peers.py -> <repo>/docs/pbx/kamailio.cfg
+KAMAILIO_CONFIG = Path(__file__).resolve().parents[2] / "docs" / "pbx" / "kamailio.cfg"
 HOST = "127.0.0.1"
 
 DEBIAN_PACKAGES = (
@@ -44,7 +47,7 @@ DEBIAN_PACKAGES = (
     "kamailio-tls-modules",
     "sip-tester",
 )
-# Modules of the template worth checking one by one (they come in separate
+# Modules of the configuration worth checking one by one (they come in separate
 # packages, or not in every build), and the Debian package of each.
 MODULE_PACKAGES = {
     "websocket": "kamailio-websocket-modules",
@@ -238,6 +241,8 @@ class Kamailio:
             # both go into double-quoted strings of the configuration
             if not value or not re.fullmatch(r"[A-Za-z0-9_\-.~+/=]+", value):
                 raise ValueError(f"unexpected characters in the channel's {name}")
+        if not re.fullmatch(r"https?://[^\s\"\\]+", odoo_url):
+            raise ValueError(f"unexpected Odoo URL {odoo_url!r}")
         self.rundir = Path(rundir)
         self.odoo_url = odoo_url.rstrip("/")
         self.token = token
@@ -248,7 +253,7 @@ class Kamailio:
         self.ring_timeout = ring_timeout
         self.http_timeout = http_timeout
         self.debug = debug
-        self.config_path = self.rundir / "kamailio.cfg"
+        self.config_path = KAMAILIO_CONFIG
         self.log_path = self.rundir / "kamailio.log"
         self.process = None
 
@@ -261,40 +266,48 @@ class Kamailio:
     def ws_url(self):
         return f"ws://{HOST}:{self.ws_port}"
 
-    def config(self, tools):
+    def defines(self, tools):
+        """The ``-A NAME=value`` options giving the configuration this run's
+        settings (the names are the ``#!define`` of ``docs/pbx/kamailio.cfg``;
+        texts in double quotes, numbers and addresses bare)."""
         values = {
-            "ODOO_URL": self.odoo_url,
-            "TOKEN": self.token,
-            "SECRET": self.secret,
+            "ODOO_URL": f'"{self.odoo_url}"',
+            "VOIP_TOKEN": f'"{self.token}"',
+            "VOIP_SECRET": f'"{self.secret}"',
+            "SIP_ADDR": HOST,
             "SIP_PORT": str(self.sip_port),
             "WS_PORT": str(self.ws_port),
-            "GATEWAY_PORT": str(self.gateway_port),
-            "MPATH": tools.module_dir + "/",
+            "GATEWAY": f'"sip:{HOST}:{self.gateway_port}"',
+            "MPATH": f'"{tools.module_dir}/"',
             "RING_TIMEOUT_MS": str(int(self.ring_timeout * 1000)),
             "HTTP_TIMEOUT": str(int(self.http_timeout)),
-            "DEBUG": str(int(self.debug)),
+            "DBG_LEVEL": str(int(self.debug)),
         }
-        text = KAMAILIO_TEMPLATE.read_text()
+        options = []
         for name, value in values.items():
-            text = text.replace(f"@@{name}@@", value)
-        left = re.findall(r"@@\w+@@", text)
-        if left:
-            raise RuntimeError(f"unfilled placeholders in {KAMAILIO_TEMPLATE}: {left}")
-        return text
+            options += ["-A", f"{name}={value}"]
+        return options
 
     def start(self, timeout=20):
         tools = ensure_installed()
+        if not self.config_path.is_file():
+            raise RuntimeError(
+                f"The Kamailio example configuration {self.config_path} is missing: the "
+                "telephony tests run the repository's docs/pbx/kamailio.cfg (run them from a "
+                "checkout of the repository)."
+            )
         self.rundir.mkdir(parents=True, exist_ok=True)
-        self.config_path.write_text(self.config(tools))
+        defines = self.defines(tools)
         check = subprocess.run(
-            [tools.kamailio, "-c", "-f", str(self.config_path)],
+            [tools.kamailio, "-c", "-f", str(self.config_path), *defines],
             capture_output=True,
             text=True,
             check=False,
         )
         if check.returncode:
             raise RuntimeError(
-                f"kamailio rejects {self.config_path}:\n{(check.stdout + check.stderr)[-3000:]}"
+                f"kamailio rejects {self.config_path} with {' '.join(defines)}:\n"
+                f"{(check.stdout + check.stderr)[-3000:]}"
             )
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
@@ -304,6 +317,7 @@ class Kamailio:
                     "-E",
                     "-f",
                     str(self.config_path),
+                    *defines,
                     "-Y",
                     str(self.rundir),
                     "-m",

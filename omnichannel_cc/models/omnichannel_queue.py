@@ -11,6 +11,7 @@ from odoo.tools import SQL
 
 from ..tools import routing, wallboard
 from .omnichannel_agent import AGENT_STATES
+from .omnichannel_agent import HOLDING_STATES as AGENT_LOAD_STATES
 from .omnichannel_interaction import WAITING_STATES
 
 _logger = logging.getLogger(__name__)
@@ -876,7 +877,7 @@ class OmnichannelQueue(models.Model):
                           COALESCE(max(EXTRACT(EPOCH FROM %(now)s
                                    - COALESCE(i.date_queued, i.create_date)))
                                    FILTER (WHERE i.state IN %(waiting)s), 0),
-                          count(*) FILTER (WHERE i.state IN %(holding)s),
+                          count(*) FILTER (WHERE i.state IN %(load)s),
                           0, 0, 0
                      FROM omnichannel_interaction i
                     WHERE i.state IN %(live)s
@@ -908,7 +909,9 @@ class OmnichannelQueue(models.Model):
                       AND (i.queue_id IN %(queues)s OR i.agent_id IN %(users)s)
                     GROUP BY GROUPING SETS ((i.queue_id), (i.agent_id))""",
                 waiting=WAITING_STATES,
-                holding=HOLDING_STATES,
+                # an agent's load as the ACD counts it: a contact in wrap-up
+                # whose agent's wrap-up time is over no longer holds them
+                load=AGENT_LOAD_STATES,
                 live=LIVE_STATES,
                 now=now,
                 start=day_start,
@@ -996,6 +999,10 @@ class OmnichannelQueue(models.Model):
                                - COALESCE(date_answered, date_offered, create_date))
                   FROM live
                  WHERE agent_id IN %(users)s AND state IN %(holding)s
+                   -- wrap-up is current only while the agent is in wrap-up
+                   AND (state <> 'wrapup'
+                        OR agent_id IN (SELECT user_id FROM omnichannel_agent
+                                         WHERE state = 'wrapup'))
                  ORDER BY agent_id,
                           CASE state WHEN 'active' THEN 0 WHEN 'wrapup' THEN 1 ELSE 2 END,
                           id DESC)

@@ -243,8 +243,19 @@ class TestWallboard(OmnichannelCommon):
             self.assertEqual([w["id"] for w in tile["waiting_items"]], expected.ids)
         for row in board["agents"]:
             theirs = contacts.filtered(lambda i, u=row["user_id"]: i.agent_id.id == u)
-            held = theirs.filtered(lambda i: i.state in ("offered", "active", "wrapup"))
-            self.assertEqual(row["load"], len(held))
+            # load as the ACD counts it (issue 14): contacts in wrap-up hold
+            # the agent only through the agent's own wrap-up state
+            self.assertEqual(
+                row["load"], len(theirs.filtered(lambda i: i.state in ("offered", "active")))
+            )
+            in_wrapup = self.env["omnichannel.agent"].search(
+                [("user_id", "=", row["user_id"]), ("state", "=", "wrapup")]
+            )
+            held = theirs.filtered(
+                lambda i, w=bool(in_wrapup): (
+                    i.state in ("offered", "active") or (i.state == "wrapup" and w)
+                )
+            )
             self.assertEqual(
                 row["handled_today"],
                 len(theirs.filtered(lambda i: i.state == "done" and i.date_closed >= start)),
@@ -412,6 +423,36 @@ class TestWallboard(OmnichannelCommon):
             other.rollback()
         # the transaction is still usable
         self.assertTrue(Queue.search_count([]) >= 2)
+
+    def test_wrapup_over_frees_the_agent_on_the_board(self):
+        """Issue 14: a contact left in wrap-up after its agent's wrap-up time
+        is over shows neither as the agent's load nor as their current work
+        (the agent is Available and gets new offers); during the wrap-up it is."""
+        s = timedelta(seconds=1)
+        agent = self.env["omnichannel.agent"]._for_user(self.agent_sales)
+        contact = self._interaction(
+            T0 - 300 * s, "wrapup", T0 - 290 * s, T0 - 20 * s, agent_id=self.agent_sales.id
+        )
+        with freeze_time(T0):
+            agent.write({"state": "wrapup", "wrapup_until": T0 + 10 * s})
+            row = next(
+                r
+                for r in self._board(self.manager)["agents"]
+                if r["user_id"] == self.agent_sales.id
+            )
+            self.assertEqual(row["current"]["id"], contact.id)
+            self.assertEqual(row["load"], 0, "wrap-up is the agent's state, not a held contact")
+        with freeze_time(T0 + 20 * s):
+            agent._end_wrapup()
+            self.assertEqual(agent.state, "available")
+            row = next(
+                r
+                for r in self._board(self.manager)["agents"]
+                if r["user_id"] == self.agent_sales.id
+            )
+            self.assertEqual(row["state"], "available")
+            self.assertFalse(row["current"])
+            self.assertEqual(row["load"], 0)
 
 
 def _values(data):

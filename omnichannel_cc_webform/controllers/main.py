@@ -2,12 +2,18 @@
 
 The routes parse the request and answer; the form's model
 (``omnichannel.channel._webform_submit``) checks, rate-limits and creates.
+Pages and messages are in the visitor's language: ``?lang=`` or Odoo's
+``frontend_lang`` cookie, else the browser's Accept-Language, among the
+installed languages (``omnichannel_cc/tools/language.py``).
 """
 
 import json
+from urllib.parse import urlencode
 
 from odoo import _, http
 from odoo.http import request
+
+from odoo.addons.omnichannel_cc.tools import language
 
 from ..tools import webform
 
@@ -15,8 +21,9 @@ EMBED_JS = """(function () {
   var script = document.currentScript;
   if (!script) { return; }
   var url = %(url)s;
+  var lang = script.getAttribute("data-lang");
   var frame = document.createElement("iframe");
-  frame.src = url + "?embed=1";
+  frame.src = url + "?embed=1" + (lang ? "&lang=" + encodeURIComponent(lang) : "");
   frame.title = script.getAttribute("data-title") || "Contact form";
   frame.className = "o_omnichannel_webform_frame";
   frame.style.width = "100%%";
@@ -39,8 +46,39 @@ class OmnichannelWebformController(http.Controller):
         accept = request.httprequest.headers.get("Accept", "")
         return "application/json" in accept and "text/html" not in accept
 
+    def _form(self, key):
+        """The form of ``key``, its environment in the visitor's language
+        (the request's too: ``_()`` of routes and models); 404 when none."""
+        form = request.env["omnichannel.channel"]._webform_find(key)
+        if not form:
+            raise request.not_found()
+        languages = {
+            code: data.iso_code
+            for code, data in request.env["res.lang"]._get_active_by("code").items()
+        }
+        requested, accepted = language.request_choices(request.httprequest)
+        # sudo: the database's default language of contacts, a setting visitors may not read
+        default = request.env["ir.default"].sudo()._get("res.partner", "lang")
+        lang = language.visitor_language(
+            languages,
+            requested,
+            accepted,
+            # sudo: visitors may not read channels; the language of the form's company
+            fallback=(form.sudo().company_id.partner_id.lang, default),
+        )
+        request.update_context(lang=lang)
+        return form.with_env(request.env)
+
     def _page(self, template, values, status=200):
-        html = "<!DOCTYPE html>\n" + request.env["ir.qweb"]._render(template, values)
+        # the page's <html lang>: the BCP 47 tag of the language rendered
+        lang = request.env["res.lang"]._get_data(code=request.env.lang)
+        values = dict(
+            values,
+            html_lang=language.html_lang(lang.iso_code),
+            html_dir="rtl" if lang.direction == "rtl" else None,
+        )
+        # the template starts with the doctype: the browser renders in standards mode
+        html = request.env["ir.qweb"]._render(template, values)
         return request.make_response(
             html,
             headers=[("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")],
@@ -87,9 +125,7 @@ class OmnichannelWebformController(http.Controller):
         save_session=False,
     )
     def webform_get(self, key, embed=None, **kwargs):
-        form = request.env["omnichannel.channel"]._webform_find(key)
-        if not form:
-            raise request.not_found()
+        form = self._form(key)
         # sudo: visitors may not read channels; the page shows this form's texts and limits
         form_sudo = form.sudo()
         return self._page(
@@ -97,7 +133,9 @@ class OmnichannelWebformController(http.Controller):
             {
                 "channel": form_sudo,
                 "token": form_sudo._webform_token(),
-                "action": f"/omnichannel/form/{form_sudo.address_normalized}",
+                # the answer page in the language of the form
+                "action": f"/omnichannel/form/{form_sudo.address_normalized}?"
+                + urlencode({"lang": form.env.lang}),
                 "honeypot": webform.HONEYPOT_FIELD,
                 "offer_callback": bool(form_sudo._webform_callback_line()),
                 "max_files": form_sudo.webform_max_files,
@@ -140,9 +178,7 @@ class OmnichannelWebformController(http.Controller):
     )
     def webform_post(self, key, **kwargs):
         httprequest = request.httprequest
-        form = request.env["omnichannel.channel"]._webform_find(key)
-        if not form:
-            raise request.not_found()
+        form = self._form(key)
         # sudo: visitors may not read channels; the answer page shows the form's texts
         form_sudo = form.sudo()
         try:

@@ -3,9 +3,37 @@ from odoo.http import request
 
 from odoo.addons.im_livechat.controllers.main import LivechatController
 from odoo.addons.mail.models.discuss.mail_guest import add_guest_to_context
+from odoo.addons.omnichannel_cc.tools import language
 
 
 class OmnichannelLivechatController(LivechatController):
+    @http.route()
+    def loader(self, channel_id, **kwargs):
+        """The chat button's script, its texts (the greeting, the button) in
+        the visitor's language for a contact center's chat: ``?lang=`` on
+        the script's URL or Odoo's ``frontend_lang`` cookie, else the
+        browser's Accept-Language, among the installed languages."""
+        # sudo: visitors may not read live chat channels; whether this one is linked
+        livechat = request.env["im_livechat.channel"].sudo().browse(int(channel_id)).exists()
+        channel = livechat and livechat._omnichannel_channel()
+        if channel:
+            request.update_context(lang=self._omnichannel_visitor_lang(channel))
+        return super().loader(channel_id, **kwargs)
+
+    def _omnichannel_visitor_lang(self, channel):
+        """The code of the language the visitor of ``channel`` (a contact
+        center's chat channel, read as superuser) reads."""
+        languages = {
+            code: data.iso_code
+            for code, data in request.env["res.lang"]._get_active_by("code").items()
+        }
+        requested, accepted = language.request_choices(request.httprequest)
+        # sudo: the database's default language of contacts, a setting visitors may not read
+        default = request.env["ir.default"].sudo()._get("res.partner", "lang")
+        return language.visitor_language(
+            languages, requested, accepted, fallback=(channel.company_id.partner_id.lang, default)
+        )
+
     @http.route()
     @add_guest_to_context
     def get_session(

@@ -1,2 +1,3 @@
 from . import test_channel_chat
 from . import test_security
+from . import test_visitor_language

@@ -113,6 +113,26 @@ def test_embed_snippet_served(center):
     assert requests.get(center["url"] + "-nope", timeout=30).status_code == 404
 
 
+def test_form_is_html5_in_the_visitor_language(center):
+    """Issue 14: the doctype came out as escaped text (quirks mode) and the
+    page said lang="en_US". Only English is installed here: a Polish
+    browser falls back to it, and the page says so in BCP 47."""
+    response = requests.get(
+        center["url"], headers={"Accept-Language": "pl-PL,pl;q=0.9"}, timeout=30
+    )
+    assert response.status_code == 200, response.text
+    assert response.text.startswith("<!DOCTYPE html>"), response.text[:80]
+    assert "&lt;!DOCTYPE" not in response.text
+    assert re.search(r'<html lang="en"[ >]', response.text), response.text[:200]
+    assert 'action="/omnichannel/form/' in response.text
+    assert "?lang=en_US" in response.text
+    # the answer page too
+    token = TOKEN_RE.search(response.text).group(1)
+    answer = post(center["url"] + "?lang=en_US", token=token, email="html5@example.com")
+    assert answer.status_code == 200, answer.text
+    assert answer.text.startswith("<!DOCTYPE html>") and '<html lang="en"' in answer.text
+
+
 def test_l1_nul_in_url_token_404(odoo_server, center):
     """L1 (issue 13): ``%00`` in a URL token answered 500 with a traceback."""
     before = stored(odoo_server, center)

@@ -26,10 +26,6 @@ class OmnichannelInteraction(models.Model):
     chat_synced_message_id = fields.Integer(
         readonly=True, copy=False, help="Last chat message copied to the chatter."
     )
-    end_reason = fields.Selection(
-        selection_add=[("no_agent", "No agent available")],
-        ondelete={"no_agent": "set null"},
-    )
 
     # ------------------------------------------------------------------
     # Offer to the operator of the session

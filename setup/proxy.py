@@ -251,11 +251,11 @@ async def supervise(args):
         f"http://{args.listen[0]}:{args.listen[1]}: /websocket to "
         f"{args.websocket[0]}:{args.websocket[1]}, the rest to {args.http[0]}:{args.http[1]}"
     )
-    odoo = await asyncio.create_subprocess_exec(*args.command, preexec_fn=die_with_parent)
     stopping = asyncio.Event()
+    odoo = None
 
     def on_signal():
-        if stopping.is_set() and odoo.returncode is None:
+        if stopping.is_set() and odoo is not None and odoo.returncode is None:
             # a second signal: Odoo stops at once on its second one
             with contextlib.suppress(ProcessLookupError):
                 odoo.send_signal(signal.SIGTERM)
@@ -263,6 +263,12 @@ async def supervise(args):
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(signum, on_signal)
+    try:
+        odoo = await asyncio.create_subprocess_exec(*args.command, preexec_fn=die_with_parent)
+    except OSError as error:
+        server.close()
+        log(f"cannot start {args.command[0]}: {error}")
+        return 127
     exited = asyncio.create_task(odoo.wait())
     stop_requested = asyncio.create_task(stopping.wait())
     try:

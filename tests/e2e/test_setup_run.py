@@ -257,6 +257,22 @@ def test_new_database_is_a_polish_company_with_demo_data(first_run):
     banner = first_run.log()
     assert "the demo is in Polish (pl_PL)" in banner
     assert "Preferences > Language" in banner
+    # issue 14: demo agents start offline (no offers without a live session),
+    # and the demo's people and customers speak Polish
+    assert "Agents start offline" in banner
+    agents = server.call("omnichannel.agent", "search_read", [], fields=["name", "state"])
+    assert agents and {a["state"] for a in agents} == {"offline"}, agents
+    people = server.call(
+        "res.users",
+        "search_read",
+        [("login", "in", ["anna", "piotr", "ewa", "tomasz", "katarzyna", "marek"])],
+        fields=["login", "lang"],
+    )
+    assert len(people) == 6 and {p["lang"] for p in people} == {"pl_PL"}, people
+    customer = server.call(
+        "res.partner", "read", [server.ref("omnichannel_cc.partner_tartak")], fields=["lang"]
+    )[0]
+    assert customer["lang"] == "pl_PL", customer
 
 
 # --- 1. web.base.url follows the printed URL -----------------------------------

@@ -252,3 +252,13 @@ test("customer panel: promise to pay only for an identified customer", async () 
     expect(".o_omnichannel_screen_pop_actions").toHaveCount(1);
     expect(".o_omnichannel_action_promise").toHaveCount(0);
 });
+
+test("customer panel: open credits explain unpaid invoices with nothing due", async () => {
+    // Deco Addict in Odoo's demo: invoices covered by unmatched credit notes
+    const server = mockConsoleServer({ interactions: [makeInteraction()] });
+    server.popValues = { overdue_amount: 0, total_due: 0, has_overdue: false, open_credit: 106662.5 };
+    await mountWithCleanup(AgentConsoleSystray);
+    await waitFor(".o_omnichannel_screen_pop_credit");
+    expect(".o_omnichannel_screen_pop_credit").toHaveText(/Open credit/);
+    expect(".o_omnichannel_screen_pop_balance.alert-danger").toHaveCount(0);
+});

@@ -134,6 +134,7 @@ export function makeScreenPop(partnerId, history = []) {
         invoices: [],
         overdue_amount: 0,
         total_due: 0,
+        open_credit: 0,
         has_overdue: false,
         sale_orders: [],
         cases: [],
@@ -176,6 +177,8 @@ export function mockConsoleServer(values) {
         nextLoadGate: null,
         /** the customers' closed interactions, for their panel's history: {id, partner_id, ...} */
         closed: [],
+        /** figures of the customer panel replacing makeScreenPop()'s (balance, invoices...) */
+        popValues: {},
     };
     onRpc("res.users", "has_group", ({ args }) =>
         args[1] === "omnichannel_cc.group_omnichannel_agent" ? server.isAgent : false
@@ -199,7 +202,7 @@ export function mockConsoleServer(values) {
             .filter((interaction) => interaction.partner_id === partnerId)
             .sort((a, b) => b.id - a.id)
             .map(historyRow);
-        return makeScreenPop(partnerId, jsonCopy(history));
+        return { ...makeScreenPop(partnerId, jsonCopy(history)), ...jsonCopy(server.popValues) };
     });
     onRpc("omnichannel.agent", "action_my_state", ({ args }) => {
         server.calls.push(`action_my_state:${args.join(",")}`);

@@ -10,6 +10,17 @@
     "data": [
         "views/omnichannel_interaction_views.xml",
     ],
+    "assets": {
+        "web.assets_backend": [
+            "omnichannel_cc_sms/static/src/**/*",
+        ],
+        "web.assets_tests": [
+            "omnichannel_cc_sms/static/tests/tours/*.js",
+        ],
+        "web.assets_unit_tests": [
+            "omnichannel_cc_sms/static/tests/unit/**/*",
+        ],
+    },
     "installable": True,
     "development_status": "Alpha",
 }

@@ -1,1 +1,2 @@
 from . import test_interaction_sms
+from . import test_hoot

@@ -1,10 +1,8 @@
 """The WhatsApp channel end to end: a running Odoo and WireMock as the platform.
 
-WireMock (a Java program) plays the WhatsApp Cloud API: media metadata,
-media download and the send-message endpoint. Its standalone jar is taken
-from the npm registry (the ``wiremock`` package ships it) or Maven Central,
-cached outside the repository in ``~/.cache/omnichannel-tests/`` (or
-``$OMNICHANNEL_TEST_CACHE``), and installed by the fixture when missing.
+WireMock (a Java program, run by ``tests/e2e/_wiremock.py``) plays the
+WhatsApp Cloud API: media metadata, media download and the send-message
+endpoint.
 The test signs webhooks as Meta does and posts them to Odoo over HTTP, reads
 the result over XML-RPC, has an agent reply over XML-RPC and checks through
 WireMock's admin API what Odoo sent to the "platform".
@@ -15,29 +13,18 @@ import hashlib
 import hmac
 import json
 import os
-import shutil
-import socket
-import subprocess
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
-from pathlib import Path
 
 import psycopg2
 import pytest
 
+from tests.e2e._wiremock import http as _http
+from tests.e2e._wiremock import running
+
 pytestmark = pytest.mark.e2e
 
-WIREMOCK_VERSION = os.environ.get("OMNICHANNEL_WIREMOCK_VERSION", "3.13.2")
-CACHE = Path(
-    os.environ.get("OMNICHANNEL_TEST_CACHE") or Path.home() / ".cache" / "omnichannel-tests"
-)
-MAVEN_URL = (
-    "https://repo1.maven.org/maven2/org/wiremock/wiremock-standalone/"
-    "{v}/wiremock-standalone-{v}.jar"
-)
 APP_SECRET = "e2e-app-secret"
 ACCESS_TOKEN = "E2E-ACCESS-TOKEN"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00e2e-photo-bytes"
@@ -45,158 +32,10 @@ CUSTOMER_WA_ID = "48509111222"
 PRIVATE_HOSTS_PARAM = "omnichannel_cc.social_media_private_hosts"
 
 
-# ----------------------------------------------------------------------
-# WireMock
-# ----------------------------------------------------------------------
-def _cached_jar():
-    jars = sorted(CACHE.glob(f"**/wiremock-standalone-{WIREMOCK_VERSION}.jar"))
-    return jars[0] if jars else None
-
-
-def ensure_wiremock_jar():
-    """The standalone jar, fetched into the cache when missing (npm, then Maven Central)."""
-    jar = _cached_jar()
-    if jar:
-        return jar
-    CACHE.mkdir(parents=True, exist_ok=True)
-    problems = []
-    npm = shutil.which("npm")
-    if npm:
-        result = subprocess.run(
-            [
-                npm,
-                "install",
-                "--prefix",
-                str(CACHE / "npm"),
-                f"wiremock@{WIREMOCK_VERSION}",
-                "--ignore-scripts",
-                "--no-audit",
-                "--no-fund",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        if result.returncode:
-            problems.append(f"npm install wiremock: {(result.stdout + result.stderr)[-400:]}")
-    else:
-        problems.append("npm is not installed")
-    jar = _cached_jar()
-    if jar:
-        return jar
-    target = CACHE / "maven" / f"wiremock-standalone-{WIREMOCK_VERSION}.jar"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with urllib.request.urlopen(MAVEN_URL.format(v=WIREMOCK_VERSION), timeout=120) as answer:
-            partial = target.with_suffix(".part")
-            partial.write_bytes(answer.read())
-            partial.rename(target)
-        return target
-    except (urllib.error.URLError, OSError) as error:
-        problems.append(f"Maven Central: {error}")
-    pytest.fail(
-        "The social e2e test needs WireMock's standalone jar "
-        f"(wiremock-standalone-{WIREMOCK_VERSION}.jar) under {CACHE}: " + "; ".join(problems),
-        pytrace=False,
-    )
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _http(method, url, payload=None, headers=None, raw=None, timeout=30):
-    """(status, headers, body bytes) of one HTTP request; never raises on 4xx/5xx."""
-    data = (
-        raw if raw is not None else (json.dumps(payload).encode() if payload is not None else None)
-    )
-    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
-    if payload is not None and raw is None:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
-            return answer.status, answer.headers, answer.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, error.read()
-
-
-class WireMock:
-    def __init__(self, url):
-        self.url = url
-
-    def stub(self, mapping):
-        status, _headers, body = _http("POST", f"{self.url}/__admin/mappings", mapping)
-        assert status == 201, body
-
-    def find(self, method, url):
-        status, _headers, body = _http(
-            "POST", f"{self.url}/__admin/requests/find", {"method": method, "url": url}
-        )
-        assert status == 200, body
-        return json.loads(body)["requests"]
-
-    def all_requests(self):
-        status, _headers, body = _http("GET", f"{self.url}/__admin/requests")
-        assert status == 200, body
-        return json.loads(body)["requests"]
-
-
 @pytest.fixture(scope="module")
 def wiremock(tmp_path_factory):
-    java = shutil.which("java")
-    if not java:
-        pytest.fail("The social e2e test needs Java 11+ (`java`) to run WireMock.", pytrace=False)
-    jar = ensure_wiremock_jar()
-    root = tmp_path_factory.mktemp("wiremock")
-    port = _free_port()
-    log = (root / "wiremock.log").open("w")
-    process = subprocess.Popen(
-        [
-            java,
-            "-jar",
-            str(jar),
-            "--port",
-            str(port),
-            "--bind-address",
-            "127.0.0.1",
-            "--root-dir",
-            str(root),
-            "--disable-banner",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if process.poll() is not None:
-                pytest.fail(
-                    f"WireMock exited with {process.returncode}: "
-                    f"{(root / 'wiremock.log').read_text()[-1000:]}",
-                    pytrace=False,
-                )
-            try:
-                if _http("GET", f"{url}/__admin/mappings", timeout=2)[0] == 200:
-                    break
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("WireMock did not start in 90 s", pytrace=False)
-            time.sleep(0.5)
-        yield WireMock(url)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        log.close()
+    with running(tmp_path_factory.mktemp("wiremock"), "The social e2e test") as mock:
+        yield mock
 
 
 # ----------------------------------------------------------------------

@@ -1,1 +1,3 @@
+from . import controllers
 from . import models
+from .hooks import post_init_hook

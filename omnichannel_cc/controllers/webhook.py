@@ -11,11 +11,17 @@ answers are the same for every provider:
 - 413 ``{"error"}``: the body is over the limit (announced or read);
 - 404: unknown token, or one no channel can have (not logged: scanners);
 - 401: missing or bad signature, or a signed timestamp out of the window;
-- 415: a signed body declared as something else than JSON (a form);
+- 403: refused by the provider's own check (``_webhook_verify`` raising
+  ``WebhookError(403)``: a wrong shared secret, an address off the list);
+- 415: a signed body declared as something else than JSON (a form), or,
+  for a channel whose provider posts forms (``_webhook_format``), as
+  something else than a form;
 - 400: not a JSON object (or nested too deep, or with a non-finite
-  number), a field the parser refuses, or a ``UserError`` /
-  ``ValidationError`` of the model (its writes are rolled back);
-- 200: the model method's result.
+  number) / not a UTF-8 form, a field the parser refuses, or a
+  ``UserError`` / ``ValidationError`` of the model (its writes are rolled
+  back);
+- 200: the model method's result, as JSON unless the route's ``answer``
+  says otherwise (a provider expecting ``OK`` or XML).
 
 Nothing is written before every check passed.
 """
@@ -82,6 +88,12 @@ class SignedWebhook:
         against the clock; None when the provider signs none."""
         return
 
+    def _webhook_format(self, channel):
+        """How the channel's provider encodes its requests: ``"json"`` (a
+        JSON object body) or ``"form"`` (URL-encoded form fields and / or
+        the URL's query string, as one dict of str)."""
+        return "json"
+
     def _webhook_find_channel(self, token):
         """The channel of a URL token; ``WebhookError`` 404 when none, or
         when the token cannot be one (a NUL never reaches the database)."""
@@ -91,14 +103,17 @@ class SignedWebhook:
             raise webhook_tools.WebhookError(404, self._webhook_unknown_token)
         return channel
 
-    def _webhook_receive(self, token, parse, method):
+    def _webhook_receive(self, token, parse, method, answer=None):
         """Check the request, then apply it.
 
         :param parse: ``parse(channel, payload)``: the checked values of the
-            decoded JSON object; pure, raises ``WebhookError`` (400);
+            decoded JSON object (or form, see ``_webhook_format``); pure,
+            raises ``WebhookError`` (400);
         :param method: name of the ``omnichannel.interaction`` method
             applying them, ``method(channel, values)``, which returns the
-            JSON answer.
+            JSON answer;
+        :param answer: optional ``answer(channel, result)``: the response
+            to send instead of the JSON result (None: the JSON result).
         """
         httprequest = request.httprequest
         try:
@@ -108,10 +123,16 @@ class SignedWebhook:
             body = httprequest.get_data(as_text=False)
             webhook_tools.check_size(len(body), self._webhook_max_body)
             channel = self._webhook_find_channel(token)
+            # may raise WebhookError itself (403: secret, address)
             if not self._webhook_verify(channel, body, httprequest.headers):
                 raise webhook_tools.WebhookError(401, self._webhook_bad_signature)
-            webhook_tools.check_content_type(httprequest.mimetype)
-            values = parse(channel, webhook_tools.load_json(body))
+            if self._webhook_format(channel) == "form":
+                webhook_tools.check_form_content_type(httprequest.mimetype)
+                payload = webhook_tools.load_form(body, httprequest.query_string)
+            else:
+                webhook_tools.check_content_type(httprequest.mimetype)
+                payload = webhook_tools.load_json(body)
+            values = parse(channel, payload)
             timestamp = self._webhook_timestamp(values)
             if timestamp is not None:
                 webhook_tools.check_clock(
@@ -136,4 +157,5 @@ class SignedWebhook:
             request.env.cr.rollback()
             message = str(error.args[0] if error.args else error)
             return request.make_json_response({"error": message}, status=400)
-        return request.make_json_response(result, status=200)
+        response = answer(channel, result) if answer else None
+        return response or request.make_json_response(result, status=200)

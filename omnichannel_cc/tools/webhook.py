@@ -8,17 +8,25 @@ webhooks (``omnichannel_cc_voip``), the social messengers'
 (``omnichannel_cc_social``) and any provider posting to Odoo.
 
 The order of the checks is part of the contract: size (413), token (404),
-signature (401), content type (415), JSON (400), the provider's own fields
-(400), clock (401).
+signature (401, or 403 from a provider's own check: secret, address),
+content type (415), JSON or form (400), the provider's own fields (400),
+clock (401).
+
+Most providers post JSON (:func:`load_json`); SMS gateways post forms or
+call with a query string (:func:`load_form`).
 """
 
 import json
 import math
 import re
+from urllib.parse import parse_qsl
 
 from .signature import DEFAULT_TOLERANCE
 
 MAX_TOKEN = 128
+# more fields than any provider's form (Twilio: about 30, with 10 media)
+MAX_FORM_FIELDS = 200
+FORM_MIMETYPES = ("application/x-www-form-urlencoded",)
 # deeper than any provider's body; json.loads recurses once per level
 MAX_DEPTH = 64
 # a JSON string (escapes included) and the brackets outside strings
@@ -64,6 +72,54 @@ def check_content_type(mimetype):
         raise WebhookError(
             415, f"The body must be sent as Content-Type: application/json, not {mimetype[:80]}."
         )
+
+
+def check_form_content_type(mimetype):
+    """Refuse (415) a body declared as anything but a URL-encoded form
+    (``mimetype`` without parameters; empty when the sender declared none,
+    e.g. a GET or an empty POST)."""
+    mimetype = (mimetype or "").strip().lower()
+    if mimetype and mimetype not in FORM_MIMETYPES:
+        raise WebhookError(
+            415,
+            "The body must be sent as Content-Type: application/x-www-form-urlencoded, "
+            f"not {mimetype[:80]}.",
+        )
+
+
+def form_pairs(data, max_fields=MAX_FORM_FIELDS):
+    """The (name, value) pairs of a URL-encoded form or query string
+    (bytes or str), in order, blank values kept; 400 unless it is UTF-8
+    with at most ``max_fields`` fields."""
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise WebhookError(400, f"The form is not valid UTF-8: {error}") from error
+    try:
+        return parse_qsl(
+            data or "",
+            keep_blank_values=True,
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=max_fields,
+        )
+    except (UnicodeDecodeError, ValueError) as error:
+        raise WebhookError(400, f"The form cannot be read: {error}") from error
+
+
+def load_form(body, query=b"", max_fields=MAX_FORM_FIELDS):
+    """The fields of a form body and of the URL's query string as one dict
+    of str (a body field wins over a query parameter of the same name; of a
+    name repeated, the first value); 400 as :func:`form_pairs`."""
+    values = {}
+    for pairs in (form_pairs(query, max_fields), form_pairs(body, max_fields)):
+        seen = set()
+        for name, value in pairs:
+            if name not in seen:
+                values[name] = value
+                seen.add(name)
+    return values
 
 
 def has_control_chars(text):

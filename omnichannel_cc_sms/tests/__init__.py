@@ -1,2 +1,3 @@
 from . import test_interaction_sms
 from . import test_hoot
+from . import test_sms_console_ui

@@ -34,7 +34,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
-from odoo.addons.omnichannel_cc.tools import signature
+from odoo.addons.omnichannel_cc.tools.signature import sign as sign_body
+from odoo.addons.omnichannel_cc.tools.signature import verify as verify_body
 from odoo.addons.omnichannel_cc.tools.webhook import WebhookError
 
 from . import sms_encoding
@@ -944,7 +945,7 @@ class HttpAdapter(SmsAdapter):
             headers={
                 "Content-Type": "application/json",
                 "Accept": "application/json",
-                SIGNATURE_HEADER: signature.sign(self.secret, body),
+                SIGNATURE_HEADER: sign_body(self.secret, body),
             },
             body=body,
         )
@@ -964,7 +965,7 @@ class HttpAdapter(SmsAdapter):
 
     def _verify(self, request):
         header = request.headers.get(SIGNATURE_HEADER)
-        if not signature.verify(self.secret, request.body, header):
+        if not verify_body(self.secret, request.body, header):
             raise WebhookError(401, f"Missing or bad {SIGNATURE_HEADER}.")
 
     def parse_inbound(self, values):

@@ -3,8 +3,9 @@ import { _t } from "@web/core/l10n/translation";
 import { patch } from "@web/core/utils/patch";
 import { AgentConsole } from "@omnichannel_cc/agent_console/agent_console_service";
 
-// Interaction states whose SMS conversation the console shows.
-export const SMS_CONVERSATION_STATES = ["active", "wrapup"];
+// Interaction states whose SMS conversation the console shows: offered too,
+// so that the agent reads what the customer wrote before accepting.
+export const SMS_CONVERSATION_STATES = ["offered", "active", "wrapup"];
 
 /**
  * The SMS interactions in hand with their conversation, oldest first, among

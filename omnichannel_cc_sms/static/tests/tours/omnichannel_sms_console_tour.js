@@ -9,21 +9,28 @@ const COUNTER = `${DOCK} .o_omnichannel_sms_counter`;
 // 72 characters with Polish letters: 2 SMS in UCS-2, 1 without the diacritics
 export const SMS_REPLY = "Dzień dobry, paczka wyszła dziś rano. Kurier będzie jutro między 9 a 12.";
 
-/** The two boxes side by side, not over each other. */
-function assertNotOverlapping(first, second) {
+function overlap(first, second) {
     const a = document.querySelector(first).getBoundingClientRect();
     const b = document.querySelector(second).getBoundingClientRect();
     const apart = a.right <= b.left || b.right <= a.left || a.bottom <= b.top || b.bottom <= a.top;
-    if (!apart) {
-        throw new Error(
-            `${first} (${a.left}-${a.right}) covers ${second} (${b.left}-${b.right})`
-        );
+    return apart ? false : `${first} ${JSON.stringify(a)} covers ${second} ${JSON.stringify(b)}`;
+}
+
+/** The two boxes apart (not over each other) within a few frames, else the tour fails. */
+async function assertNotOverlapping(first, second) {
+    const deadline = Date.now() + 3000;
+    while (overlap(first, second) && Date.now() < deadline) {
+        await new Promise((resolve) => requestAnimationFrame(resolve));
+    }
+    const covers = overlap(first, second);
+    if (covers) {
+        throw new Error(covers);
     }
 }
 
-// A customer texted the SMS channel; the agent, available, gets the offer,
-// accepts it, reads the customer's text in the SMS conversation beside the
-// customer panel, replies in Polish (the counter says UCS-2, two SMS, and
+// A customer texted the SMS channel; the agent, available, gets the offer
+// and reads the customer's text in the SMS conversation beside the customer
+// panel, accepts it, replies in Polish (the counter says UCS-2, two SMS, and
 // what leaving out the diacritics would save), sends: the reply shows as
 // queued. Then ends the conversation and wraps it up with a disposition.
 registry.category("web_tour.tours").add("omnichannel_cc_sms_console_tour", {
@@ -33,19 +40,28 @@ registry.category("web_tour.tours").add("omnichannel_cc_sms_console_tour", {
             trigger: `${OFFER}[data-channel="sms"]:has(.o_omnichannel_offer_customer:contains("Jan Esemesowy"))`,
         },
         {
+            content: "Before answering, the conversation shows what the customer wrote",
+            trigger: `${DOCK} .o_omnichannel_sms_conversation[data-state="offered"] .o_omnichannel_sms_bubble:contains("Gdzie jest moja paczka? Zamówienie 1234")`,
+            async run() {
+                // the offer rings above the conversation, beside the panel
+                await assertNotOverlapping(".o_omnichannel_offer_stack", DOCK);
+                await assertNotOverlapping(DOCK, POP);
+            },
+        },
+        {
             content: "Accept it",
             trigger: `${OFFER}[data-channel="sms"] .o_omnichannel_offer_accept`,
             run: "click",
         },
         {
-            content: "The conversation opens with the customer's text",
-            trigger: `${DOCK} .o_omnichannel_sms_message[data-direction="in"] .o_omnichannel_sms_bubble:contains("Gdzie jest moja paczka? Zamówienie 1234")`,
+            content: "The conversation is the agent's: the customer's text, a reply box",
+            trigger: `${DOCK} .o_omnichannel_sms_conversation[data-state="active"]:has(.o_omnichannel_sms_reply_body) .o_omnichannel_sms_message[data-direction="in"] .o_omnichannel_sms_bubble:contains("Gdzie jest moja paczka? Zamówienie 1234")`,
         },
         {
             content: "The customer panel shows the same customer, beside the conversation",
             trigger: `${POP} .o_omnichannel_screen_pop_interaction[data-state="active"]`,
-            run() {
-                assertNotOverlapping(DOCK, POP);
+            async run() {
+                await assertNotOverlapping(DOCK, POP);
             },
         },
         {

@@ -289,11 +289,13 @@ test("SMS dock: accept an SMS offer, reply, end; the wrap-up in the customer pan
     });
     const popup = ".o_omnichannel_offer_popup[data-offer-id='801']";
     await waitFor(popup);
-    // offered: no conversation yet
-    expect(DOCK).toHaveCount(0);
+    // offered: the customer's text can be read, not answered yet
+    await waitFor(`${CONVERSATION}[data-state='offered'] .o_omnichannel_sms_offered_hint`);
+    expect(`${DOCK} .o_omnichannel_sms_bubble`).toHaveText("Gdzie jest moja paczka?");
+    expect(`${DOCK} .o_omnichannel_sms_reply`).toHaveCount(0);
+    expect(`${DOCK} .o_omnichannel_sms_end`).toHaveCount(0);
     await click(`${popup} .o_omnichannel_offer_accept`);
-    await waitFor(CONVERSATION);
-    // the mock's accept rebuilds the row: the conversation comes with the next loads
+    await waitFor(`${CONVERSATION}[data-state='active'] .o_omnichannel_sms_reply_body`);
     expect(`${DOCK} .o_omnichannel_sms_dock_tab`).toHaveText("Azure Interior");
     expect(".o_omnichannel_screen_pop").toHaveAttribute("data-interaction-id", "701");
     await typeReply("Dzień dobry");

@@ -36,8 +36,9 @@ const drafts = new Map();
 
 /**
  * One SMS conversation of the agent console: the last messages both ways
- * (each outbound one with its delivery state), and while the interaction is
- * active a reply box with the SMS counter, quick-reply templates and send.
+ * (each outbound one with its delivery state), read already while it is
+ * offered; while the interaction is active, a reply box with the SMS
+ * counter, quick-reply templates and send.
  */
 export class SmsConversation extends Component {
     static template = "omnichannel_cc_sms.SmsConversation";

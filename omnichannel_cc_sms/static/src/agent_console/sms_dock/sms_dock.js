@@ -1,4 +1,5 @@
-import { Component, useEffect, useState } from "@odoo/owl";
+import { Component, useEffect, useExternalListener, useRef, useState } from "@odoo/owl";
+import { browser } from "@web/core/browser/browser";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
 import { smsConversations } from "../agent_console_sms";
@@ -9,7 +10,8 @@ import { forgetSmsDrafts, SmsConversation } from "../sms_conversation/sms_conver
  * the customer panel when it is open (sms_dock.scss), one tab per
  * conversation. It shows the conversation of the customer in the panel, or
  * the tab the agent chose; a tab chosen while the panel is open brings that
- * customer into the panel.
+ * customer into the panel. Offers ring above it (sms_dock.scss): its top stays
+ * below theirs.
  */
 export class SmsDock extends Component {
     static template = "omnichannel_cc_sms.SmsDock";
@@ -20,6 +22,7 @@ export class SmsDock extends Component {
         this.console = useService("omnichannel_agent_console");
         this.cstate = useState(this.console.state);
         this.state = useState({ selectedId: false, folded: false });
+        this.rootRef = useRef("root");
         // a customer brought into the panel (offer, accept, a tab): their conversation
         useEffect(
             (panelId) => {
@@ -33,6 +36,31 @@ export class SmsDock extends Component {
             (...ids) => forgetSmsDrafts(ids),
             () => this.conversations.map((i) => i.id)
         );
+        // the offers are drawn by the console's overlay: measured once it rendered too
+        useEffect(
+            () => {
+                const frame = browser.requestAnimationFrame(() => this.keepBelowOffers());
+                return () => browser.cancelAnimationFrame(frame);
+            },
+            () => [
+                this.cstate.data?.offers.length,
+                this.cstate.panel.open,
+                this.cstate.panel.minimized,
+                this.rootRef.el,
+            ]
+        );
+        useExternalListener(browser, "resize", () => this.keepBelowOffers());
+    }
+
+    /** Tell the dock's style where the offers ringing above it end. */
+    keepBelowOffers() {
+        const dock = this.rootRef.el;
+        if (!dock) {
+            return;
+        }
+        const stack = document.querySelector(".o_omnichannel_offer_stack");
+        const bottom = stack ? stack.getBoundingClientRect().bottom : 0;
+        dock.style.setProperty("--o-omnichannel-sms-offers-bottom", `${Math.round(bottom)}px`);
     }
 
     get conversations() {

@@ -437,6 +437,16 @@ class OmnichannelAgent(models.Model):
     # ------------------------------------------------------------------
     # Agent console
     # ------------------------------------------------------------------
+    @api.model_create_multi
+    def create(self, vals_list):
+        # created Available (by a manager, an integration, data): a sign of
+        # life as choosing Available is, for the presence timeout
+        now = fields.Datetime.now()
+        for vals in vals_list:
+            if vals.get("state") in DISPATCHABLE_STATES and not vals.get("last_seen"):
+                vals["last_seen"] = now
+        return super().create(vals_list)
+
     def write(self, vals):
         result = super().write(vals)
         if {"state", "break_reason_id", "wrapup_until"}.intersection(vals):

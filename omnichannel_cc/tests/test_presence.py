@@ -126,3 +126,16 @@ class TestAgentPresence(OmnichannelCommon):
         with freeze_time(self.t0 + timedelta(minutes=7)):
             self.env["omnichannel.queue"]._acd_sweep()
             self.assertEqual(self.a_gone.state, "offline")
+
+    def test_agent_created_available_gets_the_grace_period(self):
+        """An agent record created Available (a manager, an integration)
+        counts as seen then, like choosing Available; then the timeout applies."""
+        user = new_test_user(self.env, "occ_agent_new", groups=AGENT, name="New Agent")
+        self.queue_sales.member_ids = [Command.link(user.id)]
+        with freeze_time(self.t0):
+            agent = self.env["omnichannel.agent"].create({"user_id": user.id, "state": "available"})
+            self.assertEqual(agent.last_seen, self.t0)
+            self.assertEqual(self._call("presence-created").offer_ids.user_id, user)
+        with freeze_time(self.t0 + timedelta(minutes=6)):
+            self.env["omnichannel.queue"]._acd_sweep()
+            self.assertEqual(agent.state, "offline")

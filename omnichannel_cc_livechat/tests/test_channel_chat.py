@@ -332,7 +332,8 @@ class TestChannelChat(ChatCommon):
             "the sweep is woken when the wrap-up is over",
         )
         row = self._wallboard_row(self.agent_sales)
-        self.assertEqual((row["state"], row["load"]), ("wrapup", 1))
+        # wrap-up is the agent's state; the chat is their current work, not load
+        self.assertEqual((row["state"], row["load"]), ("wrapup", 0))
         self.assertEqual(row["current"]["id"], interaction.id)
 
         Queue = self.env["omnichannel.queue"]

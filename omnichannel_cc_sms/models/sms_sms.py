@@ -135,7 +135,7 @@ class SmsSms(models.Model):
         outcome. Outside tests each outcome is committed at once: a crash
         then sends at most the message in flight twice."""
         auto_commit = not getattr(threading.current_thread(), "testing", False)
-        base_url = self.get_base_url() if self else ""
+        base_url = self[:1].get_base_url() if self else ""
         for channel, messages in self.grouped("omnichannel_channel_id").items():
             adapter = channel._sms_adapter()
             # sudo: the URL token is manager-only; it goes to the gateway only

@@ -23,6 +23,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, html2plaintext
 
+from odoo.addons.omnichannel_cc.models.omnichannel_agent import notify_console
 from odoo.addons.omnichannel_cc.tools import address as address_tools
 
 from ..tools import sms_encoding, sms_keywords
@@ -106,10 +107,17 @@ class OmnichannelInteraction(models.Model):
     @api.returns("mail.message", lambda value: value.id)
     def message_post(self, **kwargs):
         message = super().message_post(**kwargs)
-        if kwargs.get("message_type") == "sms" and len(self) == 1 and self.channel_type == "sms":
-            # sudo: the conversation's clock, set by whoever texts (agent, gateway)
-            self.sudo().sms_last_date = fields.Datetime.now()
+        if kwargs.get("message_type") == "sms" and len(self) == 1:
+            if self.channel_type == "sms":
+                # sudo: the conversation's clock, set by whoever texts (agent, gateway)
+                self.sudo().sms_last_date = fields.Datetime.now()
+            self._sms_notify_console()
         return message
+
+    def _sms_notify_console(self):
+        """The agents' consoles show the conversations: reload them."""
+        # sudo: the agents' ids only, whoever posts (the gateway, the queue)
+        notify_console(self.env, self.sudo().agent_id)
 
     # ------------------------------------------------------------------
     # Actions
@@ -402,7 +410,7 @@ class OmnichannelInteraction(models.Model):
         """The customer's SMS in the chatter (their message, not sent
         anywhere); an MMS's files are queued for download."""
         self.ensure_one()
-        text = message.text or (_("(MMS without text)") if message.media else "")
+        text = message.text or (_("(MMS without text)") if message.media else _("(empty message)"))
         posted = self.with_context(mail_create_nosubscribe=True).message_post(
             body=text,
             author_id=partner.id or False,

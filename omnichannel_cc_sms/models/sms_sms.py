@@ -201,6 +201,16 @@ class SmsSms(models.Model):
         vals["omnichannel_provider_id"] = result.provider_id or False
         sms.write(vals)
         sms.mail_message_id._notify_message_notification_update()
+        self._omnichannel_notify_consoles(sms.mail_message_id)
+
+    @api.model
+    def _omnichannel_notify_consoles(self, messages):
+        """Reload the consoles of the agents of these messages' interactions
+        (the state of an SMS shows there)."""
+        ids = [m.res_id for m in messages if m.model == "omnichannel.interaction" and m.res_id]
+        if ids:
+            # sudo: the interactions' agents only, read by the queue or a gateway's callback
+            self.env["omnichannel.interaction"].sudo().browse(ids).exists()._sms_notify_console()
 
     # ------------------------------------------------------------------
     # Delivery reports
@@ -221,6 +231,7 @@ class SmsSms(models.Model):
                 result["unknown"] += 1
                 continue
             self._omnichannel_apply_report(report, sms, tracker)
+            self._omnichannel_notify_consoles(tracker.mail_notification_id.mail_message_id.sudo())
             result["statuses"] += 1
         return result
 

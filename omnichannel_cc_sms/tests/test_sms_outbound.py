@@ -8,6 +8,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from ..models import omnichannel_interaction as sms_interaction
 from ..tools import sms_providers
 from .common import OmnichannelSmsGatewayCommon
 
@@ -257,6 +258,26 @@ class TestSmsOutbound(OmnichannelSmsGatewayCommon):
         self.assertEqual(sms.omnichannel_channel_id, self.kannel)
         self._run_queue()
         self.assertEqual(len(self.sent), 1)
+
+    def test_the_agents_console_reloads_on_each_sms_and_report(self):
+        interaction = self._answered()
+        reloads = []
+
+        def recorder(env, users):
+            reloads.append(set(users.ids))
+
+        self.patch(sms_interaction, "notify_console", recorder)
+        self._kannel_mo("Jeszcze jedno pytanie", "kannel-reload")
+        self.assertIn({self.agent_sales.id}, reloads)
+        reloads.clear()
+        sms = self.env["sms.sms"].sudo().browse(interaction.action_sms_reply("Tak")["sms_id"])
+        self.assertIn({self.agent_sales.id}, reloads)
+        reloads.clear()
+        self._run_queue()
+        self.assertIn({self.agent_sales.id}, reloads)
+        reloads.clear()
+        self._kannel_dlr(sms.uuid, 1)
+        self.assertIn({self.agent_sales.id}, reloads)
 
     def test_console_shows_the_conversation(self):
         interaction = self._answered()

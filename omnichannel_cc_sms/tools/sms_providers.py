@@ -657,7 +657,7 @@ class TwilioAdapter(SmsAdapter):
             provider_id=sid,
             sender=_number(values, "From"),
             recipient=_number(values, "To", required=False),
-            text=_text(values, "Body", required=not media, max_length=MAX_TEXT),
+            text=_text(values, "Body", required=False, max_length=MAX_TEXT),
             media=media,
         )
 
@@ -790,7 +790,7 @@ class SmsapiAdapter(SmsAdapter):
             provider_id=_text(values, "MsgId"),
             sender=_number(values, "sms_from"),
             recipient=_number(values, "sms_to", required=False),
-            text=_text(values, "sms_text", max_length=MAX_TEXT),
+            text=_text(values, "sms_text", required=False, max_length=MAX_TEXT),
             timestamp=_timestamp(values.get("sms_date")),
         )
 
@@ -874,7 +874,7 @@ class KannelAdapter(SmsAdapter):
             provider_id=_text(values, "id"),
             sender=_number(values, "from"),
             recipient=_number(values, "to", required=False),
-            text=_text(values, "text", max_length=MAX_TEXT),
+            text=_text(values, "text", required=False, max_length=MAX_TEXT),
             timestamp=_timestamp(values.get("ts")),
         )
 
@@ -973,7 +973,7 @@ class HttpAdapter(SmsAdapter):
             provider_id=_text(values, "id"),
             sender=_number(values, "from"),
             recipient=_number(values, "to", required=False),
-            text=_text(values, "text", max_length=MAX_TEXT),
+            text=_text(values, "text", required=False, max_length=MAX_TEXT),
             timestamp=_timestamp(values.get("timestamp")),
         )
 

@@ -265,6 +265,12 @@ def test_twilio_parse_inbound_sms():
     assert message.media == ()
 
 
+def test_an_empty_sms_is_a_message():
+    assert _twilio().parse_inbound(dict(TWILIO_INBOUND, Body="")).text == ""
+    assert _kannel().parse_inbound({"id": "k1", "from": "48502111222", "text": ""}).text == ""
+    assert _smsapi().parse_inbound({"MsgId": "m1", "sms_from": "48502111222"}).text == ""
+
+
 def test_twilio_parse_inbound_mms():
     values = dict(
         TWILIO_INBOUND,
@@ -290,7 +296,6 @@ def test_twilio_parse_inbound_mms():
         {"NumMedia": "x"},
         {"NumMedia": "11"},
         {"NumMedia": "1"},  # MediaUrl0 missing
-        {"Body": ""},
         {"From": "not a number!"},
         {"MessageSid": "x" * 300},
     ],

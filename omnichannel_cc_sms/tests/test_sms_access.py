@@ -4,6 +4,7 @@ import xmlrpc.client
 
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
 from .common import OmnichannelSmsGatewayCommon
 
@@ -44,6 +45,7 @@ class TestSmsAccess(OmnichannelSmsGatewayCommon):
         manager_channel.action_sms_regenerate_token()
         self.assertNotEqual(manager_channel.sms_token, old)
 
+    @mute_logger("odoo.http")
     def test_managers_configure_a_channel_over_xmlrpc(self):
         db = self.env.cr.dbname
         common = xmlrpc.client.ServerProxy(f"{self.base_url()}/xmlrpc/2/common")

@@ -233,11 +233,11 @@ class TestSmsInbound(OmnichannelSmsGatewayCommon):
     def test_stop_inside_a_conversation_is_shown_to_the_agent(self):
         self._kannel_mo("Dzień dobry", "kannel-s1")
         interaction = self._conversation()
-        self._kannel_mo("NIE", "kannel-s2")
+        self._kannel_mo("REZYGNUJĘ", "kannel-s2")
         self.assertTrue(self._blacklisted())
         self.assertEqual(self._conversation(), interaction)
         bodies = [html2plaintext(m.body) for m in interaction.message_ids]
-        self.assertTrue(any("NIE" in body for body in bodies))
+        self.assertTrue(any("REZYGNUJĘ" in body for body in bodies))
         self.assertTrue(any("blacklist" in body for body in bodies))
         # the confirmation is in the conversation
         self.assertEqual(self._queued().mail_message_id.res_id, interaction.id)

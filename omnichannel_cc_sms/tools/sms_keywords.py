@@ -12,8 +12,11 @@ OPTOUT = "optout"
 OPTIN = "optin"
 HELP = "help"
 
+# Not "NIE" by default although Polish senders often print "wyślij NIE": it
+# is also the ordinary "no" a customer answers an agent with, and an opt-out
+# cannot be undone by the agent. A channel that advertises it adds it.
 DEFAULT_OPTOUT = (
-    "STOP,STOP ALL,STOPALL,UNSUBSCRIBE,END,QUIT,CANCEL,OPTOUT,REVOKE,NIE,REZYGNUJĘ,REZYGNUJE"
+    "STOP,STOP ALL,STOPALL,UNSUBSCRIBE,END,QUIT,CANCEL,OPTOUT,REVOKE,REZYGNUJĘ,REZYGNUJE,WYPISZ"
 )
 DEFAULT_OPTIN = "START,UNSTOP,TAK"
 DEFAULT_HELP = "HELP,POMOC"

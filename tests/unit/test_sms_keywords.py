@@ -24,8 +24,8 @@ DEFAULTS = (kw.DEFAULT_OPTOUT, kw.DEFAULT_OPTIN, kw.DEFAULT_HELP)
         "CANCEL",
         "optout",
         "REVOKE",
-        "Nie",
         "REZYGNUJĘ",
+        "wypisz",
         "rezygnuję",
         "rezygnuje",
     ],
@@ -45,7 +45,8 @@ def test_help_keywords(text):
 
 
 @pytest.mark.parametrize(
-    "text", ["", "   ", "stop calling me", "Please STOP", "STOP.", "nie wiem", "help me", None]
+    "text",
+    ["", "   ", "stop calling me", "Please STOP", "STOP.", "nie wiem", "Nie", "help me", None],
 )
 def test_the_whole_message_must_be_the_keyword(text):
     assert kw.match_keyword(text, *DEFAULTS) is None
@@ -53,6 +54,8 @@ def test_the_whole_message_must_be_the_keyword(text):
 
 def test_configured_lists():
     assert kw.match_keyword("koniec", "KONIEC, wypisz", "", "") == kw.OPTOUT
+    # "NIE" (no) is an opt-out only where a channel lists it
+    assert kw.match_keyword("Nie", "STOP,NIE", "", "") == kw.OPTOUT
     assert kw.match_keyword("STOP", "KONIEC", "", "") is None
     assert kw.parse_keywords(" a , ,B  C,") == frozenset({"a", "b c"})
     # a word in two lists: opting out wins

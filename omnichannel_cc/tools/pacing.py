@@ -25,8 +25,10 @@ the ADAPT_HARD_LIMIT drop guard: when the day's drops over answered calls pass
 ``adaptive_dropped_percentage`` the level drops to 1.0). VICIdial adapts the
 level from the difference between waiting agents and waiting calls, which
 sees the abandon target only through the guard; here the level is adapted by
-a PI controller on the abandon rate itself (Astrom & Murray, "Feedback
-Systems", 2nd ed., ch. 11 "PID Control", 11.4 "Integrator windup"):
+a PI controller on the abandon rate itself (K. J. Astrom, R. M. Murray,
+"Feedback Systems", Princeton 2008, ch. 10 "PID Control", 10.4 "Integrator
+Windup"; conditional integration as in K. J. Astrom, T. Hagglund, "Advanced
+PID Control", ISA 2006, ch. 3):
 
     error = setpoint - abandon rate over the recent control window
     level = clamp(1 + kp * error + integral, 1.0, max_level)
@@ -40,12 +42,16 @@ campaign in progressive mode, nor at all without enough live answers in the
 control window to measure a rate. The level adapts every ``adapt_interval``
 seconds (15 s, as AST_VDadapt.pl recalculates).
 
-Guard: when the abandon rate over the campaign's window (24 h, as Ofcom's
-persistent misuse policy measures it, or 30 days, as the US Telemarketing
-Sales Rule's 3 % safe harbour does) is over the target, the campaign dials
+References: VICIdial (astguiclient, AGPLv2) bin/AST_VDadapt.pl, sub
+calculate_dial_level, and bin/AST_VDauto_dial.pl, read for the method only.
+
+Guard (predictive only; power keeps the ratio the supervisor chose): when the
+abandon rate over the campaign's window (24 h, as Ofcom's persistent misuse
+policy of 2016 measures it, or 30 days, as the US Telemarketing Sales Rule,
+16 CFR 310.4(b)(4), does) is over the target, the campaign dials
 progressively until the rate is back under it, with one abandoned call of
 headroom: it dials predictively only while ``(abandoned + 1) / (live + 1)`` is
-at or under the target, so the next abandoned call cannot cross it (and a new
+at or under the target, so one more abandoned call does not cross it (a new
 window starts progressive until about 1 / target live answers are in).
 
 Abandoned: answered by a person and not connected to an agent within
@@ -458,7 +464,7 @@ class PacingState:
             calls_waiting=inputs.calls_waiting,
             abandon_rate=rate,
             abandon_rate_recent=self.recent.abandon_rate,
-            guard=self.guard,
+            guard=self.guard and settings.mode == "predictive",
         )
 
     # storage between runs of the dialer

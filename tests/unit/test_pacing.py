@@ -100,6 +100,7 @@ class TestProgressiveAndPower(unittest.TestCase):
         decision = state.decide(Input(T0, agents_available=5, wrapup_seconds_left=(1, 2)))
         self.assertEqual((decision.calls, decision.lines_allowed), (5, 5))
         self.assertEqual((decision.reason, decision.level), ("progressive", 1.0))
+        self.assertFalse(decision.guard)  # the guard is the predictive mode's
         # lines in progress count against the free agents; never negative
         decision = state.decide(Input(T0, agents_available=5, calls_ringing=3, calls_waiting=1))
         self.assertEqual(decision.calls, 1)

@@ -19,6 +19,9 @@ from . import omnichannel_script_choice
 from . import omnichannel_script_branch
 from . import omnichannel_script_answer
 from . import omnichannel_callback
+from . import omnichannel_campaign
+from . import omnichannel_campaign_contact
+from . import omnichannel_campaign_dnc
 from . import res_users
 from . import res_partner
 from . import sale_order

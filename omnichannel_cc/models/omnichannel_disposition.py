@@ -18,6 +18,13 @@ class OmnichannelDisposition(models.Model):
             ("sale", "Sale"),
             ("promise_to_pay", "Promise to pay"),
             ("no_contact", "No contact"),
+            # campaigns (issue 16): what the next attempt depends on
+            ("no_answer", "No answer"),
+            ("busy", "Busy"),
+            ("machine", "Answering machine"),
+            ("callback", "Call back later"),
+            ("wrong_number", "Wrong number"),
+            ("do_not_call", "Do not call"),
             ("other", "Other"),
         ],
         default="other",

@@ -136,7 +136,7 @@ MANAGER_GROUP = "omnichannel_cc.group_omnichannel_manager"
 PROMISE_TO_PAY_DAYS = 7
 # call-back attempts: what counts as the customer reached
 REACHED_STATES = ("done", "transferred")  # transferred: an agent was talking to them
-NO_ANSWER_OUTCOMES = ("no_contact",)
+NO_ANSWER_OUTCOMES = ("no_contact", "no_answer", "busy", "machine")
 
 # Call scripts: state kept on the interaction is small: the answers (one per
 # step) and the step shown now; the way through the script is replayed from the
@@ -297,6 +297,21 @@ class OmnichannelInteraction(models.Model):
         "omnichannel.callback", "origin_interaction_id", string="Call-back requests"
     )
 
+    # --- Campaigns (issue 16): the attempt of a campaign contact ----------
+    campaign_contact_id = fields.Many2one(
+        "omnichannel.campaign.contact",
+        string="Campaign contact",
+        index="btree_not_null",
+        ondelete="set null",
+        readonly=True,
+        copy=False,
+        help="The campaign contact this outbound call is an attempt of.",
+    )
+    campaign_id = fields.Many2one(
+        related="campaign_contact_id.campaign_id", store=True, index="btree_not_null"
+    )
+    # --- end of campaigns -------------------------------------------------
+
     can_correct = fields.Boolean(
         compute="_compute_can_correct",
         help="Technical: the current user may correct the fields the contact center sets "
@@ -379,6 +394,7 @@ class OmnichannelInteraction(models.Model):
             records.env["omnichannel.queue"]._wallboard_notify(records.sudo().company_id.ids)
         if "state" in vals or "disposition_id" in vals:
             records._callback_attempt_outcome()
+            records._campaign_attempt_outcome()
         return result
 
     def _untrusted(self):
@@ -2310,6 +2326,24 @@ class OmnichannelInteraction(models.Model):
         self.activity_ids.filtered(
             lambda a: a.activity_type_id == self.env.ref("mail.mail_activity_data_call")
         ).unlink()
+
+    # ------------------------------------------------------------------
+    # Campaigns (issue 16): an attempt's outcome goes back to its contact
+    # ------------------------------------------------------------------
+    def _campaign_attempt_outcome(self):
+        """A campaign call ended: its disposition (or, unanswered, its state)
+        drives the contact's next step (``omnichannel.campaign.contact``)."""
+        # sudo: the campaign follows its attempts whoever ends them
+        for rec in self.sudo().filtered("campaign_contact_id"):
+            if rec.state == "abandoned":
+                outcome = "abandoned" if rec.end_reason == "no_agent" else "no_answer"
+            elif rec.state == "missed":
+                outcome = "no_answer"
+            elif rec.state in REACHED_STATES or (rec.state == "wrapup" and rec.disposition_id):
+                outcome = rec.disposition_id.outcome or "done"
+            else:
+                continue
+            rec.campaign_contact_id._attempt_ended(rec, outcome)
 
     def action_request_callback(self):
         """Button: ask for a call-back of this customer now, then open it."""

@@ -90,6 +90,32 @@ class ResPartner(models.Model):
         help="Every interaction of this customer and its contacts, all channels, newest first.",
     )
 
+    # --- Campaigns (issue 16): marketing consent --------------------------
+    # Polish Electronic Communications Law (Prawo komunikacji elektronicznej,
+    # 2024), art. 398: direct marketing by phone calls or SMS needs the prior
+    # consent of the person called; the consent is kept with its date and source
+    # to prove it. Marketing campaigns call only partners with consent.
+    omnichannel_marketing_consent = fields.Boolean(
+        string="Marketing calls and SMS",
+        tracking=True,
+        help="The person agreed beforehand to be contacted for marketing by phone or SMS "
+        "(Polish Electronic Communications Law, art. 398: marketing calls and SMS need the "
+        "prior consent of the person called; it may be withdrawn at any time). Marketing "
+        "campaigns call only partners with this consent; service calls (collections, "
+        "claims, renewals) do not need it.",
+    )
+    omnichannel_marketing_consent_date = fields.Datetime(
+        string="Consent given on",
+        tracking=True,
+        help="When the consent was given (or withdrawn): the proof asked for by art. 398.",
+    )
+    omnichannel_marketing_consent_source = fields.Char(
+        string="Consent source",
+        tracking=True,
+        help="How the consent was given: web form, recorded call, signed contract...",
+    )
+    # --- end of campaigns' consent ----------------------------------------
+
     def _auto_init(self):
         # Pre-create the columns so that installing on a big database does
         # not compute every row in the install transaction: the backfill
@@ -206,6 +232,11 @@ class ResPartner(models.Model):
     # CRUD
     # ------------------------------------------------------------------
     def write(self, vals):
+        # campaigns (issue 16): a consent given or withdrawn is dated unless the date is given
+        if "omnichannel_marketing_consent" in vals and not vals.get(
+            "omnichannel_marketing_consent_date"
+        ):
+            vals = dict(vals, omnichannel_marketing_consent_date=fields.Datetime.now())
         res = super().write(vals)
         # sudo: companies the user does not belong to count too; only whether one is here
         if "country_id" in vals and self.env["res.company"].sudo().with_context(
@@ -214,6 +245,15 @@ class ResPartner(models.Model):
             # a company moved: national numbers read in another country
             self.env.registry.clear_cache()
         return res
+
+    # --- Campaigns (issue 16): marketing consent --------------------------
+    def _omnichannel_has_marketing_consent(self):
+        """Whether this person may get marketing calls (art. 398): their own
+        consent; none when they asked not to be contacted."""
+        self.ensure_one()
+        return bool(self.omnichannel_marketing_consent)
+
+    # --- end of campaigns' consent ----------------------------------------
 
     # ------------------------------------------------------------------
     # Backfill of the E.164 columns

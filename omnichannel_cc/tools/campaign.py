@@ -296,4 +296,3 @@ def holidays_between(leaves, first, last):
             found.add(day)
             day += timedelta(days=1)
     return found
-

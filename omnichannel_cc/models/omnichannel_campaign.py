@@ -486,7 +486,11 @@ class OmnichannelCampaign(models.Model):
                 self.id,
             )
         )
-        return {(partner_id, phone or None) for partner_id, phone in self.env.cr.fetchall()}
+        # an unusable number is stored as written; the lists key it as no number
+        return {
+            (partner_id, phone if phone and phone.startswith("+") else None)
+            for partner_id, phone in self.env.cr.fetchall()
+        }
 
     def _refresh_contacts(self):
         """Build or refresh the list: new matches join, contacts of the domain
@@ -531,6 +535,14 @@ class OmnichannelCampaign(models.Model):
                 subtype_xmlid="mail.mt_note",
             )
         return added, len(gone), len(back)
+
+    def _refresh_if_due(self):
+        """The dialer's refresh: the list again when its refresh time came."""
+        self.ensure_one()
+        now = fields.Datetime.now()
+        every = timedelta(minutes=max(self.refresh_minutes, 1))
+        if not self.date_refreshed or self.date_refreshed + every <= now:
+            self._refresh_contacts()
 
     def _contact_vals(self, contact):
         return {
@@ -666,8 +678,11 @@ class OmnichannelCampaign(models.Model):
         if current:
             return current._preview_payload()
         campaigns = self._preview_campaigns_for(user)
+        if campaigns:
+            self._check_agent_free(user)
         # the campaigns are the agent's (checked above); the claim is the dialer's work
         for campaign in campaigns.sudo():
+            campaign._refresh_if_due()
             contact = campaign._claim_next(user)
             if contact:
                 contact._start_preview(user)
@@ -693,6 +708,19 @@ class OmnichannelCampaign(models.Model):
             "views": [[False, "form"]],
             "target": "current",
         }
+
+    @api.model
+    def _check_agent_free(self, user):
+        """The agent may take a call now: available (or busy on other
+        channels) with a free voice slot. Locks their agent record."""
+        self.env["omnichannel.agent"].flush_model()
+        if not self.env["omnichannel.queue"]._lock_agent(user.id, "voice"):
+            raise UserError(
+                _(
+                    "You cannot take a campaign call now: be Available in the agent console, "
+                    "with no other call in hand."
+                )
+            )
 
     def _preview_campaigns_for(self, user):
         """Running preview campaigns of ``self`` (or all) that ``user`` works."""

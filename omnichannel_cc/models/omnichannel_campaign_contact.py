@@ -112,6 +112,13 @@ class OmnichannelCampaignContact(models.Model):
     last_interaction_id = fields.Many2one(
         "omnichannel.interaction", string="Current call", readonly=True, ondelete="set null"
     )
+    attempt_interaction_id = fields.Many2one(
+        "omnichannel.interaction",
+        string="Last call counted",
+        readonly=True,
+        ondelete="set null",
+        help="Technical: the call last counted as an attempt (dialing twice counts once).",
+    )
     callback_id = fields.Many2one(
         "omnichannel.callback", string="Call-back", readonly=True, ondelete="set null"
     )
@@ -301,14 +308,7 @@ class OmnichannelCampaignContact(models.Model):
         self.ensure_one()
         campaign = self.campaign_id
         queue = campaign.queue_id
-        agent = queue._lock_agent(user.id, "voice")
-        if not agent:
-            raise UserError(
-                _(
-                    "You cannot take a campaign call now: be Available in the agent console, "
-                    "with no other call in hand."
-                )
-            )
+        campaign._check_agent_free(user)
         now = fields.Datetime.now()
         # sudo: the dialer creates the call on the customer for the agent it claimed
         interaction = (
@@ -356,9 +356,9 @@ class OmnichannelCampaignContact(models.Model):
         if self.source_name:
             interaction.message_post(
                 body=_(
-                    "Campaign %(campaign)s, about %(source)s.",
+                    "Campaign %(campaign)s, about %(document)s.",
                     campaign=campaign.name,
-                    source=self.source_name,
+                    document=self.source_name,
                 ),
                 subtype_xmlid="mail.mt_note",
             )
@@ -408,8 +408,7 @@ class OmnichannelCampaignContact(models.Model):
         Returns ``{"phone", "caller_id", "interaction_id", "attempt_count"}``."""
         contact = self._check_my_call()
         interaction = contact.last_interaction_id
-        if not contact.date_last_attempt or contact.date_last_attempt < interaction.create_date:
-            contact._count_attempt()
+        if contact._count_attempt(interaction):
             interaction.message_post(
                 body=_("Dialed %(phone)s.", phone=contact.phone), subtype_xmlid="mail.mt_note"
             )
@@ -422,10 +421,18 @@ class OmnichannelCampaignContact(models.Model):
             "attempt_count": contact.attempt_count,
         }
 
-    def _count_attempt(self):
+    def _count_attempt(self, interaction):
+        """Count the attempt ``interaction`` is, once; True when counted now."""
+        if self.attempt_interaction_id == interaction:
+            return False
         self.write(
-            {"attempt_count": self.attempt_count + 1, "date_last_attempt": fields.Datetime.now()}
+            {
+                "attempt_count": self.attempt_count + 1,
+                "date_last_attempt": fields.Datetime.now(),
+                "attempt_interaction_id": interaction.id,
+            }
         )
+        return True
 
     def action_skip(self, reason=False):
         """The agent does not call this contact (a reason is required): it
@@ -487,8 +494,7 @@ class OmnichannelCampaignContact(models.Model):
         self.ensure_one()
         if self.state != "in_progress" or interaction != self.last_interaction_id:
             return
-        if not self.date_last_attempt or self.date_last_attempt < interaction.create_date:
-            self._count_attempt()
+        self._count_attempt(interaction)
         campaign = self.campaign_id
         now = fields.Datetime.now()
         vals = {}
@@ -585,12 +591,17 @@ class OmnichannelCampaignContact(models.Model):
             campaign=self.campaign_id.name,
             interaction=interaction.name,
         )
+        agent = interaction.agent_id or self.env.user
+        # the follow-up is the agent's when they may open the invoice, else its salesperson's
+        owner = agent
+        if invoice and not invoice.with_user(agent).has_access("read"):
+            owner = invoice.invoice_user_id or agent
         target = invoice or interaction.sudo()
         target.activity_schedule(
             "mail.mail_activity_data_todo",
             date_deadline=date,
             summary=_("Promise to pay"),
             note=note,
-            user_id=interaction.agent_id.id or self.env.uid,
+            user_id=owner.id,
         )
         interaction.sudo().message_post(body=note, subtype_xmlid="mail.mt_note")

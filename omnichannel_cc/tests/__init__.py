@@ -18,3 +18,4 @@ from . import test_callback_ui
 from . import test_state_machine
 from . import test_hoot
 from . import test_console_wording
+from . import test_campaign

@@ -22,6 +22,7 @@ import logging
 import threading
 
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 from ..tools import sms_encoding, sms_providers
 from .omnichannel_channel import STATUS_PATH
@@ -150,6 +151,11 @@ class SmsSms(models.Model):
                     body = sms.body or ""
                     if channel.sms_transliterate:
                         body = sms_encoding.transliterate(body)
+                    # locked until the outcome is committed: a delivery report
+                    # overtaking the gateway's answer waits, then is retried
+                    # (see _omnichannel_apply_reports) instead of making this
+                    # transaction fail and the message leave again
+                    sms._omnichannel_lock()
                     result = adapter.send(
                         sms_providers.Outgoing(sms.uuid, sms.number, body, status_url)
                     )
@@ -215,6 +221,13 @@ class SmsSms(models.Model):
     # ------------------------------------------------------------------
     # Delivery reports
     # ------------------------------------------------------------------
+    def _omnichannel_lock(self):
+        """Lock these messages' rows until the end of the transaction."""
+        if self.ids:
+            self.env.cr.execute(
+                SQL("SELECT id FROM sms_sms WHERE id IN %s FOR UPDATE", tuple(self.ids))
+            )
+
     @api.model
     def _omnichannel_apply_reports(self, channel, reports):
         """Record a gateway's delivery reports (``sms_providers.Status``) on
@@ -230,6 +243,9 @@ class SmsSms(models.Model):
             if not sms and not tracker:
                 result["unknown"] += 1
                 continue
+            # waits while the queue sends this message; once its outcome is
+            # committed this request fails to serialize and Odoo retries it
+            sms._omnichannel_lock()
             self._omnichannel_apply_report(report, sms, tracker)
             self._omnichannel_notify_consoles(tracker.mail_notification_id.mail_message_id.sudo())
             result["statuses"] += 1

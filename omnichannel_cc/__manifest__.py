@@ -61,6 +61,7 @@
         "demo/omnichannel_script_demo.xml",
         "demo/omnichannel_email_demo.xml",
         "demo/omnichannel_channels_demo.xml",
+        "demo/omnichannel_campaign_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

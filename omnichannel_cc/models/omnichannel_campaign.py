@@ -610,7 +610,8 @@ class OmnichannelCampaign(models.Model):
 
     def action_count_targets(self):
         """Button: count the targets now (shown on the form)."""
-        self.action_preview_targets()
+        for campaign in self:
+            campaign.action_preview_targets()
         return True
 
     def action_view_contacts(self):

@@ -421,6 +421,12 @@ class OmnichannelCampaignContact(models.Model):
             "attempt_count": contact.attempt_count,
         }
 
+    def action_dial_tel(self):
+        """Button: count the attempt and open the number (``tel:``) in the
+        agent's softphone or phone app."""
+        result = self.action_dial()
+        return {"type": "ir.actions.act_url", "url": f"tel:{result['phone']}", "target": "self"}
+
     def _count_attempt(self, interaction):
         """Count the attempt ``interaction`` is, once; True when counted now."""
         if self.attempt_interaction_id == interaction:

@@ -268,6 +268,7 @@ class TestCampaign(OmnichannelCommon):
         self.assertEqual(payload["partner_id"], self.customer_plain.id)
         self.assertEqual(payload["phone"], "+48509333444")
         self.assertEqual(payload["timezone"], "Europe/Warsaw")
+        self.assertNotIn(None, payload.values(), "XML-RPC cannot send None")
         contact = self._contact(payload)
         interaction = contact.last_interaction_id
         self.assertEqual(contact.state, "in_progress")
@@ -286,6 +287,9 @@ class TestCampaign(OmnichannelCommon):
             dialed = contact.with_user(self.agent_sales).action_dial()
             contact.with_user(self.agent_sales).action_dial()
         self.assertEqual(dialed["phone"], "+48509333444")
+        self.assertEqual(
+            contact.with_user(self.agent_sales).action_dial_tel()["url"], "tel:+48509333444"
+        )
         self.assertEqual(contact.attempt_count, 1, "one attempt per call, however often dialed")
         # the call is on the customer's history
         self.assertIn(interaction, self.customer_plain.omnichannel_history_ids)
@@ -660,6 +664,22 @@ class TestCampaign(OmnichannelCommon):
         sales, claims, contacts = self._access_fixture()
         self.assertEqual(self._visible("omnichannel.campaign", sales | claims), sales | claims)
         self.assertEqual(self._visible("omnichannel.campaign.contact", contacts), contacts)
+
+    def test_views_load_for_each_role(self):
+        for user in (self.agent_sales, self.supervisor_sales, self.manager):
+            for model in ("omnichannel.campaign", "omnichannel.campaign.contact"):
+                views = (
+                    self.env[model]
+                    .with_user(user)
+                    .get_views([(False, "list"), (False, "form"), (False, "search")])
+                )
+                self.assertEqual(set(views["views"]), {"list", "form", "search"})
+        form = (
+            self.env["omnichannel.campaign"]
+            .with_user(self.agent_sales)
+            .get_views([(False, "form")])["views"]["form"]["arch"]
+        )
+        self.assertNotIn("dnc_ids", form, "the do-not-call list is the supervisors'")
 
     def test_access_multi_company(self):
         other = self.env["res.company"].create({"name": "Other company"})

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytz
 from dateutil.relativedelta import relativedelta
+from psycopg2 import errors as pg_errors
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
@@ -497,6 +498,8 @@ class OmnichannelCampaign(models.Model):
         that no longer match leave (excluded with the reason), those that
         match again come back. Returns (added, removed, restored)."""
         self.ensure_one()
+        if not self._lock_for_refresh():
+            return 0, 0, 0
         records = self._target_records()
         if records is None:
             return 0, 0, 0
@@ -535,6 +538,24 @@ class OmnichannelCampaign(models.Model):
                 subtype_xmlid="mail.mt_note",
             )
         return added, len(gone), len(back)
+
+    def _lock_for_refresh(self):
+        """One refresh of a list at a time (agents' requests, the cron): the
+        campaign's row lock; False when another transaction refreshes it."""
+        self.flush_recordset()
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT id FROM omnichannel_campaign WHERE id = %s FOR UPDATE SKIP LOCKED",
+                        self.id,
+                    ),
+                    log_exceptions=False,
+                )
+                return bool(self.env.cr.fetchone())
+        except pg_errors.SerializationFailure:
+            # refreshed (or changed) since this transaction began: the next request does it
+            return False
 
     def _refresh_if_due(self):
         """The dialer's refresh: the list again when its refresh time came."""

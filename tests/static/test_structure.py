@@ -33,6 +33,8 @@ STATE_METHODS = {
     "omnichannel.interaction": "_set_state",
     "omnichannel.offer": "_set_state",
     "omnichannel.callback": "_set_state",
+    "omnichannel.campaign": "_set_state",
+    "omnichannel.campaign.contact": "_set_state",
 }
 # The write step of the shared machine (omnichannel.state.mixin): only its
 # _set_state calls it, after checking the transition; a model overrides it to

@@ -114,6 +114,15 @@ class OmnichannelInteraction(models.Model):
             self._sms_notify_console()
         return message
 
+    def _message_compute_author(self, author_id=None, email_from=None, raise_on_email=True):
+        # a text message needs no e-mail address of its author (an agent
+        # without one still answers by SMS), as for the social channels
+        if self and all(rec.channel_type == "sms" for rec in self):
+            raise_on_email = False
+        return super()._message_compute_author(
+            author_id=author_id, email_from=email_from, raise_on_email=raise_on_email
+        )
+
     def _sms_notify_console(self):
         """The agents' consoles show the conversations: reload them."""
         # sudo: the agents' ids only, whoever posts (the gateway, the queue)

@@ -306,3 +306,17 @@ class TestSmsOutbound(OmnichannelSmsGatewayCommon):
         )
         (row,) = [row for row in rows if row["id"] == interaction.id]
         self.assertEqual(row["sms"]["messages"][-1]["state"], "delivered")
+
+    def test_agent_without_email_replies_by_sms(self):
+        """A text needs no e-mail address of its author (stock Odoo refuses to
+        post a message whose author has none)."""
+        interaction = self._answered()
+        self.agent_sales.partner_id.sudo().email = False
+        result = interaction.action_sms_reply("Dzień dobry")
+        sms = self.env["sms.sms"].sudo().browse(result["sms_id"])
+        self.assertEqual(sms.mail_message_id.author_id, self.agent_sales.partner_id)
+        # elsewhere the stock rule holds
+        with self.assertRaises(UserError):
+            self.env["omnichannel.interaction"]._message_compute_author(
+                author_id=self.agent_sales.partner_id.id
+            )

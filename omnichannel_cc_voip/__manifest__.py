@@ -16,6 +16,7 @@
         "views/omnichannel_channel_views.xml",
         "views/res_users_softphone_views.xml",
         "views/omnichannel_click_to_dial_views.xml",
+        "views/omnichannel_campaign_views.xml",
     ],
     "demo": ["demo/omnichannel_voip_demo.xml"],
     "assets": {

@@ -4,3 +4,7 @@ from . import omnichannel_interaction
 from . import omnichannel_offer
 from . import omnichannel_voip_command
 from . import omnichannel_click_to_dial
+from . import omnichannel_agent
+from . import omnichannel_campaign
+from . import omnichannel_campaign_dial
+from . import omnichannel_campaign_pacing_log

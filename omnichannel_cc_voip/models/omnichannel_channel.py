@@ -62,6 +62,21 @@ class OmnichannelChannel(models.Model):
         help="Asterisk dialplan context used to originate click-to-dial calls.",
     )
 
+    voip_dialer_context = fields.Char(
+        string="Campaign context",
+        default="omnichannel-dialer",
+        groups=MANAGER_GROUP,
+        help="Asterisk dialplan context a campaign call runs once answered (answering-machine "
+        "detection, then the agent); the number is dialed through the Dial context.",
+    )
+    voip_dial_url = fields.Char(
+        string="Dial URL",
+        groups=MANAGER_GROUP,
+        help="Generic PBX: where the campaign dialer POSTs its signed dial commands (JSON, "
+        "X-Omnichannel-Signature as the webhooks). Empty: campaigns on this line can only be "
+        "dialed in preview mode.",
+    )
+
     _sql_constraints = [
         ("voip_token_uniq", "unique(voip_token)", "A PBX token must be unique."),
     ]
@@ -136,3 +151,33 @@ class OmnichannelChannel(models.Model):
             "username": channel.voip_ami_username,
             "secret": channel.voip_ami_secret,
         }
+
+    def _voip_dialer_problem(self):
+        """Why the campaign dialer cannot place calls on this line (a
+        sentence), or None when it can."""
+        self.ensure_one()
+        # sudo: whoever starts a campaign learns only whether the line is configured
+        channel = self.sudo()
+        if channel.voip_pbx_type == "asterisk":
+            try:
+                channel._voip_ami_settings()
+            except UserError as error:
+                return str(error.args[0])
+            return None
+        if not channel.voip_dial_url:
+            return _(
+                "%(channel)s has no dial URL: fill it in (Telephony tab) so the dialer can "
+                "ask the PBX to place calls.",
+                channel=channel.name,
+            )
+        return None
+
+    def _voip_dial_http_settings(self):
+        """``{"url", "secret"}`` of this generic PBX's dial commands."""
+        self.ensure_one()
+        # sudo: the dialer sends as OdooBot; only managers read these settings
+        channel = self.sudo()
+        problem = channel._voip_dialer_problem() if channel.voip_pbx_type != "asterisk" else None
+        if channel.voip_pbx_type == "asterisk" or problem:
+            raise UserError(problem or _("%(channel)s is driven over AMI.", channel=channel.name))
+        return {"url": channel.voip_dial_url, "secret": channel.voip_secret}

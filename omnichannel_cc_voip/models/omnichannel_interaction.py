@@ -15,6 +15,7 @@ from odoo.addons.omnichannel_cc.models.omnichannel_interaction import (
 from odoo.addons.omnichannel_cc.tools import address as address_tools
 
 from ..tools import ami, cti
+from .omnichannel_voip_command import DIALER_KINDS
 
 _logger = logging.getLogger(__name__)
 SPY_MODES = ("listen", "whisper", "barge")
@@ -261,13 +262,23 @@ class OmnichannelInteraction(models.Model):
             interaction = self._voip_outbound(channel, values, caller_agent)
         else:
             interaction = self._voip_inbound(channel, values, known_new=True)
-        getattr(interaction, "_voip_on_" + values["event"])(values, agent)
+        handled, directive = False, None
+        if interaction.campaign_contact_id:
+            # a call of the campaign dialer: its outcome first (answering machine, ACD, abandon)
+            handled, directive = self.env["omnichannel.campaign.dial"]._voip_event(
+                interaction, values, agent
+            )
+        if not handled:
+            getattr(interaction, "_voip_on_" + values["event"])(values, agent)
         when = _pbx_datetime(values["timestamp"])
         if not interaction.voip_last_event_at or when >= interaction.voip_last_event_at:
             interaction.voip_last_event_at = when
         if not existing:
             keys._set_res_id(scope, key, interaction.id)
-        return {"interaction_id": interaction.id, "state": interaction.state, "duplicate": False}
+        result = {"interaction_id": interaction.id, "state": interaction.state, "duplicate": False}
+        if directive:
+            result["dialer"] = directive
+        return result
 
     # ------------------------------------------------------------------
     # One handler per event; each accepts events out of order
@@ -648,6 +659,12 @@ class OmnichannelInteraction(models.Model):
             return
         self.ensure_one()
         user = command.user_id
+        if command.kind in DIALER_KINDS:
+            dial = self.env["omnichannel.campaign.dial"].search(
+                [("interaction_id", "=", self.id)], limit=1
+            )
+            dial._command_done(command)
+            return
         if command.kind == "dial":
             if command.state == "sent":
                 self._voip_note(

@@ -22,14 +22,19 @@ the commit and the send) is never sent: a desk phone ringing minutes after
 the click would surprise the agent. It fails and the agent is told.
 """
 
+import json
 import logging
 import time
 from datetime import timedelta
+
+import requests
 
 from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL, index_exists
+
+from odoo.addons.omnichannel_cc.tools import signature
 
 from ..tools import ami
 
@@ -53,7 +58,11 @@ KINDS = [
     ("listen", "Listen in"),
     ("whisper", "Whisper"),
     ("barge", "Barge in"),
+    ("campaign_dial", "Campaign call"),
+    ("campaign_hangup", "Campaign hang-up"),
 ]
+# kinds of the campaign dialer: no user to tell of a failure (the call's attempt says it)
+DIALER_KINDS = ("campaign_dial", "campaign_hangup")
 # the transaction's commands to send once it commits (cr.postcommit.data)
 POSTCOMMIT_KEY = "omnichannel_cc_voip.commands"
 # a command not sent within this delay never will be
@@ -91,7 +100,9 @@ def voip_send_commands(registry, command_ids):
         return 0
     for job in jobs:
         error = job["error"]
-        if not error:
+        if not error and job.get("http"):
+            error = _http_send(job)
+        elif not error:
             try:
                 with ami.AmiClient(**job["ami"], timeout=AMI_TIMEOUT) as client:
                     client.action(job["action"], **job["fields"])
@@ -112,6 +123,27 @@ def voip_send_commands(registry, command_ids):
                 "Cannot record the outcome of PBX command %s (error: %s)", job["id"], error
             )
     return len(jobs)
+
+
+def _http_send(job):
+    """POST a dial command to a PBX that is not driven over AMI; the error, or None."""
+    body = json.dumps(job["fields"], separators=(",", ":")).encode()
+    try:
+        response = requests.post(
+            job["http"]["url"],
+            data=body,
+            headers={
+                "Content-Type": "application/json",
+                "X-Omnichannel-Signature": signature.sign(job["http"]["secret"], body),
+            },
+            timeout=AMI_TIMEOUT,
+            allow_redirects=False,
+        )
+    except requests.RequestException as http_error:
+        return f"the PBX could not be reached: {http_error}"
+    if not 200 <= response.status_code < 300:
+        return f"the PBX answered HTTP {response.status_code}: {response.text[:200]}"
+    return None
 
 
 def _send_after_commit(registry, command_ids):
@@ -152,6 +184,13 @@ class OmnichannelVoipCommand(models.Model):
     )
     ami_action = fields.Char(string="AMI action", readonly=True)
     ami_fields = fields.Json(string="AMI fields", readonly=True)
+    transport = fields.Selection(
+        [("ami", "AMI"), ("http", "Signed HTTP")],
+        default="ami",
+        readonly=True,
+        help="AMI: an action sent to Asterisk; signed HTTP: the JSON body (AMI fields) "
+        "POSTed to the channel's dial URL.",
+    )
     state = fields.Selection(
         COMMAND_STATES, required=True, default="pending", readonly=True, index=True
     )
@@ -246,7 +285,12 @@ class OmnichannelVoipCommand(models.Model):
                 "ami": None,
                 "error": None,
             }
-            if not command.ami_action:
+            if command.transport == "http":
+                try:
+                    job["http"] = command.channel_id._voip_dial_http_settings()
+                except UserError as error:
+                    job["error"] = str(error.args[0])
+            elif not command.ami_action:
                 job["error"] = "the command has no AMI action"
             else:
                 try:
@@ -297,7 +341,7 @@ class OmnichannelVoipCommand(models.Model):
         for command in self:
             command = command.with_context(lang=command.user_id.lang)
             command.interaction_id._voip_command_done(command)
-            if command.state != "failed":
+            if command.state != "failed" or command.kind in DIALER_KINDS:
                 continue
             if command.kind == "dial":
                 title = _("The call could not be placed")

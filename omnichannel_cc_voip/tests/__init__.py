@@ -7,3 +7,4 @@ from . import test_voip_command
 from . import test_voip_webhook
 from . import test_hoot
 from . import test_console_offer
+from . import test_campaign_dialer

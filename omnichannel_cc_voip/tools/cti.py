@@ -27,6 +27,8 @@ EVENTS = (
 # events whose 'agent' names the phone ringing or talking: an extension no
 # user has is refused (400) rather than applied to nobody
 AGENT_EVENTS = ("ringing", "answered", "transferred")
+# answering-machine detection on an 'answered' event of a campaign call
+AMD_VALUES = ("human", "machine", "notsure")
 MAX_BODY = 64 * 1024
 MAX_TEXT = 255
 EXTENSION_RE = re.compile(r"^\d{1,10}$")
@@ -112,6 +114,12 @@ def parse_event(payload):
         "recording_url": _text(payload, "recording_url", required=False, pattern=URL_RE),
         "reason": _text(payload, "reason", required=False),
     }
+    amd = _text(payload, "amd", required=False)
+    if amd is not None:
+        # campaign calls: answering-machine detection of an 'answered' event
+        if event != "answered" or amd.lower() not in AMD_VALUES:
+            raise CtiError(400, f"'amd' goes on 'answered' only, one of {', '.join(AMD_VALUES)}.")
+        values["amd"] = amd.lower()
     if event in ("recording", "voicemail") and not values["recording_url"]:
         raise CtiError(400, f"A '{event}' event needs 'recording_url'.")
     if event == "transferred" and not values["agent"]:

@@ -7,7 +7,7 @@ from freezegun import freeze_time
 from psycopg2 import IntegrityError
 
 from odoo import Command
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
@@ -126,6 +126,19 @@ class TestCampaignDialer(OmnichannelCommon):
             self.assertEqual(self._decisions(campaign)[0].calls_ringing, 2)
             self.assertEqual(self._decisions(campaign)[0].calls, 0)
             self.assertTrue(campaign.pacing_state["stats"])
+
+    def test_supervisors_run_the_dialer_agents_do_not(self):
+        with freeze_time(T0):
+            campaign = self._campaign()
+            campaign.action_start()
+            self._live(self.agent_sales)
+            with self.assertRaises(AccessError):
+                campaign.with_user(self.agent_sales).action_dialer_run()
+            self.assertEqual(campaign.with_user(self.supervisor_sales).action_dialer_run(), 1)
+            decisions = self._decisions(campaign).with_user(self.supervisor_sales)
+            self.assertEqual(decisions.read(["calls"])[0]["calls"], 1)
+            with self.assertRaises(AccessError):
+                self._decisions(campaign).with_user(self.agent_sales).read(["calls"])
 
     def test_answered_by_a_person_goes_to_a_free_agent(self):
         with freeze_time(T0):

@@ -11,6 +11,7 @@
     "data": [
         "security/ir.model.access.csv",
         "security/omnichannel_voip_command_rules.xml",
+        "security/omnichannel_campaign_dialer_rules.xml",
         "data/ir_cron_data.xml",
         "views/res_users_views.xml",
         "views/omnichannel_channel_views.xml",

@@ -140,6 +140,36 @@ class TestCampaignDialer(OmnichannelCommon):
             with self.assertRaises(AccessError):
                 self._decisions(campaign).with_user(self.agent_sales).read(["calls"])
 
+    def test_power_dials_its_ratio_of_lines(self):
+        with freeze_time(T0):
+            campaign = self._campaign(dial_mode="power", power_ratio=1.5)
+            campaign.action_start()
+            self._live(self.agent_sales, self.agent_sales_2)
+            self.assertEqual(len(campaign._dialer_run()), 3)
+            self.assertEqual(self._decisions(campaign).reason, "power")
+
+    def test_predictive_counts_agents_soon_free_once_the_guard_lifts(self):
+        with freeze_time(T0):
+            campaign = self._campaign(dial_mode="predictive")
+            campaign.action_start()
+            self._live(self.agent_sales, self.agent_sales_2)
+            self.env["omnichannel.agent"]._for_user(self.agent_sales_2)._start_wrapup(5)
+            # a new window: progressive (the guard) until enough live answers are in
+            self.assertEqual(len(campaign._dialer_run()), 1)
+            self.assertEqual(self._decisions(campaign)[0].reason, "guard")
+            (campaign.dial_ids.contact_id)._set_state("pending")
+            campaign.dial_ids.sudo()._set_state("no_answer", pacing_fed=True)
+            state = campaign._pacing_load()
+            start = T0.replace(tzinfo=UTC).timestamp() - 600
+            for second in range(40):
+                state.record_attempt(start + second, "connected", 8.0)
+            campaign.sudo().pacing_state = state.to_dict()
+            dials = campaign._dialer_run()
+        decision = self._decisions(campaign)[0]
+        self.assertEqual(decision.reason, "predictive")
+        self.assertEqual((decision.agents_available, decision.agents_soon_free), (1, 1))
+        self.assertEqual(len(dials), 2, "the agent finishing a wrap-up in 5 s counts")
+
     def test_answered_by_a_person_goes_to_a_free_agent(self):
         with freeze_time(T0):
             campaign = self._campaign()

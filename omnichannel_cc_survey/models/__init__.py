@@ -1,3 +1,4 @@
 from . import omnichannel_queue
 from . import omnichannel_interaction
+from . import omnichannel_survey_invitation
 from . import survey_user_input

@@ -1,14 +1,6 @@
-import logging
+from odoo import api, fields, models
 
-from markupsafe import Markup
-
-from odoo import _, fields, models
-from odoo.exceptions import UserError
-from odoo.tools import SQL
-
-_logger = logging.getLogger(__name__)
-
-MAIL_TEMPLATE = "omnichannel_cc_survey.mail_template_interaction_survey"
+from .omnichannel_queue import KIND_SELECTION
 
 
 class OmnichannelInteraction(models.Model):
@@ -22,79 +14,62 @@ class OmnichannelInteraction(models.Model):
         index="btree_not_null",
         ondelete="set null",
     )
-    survey_state = fields.Selection(related="survey_user_input_id.state", string="Survey status")
+    survey_invitation_ids = fields.One2many(
+        "omnichannel.survey.invitation", "interaction_id", string="Satisfaction invitations"
+    )
+    survey_invitation_state = fields.Selection(
+        related="survey_invitation_ids.state", string="Survey status"
+    )
+    satisfaction_kind = fields.Selection(KIND_SELECTION, readonly=True, copy=False)
+    satisfaction_value = fields.Integer(
+        string="Satisfaction score", readonly=True, copy=False, aggregator="avg"
+    )
+    satisfaction_comment = fields.Text(readonly=True, copy=False)
 
     def _set_state(self, new_state, guard=None, **vals):
         changed = super()._set_state(new_state, guard=guard, **vals)
-        if new_state == "done":
-            changed._omnichannel_survey_send()
+        if new_state == "done" and changed:
+            self.env["omnichannel.survey.invitation"]._schedule(changed)
         return changed
 
-    def _omnichannel_survey_send(self):
-        """Create the satisfaction answer of done interactions and e-mail its link.
+    @api.model
+    def _survey_record_answer(
+        self, interaction_id, kind, value, comment=None, channel="email", idempotency_key=None
+    ):
+        """Record a satisfaction answer for an interaction, from any channel.
 
-        At most one answer per interaction: already surveyed interactions
-        are skipped, and a unique constraint on the answer guards against
-        concurrent closes. Agents have no rights on surveys: the answer is
-        created as superuser, on behalf of the contact center.
+        The entry point of the channels that ask without an invitation link:
+        the phone keypad after the call (the PBX's ``survey_answer`` event),
+        the chat window's end-of-chat rating, an SMS reply with a digit. The
+        interaction's invitation is used (created when the queue's rules
+        skipped or had not sent it yet); at most one answer per interaction;
+        ``idempotency_key`` makes a re-delivered event a no-op. Out-of-range
+        values raise ValueError with nothing stored. Returns the dict of
+        ``omnichannel.survey.invitation._record_answer``.
         """
-        # sudo: agents have no rights on surveys; the answer and its mail are the contact center's
-        interactions = self.sudo().filtered(
-            lambda i: (
-                i.state == "done"
-                and not i.survey_user_input_id
-                and i.partner_id
-                and i.queue_id.survey_id
+        # sudo: the caller (a signed webhook, the chat visitor) is checked by its controller
+        interaction = self.sudo().browse(interaction_id).exists()
+        if not interaction:
+            raise ValueError("unknown interaction")
+        invitations = self.env["omnichannel.survey.invitation"].sudo()
+        invitation = invitations.search([("interaction_id", "=", interaction.id)], limit=1)
+        if invitation and invitation.kind != kind:
+            raise ValueError(f"this interaction is surveyed with {invitation.kind}, not {kind}")
+        if not invitation:
+            queue = interaction.queue_id
+            invitation = invitations.create(
+                {
+                    "interaction_id": interaction.id,
+                    "partner_id": interaction.partner_id.id,
+                    "queue_id": queue.id,
+                    "agent_id": interaction.agent_id.id,
+                    "company_id": interaction.company_id.id,
+                    "kind": kind,
+                    "survey_id": queue.survey_id.id,
+                    "send_channel": False,
+                    "date_scheduled": fields.Datetime.now(),
+                }
             )
+        return invitation._record_answer(
+            value, comment=comment, channel=channel, idempotency_key=idempotency_key
         )
-        if not interactions:
-            return
-        # a second close in the same transaction sees the link; a concurrent
-        # one waits on this row lock and then sees it too
-        self.env.cr.execute(
-            SQL(
-                "SELECT id FROM omnichannel_interaction WHERE id IN %s FOR UPDATE",
-                tuple(interactions.ids),
-            )
-        )
-        interactions.invalidate_recordset(["survey_user_input_id"])
-        template = interactions.env.ref(MAIL_TEMPLATE, raise_if_not_found=False)
-        for interaction in interactions.filtered(lambda i: not i.survey_user_input_id):
-            survey = interaction.queue_id.survey_id
-            try:
-                answer = survey._create_answer(
-                    partner=interaction.partner_id,
-                    check_attempts=False,
-                    omnichannel_interaction_id=interaction.id,
-                )
-            except UserError as error:
-                # a closed survey must not prevent closing the interaction
-                _logger.warning(
-                    "No satisfaction survey for interaction %s: %s", interaction.id, error
-                )
-                interaction.message_post(
-                    body=Markup("<p>%s</p>")
-                    % _(
-                        "The satisfaction survey %(survey)s could not be sent: %(error)s",
-                        survey=survey.title,
-                        error=error,
-                    ),
-                    subtype_xmlid="mail.mt_note",
-                )
-                continue
-            interaction.survey_user_input_id = answer
-            if template and interaction.partner_id.email:
-                template.send_mail(answer.id, email_layout_xmlid="mail.mail_notification_light")
-                body = _(
-                    "Satisfaction survey %(survey)s e-mailed to %(customer)s.",
-                    survey=survey.title,
-                    customer=interaction.partner_id.name,
-                )
-            else:
-                body = _(
-                    "Satisfaction survey %(survey)s prepared for %(customer)s, who has no "
-                    "e-mail address: share its link another way.",
-                    survey=survey.title,
-                    customer=interaction.partner_id.name,
-                )
-            interaction.message_post(body=Markup("<p>%s</p>") % body, subtype_xmlid="mail.mt_note")

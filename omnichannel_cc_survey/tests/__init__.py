@@ -1,1 +1,4 @@
-from . import test_interaction_survey
+from . import test_invitation_rules
+from . import test_survey_answer
+from . import test_survey_access
+from . import test_survey_page

@@ -13,27 +13,33 @@ class OmnichannelSurveyCommon(TransactionCase):
             groups="omnichannel_cc.group_omnichannel_agent",
             email="survey.agent@example.com",
         )
-        cls.survey = cls.env["survey.survey"].create(
-            {
-                "title": "How did we do?",
-                "access_mode": "public",
-                "question_and_page_ids": [
-                    (
-                        0,
-                        0,
-                        {
-                            "title": "How satisfied are you with our answer?",
-                            "question_type": "scale",
-                        },
-                    )
-                ],
-            }
+        cls.other_agent = new_test_user(
+            cls.env,
+            login="survey_agent2",
+            groups="omnichannel_cc.group_omnichannel_agent",
+            email="survey.agent2@example.com",
+        )
+        cls.supervisor = new_test_user(
+            cls.env,
+            login="survey_supervisor",
+            groups="omnichannel_cc.group_omnichannel_supervisor",
+            email="survey.supervisor@example.com",
+        )
+        cls.other_supervisor = new_test_user(
+            cls.env,
+            login="survey_supervisor2",
+            groups="omnichannel_cc.group_omnichannel_supervisor",
+        )
+        cls.manager = new_test_user(
+            cls.env, login="survey_manager", groups="omnichannel_cc.group_omnichannel_manager"
         )
         cls.queue = cls.env["omnichannel.queue"].create(
             {
                 "name": "Support",
-                "member_ids": [(6, 0, cls.agent.ids)],
-                "survey_id": cls.survey.id,
+                "member_ids": [(6, 0, (cls.agent | cls.other_agent).ids)],
+                "supervisor_ids": [(6, 0, cls.supervisor.ids)],
+                "satisfaction_kind": "nps",
+                "survey_id": cls.env.ref("omnichannel_cc_survey.survey_survey_nps").id,
             }
         )
         cls.queue_without_survey = cls.env["omnichannel.queue"].create(
@@ -50,6 +56,7 @@ class OmnichannelSurveyCommon(TransactionCase):
         cls.customer = cls.env["res.partner"].create(
             {"name": "Marie Customer", "email": "marie@example.com"}
         )
+        cls.Invitation = cls.env["omnichannel.survey.invitation"]
 
     @classmethod
     def _create_interaction(cls, queue=None, partner=None, **vals):
@@ -66,7 +73,20 @@ class OmnichannelSurveyCommon(TransactionCase):
             )
         )
 
-    def _answers(self, interaction):
-        return self.env["survey.user_input"].search(
-            [("omnichannel_interaction_id", "=", interaction.id)]
+    @classmethod
+    def _new_customer(cls, name="Customer", email=True):
+        return cls.env["res.partner"].create(
+            {"name": name, "email": email and f"{name.lower().replace(' ', '.')}@example.com"}
         )
+
+    def _closed(self, **vals):
+        """A closed interaction of a fresh customer (no quiet period in the way)."""
+        vals.setdefault(
+            "partner", self._new_customer(f"Customer {self.Invitation.search_count([])}")
+        )
+        interaction = self._create_interaction(**vals)
+        interaction.action_close()
+        return interaction
+
+    def _invitation(self, interaction):
+        return self.Invitation.search([("interaction_id", "=", interaction.id)])

@@ -277,6 +277,30 @@ class OmnichannelCampaign(models.Model):
             when = dial.date_done or dial.date_dialed
             state.record_attempt(_seconds(when), outcome, answer_seconds)
         dials.write({"pacing_fed": True})
+        # conversations over (wrap-up done): talk and wrap-up times, for the look-ahead
+        handled = (
+            self.env["omnichannel.campaign.dial"]
+            .sudo()
+            .search(
+                [
+                    ("campaign_id", "=", self.id),
+                    ("state", "=", "connected"),
+                    ("handled_fed", "=", False),
+                    ("interaction_id.state", "=", "done"),
+                ]
+            )
+        )
+        for dial in handled:
+            call = dial.interaction_id
+            if not (call.date_answered and call.date_ended):
+                continue
+            closed = max(call.date_closed or call.date_ended, call.date_ended)
+            state.record_handled(
+                _seconds(closed),
+                max((call.date_ended - call.date_answered).total_seconds(), 0.0),
+                (closed - call.date_ended).total_seconds(),
+            )
+        handled.write({"handled_fed": True})
 
     def _pacing_inputs(self, now):
         """The live figures of the campaign's queue now."""

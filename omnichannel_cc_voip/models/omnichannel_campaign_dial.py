@@ -79,6 +79,9 @@ class OmnichannelCampaignDial(models.Model):
     )
     date_done = fields.Datetime(string="Outcome on", readonly=True)
     pacing_fed = fields.Boolean(readonly=True, index=True)
+    handled_fed = fields.Boolean(
+        readonly=True, help="Its talk and wrap-up times are in the pacing statistics."
+    )
 
     def init(self):
         super().init()

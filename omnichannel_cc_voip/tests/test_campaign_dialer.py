@@ -170,6 +170,33 @@ class TestCampaignDialer(OmnichannelCommon):
         self.assertEqual((decision.agents_available, decision.agents_soon_free), (1, 1))
         self.assertEqual(len(dials), 2, "the agent finishing a wrap-up in 5 s counts")
 
+    def test_asterisk_originate_with_answering_machine_detection(self):
+        self.channel_phone.sudo().write({"voip_pbx_type": "asterisk"})
+        campaign = self._campaign(machine_action="message", machine_message="custom/sorry")
+        with self.assertRaisesRegex(UserError, "AMI host"):
+            campaign.action_start()
+        self.channel_phone.sudo().write(
+            {"voip_ami_host": "127.0.0.1", "voip_ami_username": "odoo", "voip_ami_secret": "s"}
+        )
+        with freeze_time(T0):
+            campaign.action_start()
+            self._live(self.agent_sales)
+            dial = campaign._dialer_run()
+        command = (
+            self.env["omnichannel.voip.command"]
+            .sudo()
+            .search([("interaction_id", "=", dial.interaction_id.id)])
+        )
+        self.assertEqual((command.transport, command.ami_action), ("ami", "Originate"))
+        fields = command.ami_fields
+        self.assertEqual(fields["Channel"], f"Local/{dial.contact_id.phone}@from-internal")
+        self.assertEqual((fields["Context"], fields["Exten"]), ("omnichannel-dialer", "s"))
+        self.assertIn(f"OMNICHANNEL_CALL_ID={dial.call_id}", fields["Variable"])
+        self.assertIn("OMNICHANNEL_AMD=1", fields["Variable"])
+        self.assertIn("OMNICHANNEL_MACHINE=message", fields["Variable"])
+        self.assertIn("OMNICHANNEL_MACHINE_MESSAGE=custom/sorry", fields["Variable"])
+        self.assertEqual(command.state, "pending")
+
     def test_answered_by_a_person_goes_to_a_free_agent(self):
         with freeze_time(T0):
             campaign = self._campaign()
@@ -184,10 +211,25 @@ class TestCampaignDialer(OmnichannelCommon):
         self.assertEqual(dial.interaction_id.state, "offered")
         self.assertEqual(dial.interaction_id.agent_id, self.agent_sales)
         self.assertEqual(dial.contact_id.user_id, self.agent_sales)
-        with freeze_time(T0 + timedelta(seconds=30)):
+        interaction = dial.interaction_id
+        with freeze_time(T0 + timedelta(seconds=1)):
+            interaction.offer_ids.with_user(self.agent_sales).action_accept()
+            self.assertEqual(interaction.state, "active")
             campaign._dialer_run()
         state = campaign._pacing_load()
         self.assertEqual((state.stats.totals["live"], state.stats.totals["abandoned"]), (1, 0))
+        self.assertEqual(state.stats.totals["handled"], 0, "still talking")
+        with freeze_time(T0 + timedelta(seconds=61)):
+            self._event(dial, "hangup")
+            self.assertEqual(interaction.state, "wrapup")
+        with freeze_time(T0 + timedelta(seconds=90)):
+            interaction.with_user(self.agent_sales).action_close()
+        self.assertEqual(dial.contact_id.state, "done")
+        with freeze_time(T0 + timedelta(seconds=100)):
+            campaign._dialer_run()
+        stats = campaign._pacing_load().stats
+        self.assertEqual(stats.totals["handled"], 1)
+        self.assertEqual((stats.mean_talk_seconds, stats.mean_wrap_seconds), (60.0, 29.0))
 
     def test_answered_with_nobody_free_is_abandoned_after_two_seconds(self):
         with freeze_time(T0):

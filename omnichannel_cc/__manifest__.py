@@ -17,6 +17,7 @@
         "bus",
         "web",
         "resource",
+        "utm",
     ],
     "external_dependencies": {"python": ["phonenumbers"]},
     "data": [
@@ -52,6 +53,7 @@
         "views/omnichannel_menus.xml",
         "report/omnichannel_interaction_report_views.xml",
         "report/omnichannel_agent_state_report_views.xml",
+        "report/omnichannel_campaign_report_views.xml",
         "data/omnichannel_email_data.xml",
         "views/omnichannel_channel_email_views.xml",
         "wizard/omnichannel_fax_send_views.xml",

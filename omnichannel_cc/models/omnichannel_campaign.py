@@ -15,6 +15,7 @@ from psycopg2 import errors as pg_errors
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.osv import expression
 from odoo.tools import SQL, split_every
 from odoo.tools.misc import formatLang
 from odoo.tools.safe_eval import datetime as safe_datetime
@@ -61,6 +62,12 @@ LIST_BATCH = 500
 CLAIM_BATCH = 20
 # running campaigns whose list the cron refreshes per run
 CRON_CAMPAIGNS = 5
+SUPERVISOR_GROUP = "omnichannel_cc.group_omnichannel_supervisor"
+# a call answered (a preview call is "answered" when the agent takes it) with
+# one of these dispositions did not reach the customer
+NOT_REACHED_OUTCOMES = ("no_answer", "busy", "machine", "no_contact", "wrong_number")
+# the dashboard's live abandonment rate is over this period
+DASHBOARD_ABANDON_HOURS = 24
 
 
 class OmnichannelCampaign(models.Model):
@@ -132,6 +139,13 @@ class OmnichannelCampaign(models.Model):
         help="The agents of this queue work the campaign.",
     )
     script_id = fields.Many2one("omnichannel.script", help="The call script of each attempt.")
+    utm_campaign_id = fields.Many2one(
+        "utm.campaign",
+        string="Marketing campaign",
+        index="btree_not_null",
+        help="Odoo's utm campaign of its calls and of the orders made from them, so that "
+        "the sales reports show this campaign's results next to the inbound campaigns'.",
+    )
     channel_id = fields.Many2one(
         "omnichannel.channel",
         string="Phone line",
@@ -201,6 +215,65 @@ class OmnichannelCampaign(models.Model):
     excluded_count = fields.Integer(compute="_compute_counts", string="Excluded")
     failed_count = fields.Integer(compute="_compute_counts", string="Failed")
     interaction_count = fields.Integer(compute="_compute_counts", string="Calls")
+
+    # supervisor's dashboard (issue 16): figures of the whole campaign, read
+    # by supervisors and managers only
+    dashboard_left = fields.Integer(
+        compute="_compute_dashboard", string="Contacts left", groups=SUPERVISOR_GROUP
+    )
+    dashboard_progress = fields.Float(
+        compute="_compute_dashboard",
+        string="Progress (%)",
+        groups=SUPERVISOR_GROUP,
+        help="Contacts done or failed out of the contacts not excluded.",
+    )
+    dashboard_excluded = fields.Char(
+        compute="_compute_dashboard", string="Excluded by reason", groups=SUPERVISOR_GROUP
+    )
+    dashboard_reached = fields.Integer(
+        compute="_compute_dashboard",
+        string="Reached",
+        groups=SUPERVISOR_GROUP,
+        help="Contacts with at least one answered call.",
+    )
+    dashboard_reach_rate = fields.Float(
+        compute="_compute_dashboard",
+        string="Reach rate (%)",
+        groups=SUPERVISOR_GROUP,
+        help="Contacts reached out of the contacts called.",
+    )
+    dashboard_converted = fields.Integer(
+        compute="_compute_dashboard",
+        string="Quotations and orders",
+        groups=SUPERVISOR_GROUP,
+        help="Quotations and orders made from the campaign's calls (not cancelled).",
+    )
+    dashboard_conversion_rate = fields.Float(
+        compute="_compute_dashboard",
+        string="Conversion (%)",
+        groups=SUPERVISOR_GROUP,
+        help="Quotations and orders per contact reached.",
+    )
+    dashboard_revenue = fields.Float(
+        compute="_compute_dashboard",
+        string="Revenue",
+        groups=SUPERVISOR_GROUP,
+        help="Untaxed amount of the confirmed orders, in the company's currency.",
+    )
+    dashboard_abandon_rate = fields.Float(
+        compute="_compute_dashboard",
+        string="Abandonment, last 24 h (%)",
+        groups=SUPERVISOR_GROUP,
+        help="Calls of the last 24 hours abandoned (answered with no agent free, or hung up "
+        "waiting) out of those that reached the customer or were abandoned.",
+    )
+    dashboard_dial_level = fields.Float(
+        compute="_compute_dashboard",
+        string="Dial level",
+        groups=SUPERVISOR_GROUP,
+        help="Lines dialed per available agent, as the dialer last decided.",
+    )
+    dashboard_has_dial_level = fields.Boolean(compute="_compute_dashboard", groups=SUPERVISOR_GROUP)
 
     _sql_constraints = [
         ("max_attempts_positive", "CHECK(max_attempts > 0)", "Allow at least one attempt."),
@@ -275,6 +348,130 @@ class OmnichannelCampaign(models.Model):
             campaign.excluded_count = by_state.get("excluded", 0)
             campaign.failed_count = by_state.get("failed", 0)
             campaign.interaction_count = calls.get(campaign, 0)
+
+    def _compute_dashboard(self):
+        Contact = self.env["omnichannel.campaign.contact"]
+        Interaction = self.env["omnichannel.interaction"]
+        ids = self._origin.ids  # the form of a new campaign has no figures yet
+        reason_labels = dict(Contact._fields["excluded_reason"]._description_selection(self.env))
+        other = self.env._("Other")
+        states, reasons = {}, {}
+        for campaign, state, reason, count in Contact._read_group(
+            [("campaign_id", "in", ids)],
+            ["campaign_id", "state", "excluded_reason"],
+            ["__count"],
+        ):
+            by_state = states.setdefault(campaign.id, {})
+            by_state[state] = by_state.get(state, 0) + count
+            if state == "excluded":
+                by_reason = reasons.setdefault(campaign.id, {})
+                key = reason or "other"
+                by_reason[key] = by_reason.get(key, 0) + count
+        called = {
+            campaign.id: count
+            for campaign, count in Interaction._read_group(
+                [("campaign_id", "in", ids)],
+                ["campaign_id"],
+                ["campaign_contact_id:count_distinct"],
+            )
+        }
+        reached = {
+            campaign.id: count
+            for campaign, count in Interaction._read_group(
+                [("campaign_id", "in", ids)] + self._reached_domain(),
+                ["campaign_id"],
+                ["campaign_contact_id:count_distinct"],
+            )
+        }
+        since = fields.Datetime.now() - timedelta(hours=DASHBOARD_ABANDON_HOURS)
+        recent = {}
+        for campaign, state, count in Interaction._read_group(
+            [("campaign_id", "in", ids), ("create_date", ">=", since)]
+            + self._abandon_rate_domain(),
+            ["campaign_id", "state"],
+            ["__count"],
+        ):
+            figures = recent.setdefault(campaign.id, [0, 0])
+            figures[0] += count
+            if state == "abandoned":
+                figures[1] += count
+        orders = self._origin._dashboard_orders()
+        dial_levels = self._origin._dashboard_dial_levels()
+        for campaign in self:
+            cid = campaign._origin.id
+            by_state = states.get(cid, {})
+            total = sum(by_state.values())
+            excluded = by_state.get("excluded", 0)
+            finished = by_state.get("done", 0) + by_state.get("failed", 0)
+            campaign.dashboard_left = by_state.get("pending", 0) + by_state.get("in_progress", 0)
+            campaign.dashboard_progress = (
+                100.0 * finished / (total - excluded) if total > excluded else 0.0
+            )
+            campaign.dashboard_excluded = ", ".join(
+                f"{reason_labels.get(reason, other)} {count}"
+                for reason, count in sorted(reasons.get(cid, {}).items(), key=lambda item: -item[1])
+            )
+            n_reached = reached.get(cid, 0)
+            n_called = called.get(cid, 0)
+            n_orders, revenue = orders.get(cid, (0, 0.0))
+            campaign.dashboard_reached = n_reached
+            campaign.dashboard_reach_rate = 100.0 * n_reached / n_called if n_called else 0.0
+            campaign.dashboard_converted = n_orders
+            campaign.dashboard_conversion_rate = 100.0 * n_orders / n_reached if n_reached else 0.0
+            campaign.dashboard_revenue = revenue
+            answered_or_abandoned, abandoned = recent.get(cid, (0, 0))
+            campaign.dashboard_abandon_rate = (
+                100.0 * abandoned / answered_or_abandoned if answered_or_abandoned else 0.0
+            )
+            level = dial_levels.get(cid)
+            campaign.dashboard_has_dial_level = level is not None
+            campaign.dashboard_dial_level = level or 0.0
+
+    @api.model
+    def _reached_domain(self):
+        """Interactions that reached the customer: answered, not abandoned,
+        not wrapped up as no answer, busy, machine or wrong number."""
+        return [
+            ("date_answered", "!=", False),
+            ("state", "!=", "abandoned"),
+            "|",
+            ("disposition_id", "=", False),
+            ("disposition_id.outcome", "not in", NOT_REACHED_OUTCOMES),
+        ]
+
+    @api.model
+    def _abandon_rate_domain(self):
+        """The calls an abandonment rate is over: those that reached the
+        customer and those abandoned (answered with no agent free, or hung
+        up waiting)."""
+        return expression.OR([self._reached_domain(), [("state", "=", "abandoned")]])
+
+    def _dashboard_orders(self):
+        """{campaign id: (quotations and orders, confirmed revenue)} of the
+        orders made from the campaigns' calls."""
+        self.env["omnichannel.interaction"].flush_model(["campaign_id", "sale_order_id"])
+        self.env["sale.order"].flush_model(["state", "amount_untaxed", "currency_rate"])
+        # raw SQL: supervisors may not read every order; the figures only
+        self.env.cr.execute(
+            SQL(
+                """SELECT o.campaign_id, count(*),
+                          COALESCE(sum(CASE WHEN so.state = 'sale'
+                              THEN so.amount_untaxed / COALESCE(NULLIF(so.currency_rate, 0), 1.0)
+                              END), 0)
+                     FROM (SELECT DISTINCT i.campaign_id, i.sale_order_id
+                             FROM omnichannel_interaction i
+                            WHERE i.campaign_id IN %s AND i.sale_order_id IS NOT NULL) o
+                     JOIN sale_order so ON so.id = o.sale_order_id AND so.state != 'cancel'
+                    GROUP BY o.campaign_id""",
+                tuple(self.ids) or (0,),
+            )
+        )
+        return {row[0]: (row[1], row[2]) for row in self.env.cr.fetchall()}
+
+    def _dashboard_dial_levels(self):
+        """{campaign id: current dial level} of the campaigns the PBX dials;
+        the telephony addon's dialer overrides this (none without it)."""
+        return {}
 
     @api.onchange("queue_id")
     def _onchange_queue_id(self):
@@ -710,6 +907,15 @@ class OmnichannelCampaign(models.Model):
                 contact._start_preview(user)
                 return contact.with_env(self.env)._preview_payload()
         return False
+
+    @api.model
+    def console_preview_campaigns(self):
+        """The running preview campaigns the current user works, for the
+        console's "Next contact": ``[{"id", "name"}]``."""
+        return [
+            {"id": campaign.id, "name": campaign.name}
+            for campaign in self.browse()._preview_campaigns_for(self.env.user)
+        ]
 
     def action_open_next_contact(self):
         """Button: the next contact's call opens (the console pops the customer)."""

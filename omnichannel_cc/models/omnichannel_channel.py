@@ -28,7 +28,9 @@ class OmnichannelChannel(models.Model):
     """An entry point customers use: a DID number, an alias, a form, a page."""
 
     _name = "omnichannel.channel"
-    _inherit = ["mail.alias.mixin.optional"]
+    # utm.mixin (issue 16): the inbound campaign / source / medium of what comes
+    # in here, given to its interactions and to the orders made from them
+    _inherit = ["mail.alias.mixin.optional", "utm.mixin"]
     _description = "Contact center channel"
     _order = "sequence, name"
 

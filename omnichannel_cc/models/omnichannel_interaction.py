@@ -310,6 +310,19 @@ class OmnichannelInteraction(models.Model):
     campaign_id = fields.Many2one(
         related="campaign_contact_id.campaign_id", store=True, index="btree_not_null"
     )
+    # Odoo's utm (inbound attribution): ``campaign_id`` above is the outbound
+    # campaign, so the utm.mixin fields get a utm_ prefix here. Set at creation
+    # from the channel (or the outbound campaign's utm campaign); orders made
+    # from the interaction inherit them (sale.order is a utm.mixin).
+    utm_campaign_id = fields.Many2one(
+        "utm.campaign", string="Marketing campaign", index="btree_not_null", readonly=True
+    )
+    utm_source_id = fields.Many2one(
+        "utm.source", string="Source", index="btree_not_null", readonly=True
+    )
+    utm_medium_id = fields.Many2one(
+        "utm.medium", string="Medium", index="btree_not_null", readonly=True
+    )
     # --- end of campaigns -------------------------------------------------
 
     can_correct = fields.Boolean(
@@ -358,6 +371,7 @@ class OmnichannelInteraction(models.Model):
                 )
             if vals.get("state") in WAITING_STATES and not vals.get("date_queued"):
                 vals["date_queued"] = fields.Datetime.now()
+            self._utm_defaults(vals)  # campaigns (issue 16)
         records = super(OmnichannelInteraction, self._untrusted()).create(vals_list)
         # sudo: the creator may not read what was made (another agent's); company ids only
         self.env["omnichannel.queue"]._wallboard_notify(records.sudo().company_id.ids)
@@ -396,6 +410,46 @@ class OmnichannelInteraction(models.Model):
             records._callback_attempt_outcome()
             records._campaign_attempt_outcome()
         return result
+
+    # --- Campaigns (issue 16): utm attribution -----------------------------
+    @api.model
+    def _utm_defaults(self, vals):
+        """Fill the utm fields of new interaction ``vals`` left empty: an
+        attempt of an outbound campaign gets that campaign's utm campaign; an
+        inbound contact its channel's campaign, source and medium (an agent's
+        own outbound call on the line is nobody's campaign)."""
+        defaults = {}
+        if vals.get("campaign_contact_id"):
+            # sudo: the attribution is the campaign's, whoever creates the attempt
+            contact = (
+                self.env["omnichannel.campaign.contact"].sudo().browse(vals["campaign_contact_id"])
+            )
+            defaults["utm_campaign_id"] = contact.campaign_id.utm_campaign_id.id
+        elif vals.get("channel_id") and vals.get("direction", "inbound") == "inbound":
+            # sudo: the attribution is the channel's, whoever creates the contact
+            channel = self.env["omnichannel.channel"].sudo().browse(vals["channel_id"])
+            defaults = {
+                "utm_campaign_id": channel.campaign_id.id,
+                "utm_source_id": channel.source_id.id,
+                "utm_medium_id": channel.medium_id.id,
+            }
+        for fname, value in defaults.items():
+            if value and not vals.get(fname):
+                vals[fname] = value
+
+    def _utm_values(self):
+        """The utm.mixin values of a record made from this interaction (an
+        order, or a lead in a crm bridge)."""
+        self.ensure_one()
+        # sudo: the agent may not read utm records; their ids only
+        rec = self.sudo()
+        return {
+            "campaign_id": rec.utm_campaign_id.id,
+            "source_id": rec.utm_source_id.id,
+            "medium_id": rec.utm_medium_id.id,
+        }
+
+    # --- end of campaigns -------------------------------------------------
 
     def _untrusted(self):
         """These records without the state machine's or an action's trust."""
@@ -1342,6 +1396,15 @@ class OmnichannelInteraction(models.Model):
                     "hold_seconds": seconds_between(rec.hold_since, now),
                     "hold_duration": rec.hold_duration,
                     "transfer_count": rec.transfer_count,
+                    # campaigns (issue 16): a preview call the agent dials
+                    "campaign_contact_id": rec.campaign_contact_id.id or False,
+                    "campaign_name": rec.campaign_id.name or False,
+                    "campaign_phone": rec.campaign_contact_id.phone or False,
+                    "campaign_attempts": rec.campaign_contact_id.attempt_count,
+                    "campaign_dialed": bool(
+                        rec.campaign_contact_id
+                        and rec.campaign_contact_id.attempt_interaction_id == rec
+                    ),
                 }
             )
         return result
@@ -1370,6 +1433,12 @@ class OmnichannelInteraction(models.Model):
             "context": {
                 "default_partner_id": self.partner_id.id,
                 "default_omnichannel_interaction_ids": [fields.Command.link(self.id)],
+                # campaigns (issue 16): the order inherits the interaction's utm
+                **{
+                    f"default_{fname}": value
+                    for fname, value in self._utm_values().items()
+                    if value
+                },
             },
         }
 

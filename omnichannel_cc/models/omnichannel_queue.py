@@ -833,7 +833,67 @@ class OmnichannelQueue(models.Model):
             "channel_types": self._wallboard_labels("omnichannel.channel", "channel_type"),
             "break_reasons": [{"id": r.id, "name": r.name} for r in reasons],
             "totals": self._wallboard_totals(queue_list, agent_list),
+            "campaigns": self._wallboard_campaigns(queues, day_start),
         }
+
+    @api.model
+    def _wallboard_campaigns(self, queues, day_start):
+        """Campaigns (issue 16): tiles of the running campaigns of ``queues``:
+        contacts left, reached today and today's abandonment rate."""
+        campaigns = self.env["omnichannel.campaign"].search(
+            [("state", "=", "running"), ("queue_id", "in", queues.ids)]
+        )
+        if not campaigns:
+            return []
+        left = dict(
+            self.env["omnichannel.campaign.contact"]._read_group(
+                [
+                    ("campaign_id", "in", campaigns.ids),
+                    ("state", "in", ("pending", "in_progress")),
+                ],
+                ["campaign_id"],
+                ["__count"],
+            )
+        )
+        Interaction = self.env["omnichannel.interaction"]
+        today = [("campaign_id", "in", campaigns.ids), ("create_date", ">=", day_start)]
+        reached = dict(
+            Interaction._read_group(
+                today + campaigns._reached_domain(),
+                ["campaign_id"],
+                ["campaign_contact_id:count_distinct"],
+            )
+        )
+        # calls of today that reached the customer or were abandoned
+        calls = {}
+        for campaign, state, count in Interaction._read_group(
+            today + campaigns._abandon_rate_domain(),
+            ["campaign_id", "state"],
+            ["__count"],
+        ):
+            figures = calls.setdefault(campaign, [0, 0])
+            figures[0] += count
+            if state == "abandoned":
+                figures[1] += count
+        modes = dict(campaigns._fields["dial_mode"]._description_selection(self.env))
+        result = []
+        for campaign in campaigns:
+            answered_or_abandoned, abandoned = calls.get(campaign, (0, 0))
+            result.append(
+                {
+                    "id": campaign.id,
+                    "name": campaign.name,
+                    "queue_id": campaign.queue_id.id,
+                    "dial_mode": campaign.dial_mode,
+                    "dial_mode_label": modes.get(campaign.dial_mode, ""),
+                    "left": left.get(campaign, 0),
+                    "reached_today": reached.get(campaign, 0),
+                    "abandon_rate": round(100.0 * abandoned / answered_or_abandoned, 1)
+                    if answered_or_abandoned
+                    else 0.0,
+                }
+            )
+        return result
 
     @api.model
     def _wallboard_labels(self, model, field):

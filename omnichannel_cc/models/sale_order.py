@@ -12,6 +12,20 @@ class SaleOrder(models.Model):
         compute="_compute_omnichannel_case_count", string="Open cases of the customer"
     )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        orders = super().create(vals_list)
+        # campaigns (issue 16): an order made from an interaction inherits its
+        # utm campaign / source / medium, unless given its own
+        for order in orders:
+            # sudo: the order's interactions may be another agent's; ids only
+            interaction = order.sudo().omnichannel_interaction_ids.sorted("id")[:1]
+            if interaction and not (order.campaign_id or order.source_id or order.medium_id):
+                values = {k: v for k, v in interaction._utm_values().items() if v}
+                if values:
+                    order.write(values)
+        return orders
+
     @api.depends("omnichannel_interaction_ids")
     def _compute_omnichannel_interaction_count(self):
         counts = dict(

@@ -19,3 +19,5 @@ from . import test_state_machine
 from . import test_hoot
 from . import test_console_wording
 from . import test_campaign
+from . import test_campaign_report
+from . import test_campaign_ui

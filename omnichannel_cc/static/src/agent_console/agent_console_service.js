@@ -82,6 +82,8 @@ export class AgentConsole {
             data: null,
             loadedAt: Date.now(),
             now: Date.now(),
+            // running preview campaigns of the agent's queues (campaigns, issue 16)
+            campaigns: [],
             // the side panel: one interaction (or offer) and its customer
             panel: {
                 open: false,
@@ -310,6 +312,47 @@ export class AgentConsole {
         if (controller?.action?.res_model === "omnichannel.interaction") {
             await this.action.doAction("soft_reload");
         }
+    }
+
+    // ------------------------------------------------------------------
+    // Campaigns (issue 16): preview dialing
+    // ------------------------------------------------------------------
+    async loadCampaigns() {
+        try {
+            this.state.campaigns = await this.orm.silent.call(
+                "omnichannel.campaign",
+                "console_preview_campaigns",
+                []
+            );
+        } catch {
+            this.state.campaigns = [];
+        }
+    }
+
+    /** The next contact of the agent's preview campaigns, in the customer panel. */
+    async nextContact() {
+        const payload = await this.run(
+            this.orm.call("omnichannel.campaign", "action_next_contact", [[]])
+        );
+        if (!payload) {
+            this.notification.add(_t("Nobody left to call now."), { type: "info" });
+            return false;
+        }
+        await this.openPanel(payload.interaction_id, payload.partner_id);
+        return payload;
+    }
+
+    /** The agent dials the campaign contact: the attempt is counted. */
+    async dialCampaign(interaction) {
+        const result = await this.run(
+            this.orm.call("omnichannel.campaign.contact", "action_dial", [
+                [interaction.campaign_contact_id],
+            ])
+        );
+        this.notification.add(_t("Dialing %(phone)s", { phone: result.phone }), {
+            type: "info",
+        });
+        return result;
     }
 
     setState(state, breakReasonId = false) {

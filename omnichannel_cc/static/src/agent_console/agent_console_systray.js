@@ -103,7 +103,17 @@ export class AgentConsoleSystray extends Component {
     }
 
     onRefresh() {
-        return this.console.load();
+        return Promise.all([this.console.load(), this.console.loadCampaigns()]);
+    }
+
+    /** Campaigns (issue 16): the running preview campaigns the agent works. */
+    get campaignNames() {
+        return this.cstate.campaigns.map((campaign) => campaign.name).join(", ");
+    }
+
+    onNextContact() {
+        this.dropdown.close();
+        return this.console.nextContact();
     }
 }
 

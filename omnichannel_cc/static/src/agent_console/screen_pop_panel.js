@@ -135,6 +135,11 @@ export class ScreenPopPanel extends Component {
         return this.console.end(this.interaction);
     }
 
+    /** Campaigns (issue 16): dial the preview contact (the attempt counts). */
+    onDial() {
+        return this.console.dialCampaign(this.interaction);
+    }
+
     onHold() {
         return this.console.hold(this.interaction, !this.interaction.is_on_hold);
     }

@@ -262,3 +262,40 @@ test("customer panel: open credits explain unpaid invoices with nothing due", as
     expect(".o_omnichannel_screen_pop_credit").toHaveText(/Open credit/);
     expect(".o_omnichannel_screen_pop_balance.alert-danger").toHaveCount(0);
 });
+
+test("campaigns: Next contact opens the customer panel, Dial counts the attempt", async () => {
+    const { server } = await mountConsole({});
+    await click(".o_omnichannel_console_toggle");
+    await waitFor(".o_omnichannel_console_interactions");
+    expect(".o_omnichannel_console_next_contact").toHaveCount(0);
+    await click(".o_omnichannel_console_toggle"); // closed again
+
+    server.campaigns = [{ id: 5, name: "Collections March" }];
+    server.nextContacts = [
+        makeInteraction({
+            id: 701,
+            name: "INT/0701",
+            direction: "outbound",
+            campaign_contact_id: 31,
+            campaign_name: "Collections March",
+            campaign_phone: "+48601100001",
+        }),
+    ];
+    await click(".o_omnichannel_console_toggle");
+    await waitFor(".o_omnichannel_console_campaigns:contains(Collections March)");
+    await click(".o_omnichannel_console_next_contact");
+    await waitFor(".o_omnichannel_screen_pop_campaign:contains(Collections March)");
+    expect(".o_omnichannel_screen_pop_campaign a").toHaveAttribute("href", "tel:+48601100001");
+    expect(".o_omnichannel_screen_pop_campaign_attempts").toHaveCount(0);
+    await click(".o_omnichannel_action_dial");
+    await waitFor(".o_omnichannel_screen_pop_campaign_attempts:contains(Attempt 1)");
+    expect(".o_omnichannel_action_dial").toHaveCount(0);
+    await waitFor(".o_notification:contains(Dialing +48601100001)");
+    expect(server.calls).toInclude("action_next_contact");
+    expect(server.calls).toInclude("action_dial:31");
+
+    // nobody left: a notice, no panel change
+    await click(".o_omnichannel_console_toggle");
+    await click(await waitFor(".o_omnichannel_console_next_contact"));
+    await waitFor(".o_notification:contains(Nobody left to call now.)");
+});

@@ -103,6 +103,11 @@ export function makeInteraction(values = {}) {
         case_name: false,
         sale_order_id: false,
         sale_order_name: false,
+        campaign_contact_id: false,
+        campaign_name: false,
+        campaign_phone: false,
+        campaign_attempts: 0,
+        campaign_dialed: false,
         ...values,
     };
 }
@@ -179,6 +184,9 @@ export function mockConsoleServer(values) {
         closed: [],
         /** figures of the customer panel replacing makeScreenPop()'s (balance, invoices...) */
         popValues: {},
+        /** running preview campaigns of the agent, and the contacts they give next */
+        campaigns: [],
+        nextContacts: [],
     };
     onRpc("res.users", "has_group", ({ args }) =>
         args[1] === "omnichannel_cc.group_omnichannel_agent" ? server.isAgent : false
@@ -280,6 +288,31 @@ export function mockConsoleServer(values) {
             disposition: disposition?.name || false,
         });
         return true;
+    });
+    // campaigns (issue 16): preview dialing
+    onRpc("omnichannel.campaign", "console_preview_campaigns", () => jsonCopy(server.campaigns));
+    onRpc("omnichannel.campaign", "action_next_contact", () => {
+        server.calls.push("action_next_contact");
+        const interaction = server.nextContacts.shift();
+        if (!interaction) {
+            return false;
+        }
+        server.data.interactions.push(interaction);
+        server.data.presence.state = "busy";
+        return {
+            contact_id: interaction.campaign_contact_id,
+            interaction_id: interaction.id,
+            partner_id: interaction.partner_id,
+        };
+    });
+    onRpc("omnichannel.campaign.contact", "action_dial", ({ args }) => {
+        server.calls.push(`action_dial:${args[0]}`);
+        const interaction = server.data.interactions.find(
+            (i) => i.campaign_contact_id === args[0][0]
+        );
+        interaction.campaign_attempts++;
+        interaction.campaign_dialed = true;
+        return { phone: interaction.campaign_phone, interaction_id: interaction.id };
     });
     return server;
 }

@@ -115,6 +115,18 @@ function makeBoard() {
             ["chat", "Czat"],
         ],
         break_reasons: [{ id: 3, name: "Lunch" }],
+        campaigns: [
+            {
+                id: 21,
+                name: "Collections March",
+                queue_id: 11,
+                dial_mode: "preview",
+                dial_mode_label: "Podgląd",
+                left: 37,
+                reached_today: 12,
+                abandon_rate: 2.5,
+            },
+        ],
         totals: {
             waiting: 2,
             longest_wait: 50,
@@ -234,4 +246,20 @@ test("set an agent's state: sent to the server, confirmed with the server's labe
     expect(server.calls).toEqual([`action_set_state:${JSON.stringify([[1], "offline", false])}`]);
     await waitFor(`${ANNA}[data-state='offline']`);
     expect(`${ANNA} .o_omnichannel_wallboard_state`).toHaveClass("text-bg-secondary");
+});
+
+test("campaign tiles: contacts left, reached today and abandonment of each running campaign", async () => {
+    const server = await mountWallboard();
+    const tile = ".o_omnichannel_wallboard_campaign[data-campaign-name='Collections March']";
+    expect(`${tile} .o_omnichannel_wallboard_campaign_mode`).toHaveText("Podgląd");
+    expect(`${tile} .o_omnichannel_wallboard_campaign_left`).toHaveText("37");
+    expect(`${tile} .o_omnichannel_wallboard_campaign_reached`).toHaveText("12");
+    expect(`${tile} .o_omnichannel_wallboard_campaign_abandon`).toHaveText("2.5%");
+    // the campaign paused: its tile goes with the next load
+    server.board.campaigns = [];
+    await click(".o_omnichannel_wallboard_refresh");
+    await waitFor(".o_omnichannel_wallboard_tile[data-queue-name='Support']");
+    await advanceTime(DEBOUNCE);
+    expect(tile).toHaveCount(0);
+    expect(".o_omnichannel_wallboard_campaigns").toHaveCount(0);
 });

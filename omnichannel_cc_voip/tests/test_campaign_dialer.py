@@ -356,3 +356,12 @@ class TestCampaignDialer(OmnichannelCommon):
                 self.env.cr.savepoint(),
             ):
                 campaign._dialer_run()
+
+    def test_pacing_decisions_open_for_supervisors(self):
+        campaign = self._campaign()
+        action = campaign.with_user(self.supervisor_sales).action_view_pacing_log()
+        Log = self.env[action["res_model"]].with_user(self.supervisor_sales)
+        for view_type in ("list", "graph"):
+            self.assertTrue(Log.get_views([(False, view_type)])["views"][view_type]["arch"])
+        form = campaign.with_user(self.agent_sales).get_views([(False, "form")])
+        self.assertIn("machine_action", form["views"]["form"]["arch"])

@@ -68,6 +68,8 @@ SUPERVISOR_GROUP = "omnichannel_cc.group_omnichannel_supervisor"
 NOT_REACHED_OUTCOMES = ("no_answer", "busy", "machine", "no_contact", "wrong_number")
 # the dashboard's live abandonment rate is over this period
 DASHBOARD_ABANDON_HOURS = 24
+# the telephony addon's record of every pacing decision (dial level)
+PACING_LOG_MODEL = "omnichannel.campaign.pacing.log"
 
 
 class OmnichannelCampaign(models.Model):
@@ -469,9 +471,27 @@ class OmnichannelCampaign(models.Model):
         return {row[0]: (row[1], row[2]) for row in self.env.cr.fetchall()}
 
     def _dashboard_dial_levels(self):
-        """{campaign id: current dial level} of the campaigns the PBX dials;
-        the telephony addon's dialer overrides this (none without it)."""
-        return {}
+        """{campaign id: current dial level} of the campaigns the PBX dials,
+        from the telephony addon's last pacing decision (none without it)."""
+        dialed = self.filtered(lambda campaign: campaign.dial_mode != "preview")
+        if not dialed or PACING_LOG_MODEL not in self.env:
+            return {}
+        log = self.env[PACING_LOG_MODEL]
+        log.flush_model(["campaign_id", "date", "level"])
+        # raw SQL: the last decision of each campaign, whoever may read the log
+        self.env.cr.execute(
+            SQL(
+                """SELECT DISTINCT ON (campaign_id) campaign_id, level
+                     FROM %s
+                    WHERE campaign_id IN %s
+                    ORDER BY campaign_id, date DESC, id DESC""",
+                SQL.identifier(log._table),
+                tuple(dialed.ids),
+            )
+        )
+        levels = dict.fromkeys(dialed.ids, 0.0)
+        levels.update(self.env.cr.fetchall())
+        return levels
 
     @api.onchange("queue_id")
     def _onchange_queue_id(self):

@@ -2,7 +2,7 @@
 analysis (figures recounted in Python), the supervisor's dashboard and the
 wallboard's campaign tiles, and who sees them."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from freezegun import freeze_time
 
@@ -261,6 +261,20 @@ class TestCampaignReport(OmnichannelCommon):
         )
         self.assertAlmostEqual(campaign.dashboard_progress, 0.0)
         self.assertEqual(campaign.dashboard_left, 1)
+
+    def test_dashboard_dial_level_of_the_pbx_dialer(self):
+        if "omnichannel.campaign.pacing.log" not in self.env:
+            self.skipTest("the dial level comes from the telephony addon's pacing log")
+        campaign = self._campaign(self.p1, dial_mode="progressive")
+        self.assertTrue(campaign.dashboard_has_dial_level)
+        self.assertEqual(campaign.dashboard_dial_level, 0.0, "no decision yet")
+        Log = self.env["omnichannel.campaign.pacing.log"].sudo()  # the dialer writes it
+        Log.create({"campaign_id": campaign.id, "date": T0, "level": 1.5})
+        Log.create({"campaign_id": campaign.id, "date": T0 + timedelta(minutes=1), "level": 2.25})
+        campaign.invalidate_recordset()
+        self.assertEqual(campaign.dashboard_dial_level, 2.25, "the last decision")
+        preview = self._campaign(self.p2)
+        self.assertFalse(preview.dashboard_has_dial_level, "nothing to pace in preview")
 
     def test_wallboard_campaign_tiles(self):
         campaign, _contacts, _calls, _order = self._run_campaign()

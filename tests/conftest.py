@@ -14,6 +14,7 @@ ADDONS = (
     "omnichannel_cc_sms",
     "omnichannel_cc_voip",
     "omnichannel_cc_survey",
+    "omnichannel_cc_survey_sms",
 )
 CORE = "omnichannel_cc"
 

@@ -352,3 +352,13 @@ class TestCampaignReport(OmnichannelCommon):
         )
         with self.assertRaises(AccessError):
             Report.with_user(self.plain_user).search([])
+        # the analysis opens for the supervisor, grouped by each dimension
+        as_sup = Report.with_user(self.supervisor_sales)
+        as_sup.get_views([(False, "pivot"), (False, "graph"), (False, "list"), (False, "search")])
+        for dimension in ("campaign_id", "utm_campaign_id", "channel_id", "agent_id", "outcome"):
+            groups = as_sup.read_group(
+                [], ["contacts:sum", "attempts:sum", "revenue:sum", "abandon_rate:avg"], [dimension]
+            )
+            self.assertEqual(sum(g["attempts"] for g in groups), sum(mine.mapped("attempts")))
+        # the interaction form shows the attribution to the agent
+        self.env["omnichannel.interaction"].with_user(self.agent_sales).get_views([(False, "form")])

@@ -211,6 +211,20 @@ class TestCampaignDialer(OmnichannelCommon):
         self.assertEqual(dial.interaction_id.state, "offered")
         self.assertEqual(dial.interaction_id.agent_id, self.agent_sales)
         self.assertEqual(dial.contact_id.user_id, self.agent_sales)
+        # the PBX asks where to send the answered call, as for an inbound one
+        route = self.env["omnichannel.interaction"]._voip_route(
+            self.channel_phone.sudo(),
+            cti.parse_route(
+                {
+                    "call_id": dial.call_id,
+                    "from": dial.contact_id.phone,
+                    "to": "+48225550101",
+                    "timestamp": int(T0.replace(tzinfo=UTC).timestamp()),
+                }
+            ),
+        )
+        self.assertEqual(route["interaction_id"], dial.interaction_id.id)
+        self.assertEqual(route["agent_id"], self.agent_sales.id)
         interaction = dial.interaction_id
         with freeze_time(T0 + timedelta(seconds=1)):
             interaction.offer_ids.with_user(self.agent_sales).action_accept()

@@ -870,6 +870,16 @@ class OmnichannelCampaign(models.Model):
         action["context"] = {}
         return action
 
+    def action_view_report(self):
+        """The campaign analysis of this campaign, per agent and outcome."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "omnichannel_cc.omnichannel_campaign_report_action"
+        )
+        action["domain"] = [("campaign_id", "=", self.id)]
+        action["context"] = {"pivot_row_groupby": ["agent_id"], "pivot_column_groupby": ["outcome"]}
+        return action
+
     @api.model
     def _cron_refresh(self):
         """Re-evaluate the lists of running campaigns whose refresh is due."""

@@ -360,5 +360,10 @@ class TestCampaignReport(OmnichannelCommon):
                 [], ["contacts:sum", "attempts:sum", "revenue:sum", "abandon_rate:avg"], [dimension]
             )
             self.assertEqual(sum(g["attempts"] for g in groups), sum(mine.mapped("attempts")))
+        # from the campaign's form
+        action = campaign.with_user(self.supervisor_sales).action_view_report()
+        self.assertEqual(
+            Report.with_user(self.supervisor_sales).search(action["domain"]), as_supervisor
+        )
         # the interaction form shows the attribution to the agent
         self.env["omnichannel.interaction"].with_user(self.agent_sales).get_views([(False, "form")])

@@ -379,3 +379,30 @@ class TestCampaignDialer(OmnichannelCommon):
             self.assertTrue(Log.get_views([(False, view_type)])["views"][view_type]["arch"])
         form = campaign.with_user(self.agent_sales).get_views([(False, "form")])
         self.assertIn("machine_action", form["views"]["form"]["arch"])
+
+    def test_the_dialer_wakes_when_an_agent_is_free_or_a_call_ends(self):
+        cron = self.env.ref("omnichannel_cc_voip.ir_cron_campaign_dialer")
+        Trigger = self.env["ir.cron.trigger"].sudo()
+
+        def triggers():
+            return Trigger.search_count([("cron_id", "=", cron.id)])
+
+        with freeze_time(T0):
+            campaign = self._campaign()
+            campaign.action_start()
+            before = triggers()
+            self._live(self.agent_sales)
+            self.assertEqual(triggers(), before + 1, "an agent became available")
+            dial = campaign._dialer_run()
+            self.env["omnichannel.agent"]._for_user(self.agent_sales).with_user(
+                self.agent_sales
+            ).action_my_state("offline")
+            self._event(dial, "answered")
+            self.assertEqual(triggers(), before + 2, "the 2-second deadline of the answer")
+        with freeze_time(T0 + timedelta(seconds=1)):
+            # the customer hangs up before anybody took the call: abandoned
+            self._event(dial, "hangup")
+        self.assertEqual(triggers(), before + 3, "a line is free")
+        self.assertEqual(dial.state, "abandoned")
+        self.assertEqual(dial.interaction_id.state, "abandoned")
+        self.assertEqual(dial.contact_id.last_outcome, "abandoned")

@@ -22,8 +22,9 @@ class OmnichannelCampaignReport(models.Model):
       untaxed amount in the company's currency once confirmed.
 
     Rates are per-row 100 / 0 / NULL numbers averaged by the pivot, as in the
-    interaction analysis: ``reach_rate`` on contacts, ``abandon_rate`` on
-    finished calls.
+    interaction analysis: ``reach_rate`` on contacts, ``abandon_rate`` on the
+    calls that reached the customer or were abandoned (as the campaign's
+    dashboard counts it).
     """
 
     _name = "omnichannel.campaign.report"
@@ -149,9 +150,8 @@ class OmnichannelCampaignReport(models.Model):
         CASE WHEN i.campaign_contact_id IS NOT NULL THEN NULL
              WHEN %(reached)s THEN 100.0
              WHEN i.state NOT IN %(waiting)s THEN 0.0 END AS reach_rate,
-        CASE WHEN i.state IN %(waiting)s THEN NULL
-             WHEN i.state = 'abandoned' THEN 100.0
-             ELSE 0.0 END AS abandon_rate
+        CASE WHEN i.state = 'abandoned' THEN 100.0
+             WHEN %(reached)s THEN 0.0 END AS abandon_rate
     FROM omnichannel_interaction i
     LEFT JOIN omnichannel_campaign_contact ct ON ct.id = i.campaign_contact_id
     LEFT JOIN omnichannel_campaign cmp ON cmp.id = i.campaign_id

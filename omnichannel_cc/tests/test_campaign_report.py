@@ -295,6 +295,11 @@ class TestCampaignReport(OmnichannelCommon):
             campaign.invalidate_recordset()
             # one call reached Anna, one was abandoned; Bogdan's unanswered call counts not
             self.assertAlmostEqual(campaign.dashboard_abandon_rate, 50.0)
+        self.env.flush_all()
+        [[rate, abandoned]] = self.env["omnichannel.campaign.report"]._read_group(
+            [("campaign_id", "=", campaign.id)], [], ["abandon_rate:avg", "abandoned:sum"]
+        )
+        self.assertEqual((rate, abandoned), (50.0, 1), "the analysis counts as the dashboard")
         claims = self._campaign(self.p3, name="Claims renewals", queue_id=self.queue_claims.id)
         claims.action_start()
         with freeze_time(T0):

@@ -274,6 +274,9 @@ class OmnichannelCampaignDial(models.Model):
             reason = values.get("reason")
             self._set_state(dialer.pacing_outcome(reason))
             self.contact_id._attempt_ended(self.interaction_id, dialer.failure_outcome(reason))
+        elif self.state == "waiting":
+            # the person hung up before an agent answered (the AMI bridge says "failed")
+            return self._on_hangup(values, agent)
         return False, None
 
     def _on_hangup(self, values, agent):

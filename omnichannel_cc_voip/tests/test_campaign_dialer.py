@@ -406,3 +406,19 @@ class TestCampaignDialer(OmnichannelCommon):
         self.assertEqual(dial.state, "abandoned")
         self.assertEqual(dial.interaction_id.state, "abandoned")
         self.assertEqual(dial.contact_id.last_outcome, "abandoned")
+
+    def test_a_failure_reported_while_waiting_for_an_agent_is_an_abandon(self):
+        with freeze_time(T0):
+            campaign = self._campaign()
+            campaign.action_start()
+            self._live(self.agent_sales)
+            dial = campaign._dialer_run()
+            self.env["omnichannel.agent"]._for_user(self.agent_sales).with_user(
+                self.agent_sales
+            ).action_my_state("offline")
+            self._event(dial, "answered", amd="notsure")
+            self.assertEqual(dial.state, "waiting", "not sure: a person")
+            # the AMI bridge reports a hang-up before any agent answered as "failed"
+            self._event(dial, "failed", reason="Normal Clearing")
+        self.assertEqual(dial.state, "abandoned")
+        self.assertEqual(dial.contact_id.last_outcome, "abandoned")

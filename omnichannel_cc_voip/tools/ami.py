@@ -40,6 +40,11 @@ DEFAULT_PORT = 5038
 # Channel variable click-to-dial sets (originate(variables=...)); the
 # translator adds it to the call's CTI events as "interaction_id".
 INTERACTION_VARIABLE = "OMNICHANNEL_INTERACTION"
+# Channel variables of a campaign dialer call (tools/dialer.py): the call id
+# Odoo gave it, reported as the call's "call_id"; AMD()'s verdict, reported
+# as an "answered" event with "amd".
+DIALER_CALL_VARIABLE = "OMNICHANNEL_CALL_ID"
+AMD_VARIABLE = "AMDSTATUS"
 
 SPY_OPTIONS = {
     # ChanSpy options: q = no beep nor channel name announced, E = stop when
@@ -586,6 +591,7 @@ class _Call:
         self.transfers = 0
         self.last_dial_status = None
         self.interaction_id = None
+        self.dialer_call_id = None
         self.emitted = set()
         self.pending = []
 
@@ -621,7 +627,11 @@ class AmiEventTranslator:
     calls an agent places. Calls between extensions only are not reported.
     An event repeated by Asterisk does not produce its CTI event twice.
     When the call carries the ``OMNICHANNEL_INTERACTION`` channel variable
-    (click-to-dial), its events also carry ``"interaction_id"`` (int).
+    (click-to-dial), its events also carry ``"interaction_id"`` (int). A
+    campaign dialer call (``OMNICHANNEL_CALL_ID`` set by its Originate) is
+    reported under that call id, and the ``AMDSTATUS`` its dialplan's
+    ``AMD()`` sets becomes ``answered`` with ``"amd"`` (``human``,
+    ``machine``, ``notsure``) and no agent.
 
     :param clock: returns UNIX seconds; used when events carry no
         ``Timestamp`` (``timestampevents = no`` in manager.conf)
@@ -740,7 +750,7 @@ class AmiEventTranslator:
             call.emitted.add(key)
         cti = {
             "event": name,
-            "call_id": call.linkedid,
+            "call_id": call.dialer_call_id or call.linkedid,
             "from": call.caller,
             "to": call.called,
             "timestamp": self._timestamp(event),
@@ -936,7 +946,13 @@ class AmiEventTranslator:
 
     def _on_var_set(self, event):
         variable = event.get("Variable", "")
-        if variable not in (INTERACTION_VARIABLE, "MIXMONITOR_FILENAME", "VM_MESSAGEFILE"):
+        if variable not in (
+            INTERACTION_VARIABLE,
+            DIALER_CALL_VARIABLE,
+            AMD_VARIABLE,
+            "MIXMONITOR_FILENAME",
+            "VM_MESSAGEFILE",
+        ):
             return []
         call = self._call_of_leg(event)
         if call is None:
@@ -947,6 +963,19 @@ class AmiEventTranslator:
             if value.isdigit() and not call.interaction_id:
                 call.interaction_id = int(value)
             return []
+        if variable == DIALER_CALL_VARIABLE:
+            if value and not call.dialer_call_id:
+                call.dialer_call_id = value
+                # Originate of Local/<number>@<context>: the number called
+                local = _LOCAL_CHANNEL_RE.match(event.get("Channel", ""))
+                if local and not call.called:
+                    call.called = local["endpoint"]
+            return []
+        if variable == AMD_VARIABLE:
+            verdict = value.lower()
+            if not call.dialer_call_id or verdict not in ("human", "machine", "notsure"):
+                return []  # not a campaign call, or AMD saw a hang-up (its Hangup follows)
+            return self._emit(call, "answered", event, key=("answered", "amd"), amd=verdict)
         if variable == "MIXMONITOR_FILENAME":
             return self._emit_or_defer(
                 call,

@@ -78,3 +78,35 @@ def test_originate_refuses_what_would_break_the_ami_message():
         dialer.originate_dialer_action("+48601200001", "trunk", "c-1\r\nAction: Hangup", 5, 2)
     with pytest.raises(ValueError):
         dialer.originate_dialer_action("+48601200001", "", "c-1", 5, 2)
+
+
+def test_ami_bridge_reports_a_campaign_call_under_its_call_id_with_amd():
+    (ami,) = load_tools("ami", addon="omnichannel_cc_voip")
+    translator = ami.AmiEventTranslator(clock=lambda: 1_772_442_000)
+    leg = {
+        "Channel": "Local/+48601200001@from-internal-00000001;1",
+        "Uniqueid": "1772442000.1",
+        "Linkedid": "1772442000.1",
+        "CallerIDNum": "+48225550101",
+        "Exten": "s",
+    }
+    out = translator.feed(dict(leg, Event="Newchannel"))
+    out += translator.feed(
+        dict(leg, Event="VarSet", Variable="OMNICHANNEL_CALL_ID", Value="dialer-3-9-ab")
+    )
+    out += translator.feed(dict(leg, Event="VarSet", Variable="AMDSTATUS", Value="MACHINE"))
+    # repeated by Asterisk: reported once
+    out += translator.feed(dict(leg, Event="VarSet", Variable="AMDSTATUS", Value="MACHINE"))
+    assert [(e["event"], e["call_id"], e.get("amd"), e.get("agent")) for e in out] == [
+        ("answered", "dialer-3-9-ab", "machine", None)
+    ]
+    (cti,) = load_tools("cti", addon="omnichannel_cc_voip")
+    assert cti.parse_event(out[0])["amd"] == "machine"
+
+
+def test_ami_bridge_ignores_amd_of_other_calls():
+    (ami,) = load_tools("ami", addon="omnichannel_cc_voip")
+    translator = ami.AmiEventTranslator(clock=lambda: 1_772_442_000)
+    leg = {"Channel": "PJSIP/trunk-00000002", "Uniqueid": "7.2", "Linkedid": "7.2"}
+    translator.feed(dict(leg, Event="Newchannel", CallerIDNum="+48601200002", Exten="100"))
+    assert translator.feed(dict(leg, Event="VarSet", Variable="AMDSTATUS", Value="HUMAN")) == []

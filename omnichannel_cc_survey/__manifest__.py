@@ -16,11 +16,18 @@
         "views/survey_answer_templates.xml",
         "views/omnichannel_queue_views.xml",
         "views/omnichannel_interaction_views.xml",
+        "views/omnichannel_campaign_views.xml",
         "views/omnichannel_survey_invitation_views.xml",
         "views/survey_user_input_views.xml",
         "report/omnichannel_survey_report_views.xml",
         "views/omnichannel_survey_menus.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "omnichannel_cc_survey/static/tests/tours/**/*",
+        ],
+    },
+    "demo": ["demo/omnichannel_survey_demo.xml"],
     "installable": True,
     "development_status": "Alpha",
 }

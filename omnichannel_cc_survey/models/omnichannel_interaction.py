@@ -1,6 +1,6 @@
 from odoo import api, fields, models
 
-from .omnichannel_queue import KIND_SELECTION
+from .omnichannel_queue import KIND_SELECTION, TEMPLATES
 
 
 class OmnichannelInteraction(models.Model):
@@ -31,6 +31,24 @@ class OmnichannelInteraction(models.Model):
         if new_state == "done" and changed:
             self.env["omnichannel.survey.invitation"]._schedule(changed)
         return changed
+
+    def _survey_kind(self):
+        """The measure asked after this interaction: its campaign's, else its queue's."""
+        self.ensure_one()
+        return self.campaign_id.satisfaction_kind or self.queue_id.satisfaction_kind
+
+    def _survey_template(self, kind=None):
+        """The survey a ``kind`` answer (default: this interaction's measure)
+        is stored in: the queue's when it asks the same measure, else the
+        shipped one of the measure."""
+        self.ensure_one()
+        kind = kind or self._survey_kind()
+        if self.queue_id.satisfaction_kind == kind and self.queue_id.survey_id:
+            return self.queue_id.survey_id
+        survey = self.env["survey.survey"]
+        return (
+            (self.env.ref(TEMPLATES[kind], raise_if_not_found=False) or survey) if kind else survey
+        )
 
     @api.model
     def _survey_record_answer(
@@ -65,7 +83,7 @@ class OmnichannelInteraction(models.Model):
                     "agent_id": interaction.agent_id.id,
                     "company_id": interaction.company_id.id,
                     "kind": kind,
-                    "survey_id": queue.survey_id.id,
+                    "survey_id": interaction._survey_template(kind).id,
                     "send_channel": False,
                     "date_scheduled": fields.Datetime.now(),
                 }

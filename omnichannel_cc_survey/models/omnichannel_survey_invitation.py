@@ -141,7 +141,7 @@ class OmnichannelSurveyInvitation(models.Model):
         it. Nothing is sent here."""
         # sudo: the closing agent may not create invitations; the rules decide, not the agent
         interactions = interactions.sudo().filtered(
-            lambda i: i.state == "done" and i.queue_id.satisfaction_kind and i.partner_id
+            lambda i: i.state == "done" and i.partner_id and i._survey_kind()
         )
         if not interactions:
             return self.browse()
@@ -174,8 +174,8 @@ class OmnichannelSurveyInvitation(models.Model):
                     "queue_id": queue.id,
                     "agent_id": interaction.agent_id.id,
                     "company_id": interaction.company_id.id,
-                    "kind": queue.satisfaction_kind,
-                    "survey_id": queue.survey_id.id,
+                    "kind": interaction._survey_kind(),
+                    "survey_id": interaction._survey_template().id,
                     "state": "skipped" if reason else "scheduled",
                     "skip_reason": reason,
                     "date_scheduled": date_scheduled,
@@ -196,7 +196,11 @@ class OmnichannelSurveyInvitation(models.Model):
         partner = interaction.partner_id
         if interaction.disposition_id in queue.survey_excluded_disposition_ids:
             return "disposition"
-        if partner.user_ids or partner.commercial_partner_id == interaction.company_id.partner_id:
+        # employees (internal users' partners, the company itself), not portal customers
+        if (
+            partner.user_ids.filtered(lambda user: not user.share)
+            or partner.commercial_partner_id == interaction.company_id.partner_id
+        ):
             return "internal"
         if queue.survey_min_seconds and (interaction.talk_duration or 0) < queue.survey_min_seconds:
             return "short"
@@ -411,18 +415,19 @@ class OmnichannelSurveyInvitation(models.Model):
 
     def _store_rating(self):
         """A CSAT answer is a ``rating.rating`` of the agent, as live chat's."""
-        interaction = self.interaction_id
-        self.rating_id = self.env["rating.rating"].create(
-            {
-                "res_model_id": self.env["ir.model"]._get_id(interaction._name),
-                "res_id": interaction.id,
-                "partner_id": self.partner_id.id,
-                "rated_partner_id": self.agent_id.partner_id.id,
-                "rating": self.value,
-                "feedback": self.comment or False,
-                "consumed": True,
-            }
-        )
+        model_id = self.env["ir.model"]._get_id("omnichannel.interaction")
+        for invitation in self:
+            invitation.rating_id = self.env["rating.rating"].create(
+                {
+                    "res_model_id": model_id,
+                    "res_id": invitation.interaction_id.id,
+                    "partner_id": invitation.partner_id.id,
+                    "rated_partner_id": invitation.agent_id.partner_id.id,
+                    "rating": invitation.value,
+                    "feedback": invitation.comment or False,
+                    "consumed": True,
+                }
+            )
 
     # ------------------------------------------------------------------
     # Closed loop
@@ -430,6 +435,11 @@ class OmnichannelSurveyInvitation(models.Model):
     def _create_followup(self):
         """An activity for the queue's supervisor on the interaction, with the
         customer's comment and case."""
+        for invitation in self:
+            invitation._create_followup_one()
+
+    def _create_followup_one(self):
+        self.ensure_one()
         interaction = self.interaction_id
         supervisor = self.queue_id.supervisor_ids[:1]
         if not supervisor:

@@ -2,3 +2,4 @@ from . import test_invitation_rules
 from . import test_survey_answer
 from . import test_survey_access
 from . import test_survey_page
+from . import test_survey_tour

@@ -3,7 +3,7 @@ from datetime import timedelta
 from freezegun import freeze_time
 
 from odoo import fields
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
 from ..tools import satisfaction
@@ -108,6 +108,14 @@ class TestInvitationRules(OmnichannelSurveyCommon):
         for reason, interaction in cases.items():
             invitation = self._invitation(interaction)
             self.assertEqual((invitation.state, invitation.skip_reason), ("skipped", reason))
+        # a portal customer is a customer, not an internal contact
+        self.queue.survey_min_seconds = 0
+        portal = new_test_user(
+            self.env, login="survey_portal", groups="base.group_portal", email="p@example.com"
+        )
+        self.assertEqual(
+            self._invitation(self._closed(partner=portal.partner_id)).state, "scheduled"
+        )
 
     def test_window_expires(self):
         interaction = self._closed()
@@ -171,3 +179,27 @@ class TestInvitationRules(OmnichannelSurveyCommon):
         interaction = self._closed()
         self.Invitation._schedule(interaction)
         self.assertEqual(len(self._invitation(interaction)), 1)
+
+    def test_campaign_measure_wins(self):
+        campaign = self.env["omnichannel.campaign"].create(
+            {"name": "Renewals", "queue_id": self.queue.id, "satisfaction_kind": "csat"}
+        )
+
+        def campaign_call():
+            customer = self._new_customer(f"Renewal {self.Invitation.search_count([])}")
+            contact = self.env["omnichannel.campaign.contact"].create(
+                {"campaign_id": campaign.id, "partner_id": customer.id}
+            )
+            return self._closed(partner=customer, campaign_contact_id=contact.id)
+
+        interaction = campaign_call()
+        self.assertEqual(interaction.campaign_id, campaign)
+        invitation = self._invitation(interaction)
+        self.assertEqual(invitation.kind, "csat")
+        self.assertEqual(
+            invitation.survey_id, self.env.ref("omnichannel_cc_survey.survey_survey_csat")
+        )
+        # a campaign without a measure: the queue's
+        campaign.satisfaction_kind = False
+        interaction = campaign_call()
+        self.assertEqual(self._invitation(interaction).kind, "nps")

@@ -1,1 +1,2 @@
+from . import omnichannel_interaction
 from . import omnichannel_survey_invitation

@@ -1,7 +1,8 @@
-from odoo import _, fields, models
+from odoo import _, api, fields, models
 
 from odoo.addons.omnichannel_cc_sms.models.omnichannel_interaction import SMS_CHANNEL_TYPES
 from odoo.addons.omnichannel_cc_sms.models.sms_sms import CHANNEL_CONTEXT
+from odoo.addons.omnichannel_cc_survey.tools import satisfaction
 
 
 class OmnichannelSurveyInvitation(models.Model):
@@ -23,6 +24,24 @@ class OmnichannelSurveyInvitation(models.Model):
             if sanitized:
                 return sanitized
         return False
+
+    @api.model
+    def _sms_awaiting(self, number, channel):
+        """The latest invitation texted to ``number`` still awaiting its answer
+        (a digit texted back to ``channel``'s company answers it), or empty."""
+        if not number:
+            return self.browse()
+        return self.search(
+            [
+                ("send_channel", "=", "sms"),
+                ("sms_number", "=", number),
+                ("state", "=", "sent"),
+                ("company_id", "=", channel.company_id.id),
+                ("date_expire", ">", fields.Datetime.now()),
+            ],
+            order="date_sent desc, id desc",
+            limit=1,
+        )
 
     def _pick_channel(self):
         """Phone and SMS customers are asked by SMS when they can receive one
@@ -46,9 +65,13 @@ class OmnichannelSurveyInvitation(models.Model):
         if not interaction._sms_may_send(number, transactional=False):
             return "blacklisted"
         channel = interaction._sms_channel()
+        low, high = satisfaction.RANGES[self.kind]
         body = _(
-            "%(company)s: how did we do? Tell us in one tap: %(url)s",
+            "%(company)s: how did we do? Reply with a number from %(low)s (worst) to "
+            "%(high)s (best), or tap: %(url)s",
             company=self.company_id.name,
+            low=low,
+            high=high,
             url=self.get_answer_url(),
         )
         interaction.with_context(**{CHANNEL_CONTEXT: channel.id})._message_sms(

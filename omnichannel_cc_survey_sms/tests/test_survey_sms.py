@@ -5,6 +5,7 @@ from freezegun import freeze_time
 from odoo import fields
 from odoo.tests import tagged
 
+from odoo.addons.omnichannel_cc_sms.tools.sms_providers import Inbound
 from odoo.addons.omnichannel_cc_survey.tests.common import OmnichannelSurveyCommon
 
 
@@ -91,3 +92,42 @@ class TestSurveySms(OmnichannelSurveyCommon):
         invitation = self._invitation(interaction)
         self.Invitation._cron_send()
         self.assertEqual(invitation.send_channel, "email")
+
+    def test_digit_reply_is_the_answer(self):
+        customer = self._new_customer("Texting customer")
+        interaction = self._closed(
+            partner=customer, channel_id=self.phone_channel.id, contact_address="+48601200304"
+        )
+        invitation = self._invitation(interaction)
+        self.Invitation._cron_send()
+        self.assertIn("from 0 (worst) to 10 (best)", self._sent_sms(invitation).body)
+        Interaction = self.env["omnichannel.interaction"]
+        before = Interaction.search_count([])
+
+        def reply(provider_id, text):
+            return Interaction._sms_receive(
+                self.sms_channel,
+                Inbound(
+                    provider_id=provider_id,
+                    sender="+48 601 200 304",
+                    recipient="+48225550707",
+                    text=text,
+                ),
+            )
+
+        # out of range: a message for the agents, the invitation still waits
+        self.assertNotIn("survey_answer", reply("mo-1", "11"))
+        self.assertEqual(invitation.state, "sent")
+        self.assertEqual(Interaction.search_count([]), before + 1)
+        result = reply("mo-2", " 9 ")
+        self.assertEqual(result["survey_answer"], True)
+        self.assertEqual((invitation.state, invitation.value), ("answered", 9))
+        self.assertEqual(invitation.answer_channel, "sms")
+        self.assertEqual(interaction.satisfaction_value, 9)
+        # the gateway delivers it again: nothing changes
+        self.assertTrue(reply("mo-2", "9")["duplicate"])
+        # no conversation opened for the answer
+        self.assertEqual(Interaction.search_count([]), before + 1)
+        # a later digit is a message as any other
+        self.assertNotIn("survey_answer", reply("mo-3", "5"))
+        self.assertEqual(invitation.value, 9)

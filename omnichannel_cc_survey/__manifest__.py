@@ -17,6 +17,7 @@
         "views/omnichannel_queue_views.xml",
         "views/omnichannel_interaction_views.xml",
         "views/omnichannel_campaign_views.xml",
+        "views/omnichannel_agent_views.xml",
         "views/omnichannel_survey_invitation_views.xml",
         "views/survey_user_input_views.xml",
         "report/omnichannel_survey_report_views.xml",

@@ -72,3 +72,15 @@ class TestSurveyAccess(OmnichannelSurveyCommon):
         self.assertEqual(by_kind["csat"]["csat_score"], 100.0)
         self.assertEqual(by_kind["csat"]["response_rate"], 100.0)
         self.assertEqual(by_kind["nps"]["nbr_answered"], 1)
+
+    def test_agent_record_shows_own_scores(self):
+        agents = self.env["omnichannel.agent"]
+        mine = agents.search([("user_id", "=", self.agent.id)]) or agents.create(
+            {"user_id": self.agent.id}
+        )
+        mine.invalidate_recordset()
+        self.assertEqual(mine.with_user(self.manager).satisfaction_count, 1)
+        self.assertEqual(mine.satisfaction_nps, -100.0)
+        self.assertEqual(mine.satisfaction_csat, 0.0)
+        action = mine.action_open_satisfaction()
+        self.assertEqual(action["domain"], [("agent_id", "=", self.agent.id)])

@@ -1,5 +1,6 @@
 from odoo import api, fields, models
 
+from ..tools import satisfaction
 from .omnichannel_queue import KIND_SELECTION, TEMPLATES
 
 
@@ -50,6 +51,33 @@ class OmnichannelInteraction(models.Model):
             (self.env.ref(TEMPLATES[kind], raise_if_not_found=False) or survey) if kind else survey
         )
 
+    def _survey_prompt(self):
+        """Whether to ask this interaction's customer in the channel itself
+        (the PBX plays the keypad survey after the call, the chat window
+        shows the rating): ``{"kind", "min", "max"}`` or False.
+
+        Decided when the call is answered, by the rules known then
+        (measure, customer, internal contact, open complaint, sampling,
+        quiet period); the disposition and duration are not known yet, and
+        an answer the customer gave is kept whatever they turn out to be.
+        """
+        self.ensure_one()
+        # sudo: the PBX's route request reads the rules, whoever asks
+        interaction = self.sudo()
+        kind = interaction._survey_kind()
+        if not kind or not interaction.partner_id:
+            return False
+        invitations = self.env["omnichannel.survey.invitation"].sudo()
+        if invitations.search_count([("interaction_id", "=", interaction.id)], limit=1):
+            return False
+        reason = invitations._skip_reason(
+            interaction, fields.Datetime.now(), set(), when_answered=True
+        )
+        if reason:
+            return False
+        low, high = satisfaction.RANGES[kind]
+        return {"kind": kind, "min": low, "max": high}
+
     @api.model
     def _survey_record_answer(
         self, interaction_id, kind, value, comment=None, channel="email", idempotency_key=None
@@ -71,6 +99,10 @@ class OmnichannelInteraction(models.Model):
             raise ValueError("unknown interaction")
         invitations = self.env["omnichannel.survey.invitation"].sudo()
         invitation = invitations.search([("interaction_id", "=", interaction.id)], limit=1)
+        # the keypad does not know the measure: the invitation's, else the queue's
+        kind = kind or invitation.kind or interaction._survey_kind()
+        if not kind:
+            raise ValueError("this interaction is not surveyed")
         if invitation and invitation.kind != kind:
             raise ValueError(f"this interaction is surveyed with {invitation.kind}, not {kind}")
         if not invitation:

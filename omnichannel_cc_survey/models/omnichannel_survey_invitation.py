@@ -190,11 +190,16 @@ class OmnichannelSurveyInvitation(models.Model):
         return invitations
 
     @api.model
-    def _skip_reason(self, interaction, now, invited):
-        """The rule that excludes ``interaction`` from the survey, or False."""
+    def _skip_reason(self, interaction, now, invited, when_answered=False):
+        """The rule that excludes ``interaction`` from the survey, or False.
+        ``when_answered``: only the rules known before the end of the call
+        (not the disposition, not the duration)."""
         queue = interaction.queue_id
         partner = interaction.partner_id
-        if interaction.disposition_id in queue.survey_excluded_disposition_ids:
+        if (
+            not when_answered
+            and interaction.disposition_id in queue.survey_excluded_disposition_ids
+        ):
             return "disposition"
         # employees (internal users' partners, the company itself), not portal customers
         if (
@@ -202,7 +207,11 @@ class OmnichannelSurveyInvitation(models.Model):
             or partner.commercial_partner_id == interaction.company_id.partner_id
         ):
             return "internal"
-        if queue.survey_min_seconds and (interaction.talk_duration or 0) < queue.survey_min_seconds:
+        if (
+            not when_answered
+            and queue.survey_min_seconds
+            and (interaction.talk_duration or 0) < queue.survey_min_seconds
+        ):
             return "short"
         if queue.survey_exclude_open_case and self.env["omnichannel.case"].search_count(
             [

@@ -127,3 +127,25 @@ class TestSurveyAnswer(OmnichannelSurveyCommon):
         self.assertFalse(invitation.is_detractor)
         _interaction, invitation, _result = self._answer("nps", 6)
         self.assertTrue(invitation.is_detractor)
+
+    def test_in_channel_prompt_and_keypad_answer(self):
+        """The PBX asks whether to play the survey, then posts the digits."""
+        Interaction = self.env["omnichannel.interaction"]
+        call = self._create_interaction(partner=self._new_customer("Caller"))
+        self.assertEqual(call._survey_prompt(), {"kind": "nps", "min": 0, "max": 10})
+        # an employee calling is not asked
+        internal = self._create_interaction(partner=self.other_agent.partner_id)
+        self.assertFalse(internal._survey_prompt())
+        # out of range: nothing stored
+        with self.assertRaises(ValueError):
+            Interaction._survey_record_answer(call.id, None, "12", channel="phone")
+        # the keypad does not know the measure: the queue's
+        result = Interaction._survey_record_answer(
+            call.id, None, "10", channel="phone", idempotency_key="call-7:survey"
+        )
+        self.assertEqual(result["status"], "answered")
+        self.assertEqual((call.satisfaction_kind, call.satisfaction_value), ("nps", 10))
+        # answered: not asked again, and closing it invites nobody by e-mail
+        self.assertFalse(call._survey_prompt())
+        call.action_close()
+        self.assertEqual(self._invitation(call).state, "answered")

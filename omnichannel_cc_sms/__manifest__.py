@@ -13,9 +13,11 @@
         "security/ir.model.access.csv",
         "security/omnichannel_sms_media_rules.xml",
         "data/ir_cron_data.xml",
+        "data/omnichannel_campaign_sms_cron.xml",
         "views/omnichannel_interaction_views.xml",
         "views/omnichannel_channel_views.xml",
         "views/sms_sms_views.xml",
+        "views/omnichannel_campaign_views.xml",
     ],
     "demo": ["demo/omnichannel_sms_demo.xml"],
     "assets": {

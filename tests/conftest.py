@@ -15,6 +15,7 @@ ADDONS = (
     "omnichannel_cc_voip",
     "omnichannel_cc_survey",
     "omnichannel_cc_survey_sms",
+    "omnichannel_cc_crm",
 )
 CORE = "omnichannel_cc"
 

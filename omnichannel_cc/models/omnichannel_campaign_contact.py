@@ -520,8 +520,11 @@ class OmnichannelCampaignContact(models.Model):
             },
             abandoned_at=vals.get("date_abandoned") or self.date_abandoned,
         )
+        # the field's selection, not OUTCOMES: an addon's outcome added with
+        # selection_add (a crm bridge's "opportunity") is recorded as itself
+        known = dict(self._fields["last_outcome"].selection)
         vals.update(
-            last_outcome=outcome if outcome in dict(OUTCOMES) else "done",
+            last_outcome=outcome if outcome in known else "done",
             date_next_attempt=decision.next_attempt or False,
             excluded_reason=decision.reason or False,
         )

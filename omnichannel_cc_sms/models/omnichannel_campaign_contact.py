@@ -116,6 +116,8 @@ class OmnichannelCampaignContact(models.Model):
         template = campaign.sms_template_id
         body = template._render_field("body", self.ids, compute_lang=True)[self.id]
         Interaction = self.env["omnichannel.interaction"]
+        # no queue: the conversation waits for nobody (it is not a waiting
+        # contact of the channel's queue) until the customer answers
         interaction = Interaction.with_context(mail_create_nosubscribe=True).create(
             {
                 "channel_id": channel.id,
@@ -123,7 +125,6 @@ class OmnichannelCampaignContact(models.Model):
                 "direction": "outbound",
                 "partner_id": self.partner_id.id,
                 "contact_address": self.phone,
-                "queue_id": channel.queue_id.id,
                 "subject": _("SMS of campaign %(campaign)s", campaign=campaign.name)[:250],
             }
         )

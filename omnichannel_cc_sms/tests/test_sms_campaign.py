@@ -3,6 +3,7 @@ gates checked per message, sent by the SMS queue through the channel's
 gateway (transport patched), once per contact; replies join the conversation."""
 
 from datetime import datetime, timedelta
+from unittest.mock import patch
 from urllib.parse import parse_qsl, urlsplit
 
 from freezegun import freeze_time
@@ -11,6 +12,7 @@ from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
+from ..models import omnichannel_campaign as sms_campaign
 from ..tools import sms_providers
 from .common import OmnichannelSmsGatewayCommon
 
@@ -115,6 +117,7 @@ class TestSmsCampaign(OmnichannelSmsGatewayCommon):
             self.assertEqual((contact.state, contact.sms_skip_reason), (state, reason))
             self.assertFalse(contact.sms_date)
         self.assertEqual((campaign.sms_sent_count, campaign.sms_skipped_count), (1, 3))
+        self.assertFalse(conversation.queue_id, "not a contact waiting in the channel's queue")
 
         # a rerun of both actions sends nothing twice
         with freeze_time(T0 + timedelta(minutes=10)):
@@ -177,6 +180,19 @@ class TestSmsCampaign(OmnichannelSmsGatewayCommon):
         self.assertEqual(ok.state, "pending", "the calls go on: only the SMS was sent")
         self.assertTrue(ok.sms_date)
         self.assertEqual(campaign.sms_sent_count, 1)
+
+    def test_the_action_sends_in_batches(self):
+        campaign = self._campaign(self.p_ok | self.p_dnc)
+        with freeze_time(T0):
+            campaign.action_start()
+            with patch.object(sms_campaign, "SMS_BATCH", 1):
+                self._send_step()
+                self.assertEqual(campaign.sms_sent_count, 1, "one per run")
+                self._send_step()
+                self.assertEqual(campaign.sms_sent_count, 2)
+                self._send_step()
+            self._run_queue()
+        self.assertEqual(sorted(self._sent_to()), ["+48601100001", "+48601100005"])
 
     def test_reply_joins_the_campaign_conversation(self):
         campaign = self._campaign(self.p_ok)

@@ -312,6 +312,11 @@ class OmnichannelInteraction(models.Model):
             if not interaction:
                 interaction = self._sms_create_interaction(channel, partner, contact, message)
             posted = interaction._sms_post_inbound(channel, message, partner, contact)
+            if interaction.state == "new" and not interaction.queue_id and channel.queue_id:
+                # the customer answers an SMS we sent first (a campaign's):
+                # now an agent of the channel's queue takes the conversation
+                interaction._set_state("queued", queue_id=channel.queue_id.id)
+                interaction._route()
         # answered in the customer's language (else the company's)
         texts = channel.with_context(lang=partner.lang or channel.company_id.partner_id.lang)
         answer = {

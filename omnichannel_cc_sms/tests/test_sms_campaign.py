@@ -210,6 +210,10 @@ class TestSmsCampaign(OmnichannelSmsGatewayCommon):
         self.assertEqual(result["interaction_id"], conversation.id)
         self.assertEqual(result["partner_id"], self.p_ok.id)
         self.assertIn("Dziękuję", conversation.message_ids[0].body)
+        # the customer answered: an agent of the channel's queue takes it now
+        self.assertEqual(conversation.queue_id, self.kannel.queue_id)
+        self.assertIn(conversation.state, ("queued", "offered"))
+        self.assertTrue(conversation.date_queued)
 
     def test_agents_cannot_send_a_campaign(self):
         campaign = self._campaign(self.p_ok)

@@ -16,6 +16,9 @@
         "web.assets_backend": [
             "omnichannel_cc_crm/static/src/agent_console/*",
         ],
+        "web.assets_tests": [
+            "omnichannel_cc_crm/static/tests/tours/*.js",
+        ],
     },
     "auto_install": True,
     "installable": True,

@@ -1,1 +1,2 @@
 from . import test_opportunity
+from . import test_ui

@@ -10,6 +10,7 @@
     "data": [
         "data/omnichannel_disposition_data.xml",
         "views/crm_lead_views.xml",
+        "views/omnichannel_campaign_views.xml",
         "views/omnichannel_interaction_views.xml",
     ],
     "assets": {

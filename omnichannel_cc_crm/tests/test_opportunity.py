@@ -141,6 +141,9 @@ class TestOpportunity(OmnichannelCommon):
         self.assertEqual(
             (lead.partner_id, lead.campaign_id), (self.customer_plain, self.utm_spring)
         )
+        # the supervisors' dashboard counts it beside quotations and orders
+        campaign.invalidate_recordset(["dashboard_opportunities"])
+        self.assertEqual(campaign.dashboard_opportunities, 1)
 
     @users("occ_agent_claims")
     def test_agent_without_sales_rights_creates_no_lead(self):

@@ -1,0 +1,2 @@
+from . import omnichannel_survey_invitation
+from . import rating_rating

@@ -15,6 +15,8 @@ ADDONS = (
     "omnichannel_cc_voip",
     "omnichannel_cc_survey",
     "omnichannel_cc_survey_sms",
+    "omnichannel_cc_survey_livechat",
+    "omnichannel_cc_survey_voip",
     "omnichannel_cc_crm",
 )
 CORE = "omnichannel_cc"

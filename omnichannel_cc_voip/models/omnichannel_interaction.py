@@ -218,7 +218,7 @@ class OmnichannelInteraction(models.Model):
         interaction = self._voip_inbound(channel, values)
         offer = interaction.offer_ids.filtered(lambda o: o.state == "pending")[:1]
         agent = interaction.agent_id or offer.user_id
-        return {
+        answer = {
             "interaction_id": interaction.id,
             "queue": interaction.queue_id.name or None,
             "queue_id": interaction.queue_id.id or None,
@@ -228,6 +228,14 @@ class OmnichannelInteraction(models.Model):
             "state": interaction.state,
             "partner_id": interaction.partner_id.id or None,
         }
+        return interaction._voip_route_answer(answer)
+
+    def _voip_route_answer(self, answer):
+        """Extension point: the ``/route`` answer of this call (a dict),
+        returned with the keys an addon adds (the survey addon: whether the
+        PBX plays the keypad survey after the call)."""
+        self.ensure_one()
+        return answer
 
     @api.model
     def _voip_event(self, channel, values):
@@ -255,6 +263,16 @@ class OmnichannelInteraction(models.Model):
                     ext=values["agent"],
                 )
             )
+        if values["event"] in cti.KNOWN_CALL_EVENTS:
+            # about a call that took place: never creates one (refused, 400,
+            # the key claimed above rolled back with it)
+            if not existing:
+                raise UserError(
+                    _("No call %(call_id)s on this channel.", call_id=values["call_id"])
+                )
+            result = {"interaction_id": existing.id, "state": existing.state, "duplicate": False}
+            result.update(getattr(existing, "_voip_on_" + values["event"])(values, agent) or {})
+            return result
         caller_agent = agents.get(values["from"], no_user)
         if existing:
             interaction = existing
@@ -363,6 +381,17 @@ class OmnichannelInteraction(models.Model):
         )
         agents = self.env["omnichannel.agent"].search([("user_id", "in", (previous | agent).ids)])
         agents._refresh_state()
+
+    def _voip_on_survey_answer(self, values, agent):
+        """Extension point: the customer's keypad answer (``values["digits"]``)
+        to the survey played after the call; returns keys added to the
+        answer. Applied by ``omnichannel_cc_survey_voip``; without it, 400."""
+        raise UserError(
+            _(
+                "No survey addon installed: the keypad answer of %(name)s is refused.",
+                name=self.name,
+            )
+        )
 
     def _voip_on_hangup(self, values, agent):
         when = _pbx_datetime(values["timestamp"])

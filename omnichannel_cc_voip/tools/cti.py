@@ -23,6 +23,9 @@ EVENTS = (
     "failed",
     "voicemail",
     "recording",
+    # the customer's keypad answer to the satisfaction survey played after the
+    # call: applied by a survey addon (omnichannel_cc_survey_voip), else 400
+    "survey_answer",
 )
 # events whose 'agent' names the phone ringing or talking: an extension no
 # user has is refused (400) rather than applied to nobody
@@ -35,6 +38,10 @@ EXTENSION_RE = re.compile(r"^\d{1,10}$")
 # numbers and SIP user parts: digits, +, *, # and common separators
 ADDRESS_RE = re.compile(r"^[0-9A-Za-z+*#()./ _@:;=-]{1,128}$")
 URL_RE = re.compile(r"^https?://[^\s]{1,2000}$")
+# keypad digits of a 'survey_answer' (ASCII only: \d would take other scripts)
+DIGITS_RE = re.compile(r"^[0-9]{1,4}$")
+# events about a call already known: no from / to needed, an unknown call is refused
+KNOWN_CALL_EVENTS = ("survey_answer",)
 
 
 class CtiError(WebhookError):
@@ -104,11 +111,15 @@ def parse_event(payload):
     event = payload.get("event")
     if event not in EVENTS:
         raise CtiError(400, f"'event' must be one of {', '.join(EVENTS)}; got {event!r}.")
+    # a known call's event may leave out the numbers: the call_id finds it
+    addresses = event not in KNOWN_CALL_EVENTS
+    caller = _text(payload, "from", required=addresses, pattern=ADDRESS_RE)
+    callee = _text(payload, "to", required=addresses, pattern=ADDRESS_RE)
     values = {
         "event": event,
         "call_id": _text(payload, "call_id"),
-        "from": sip_user(_text(payload, "from", pattern=ADDRESS_RE)),
-        "to": sip_user(_text(payload, "to", pattern=ADDRESS_RE)),
+        "from": caller and sip_user(caller),
+        "to": callee and sip_user(callee),
         "timestamp": _timestamp(payload),
         "agent": _text(payload, "agent", required=False, pattern=EXTENSION_RE),
         "recording_url": _text(payload, "recording_url", required=False, pattern=URL_RE),
@@ -120,6 +131,11 @@ def parse_event(payload):
         if event != "answered" or amd.lower() not in AMD_VALUES:
             raise CtiError(400, f"'amd' goes on 'answered' only, one of {', '.join(AMD_VALUES)}.")
         values["amd"] = amd.lower()
+    digits = _text(payload, "digits", required=event == "survey_answer", pattern=DIGITS_RE)
+    if digits is not None:
+        if event != "survey_answer":
+            raise CtiError(400, "'digits' goes on 'survey_answer' only.")
+        values["digits"] = digits
     if event in ("recording", "voicemail") and not values["recording_url"]:
         raise CtiError(400, f"A '{event}' event needs 'recording_url'.")
     if event == "transferred" and not values["agent"]:

@@ -748,6 +748,7 @@ class OmnichannelQueue(models.Model):
         )
         stats, agent_counts = self._wallboard_figures(queues, agents.user_id, now, day_start)
         current, waiting = self._wallboard_live(queues, agents.user_id, now)
+        extras = self._wallboard_queue_extra(queues, day_start)
 
         supervised = set(queues.filtered(lambda q: user in q.supervisor_ids).ids)
         agents_by_state = {}
@@ -793,6 +794,7 @@ class OmnichannelQueue(models.Model):
                     member_user_ids=queue_members.get(queue.id, []),
                     can_manage=bool(is_manager or queue.id in supervised),
                     waiting_items=waiting.get(queue.id, []),
+                    extra=extras.get(queue.id, []),
                 )
             )
         agent_list = []
@@ -915,6 +917,13 @@ class OmnichannelQueue(models.Model):
             "abandoned": sum(q["abandoned"] for q in queue_list),
             "agents": states,
         }
+
+    def _wallboard_queue_extra(self, queues, day_start):
+        """Extra figures of each queue's tile, for the addons to fill:
+        ``{queue_id: [{"key", "label", "value", "detail"}]}`` (``detail``
+        optional), shown under the tile's figures. Gather them for all the
+        queues at once (a query at most), today being from ``day_start``."""
+        return {}
 
     def _wallboard_figures(self, queues, users, now, day_start):
         """({queue id: counts and sums}, {user id: (load, handled today)}) in one query.

@@ -870,6 +870,12 @@ class ResPartner(models.Model):
         ]
 
     @api.model
+    def _omnichannel_pop_interaction_extra(self, interaction_ids):
+        """Extra facts of the history's interactions, for the addons to fill:
+        ``{interaction_id: [{"key", "label", "value"}]}``, shown on their
+        lines. ``interaction_ids`` are readable by the user (record rules)."""
+        return {}
+
     def _omnichannel_pop_interactions(self, commercial):
         """The customer's last interactions, all channels and contacts."""
         Interaction = self.env["omnichannel.interaction"]
@@ -923,6 +929,7 @@ class ResPartner(models.Model):
         # after the fetch: the labels may be read with a query of their own
         channel_labels = self.env["omnichannel.channel"]._channel_type_labels()
         state_labels = dict(Interaction._fields["state"]._description_selection(self.env))
+        extras = self._omnichannel_pop_interaction_extra([row[0] for row in rows])
         return [
             {
                 "id": rec_id,
@@ -936,6 +943,7 @@ class ResPartner(models.Model):
                 "date": fields.Datetime.to_string(create_date),
                 "agent": agent or False,
                 "disposition": disposition or False,
+                "extra": extras.get(rec_id, []),
             }
             for (
                 rec_id,

@@ -269,6 +269,8 @@ class TestWallboard(OmnichannelCommon):
         self._random_day(seed=1, n=10)
         # ringing: the names of the agents it rings are read too (one more query);
         # the running campaigns of the queues (tiles, issue 16): one more
+        # the addons' tile figures (_wallboard_queue_extra): none of these queues
+        # measures satisfaction, so omnichannel_cc_survey's score query does not run
         self._interaction(T0 - timedelta(seconds=5), "offered", agent_id=self.agent_b.id)
         with freeze_time(T0):
             self._board(self.manager)  # warm the caches of groups and labels

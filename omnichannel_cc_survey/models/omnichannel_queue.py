@@ -1,4 +1,5 @@
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.tools import SQL
 
 from ..tools import satisfaction
 
@@ -97,3 +98,40 @@ class OmnichannelQueue(models.Model):
     def _survey_detractor(self, kind, value):
         self.ensure_one()
         return satisfaction.is_detractor(kind, value, self.survey_detractor_max)
+
+    def _wallboard_queue_extra(self, queues, day_start):
+        """Today's score of each queue's measure on its wallboard tile, from
+        the answers received since ``day_start``: one query, none when no
+        queue measures satisfaction."""
+        extras = super()._wallboard_queue_extra(queues, day_start)
+        measured = queues.filtered("satisfaction_kind")
+        if not measured:
+            return extras
+        self.env["omnichannel.survey.invitation"].flush_model(
+            ["queue_id", "kind", "value", "state", "date_answered"]
+        )
+        # the queues are the user's (record rules); their answers are the tile's figures
+        self.env.cr.execute(
+            SQL(
+                """SELECT queue_id, kind, array_agg(value)
+                     FROM omnichannel_survey_invitation
+                    WHERE state = 'answered' AND date_answered >= %s AND queue_id = ANY(%s)
+                    GROUP BY queue_id, kind""",
+                day_start,
+                measured.ids,
+            )
+        )
+        answers = {(queue_id, kind): values for queue_id, kind, values in self.env.cr.fetchall()}
+        for queue in measured:
+            kind = queue.satisfaction_kind
+            values = answers.get((queue.id, kind), [])
+            score = satisfaction.score(kind, values)
+            extras.setdefault(queue.id, []).append(
+                {
+                    "key": "satisfaction",
+                    "label": _("%(kind)s today", kind=kind.upper()),
+                    "value": satisfaction.format_score(kind, score),
+                    "detail": _("%(count)s answers", count=len(values)),
+                }
+            )
+        return extras

@@ -3,3 +3,4 @@ from . import test_survey_answer
 from . import test_survey_access
 from . import test_survey_page
 from . import test_survey_tour
+from . import test_survey_board

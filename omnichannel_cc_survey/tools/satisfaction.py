@@ -82,6 +82,18 @@ def score(kind, values):
     return round(sum(contribution(kind, value) for value in values) / len(values), 2)
 
 
+def format_score(kind, score):
+    """A score as a board shows it: CSAT "80%", NPS "40", CES "5.5"; "–"
+    without answers."""
+    if score is None:
+        return "–"
+    if kind == "csat":
+        return f"{round(score)}%"
+    if kind == "nps":
+        return str(round(score))
+    return f"{score:.1f}"
+
+
 def nps_breakdown(values):
     counts = {"promoter": 0, "passive": 0, "detractor": 0}
     for value in values:

@@ -102,7 +102,8 @@ export class ScreenPopPanel extends Component {
 
     /** A past interaction's line in full: shown cut short, read on hover. */
     historyDetail(past) {
-        return [past.state_label, past.agent, past.disposition, past.subject]
+        const extra = (past.extra || []).map((fact) => `${fact.label} ${fact.value}`);
+        return [past.state_label, past.agent, past.disposition, past.subject, ...extra]
             .filter(Boolean)
             .join(" · ");
     }

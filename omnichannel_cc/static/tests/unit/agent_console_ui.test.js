@@ -230,6 +230,20 @@ test("customer panel: the history follows the call in hand, up to wrap-up", asyn
     );
 });
 
+test("customer panel: the facts other addons add on a history line (a survey answer)", async () => {
+    const extra = [{ key: "satisfaction", label: "CSAT", value: 4 }];
+    await mountConsole({ interactions: [makeInteraction({ extra })] });
+    const row = ".o_omnichannel_screen_pop_history li[data-name='INT/0601']";
+    await waitFor(row);
+    expect(`${row} .o_omnichannel_screen_pop_history_extra[data-key='satisfaction']`).toHaveText(
+        "CSAT 4"
+    );
+    expect(`${row} .o_omnichannel_screen_pop_history_detail`).toHaveAttribute(
+        "title",
+        "Active · Mitchell Admin · CSAT 4"
+    );
+});
+
 test("customer panel: promise to pay only for an identified customer", async () => {
     const { agentConsole } = await mountConsole({
         interactions: [

@@ -161,6 +161,7 @@ function historyRow(interaction) {
         date: "2025-01-06 08:59:00",
         agent: "Mitchell Admin",
         disposition: interaction.disposition || false,
+        extra: interaction.extra || [],
     };
 }
 

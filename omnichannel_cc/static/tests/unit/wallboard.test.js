@@ -138,10 +138,11 @@ function makeBoard() {
 }
 
 /** Mount the wallboard on a fake server; `server.board` is what it loads next. */
-async function mountWallboard() {
+async function mountWallboard(changeBoard = null) {
     const consoleServer = mockConsoleServer();
     consoleServer.isAgent = false; // a supervisor: no agent console
     const server = { board: makeBoard(), loads: 0, calls: [] };
+    changeBoard?.(server.board);
     onRpc("omnichannel.queue", "wallboard_data", () => {
         server.loads++;
         return jsonCopy(server.board);
@@ -182,6 +183,23 @@ test("queue tile: figures as durations, the longest wait goes on and turns into 
     expect(longestFigure).toHaveClass("o_omnichannel_wallboard_bad");
     expect(longestFigure).not.toHaveClass("o_omnichannel_wallboard_warn");
     expect(".o_omnichannel_wallboard_total:contains('Longest wait') strong").toHaveText("1:00");
+});
+
+test("queue tile: the figures other addons add (_wallboard_queue_extra), none without", async () => {
+    await mountWallboard();
+    expect(`${TILE} .o_omnichannel_wallboard_extra`).toHaveCount(0);
+});
+
+test("queue tile: an addon's figure with its label and detail (today's satisfaction)", async () => {
+    await mountWallboard((board) => {
+        board.queues[0].extra = [
+            { key: "satisfaction", label: "CSAT today", value: "80%", detail: "5 answers" },
+        ];
+    });
+    const figure = `${TILE} .o_omnichannel_wallboard_extra_figure[data-key='satisfaction']`;
+    expect(`${figure} .o_omnichannel_wallboard_label`).toHaveText("CSAT today");
+    expect(`${figure} strong`).toHaveText("80%");
+    expect(`${figure} .small`).toHaveText("5 answers");
 });
 
 test("agents: state badge in the shared colours, labels from the server, time in state ticking", async () => {

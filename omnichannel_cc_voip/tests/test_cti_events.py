@@ -307,3 +307,16 @@ class TestCtiEvents(OmnichannelCommon):
         self.assertEqual(hung_up.end_reason, "customer")
         voicemail = self._interaction(self._event("voicemail", "c-vm", self.t0 + 40))
         self.assertEqual(voicemail.end_reason, "voicemail")
+
+    def test_survey_answer_needs_a_known_call_and_the_survey_addon(self):
+        """A keypad answer never creates a call; the voip addon alone refuses it."""
+        from ..models.omnichannel_interaction import OmnichannelInteraction as VoipInteraction
+
+        count = self.Interaction.search_count([])
+        with self.assertRaises(UserError):
+            self._event("survey_answer", "c-none", self.t0, sender=None, to=None, digits="4")
+        self.assertEqual(self.Interaction.search_count([]), count)
+        call = self._interaction(self._event("hangup", "c-kp", self.t0 + 9))
+        # the voip addon's own handler (an installed survey addon overrides it)
+        with self.assertRaisesRegex(UserError, "No survey addon installed"):
+            VoipInteraction._voip_on_survey_answer(call, {"digits": "4"}, self.env["res.users"])

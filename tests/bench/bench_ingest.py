@@ -77,19 +77,20 @@ def sql_value(db, query):
     return out.stdout.strip()
 
 
-def ensure_db(args, command, env):
+def ensure_db(args, command, env, addons=ADDONS):
+    """A database with ``addons`` installed (no demo data), reused when it has them."""
     if args.reset and _env.db_exists(args.db):
         subprocess.run(["dropdb", "-h", DB_HOST, args.db], check=True)
     if _env.db_exists(args.db):
         installed = sql_value(
             args.db,
             "SELECT count(*) FROM ir_module_module WHERE state = 'installed' "
-            f"AND name IN ({', '.join(repr(a) for a in ADDONS)})",
+            f"AND name IN ({', '.join(repr(a) for a in addons)})",
         )
-        if installed == str(len(ADDONS)):
+        if installed == str(len(addons)):
             print(f"reusing database {args.db} (--reset to recreate it)", flush=True)
             return
-    print(f"installing {', '.join(ADDONS)} into {args.db} (no demo data)...", flush=True)
+    print(f"installing {', '.join(addons)} into {args.db} (no demo data)...", flush=True)
     started = time.perf_counter()
     subprocess.run(
         [
@@ -99,7 +100,7 @@ def ensure_db(args, command, env):
             f"--addons-path={_env.REPO}",
             f"--db_host={DB_HOST}",
             "-i",
-            ",".join(ADDONS),
+            ",".join(addons),
             "--without-demo=all",
             "--stop-after-init",
             "--no-http",

@@ -26,7 +26,6 @@ import itertools
 import json
 import os
 import shlex
-import subprocess
 import sys
 import tempfile
 import threading
@@ -56,40 +55,6 @@ HTTP_SECRET = "bench-http-gateway-secret"
 OUR_NUMBERS = {"kannel": "+48221000401", "twilio": "+48221000402", "http": "+48221000403"}
 # numbers a client thread cycles through in the follow-up phases
 NUMBERS_PER_CLIENT = 5
-
-
-def ensure_db(args, command, env):
-    if args.reset and _env.db_exists(args.db):
-        subprocess.run(["dropdb", "-h", DB_HOST, args.db], check=True)
-    if _env.db_exists(args.db):
-        installed = ingest.sql_value(
-            args.db,
-            "SELECT count(*) FROM ir_module_module WHERE state = 'installed' "
-            f"AND name IN ({', '.join(repr(a) for a in ADDONS)})",
-        )
-        if installed == str(len(ADDONS)):
-            print(f"reusing database {args.db} (--reset to recreate it)", flush=True)
-            return
-    print(f"installing {', '.join(ADDONS)} into {args.db} (no demo data)...", flush=True)
-    started = time.perf_counter()
-    subprocess.run(
-        [
-            *command,
-            "-d",
-            args.db,
-            f"--addons-path={_env.REPO}",
-            f"--db_host={DB_HOST}",
-            "-i",
-            ",".join(ADDONS),
-            "--without-demo=all",
-            "--stop-after-init",
-            "--no-http",
-            "--log-level=warn",
-        ],
-        env=env,
-        check=True,
-    )
-    print(f"  installed in {time.perf_counter() - started:.0f} s", flush=True)
 
 
 def setup_channels(rpc):
@@ -392,7 +357,7 @@ def main():
     (scratch / "odoo.conf").write_text("[options]\n")
     env = dict(os.environ, ODOO_RC=str(scratch / "odoo.conf"), TZ="UTC")
     started_at = datetime.now().astimezone()
-    ensure_db(args, command, env)
+    ingest.ensure_db(args, command, env, addons=ADDONS)
     log_path = scratch / "server.log"
     print(f"starting odoo --workers={args.workers} (log {log_path})...", flush=True)
     process, port = ingest.start_server(args, command, env, log_path)

@@ -35,6 +35,9 @@ STATE_METHODS = {
     "omnichannel.callback": "_set_state",
     "omnichannel.campaign": "_set_state",
     "omnichannel.campaign.contact": "_set_state",
+    "omnichannel.campaign.dial": "_set_state",
+    "omnichannel.survey.invitation": "_set_state",
+    "omnichannel.voip.command": "_set_state",
 }
 # The write step of the shared machine (omnichannel.state.mixin): only its
 # _set_state calls it, after checking the transition; a model overrides it to

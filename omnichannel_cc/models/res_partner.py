@@ -607,13 +607,14 @@ class ResPartner(models.Model):
                 """SELECT balance.overdue, balance.total, balance.credit,
                           invoice.id, invoice.name, invoice.invoice_date, invoice.invoice_date_due,
                           invoice.amount_total, invoice.amount_residual,
-                          invoice.amount_residual_signed, invoice.currency, invoice.payment_state
+                          invoice.amount_residual_signed, invoice.currency, invoice.currency_id,
+                          invoice.payment_state
                      FROM (%(balance)s) balance
                      LEFT JOIN (
                            SELECT move.id, move.name, move.invoice_date, move.invoice_date_due,
                                   move.amount_total, move.amount_residual,
                                   move.amount_residual_signed, currency.name AS currency,
-                                  move.payment_state
+                                  move.currency_id, move.payment_state
                              FROM account_move move
                              LEFT JOIN res_currency currency ON currency.id = move.currency_id
                             WHERE move.commercial_partner_id = %(partner_id)s
@@ -645,6 +646,7 @@ class ResPartner(models.Model):
             residual,
             residual_company,
             currency,
+            currency_id,
             payment_state,
         ) in (row[3:] for row in rows):
             if move_id is None:
@@ -660,6 +662,7 @@ class ResPartner(models.Model):
                     "amount_residual": residual or 0.0,
                     "amount_residual_company": residual_company or 0.0,
                     "currency": currency or False,
+                    "currency_id": currency_id or False,
                     "payment_state": payment_state or False,
                     "payment_state_label": payment_labels.get(
                         payment_state, payment_state or False
@@ -750,7 +753,8 @@ class ResPartner(models.Model):
                           JOIN family ON child.parent_id = family.id
                    )
                    SELECT sale.id, sale.name, sale.date_order, sale.state,
-                          sale.invoice_status, %s, sale.amount_total, currency.name
+                          sale.invoice_status, %s, sale.amount_total, currency.name,
+                          sale.currency_id
                      FROM sale_order sale
                      LEFT JOIN res_currency currency ON currency.id = sale.currency_id
                     WHERE sale.partner_id = ANY(ARRAY(SELECT id FROM family))
@@ -777,6 +781,7 @@ class ResPartner(models.Model):
             delivery,
             total,
             currency,
+            currency_id,
         ) in rows:
             fully_done = (
                 state == "sale"
@@ -796,6 +801,7 @@ class ResPartner(models.Model):
                     "delivery_status": delivery or False,
                     "amount_total": total or 0.0,
                     "currency": currency or False,
+                    "currency_id": currency_id or False,
                 }
             )
             if len(result) >= SCREEN_POP_ROWS:

@@ -6,6 +6,7 @@ import {
     formatDate,
     formatDateTime,
 } from "@web/core/l10n/dates";
+import { getCurrency } from "@web/core/currency";
 import { useService } from "@web/core/utils/hooks";
 import { formatFloat, formatMonetary } from "@web/views/fields/formatters";
 import { formatDuration } from "../utils/format";
@@ -84,7 +85,15 @@ export class ScreenPopPanel extends Component {
         return [partner.city, partner.country].filter(Boolean).join(", ");
     }
 
-    money(amount, currencyName) {
+    /**
+     * An amount in its document's currency, with the symbol where the web
+     * client knows the currency ("1 234,50 zł" for a Polish user), else the
+     * ISO code after the number.
+     */
+    money(amount, currencyName, currencyId) {
+        if (currencyId && getCurrency(currencyId)) {
+            return formatMonetary(amount, { currencyId });
+        }
         return `${formatFloat(amount, { digits: [16, 2] })} ${currencyName || ""}`.trim();
     }
 

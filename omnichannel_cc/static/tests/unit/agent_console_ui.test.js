@@ -1,8 +1,9 @@
 import { defineMailModels } from "@mail/../tests/mail_test_helpers";
-import { describe, expect, test } from "@odoo/hoot";
+import { after, describe, expect, test } from "@odoo/hoot";
 import { click, edit, select, waitFor, waitForNone } from "@odoo/hoot-dom";
 import { advanceTime, animationFrame } from "@odoo/hoot-mock";
-import { getService, mountWithCleanup } from "@web/../tests/web_test_helpers";
+import { defineParams, getService, mountWithCleanup } from "@web/../tests/web_test_helpers";
+import { currencies } from "@web/core/currency";
 
 import { AgentConsoleSystray } from "@omnichannel_cc/agent_console/agent_console_systray";
 import { makeInteraction, makeOffer, mockConsoleServer, pushBus } from "./omnichannel_test_helpers";
@@ -275,6 +276,47 @@ test("customer panel: open credits explain unpaid invoices with nothing due", as
     await waitFor(".o_omnichannel_screen_pop_credit");
     expect(".o_omnichannel_screen_pop_credit").toHaveText(/Open credit/);
     expect(".o_omnichannel_screen_pop_balance.alert-danger").toHaveCount(0);
+});
+
+test("customer panel: amounts in the document's currency as a Polish user reads them", async () => {
+    // a Polish company: PLN with its symbol after the amount, comma decimals
+    defineParams({ lang_parameters: { decimal_point: ",", thousands_sep: "\u00a0" } });
+    currencies[17] = { symbol: "zł", position: "after", digits: [69, 2] };
+    after(() => delete currencies[17]);
+    const server = mockConsoleServer({ interactions: [makeInteraction()] });
+    const invoice = {
+        id: 9,
+        name: "FV/2026/00042",
+        invoice_date: "2026-10-01",
+        date_due: "2026-10-15",
+        amount_total: 1234.5,
+        amount_residual: 1234.5,
+        amount_residual_company: 1234.5,
+        currency: "PLN",
+        currency_id: 17,
+        payment_state: "not_paid",
+        payment_state_label: "Not Paid",
+        days_overdue: 50,
+        overdue: true,
+    };
+    // an order in a currency the web client does not know keeps its ISO code
+    const order = {
+        id: 4,
+        name: "S00042",
+        date_order: "2026-11-20 10:00:00",
+        state: "sale",
+        state_label: "Sales Order",
+        invoice_status: "to invoice",
+        delivery_status: false,
+        amount_total: 99.9,
+        currency: "CZK",
+        currency_id: 999,
+    };
+    server.popValues = { invoices: [invoice], sale_orders: [order] };
+    await mountWithCleanup(AgentConsoleSystray);
+    await waitFor(".o_omnichannel_screen_pop:contains(FV/2026/00042)");
+    expect(".o_omnichannel_screen_pop").toHaveText(/1\s234,50\szł/);
+    expect(".o_omnichannel_screen_pop").toHaveText(/99,90 CZK/);
 });
 
 test("campaigns: Next contact opens the customer panel, Dial counts the attempt", async () => {

@@ -54,6 +54,7 @@
         "report/omnichannel_interaction_report_views.xml",
         "report/omnichannel_agent_state_report_views.xml",
         "report/omnichannel_campaign_report_views.xml",
+        "report/omnichannel_agent_scorecard_views.xml",
         "data/omnichannel_email_data.xml",
         "views/omnichannel_channel_email_views.xml",
         "wizard/omnichannel_fax_send_views.xml",

@@ -21,3 +21,4 @@ from . import test_console_wording
 from . import test_campaign
 from . import test_campaign_report
 from . import test_campaign_ui
+from . import test_agent_scorecard

@@ -28,6 +28,7 @@
         "security/omnichannel_script_rules.xml",
         "security/omnichannel_callback_rules.xml",
         "security/omnichannel_campaign_rules.xml",
+        "security/omnichannel_staffing_rules.xml",
         "data/ir_sequence_data.xml",
         "data/ir_cron_data.xml",
         "data/omnichannel_disposition_data.xml",
@@ -54,6 +55,7 @@
         "report/omnichannel_interaction_report_views.xml",
         "report/omnichannel_agent_state_report_views.xml",
         "report/omnichannel_campaign_report_views.xml",
+        "views/omnichannel_staffing_plan_views.xml",
         "report/omnichannel_agent_scorecard_views.xml",
         "data/omnichannel_email_data.xml",
         "views/omnichannel_channel_email_views.xml",
@@ -65,6 +67,7 @@
         "demo/omnichannel_email_demo.xml",
         "demo/omnichannel_channels_demo.xml",
         "demo/omnichannel_campaign_demo.xml",
+        "demo/omnichannel_staffing_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

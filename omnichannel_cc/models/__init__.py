@@ -27,3 +27,6 @@ from . import res_partner
 from . import sale_order
 from . import account_move
 from . import mail_thread
+from . import omnichannel_staffing_plan
+from . import omnichannel_staffing_plan_line
+from . import omnichannel_staffing_plan_chart

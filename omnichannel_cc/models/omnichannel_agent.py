@@ -104,6 +104,14 @@ class OmnichannelAgent(models.Model):
     )
     load = fields.Integer(compute="_compute_load", string="Interactions now")
     state_log_ids = fields.One2many("omnichannel.agent.state.log", "agent_id")
+    resource_calendar_id = fields.Many2one(
+        "resource.calendar",
+        string="Working hours",
+        default=lambda self: self.env.company.resource_calendar_id,
+        check_company=True,
+        help="The agent's shifts: staffing plans count the agent as scheduled in the "
+        "intervals these hours cover. Empty: the company's working hours.",
+    )
 
     _sql_constraints = [
         ("user_uniq", "unique(user_id)", "This user already has an agent record."),

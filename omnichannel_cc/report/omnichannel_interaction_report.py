@@ -252,11 +252,17 @@ CREATE OR REPLACE VIEW %(view)s AS (
             )
         return result
 
-    def _staffing_history(self, queue, date_from, date_to, interval_minutes):
+    def _staffing_history(self, queue, date_from, date_to, interval_minutes, weekday=None):
         """{interval index: offered, handled, handle seconds} of the queue's
-        inbound contacts, through the record rules of the current user."""
+        inbound contacts, through the record rules of the current user.
+
+        ``weekday`` (ISO, "1" for Monday, local time): only that day of the
+        week, e.g. the last N Mondays in one query (the staffing plan)."""
         self.env.flush_all()
-        query = self._search([("queue_id", "=", queue.id), ("direction", "=", "inbound")])
+        domain = [("queue_id", "=", queue.id), ("direction", "=", "inbound")]
+        if weekday:
+            domain.append(("weekday", "=", str(weekday)))
+        query = self._search(domain)
         table = SQL.identifier(query.table)
         local = SQL("%s.date_local", table)
         # offered contacts with an outcome (see the view): abandon_rate is not NULL

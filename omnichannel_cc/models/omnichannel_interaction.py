@@ -8,9 +8,11 @@ gateway and call-back attempts.
 
 import hashlib
 import logging
+import random
 from collections import namedtuple
-from datetime import timedelta
+from datetime import time, timedelta
 
+import pytz
 from markupsafe import Markup, escape
 from psycopg2 import errors as pg_errors
 
@@ -20,7 +22,7 @@ from odoo.tools import SQL, email_normalize, formataddr, parse_contact_from_emai
 from odoo.tools.sql import create_index
 
 from ..tools import address as address_tools
-from ..tools import email_gateway, routing
+from ..tools import demo_history, email_gateway, routing
 from ..tools import fax as fax_tools
 from ..tools import script as script_tools
 from .omnichannel_agent import notify_console, seconds_between
@@ -2435,3 +2437,171 @@ class OmnichannelInteraction(models.Model):
             "view_mode": "form",
             "target": "current",
         }
+
+    # ------------------------------------------------------------------
+    # Demo: weeks of history for the reports, charts and staffing plan
+    # ------------------------------------------------------------------
+    # relative share of the contacts a queue's channel gets, per type
+    DEMO_CHANNEL_WEIGHTS = {
+        "phone": 6,
+        "email": 3,
+        "chat": 3,
+        "sms": 1,
+        "social": 1,
+        "webform": 1,
+        "fax": 0.3,
+        "video": 0.3,
+    }
+    DEMO_DISPOSITIONS = {
+        "COLLECTIONS": (
+            "disposition_promise_to_pay",
+            "disposition_resolved",
+            "disposition_no_contact",
+        ),
+        "SALES": ("disposition_sale", "disposition_resolved", "disposition_follow_up"),
+    }
+
+    @api.model
+    def _demo_generate_history(self, days=28, daily=45, seed=18, progress=None):
+        """Simulate ``days`` days of contacts (and today up to now) on the
+        company's queues and the agents' state periods that go with them, so
+        that a demo's reports, wallboard charts, staffing plan and scorecards
+        show a working contact center. Run by ``setup/run`` on a new demo
+        database, as the superuser; ``progress(done, total)`` is told as rows
+        are written. Returns {"interactions": n, "periods": n}.
+        """
+        if not self.env.is_superuser():
+            raise AccessError(_("Only the set-up writes demo history."))
+        company = self.env.company
+        tz = pytz.timezone(company.partner_id.tz or self.env.user.tz or "UTC")
+        now_utc = fields.Datetime.now()
+        now_local = pytz.utc.localize(now_utc).astimezone(tz).replace(tzinfo=None)
+        today = now_local.date()
+        day_list = [today - timedelta(days=n) for n in range(days, -1, -1)]
+        rng = random.Random(seed)
+
+        queues = self.env["omnichannel.queue"].search([("company_id", "in", company.ids)])
+        channels = self.env["omnichannel.channel"].search([("queue_id", "in", queues.ids)])
+        agents = self.env["omnichannel.agent"].search([("company_id", "in", company.ids)])
+        agent_of_user = {agent.user_id.id: agent for agent in agents}
+        dispositions = self.env["omnichannel.disposition"].search([])
+        specs = []
+        for queue in queues:
+            queue_channels = [
+                (channel.id, channel.channel_type, self.DEMO_CHANNEL_WEIGHTS[channel.channel_type])
+                for channel in channels
+                if channel.queue_id == queue and channel.channel_type in self.DEMO_CHANNEL_WEIGHTS
+            ]
+            members = [user.id for user in queue.member_ids if user.id in agent_of_user]
+            if not queue_channels or not members:
+                continue
+            names = self.DEMO_DISPOSITIONS.get(
+                (queue.code or "").upper(), ("disposition_resolved", "disposition_follow_up")
+            )
+            codes = [
+                self.env.ref(f"omnichannel_cc.{name}", raise_if_not_found=False) for name in names
+            ]
+            weights = [3, 2, 1]
+            specs.append(
+                demo_history.QueueSpec(
+                    queue.id,
+                    daily * rng.uniform(0.6, 1.3),
+                    queue_channels,
+                    members,
+                    [(d.id, w) for d, w in zip(codes, weights, strict=False) if d in dispositions],
+                )
+            )
+        shifts = {}
+        for n, user_id in enumerate(sorted({u for spec in specs for u in spec.agents})):
+            shifts[user_id] = ((time(8), time(16)), (time(10), time(18)))[n % 2]
+        customers = (
+            self.env["res.partner"]
+            .search(
+                [("customer_rank", ">", 0), ("company_id", "in", [False, company.id])], limit=200
+            )
+            .ids
+            or self.env["res.partner"].search([("is_company", "=", True)], limit=50).ids
+        )
+        contacts, periods = demo_history.simulate(
+            rng, day_list, now_local, specs, shifts, customers
+        )
+        periods = demo_history.close_offline(periods)
+
+        def utc(local):
+            return tz.localize(local).astimezone(pytz.utc).replace(tzinfo=None) if local else False
+
+        total = len(contacts) + len(periods)
+        done = 0
+        Interaction = self.with_context(
+            tracking_disable=True, mail_create_nolog=True, mail_notrack=True
+        )
+        queue_by_id = {queue.id: queue for queue in queues}
+        records = self.browse()
+        for start in range(0, len(contacts), 500):
+            batch = contacts[start : start + 500]
+            vals_list = []
+            for contact in batch:
+                answered = contact.answered is not None
+                vals_list.append(
+                    {
+                        "channel_id": contact.channel,
+                        "direction": "inbound",
+                        "queue_id": contact.queue,
+                        "company_id": queue_by_id[contact.queue].company_id.id,
+                        "partner_id": contact.customer or False,
+                        "agent_id": contact.agent or False,
+                        "state": contact.state,
+                        "date_queued": utc(contact.arrival),
+                        "date_offered": utc(contact.answered - timedelta(seconds=4))
+                        if answered
+                        else False,
+                        "date_answered": utc(contact.answered),
+                        "date_ended": utc(contact.ended),
+                        "date_closed": utc(contact.closed),
+                        "disposition_id": contact.disposition or False,
+                        "end_reason": False if answered else "customer",
+                    }
+                )
+            records = Interaction.create(vals_list)
+            # the reports date a contact by its creation: when it arrived
+            records.flush_recordset()
+            self.env.cr.execute(
+                SQL(
+                    """UPDATE omnichannel_interaction i
+                          SET create_date = v.arrival
+                         FROM unnest(%s::int[], %s::timestamp[]) AS v(id, arrival)
+                        WHERE i.id = v.id""",
+                    records.ids,
+                    [utc(contact.arrival) for contact in batch],
+                )
+            )
+            done += len(batch)
+            if progress:
+                progress(done, total)
+        records.invalidate_model(["create_date"])
+
+        agent_ids = {user_id: agent.id for user_id, agent in agent_of_user.items()}
+        reasons = {
+            "lunch": self.env.ref("omnichannel_cc.break_reason_lunch", raise_if_not_found=False),
+            "short": self.env.ref("omnichannel_cc.break_reason_coffee", raise_if_not_found=False),
+        }
+        log_vals = [
+            {
+                "agent_id": agent_ids[period.agent],
+                "state": period.state,
+                "break_reason_id": reasons.get(period.reason, False) and reasons[period.reason].id,
+                "date_start": utc(period.start),
+                "date_end": utc(period.end),
+            }
+            for period in periods
+        ]
+        # the agents are offline now: their open period is the last one
+        self.env["omnichannel.agent.state.log"].search(
+            [("agent_id", "in", list(agent_ids.values())), ("date_end", "=", False)]
+        ).write({"date_end": now_utc})
+        for start in range(0, len(log_vals), 1000):
+            self.env["omnichannel.agent.state.log"].create(log_vals[start : start + 1000])
+            done += len(log_vals[start : start + 1000])
+            if progress:
+                progress(done, total)
+        return {"interactions": len(contacts), "periods": len(periods)}

@@ -23,3 +23,4 @@ from . import test_campaign_report
 from . import test_campaign_ui
 from . import test_agent_scorecard
 from . import test_staffing_plan
+from . import test_demo_history

@@ -273,6 +273,39 @@ def test_new_database_is_a_polish_company_with_demo_data(first_run):
         "res.partner", "read", [server.ref("omnichannel_cc.partner_tartak")], fields=["lang"]
     )[0]
     assert customer["lang"] == "pl_PL", customer
+    # issue 18: the agent's customer panel counts in złoty, as the agent reads it
+    ewa = server.login("ewa", "ewa")
+    pop = server.call(
+        "res.partner",
+        "omnichannel_screen_pop",
+        [server.ref("omnichannel_cc.partner_tartak")],
+        uid=ewa,
+        password="ewa",
+    )
+    assert (pop["currency"]["name"], pop["currency"]["symbol"]) == ("PLN", "zł"), pop["currency"]
+    assert pop["invoices"] and {i["currency"] for i in pop["invoices"]} == {"PLN"}, pop["invoices"]
+    pln = server.call("res.currency", "search_read", [("name", "=", "PLN")], fields=["position"])
+    assert pln[0]["position"] == "after", pln
+    polish = server.call(
+        "res.lang", "search_read", [("code", "=", "pl_PL")], fields=["decimal_point", "date_format"]
+    )[0]
+    assert (polish["decimal_point"], polish["date_format"]) == (",", "%d.%m.%Y"), polish
+    # four weeks of simulated history behind the reports, charts and staffing plan
+    assert "weeks of simulated contact history" in banner
+    history = server.call(
+        "omnichannel.interaction.report",
+        "read_group",
+        [("date", "<", time.strftime("%Y-%m-%d"))],
+        ["nbr:sum", "service_level:avg"],
+        ["weekday"],
+    )
+    per_weekday = {row["weekday"]: row["nbr"] for row in history}
+    assert sum(per_weekday.values()) > 1000 and "7" not in per_weekday, per_weekday
+    assert 0 < history[0]["service_level"] < 100, history
+    breaks = server.call(
+        "omnichannel.agent.state.report", "search_count", [("state", "=", "break")]
+    )
+    assert breaks > 50, breaks
 
 
 # --- 1. web.base.url follows the printed URL -----------------------------------

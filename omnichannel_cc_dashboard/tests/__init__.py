@@ -1,0 +1,2 @@
+from . import test_dashboard_definition
+from . import test_dashboard_figures

@@ -24,3 +24,4 @@ from . import test_campaign_ui
 from . import test_agent_scorecard
 from . import test_staffing_plan
 from . import test_demo_history
+from . import test_wallboard_chart

@@ -7,6 +7,7 @@ import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
 import { agentStateColor } from "../utils/agent_state";
 import { formatDuration } from "../utils/format";
+import { WallboardCharts } from "../wallboard_charts/wallboard_charts";
 
 const BUS_TYPE = "omnichannel.wallboard";
 // Several pushes in a row become one reload.
@@ -23,7 +24,7 @@ const JOINABLE_CHANNELS = new Set(["chat", "social", "sms", "email", "webform"])
  */
 export class Wallboard extends Component {
     static template = "omnichannel_cc.Wallboard";
-    static components = { Dropdown, DropdownItem };
+    static components = { Dropdown, DropdownItem, WallboardCharts };
     static props = ["*"];
 
     setup() {

@@ -21,6 +21,7 @@
         "views/omnichannel_survey_invitation_views.xml",
         "views/survey_user_input_views.xml",
         "report/omnichannel_survey_report_views.xml",
+        "report/omnichannel_agent_scorecard_views.xml",
         "views/omnichannel_survey_menus.xml",
     ],
     "assets": {

@@ -1,1 +1,2 @@
 from . import omnichannel_survey_report
+from . import omnichannel_agent_scorecard

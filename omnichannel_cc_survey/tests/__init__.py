@@ -4,3 +4,4 @@ from . import test_survey_access
 from . import test_survey_page
 from . import test_survey_tour
 from . import test_survey_board
+from . import test_agent_scorecard_survey

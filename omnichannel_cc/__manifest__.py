@@ -55,7 +55,6 @@
         "report/omnichannel_interaction_report_views.xml",
         "report/omnichannel_agent_state_report_views.xml",
         "report/omnichannel_campaign_report_views.xml",
-        "report/omnichannel_agent_scorecard_views.xml",
         "views/omnichannel_staffing_plan_views.xml",
         "report/omnichannel_agent_scorecard_views.xml",
         "data/omnichannel_email_data.xml",

@@ -666,6 +666,7 @@ class OmnichannelCampaign(models.Model):
         blacklist = (
             self.env["phone.blacklist"].sudo().search([("number", "in", numbers)]).mapped("number")
         )
+        # sudo: agents may not read the do-not-call list; only the numbers asked for
         dnc = {entry.number for entry in self.sudo().dnc_ids if entry.number in numbers}
         return set(blacklist), dnc
 
@@ -799,6 +800,8 @@ class OmnichannelCampaign(models.Model):
         """What the list would be if built now (existing contacts included)."""
         self.ensure_one()
         known = self._known_keys()
+        # sudo: every contact of the campaign, beyond the user's contact rules (the caller
+        # checked the campaign's read access); only their exclusion reasons are counted
         reasons = [
             contact.excluded_reason
             for contact in self.env["omnichannel.campaign.contact"]
@@ -929,7 +932,7 @@ class OmnichannelCampaign(models.Model):
         campaigns = self._preview_campaigns_for(user)
         if campaigns:
             self._check_agent_free(user)
-        # the campaigns are the agent's (checked above); the claim is the dialer's work
+        # sudo: the campaigns are the agent's (checked above); the claim is the dialer's work
         for campaign in campaigns.sudo():
             campaign._refresh_if_due()
             contact = campaign._claim_next(user)
@@ -995,6 +998,7 @@ class OmnichannelCampaign(models.Model):
             ("dial_mode", "=", "preview"),
         ]
         if self:
+            # sudo: campaigns hidden by the user's rules too, refused below with a clear message
             for campaign in self.sudo():
                 if campaign.queue_id not in queues:
                     raise AccessError(

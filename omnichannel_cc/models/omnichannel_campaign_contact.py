@@ -217,8 +217,8 @@ class OmnichannelCampaignContact(models.Model):
             records = campaign._target_records([(path, "in", contacts.partner_id.ids)])
             if records is None:
                 continue
-            # sudo: the customers of records the starting user may read
             customers = {}
+            # sudo: the customers of records the starting user may read
             for record in records.sudo():
                 customer = (
                     record
@@ -605,6 +605,8 @@ class OmnichannelCampaignContact(models.Model):
         owner = agent
         if invoice and not invoice.with_user(agent).has_access("read"):
             owner = invoice.invoice_user_id or agent
+        # sudo: the campaign follows its attempts whoever ends them (PBX, cron, agent); the
+        # to-do goes on the call itself when nothing is overdue
         target = invoice or interaction.sudo()
         target.activity_schedule(
             "mail.mail_activity_data_todo",
@@ -613,4 +615,5 @@ class OmnichannelCampaignContact(models.Model):
             note=note,
             user_id=owner.id,
         )
+        # sudo: the note goes on the call whoever ends the attempt (PBX, cron, agent)
         interaction.sudo().message_post(body=note, subtype_xmlid="mail.mt_note")

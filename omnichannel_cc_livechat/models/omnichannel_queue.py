@@ -76,6 +76,7 @@ class OmnichannelQueue(models.Model):
         ).filtered(lambda i: i.date_ended + timedelta(seconds=i.queue_id.wrapup_seconds) <= now)
         if not chats:
             return chats
+        # sudo: the agent records of every company (the sweep's); only who is still in wrap-up
         wrapping_up = (
             self.env["omnichannel.agent"]
             .sudo()

@@ -54,6 +54,7 @@ class OmnichannelSmsController(SignedWebhook, http.Controller):
         # Twilio signs the URL it was given: as the proxy forwarded it, or
         # as the database's base URL says
         path = httprequest.path + (("?" + query.decode("latin-1")) if query else "")
+        # sudo: the gateway's request runs as the public user; only the base URL is read
         base_url = request.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
         urls = [httprequest.url]
         if base_url:

@@ -163,6 +163,7 @@ class OmnichannelCampaign(models.Model):
                 ("sms_channel_id", "!=", False),
             ]
         )
+        # sudo: the scheduled action reads and marks the contacts of every company's campaigns
         Contact = self.env["omnichannel.campaign.contact"].sudo()
         budget, remaining = SMS_BATCH, 0
         for campaign in campaigns:

@@ -142,6 +142,7 @@ class OmnichannelChannel(models.Model):
 
     @api.depends("sms_token")
     def _compute_sms_urls(self):
+        # sudo: agents may not read ir.config_parameter; only the base URL of the URLs shown
         base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
         base_url = base_url.rstrip("/")
         for channel in self:
@@ -194,6 +195,7 @@ class OmnichannelChannel(models.Model):
         if not self.env.user.has_group(MANAGER_GROUP):
             raise AccessError(_("Only contact center managers can change the gateway's URLs."))
         self.check_access("write")
+        # sudo: the caller's rights are checked above (a manager, with write access)
         for channel in self.sudo():
             channel.sms_token = _new_sms_token()
         return True
@@ -203,6 +205,7 @@ class OmnichannelChannel(models.Model):
 
         Runs as superuser: an agent never sees it, yet a channel created by
         any allowed user must get one."""
+        # sudo: the token is manager-only, yet a channel made by any allowed user needs one
         for channel in self.sudo().filtered(lambda c: c.channel_type == "sms" and not c.sms_token):
             channel.sms_token = _new_sms_token()
 
@@ -211,7 +214,8 @@ class OmnichannelChannel(models.Model):
         """The active SMS channel of a URL token, or empty."""
         if not token:
             return self.browse()
-        # the fields a callback reads, in the same query as the search
+        # sudo: the gateway's callback runs as the public user and has only this token;
+        # the fields it reads come in the same query as the search
         return self.sudo().search_fetch(
             [("sms_token", "=", token), ("channel_type", "=", "sms")],
             [
@@ -250,6 +254,7 @@ class OmnichannelChannel(models.Model):
     @api.model
     def _sms_default_channel(self, company):
         """The company's first active SMS channel (sequence order), or empty."""
+        # sudo: the company's channel, whatever the sender's company selection (multi-company rule)
         return self.sudo().search(
             [("channel_type", "=", "sms"), ("company_id", "=", company.id)], limit=1
         )

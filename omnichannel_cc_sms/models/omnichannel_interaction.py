@@ -261,6 +261,7 @@ class OmnichannelInteraction(models.Model):
     def _sms_receive(self, channel, message):
         """Apply one received SMS (``sms_providers.Inbound``) of ``channel``;
         a message id already received changes nothing."""
+        # sudo: idempotency keys are technical records no user may write
         keys = self.env["omnichannel.event.key"].sudo()
         scope = f"sms:{channel.id}"
         key = message.provider_id[:255]
@@ -278,6 +279,7 @@ class OmnichannelInteraction(models.Model):
                 channel.sms_help_keywords,
             )
         blacklisted = bool(number) and self._sms_is_blacklisted(number)
+        # sudo: no user may write the blacklist; only the customer's own STOP / START does
         Blacklist = self.env["phone.blacklist"].sudo()
         if keyword == sms_keywords.OPTOUT:
             # first of all: nothing may be texted to this number from now on
@@ -457,6 +459,7 @@ class OmnichannelInteraction(models.Model):
     def _sms_note(self, text):
         """An internal note from OdooBot (never sent to the customer)."""
         self.ensure_one()
+        # sudo: OdooBot's note, posted whoever reports (a cron, a gateway, another agent)
         self.sudo().message_post(
             body=Markup("<p>%s</p>") % text,
             author_id=self.env.ref("base.partner_root").id,
@@ -487,6 +490,7 @@ class OmnichannelInteraction(models.Model):
     def _sms_console_payload(self):
         """{interaction id: {"number", "blacklisted", "transliterate",
         "messages": the last SMS, oldest first}} (read as superuser)."""
+        # sudo: as the caller: the SMS of the user's own interactions, whoever wrote them
         Message = self.env["mail.message"].sudo()
         result = {}
         for rec in self:
@@ -495,6 +499,7 @@ class OmnichannelInteraction(models.Model):
                 order="id desc",
                 limit=CONSOLE_MESSAGES,
             )
+            # sudo: users read only their own messages' notifications; all the SMS states are shown
             notifications = (
                 self.env["mail.notification"]
                 .sudo()

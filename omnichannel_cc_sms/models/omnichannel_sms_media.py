@@ -51,6 +51,7 @@ class OmnichannelSmsMedia(models.Model):
         """Queue an MMS's files (``sms_providers.Media``) of ``message``."""
         if not media:
             return self.browse()
+        # sudo: only administrators create media downloads; the inbound MMS queues its files
         records = self.sudo().create(
             [
                 {
@@ -63,6 +64,7 @@ class OmnichannelSmsMedia(models.Model):
                 for item in media
             ]
         )
+        # sudo: only administrators write crons; a trigger only runs the download sooner
         self.env.ref("omnichannel_cc_sms.ir_cron_sms_media").sudo()._trigger()
         return records
 
@@ -118,6 +120,7 @@ class OmnichannelSmsMedia(models.Model):
                 )
             return False
         content_type = content_type or self.content_type or "application/octet-stream"
+        # sudo: the cron's download attaches the file to an interaction it may not write
         attachment = (
             self.env["ir.attachment"]
             .sudo()
@@ -131,6 +134,7 @@ class OmnichannelSmsMedia(models.Model):
                 }
             )
         )
+        # sudo: the customer's message gets its file; users may write only their own messages
         self.message_id.sudo().write({"attachment_ids": [fields.Command.link(attachment.id)]})
         self.write({"state": "done", "attempts": self.attempts + 1, "attachment_id": attachment.id})
         return True

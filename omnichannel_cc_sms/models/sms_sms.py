@@ -85,6 +85,7 @@ class SmsSms(models.Model):
         message = self.env["mail.message"].sudo().browse(message_id)
         if message.model != "omnichannel.interaction" or not message.res_id:
             return False
+        # sudo: only the interaction's channel is read, whoever's queue sends the SMS
         interaction = self.env["omnichannel.interaction"].sudo().browse(message.res_id).exists()
         return interaction._sms_channel().id if interaction else False
 
@@ -175,6 +176,7 @@ class SmsSms(models.Model):
     def _omnichannel_record_send(self, result, unlink_failed=False, unlink_sent=True):
         """Apply one send's result as Odoo's ``_send`` applies IAP's."""
         self.ensure_one()
+        # sudo: the queue and its trackers are the system's (as Odoo's _send writes them)
         sms = self.sudo().with_context(sms_skip_msg_notification=True)
         tracker = sms.sms_tracker_id
         if tracker:
@@ -247,6 +249,7 @@ class SmsSms(models.Model):
             # committed this request fails to serialize and Odoo retries it
             sms._omnichannel_lock()
             self._omnichannel_apply_report(report, sms, tracker)
+            # sudo: the reported SMS's message, only to reload its agents' consoles
             self._omnichannel_notify_consoles(tracker.mail_notification_id.mail_message_id.sudo())
             result["statuses"] += 1
         return result
@@ -256,6 +259,7 @@ class SmsSms(models.Model):
         """(sms.sms, sms.tracker) a report designates within ``channel``."""
         # sudo: the queue and its trackers are the system's; the channel was authenticated
         Sms = self.sudo().with_context(active_test=False)
+        # sudo: only administrators read SMS trackers; only this channel's are looked up
         Tracker = self.env["sms.tracker"].sudo()
         sms = Sms.browse()
         if report.uuid:

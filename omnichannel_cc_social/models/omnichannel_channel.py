@@ -84,6 +84,7 @@ class OmnichannelChannel(models.Model):
 
     @api.depends("social_webhook_token")
     def _compute_social_webhook_url(self):
+        # sudo: agents may not read ir.config_parameter; only the base URL of the URL shown
         base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
         for channel in self:
             channel.social_webhook_url = (
@@ -126,12 +127,13 @@ class OmnichannelChannel(models.Model):
         if not self.env.user.has_group(MANAGER_GROUP):
             raise AccessError(_("Only contact center managers can change webhook URLs."))
         self.check_access("write")
+        # sudo: the caller's rights are checked above (a manager, with write access)
         for channel in self.sudo():
             channel.social_webhook_token = _new_social_token()
         return True
 
     def _social_ensure_token(self):
-        # superuser: the token is manager-only, yet every social channel needs one
+        # sudo: the token is manager-only, yet every social channel needs one
         for channel in self.sudo().filtered(
             lambda c: c.channel_type == "social" and not c.social_webhook_token
         ):
@@ -142,6 +144,7 @@ class OmnichannelChannel(models.Model):
         """The active social channel of a webhook token, or empty."""
         if not token or len(token) > 128:
             return self.browse()
+        # sudo: the platform's webhook runs as the public user and has only this token
         return self.sudo().search(
             [("social_webhook_token", "=", token), ("channel_type", "=", "social")], limit=1
         )

@@ -129,7 +129,8 @@ class OmnichannelInteraction(models.Model):
     def write(self, vals):
         res = super().write(vals)
         if vals.get("partner_id"):
-            # the agent told us who this sender is: recognise them next time
+            # sudo: the agent told us who this sender is: their identity learns it for next
+            # time, even one the agent's rules hide (another queue's channel)
             identities = self.sudo().social_identity_id.filtered(
                 lambda i: i.partner_id.id != vals["partner_id"]
             )
@@ -158,11 +159,13 @@ class OmnichannelInteraction(models.Model):
     @api.model
     def _social_receive_message(self, channel, values):
         """Store one message once; False when it was already received."""
+        # sudo: idempotency keys are technical records no user may write
         keys = self.env["omnichannel.event.key"].sudo()
         scope = f"social:{channel.id}"
         message_key = values["message_id"][:255]
         if not keys._claim(scope, message_key):
             return False
+        # sudo: the sender's identity is found or made for the platform, not for a user
         identity = (
             self.env["omnichannel.social.identity"]
             .sudo()
@@ -253,6 +256,7 @@ class OmnichannelInteraction(models.Model):
             subtype_xmlid="mail.mt_comment",
             attachments=attachments,
         )
+        # sudo: only the system writes a message's delivery state
         message.sudo().write(
             {"omnichannel_social_id": values["message_id"], "omnichannel_social_state": "received"}
         )
@@ -269,6 +273,7 @@ class OmnichannelInteraction(models.Model):
     @api.model
     def _social_apply_statuses(self, channel, statuses):
         """Record delivered / read / failed on the agents' messages."""
+        # sudo: the agents' replies, whoever wrote them; only their delivery state changes
         Message = self.env["mail.message"].sudo()
         count = 0
         for status in statuses:
@@ -282,6 +287,7 @@ class OmnichannelInteraction(models.Model):
                 ],
                 limit=1,
             )
+            # sudo: the reply's interaction, to check it belongs to the reporting channel
             interaction = self.sudo().browse(message.res_id).exists() if message else self
             if not interaction or interaction.channel_id != channel:
                 continue
@@ -345,12 +351,14 @@ class OmnichannelInteraction(models.Model):
             "mail.mt_comment"
         ):
             return False
+        # sudo: only whether one of our users wrote it; partner rules may hide the author
         author = message.sudo().author_id
         return bool(author) and bool(author.user_ids.filtered(lambda u: not u.share))
 
     def _social_queue(self, message):
         """Mark ``message`` outgoing; send it once this transaction commits."""
         self.ensure_one()
+        # sudo: only the system writes a message's delivery state (the agent's own reply)
         message.sudo().write(
             {
                 "omnichannel_social_state": "outgoing",
@@ -380,6 +388,7 @@ class OmnichannelInteraction(models.Model):
     @api.model
     def _social_retry_settings(self):
         """(minutes before a retry, maximum attempts, batch size)."""
+        # sudo: agents may not read ir.config_parameter; only the retry settings
         params = self.env["ir.config_parameter"].sudo()
 
         def number(key, default):
@@ -439,6 +448,7 @@ class OmnichannelInteraction(models.Model):
                 limit,
             )
         )
+        # sudo: the claimed replies of every agent (the delivery runs outside their sessions)
         messages = self.env["mail.message"].sudo().browse([r[0] for r in self.env.cr.fetchall()])
         messages.invalidate_recordset(
             ["omnichannel_social_attempts", "omnichannel_social_queued_at"]
@@ -463,6 +473,7 @@ class OmnichannelInteraction(models.Model):
                 max_attempts,
             )
         )
+        # sudo: the expired replies of every agent (the retry cron's work)
         messages = self.env["mail.message"].sudo().browse([r[0] for r in self.env.cr.fetchall()])
         error = _(
             "The platform did not confirm this reply after %(count)s attempts: "
@@ -471,6 +482,7 @@ class OmnichannelInteraction(models.Model):
         )
         for message in messages:
             message.write({"omnichannel_social_state": "failed", "omnichannel_social_error": error})
+            # sudo: the interaction of each expired reply, for OdooBot's note
             interaction = self.sudo().browse(message.res_id).exists()
             if interaction:
                 interaction._social_note(_("Not delivered to the customer: %(error)s", error=error))
@@ -482,6 +494,7 @@ class OmnichannelInteraction(models.Model):
         transaction has ended): a dict with ``message_id``, ``interaction_id``,
         ``platform``, ``recipient``, ``text``, ``files``, and ``adapter`` or
         ``error`` (a reply that cannot be sent at all)."""
+        # sudo: the reply's interaction, whoever's, for what the send needs (recipient, channel)
         interaction = self.sudo().browse(message.res_id).exists()
         job = {
             "message_id": message.id,
@@ -516,9 +529,11 @@ class OmnichannelInteraction(models.Model):
     def _social_record(self, job, platform_id=None, error=None):
         """Write a send's outcome on the reply and, when useful, in the chatter.
         Only a reply still outgoing is touched (never undo a later outcome)."""
+        # sudo: the sent reply of any agent; only its delivery state is written
         message = self.env["mail.message"].sudo().browse(job["message_id"]).exists()
         if not message or message.omnichannel_social_state != "outgoing":
             return False
+        # sudo: its interaction, for OdooBot's note on the outcome
         interaction = self.sudo().browse(job["interaction_id"]).exists()
         if error:
             _logger.warning("Reply of %s not sent over %s: %s", job["name"], job["platform"], error)
@@ -551,6 +566,7 @@ class OmnichannelInteraction(models.Model):
     def _social_note(self, text):
         """An internal note from OdooBot (never sent to the customer)."""
         self.ensure_one()
+        # sudo: OdooBot's note, posted whoever reports (the delivery, a webhook, an agent)
         self.sudo().message_post(
             body=Markup("<p>%s</p>") % text,
             author_id=self.env.ref("base.partner_root").id,

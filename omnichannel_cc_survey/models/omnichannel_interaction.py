@@ -67,6 +67,7 @@ class OmnichannelInteraction(models.Model):
         kind = interaction._survey_kind()
         if not kind or not interaction.partner_id:
             return False
+        # sudo: no user may read every invitation or create one; the rules decide, not the agent
         invitations = self.env["omnichannel.survey.invitation"].sudo()
         if invitations.search_count([("interaction_id", "=", interaction.id)], limit=1):
             return False
@@ -97,6 +98,7 @@ class OmnichannelInteraction(models.Model):
         interaction = self.sudo().browse(interaction_id).exists()
         if not interaction:
             raise ValueError("unknown interaction")
+        # sudo: no user may write invitations; the customer's answer is recorded on one
         invitations = self.env["omnichannel.survey.invitation"].sudo()
         invitation = invitations.search([("interaction_id", "=", interaction.id)], limit=1)
         # the keypad does not know the measure: the invitation's, else the queue's

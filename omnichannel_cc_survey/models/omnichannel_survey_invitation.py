@@ -151,6 +151,7 @@ class OmnichannelSurveyInvitation(models.Model):
                 tuple(interactions.ids),
             )
         )
+        # sudo: the interactions' invitations, also those the closing agent may not read
         done = set(
             self.sudo()
             .search([("interaction_id", "in", interactions.ids)])
@@ -184,6 +185,7 @@ class OmnichannelSurveyInvitation(models.Model):
             )
             if not reason:
                 invited.add(interaction.partner_id.id)
+        # sudo: no user may create invitations; the rules above decided each one
         invitations = self.sudo().create(vals_list)
         if invitations.filtered(lambda i: i.state == "scheduled"):
             self._trigger_send(min(invitations.mapped("date_scheduled")))
@@ -347,6 +349,7 @@ class OmnichannelSurveyInvitation(models.Model):
         self.ensure_one()
         value = satisfaction.check_value(self.kind, value)
         if idempotency_key:
+            # sudo: idempotency keys are technical records no user may write
             keys = self.env["omnichannel.event.key"].sudo()
             if not keys._claim(f"survey:{channel}", str(idempotency_key)[:255], self.id):
                 return {"recorded": False, "status": "duplicate"}

@@ -29,6 +29,7 @@ class RatingRating(models.Model):
         for rating in self.filtered(
             lambda r: r.res_model == "discuss.channel" and r.consumed and 1 <= r.rating <= 5
         ):
+            # sudo: the visitor rates as the public user; only the session's kind and interaction
             session = self.env["discuss.channel"].sudo().browse(rating.res_id)
             if session.channel_type != "livechat":
                 continue

@@ -26,6 +26,7 @@ class OmnichannelInteraction(models.Model):
                 if result and result["recorded"]:
                     # the gateway's re-delivery of this message is then a duplicate
                     # for the SMS addon too, never a new conversation
+                    # sudo: idempotency keys are technical records no user may write
                     self.env["omnichannel.event.key"].sudo()._claim(
                         f"sms:{channel.id}", message.provider_id[:255], invitation.id
                     )

@@ -10,6 +10,8 @@ class OmnichannelAgent(models.Model):
         was = self.state
         result = super()._write_state(state, **vals)
         if state == "available" and was != "available":
+            # sudo: any running automatic campaign, even outside the agent's queues and companies:
+            # a free agent wakes the dialer (a cron trigger)
             campaigns = (
                 self.env["omnichannel.campaign"]
                 .sudo()

@@ -148,6 +148,7 @@ class OmnichannelCampaign(models.Model):
         """The campaign's pacing state, with its current settings."""
         self.ensure_one()
         settings = self._pacing_settings()
+        # sudo: the pacing state is administrators-only (group_system); the dialer's to read
         data = self.sudo().pacing_state
         if not data:
             return pacing.PacingState(settings)
@@ -225,6 +226,7 @@ class OmnichannelCampaign(models.Model):
     def _dialer_run(self):
         """Decide, record, claim and dial; returns the dials placed."""
         self.ensure_one()
+        # sudo: no user may create or write dials; they are the dialer's
         Dial = self.env["omnichannel.campaign.dial"].sudo()
         if self.state != "running" or self.dial_mode not in AUTOMATIC_MODES:
             return Dial
@@ -245,7 +247,9 @@ class OmnichannelCampaign(models.Model):
                 if not contact:
                     break
                 dials |= Dial._place(contact)
+        # sudo: no user may write the pacing log; the dialer records each decision
         self.env["omnichannel.campaign.pacing.log"].sudo()._log(self, decision, now, len(dials))
+        # sudo: the pacing figures are the dialer's to write, not the supervisor's
         self.sudo().write(
             {
                 "pacing_state": state.to_dict(),
@@ -257,6 +261,7 @@ class OmnichannelCampaign(models.Model):
 
     def _pacing_feed(self, state):
         """Feed the finished dials not yet counted to the statistics, once."""
+        # sudo: no user may write dials; the dialer marks the ones it counted
         dials = (
             self.env["omnichannel.campaign.dial"]
             .sudo()
@@ -278,6 +283,7 @@ class OmnichannelCampaign(models.Model):
             state.record_attempt(_seconds(when), outcome, answer_seconds)
         dials.write({"pacing_fed": True})
         # conversations over (wrap-up done): talk and wrap-up times, for the look-ahead
+        # sudo: as above, the dialer marks the dials it counted
         handled = (
             self.env["omnichannel.campaign.dial"]
             .sudo()
@@ -326,6 +332,7 @@ class OmnichannelCampaign(models.Model):
                 available += 1
             else:
                 wrapup.append(max((until - now).total_seconds(), 0.0) if until else 0.0)
+        # sudo: agents may not read dials; the calls in progress of this campaign are counted
         counts = dict(
             self.env["omnichannel.campaign.dial"]
             .sudo()

@@ -113,6 +113,7 @@ class OmnichannelCampaignDial(models.Model):
         channel = campaign.channel_id
         now = fields.Datetime.now()
         call_id = f"dialer-{campaign.id}-{contact.id}-{secrets.token_hex(6)}"
+        # sudo: the dialer creates the call, for no agent yet, in the campaign's company
         interaction = (
             self.env["omnichannel.interaction"]
             .sudo()
@@ -157,6 +158,7 @@ class OmnichannelCampaignDial(models.Model):
     def _send_dial(self):
         self.ensure_one()
         campaign = self.campaign_id
+        # sudo: the channel's dial settings (AMI context) are manager-only; only those are read
         channel = campaign.channel_id.sudo()
         caller_id = campaign.caller_id or channel.address or None
         try:
@@ -200,6 +202,7 @@ class OmnichannelCampaignDial(models.Model):
     def _enqueue_command(self, key, kind, action, transport):
         self.ensure_one()
         root = self.env["res.users"].browse(SUPERUSER_ID)
+        # sudo: only managers read PBX commands and nobody writes them; the dialer queues this
         command = (
             self.env["omnichannel.voip.command"]
             .sudo()
@@ -218,6 +221,7 @@ class OmnichannelCampaignDial(models.Model):
         """Apply a CTI event of a dialer call: ``(handled, directive)``;
         ``handled`` False lets the interaction's own handler run too;
         ``directive`` (or None) goes back to the PBX in the answer."""
+        # sudo: only supervisors read dials; the PBX's event finds the call's dial, if any
         dial = self.sudo().search([("interaction_id", "=", interaction.id)], limit=1)
         if not dial:
             return False, None
@@ -310,6 +314,7 @@ class OmnichannelCampaignDial(models.Model):
                 interaction._voip_note(
                     _("Answered with no agent free within 2 seconds: abandoned.")
                 )
+            # sudo: the campaign's channel, whatever the user's companies; only its PBX type
             if dial.campaign_id.channel_id.sudo().voip_pbx_type != "asterisk":
                 body = dialer.http_hangup_body(
                     dial.call_id, fields.Datetime.now().timestamp(), "abandoned"

@@ -98,6 +98,7 @@ class OmnichannelChannel(models.Model):
         if not self.env.user.has_group(MANAGER_GROUP):
             raise AccessError(_("Only contact center managers can regenerate PBX secrets."))
         self.check_access("write")
+        # sudo: the caller's rights are checked above (a manager, with write access)
         for channel in self.sudo():
             channel.voip_secret = _new_voip_secret()
         return True
@@ -108,6 +109,7 @@ class OmnichannelChannel(models.Model):
         Runs as superuser: an agent never sees these fields, yet a channel
         created by any allowed user must get them.
         """
+        # sudo: the token and secret are manager-only; every phone channel needs them
         for channel in self.sudo().filtered(lambda c: c.channel_type == "phone"):
             vals = {}
             if not channel.voip_token:
@@ -122,7 +124,8 @@ class OmnichannelChannel(models.Model):
         """Active phone channel for a token from a PBX request, or empty."""
         if not token:
             return self.browse()
-        # the fields a webhook reads, in the same query as the search
+        # sudo: the PBX's request runs as the public user and has only this token;
+        # the fields it reads come in the same query as the search
         return self.sudo().search_fetch(
             [("voip_token", "=", token), ("channel_type", "=", "phone")],
             ["voip_secret", "company_id", "queue_id", "channel_type"],

@@ -87,6 +87,7 @@ class OmnichannelInteraction(models.Model):
         wanted = sorted({ext for ext in extensions if ext and ext.isascii() and ext.isdigit()})
         if not wanted:
             return {}
+        # sudo: users of the channel's company, whatever the caller's company selection
         users = (
             self.env["res.users"]
             .sudo()
@@ -136,7 +137,7 @@ class OmnichannelInteraction(models.Model):
         row = self.env.cr.fetchone()
         if not row:
             return False, self._voip_find(channel, call_id)
-        # the same environment as _voip_find's
+        # sudo: the same environment as _voip_find's (another agent's call, any company)
         found = self.sudo().with_context(active_test=False)
         return True, found.browse(row[0] or ())
 
@@ -186,6 +187,7 @@ class OmnichannelInteraction(models.Model):
         if pending:
             pending.write({"external_id": values["call_id"]})
             return pending
+        # sudo: idempotency keys are technical records no user may write
         keys = self.env["omnichannel.event.key"].sudo()
         if not keys._claim(f"interaction:{channel.id}", values["call_id"]):
             return self._voip_find(channel, values["call_id"])
@@ -240,6 +242,7 @@ class OmnichannelInteraction(models.Model):
     @api.model
     def _voip_event(self, channel, values):
         """Apply one CTI event; a repeated event changes nothing."""
+        # sudo: idempotency keys are technical records no user may write
         keys = self.env["omnichannel.event.key"].sudo()
         scope = f"voip:{channel.id}"
         key = cti.event_key(values)
@@ -466,6 +469,8 @@ class OmnichannelInteraction(models.Model):
         """Link the recording where the PBX keeps it; the attachment is readable
         by exactly those who may read this interaction."""
         url = values["recording_url"]
+        # sudo: the PBX links the recording on anyone's call; the attachment follows the
+        # interaction's access (res_model, res_id)
         Attachment = self.env["ir.attachment"].sudo()
         if Attachment.search_count(
             [("res_model", "=", self._name), ("res_id", "=", self.id), ("url", "=", url)]
@@ -510,6 +515,7 @@ class OmnichannelInteraction(models.Model):
             raise UserError(
                 _("Set your phone extension in your preferences before calling from Odoo.")
             )
+        # sudo: agents may not read the PBX settings (manager-only) of the company's phone line
         channel = (
             self.env["omnichannel.channel"]
             .sudo()
@@ -561,6 +567,8 @@ class OmnichannelInteraction(models.Model):
             "state": "new",
         }
         vals.update(links or {})
+        # sudo: the agent's own call (checked above), created as the PBX's calls are, on a
+        # channel whose PBX settings are manager-only
         interaction = self.sudo().create(vals)
         if desk_phone:
             # shown on the desk phone: one line, no quotes
@@ -627,6 +635,8 @@ class OmnichannelInteraction(models.Model):
         if mode not in SPY_MODES:
             raise UserError(_("Unknown listening mode %(mode)s.", mode=mode))
         self._check_supervisor()
+        # sudo: the supervisor (checked above) reads the agent's call and extension, and the
+        # channel's PBX settings (manager-only)
         rec = self.sudo()
         if rec.channel_type != "phone" or rec.state != "active" or not rec.agent_id:
             raise UserError(_("%(name)s is not a call in progress.", name=rec.name))

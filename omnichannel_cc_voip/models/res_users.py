@@ -105,6 +105,7 @@ class ResUsers(models.Model):
                     )
                 )
             seen[(ext, cid)] = uid
+        # sudo: an extension is unique among all users, archived and other companies' too
         existing = (
             self.sudo()
             .with_context(active_test=False)
@@ -203,7 +204,7 @@ class ResUsers(models.Model):
         domain = channel["voip_sip_domain"] or urlsplit(ws_url).hostname
         config.update(
             enabled=True,
-            # the user's own record: allowed by SELF_READABLE_FIELDS
+            # sudo: a manager-only field; its own user gets it (as SELF_READABLE_FIELDS allow)
             password=user.sudo().omnichannel_sip_password or False,
             ws_url=ws_url,
             sip_uri=f"sip:{user.omnichannel_extension}@{domain}",
@@ -216,6 +217,7 @@ class ResUsers(models.Model):
         """WebSocket URL and SIP domain of the current company's first active
         phone channel that has a WebSocket URL (agents may not read the
         channel's other PBX settings)."""
+        # sudo: the company's phone channels, for any agent; only the WebSocket URL and SIP domain
         channels = (
             self.env["omnichannel.channel"]
             .sudo()

@@ -56,6 +56,7 @@ class OmnichannelChannel(models.Model):
 
     @api.depends("address", "channel_type")
     def _compute_webform_url(self):
+        # sudo: agents may not read ir.config_parameter; only the base URL of the form's URL
         base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
         for channel in self:
             if channel.channel_type == "webform" and channel.address:

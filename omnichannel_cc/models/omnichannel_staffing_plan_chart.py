@@ -14,6 +14,18 @@ class OmnichannelStaffingPlanChart(models.Model):
     _auto = False
     _order = "sequence, series"
     _rec_name = "interval"
+    # flushed before the view is read: a plan just computed shows at once
+    _depends = {
+        "omnichannel.staffing.plan.line": [
+            "plan_id",
+            "queue_id",
+            "company_id",
+            "sequence",
+            "interval",
+            "required_shrinkage",
+            "scheduled",
+        ],
+    }
 
     line_id = fields.Many2one("omnichannel.staffing.plan.line", readonly=True)
     plan_id = fields.Many2one("omnichannel.staffing.plan", readonly=True)

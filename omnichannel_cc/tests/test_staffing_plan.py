@@ -278,6 +278,14 @@ class TestStaffingPlan(StaffingCommon):
         night = self._at(plan, "03:00")
         self.assertEqual((night.gap, night.understaffed), (0.0, False))
         self.assertEqual((plan.peak_required, plan.understaffed_count), (20, 1))
+        # the chart: both series of every interval, side by side
+        chart = self.env["omnichannel.staffing.plan.chart"]._read_group(
+            [("plan_id", "=", plan.id)], ["interval", "series"], ["agents:sum"]
+        )
+        self.assertEqual(len(chart), 96)
+        series = {(interval, name): agents for interval, name, agents in chart}
+        self.assertEqual((series["09:00", "required"], series["09:00", "scheduled"]), (20.0, 1.0))
+        self.assertEqual((series["12:00", "required"], series["12:00", "scheduled"]), (0.0, 1.0))
 
         plan.shrinkage = 0.0
         plan.action_compute()
@@ -342,6 +350,8 @@ class TestStaffingPlan(StaffingCommon):
             self.env["omnichannel.staffing.plan"].create({"queue_id": self.queue_sales.id})
         with self.assertRaises(AccessError):
             self.env["omnichannel.staffing.plan.line"].search([])
+        with self.assertRaises(AccessError):
+            self.env["omnichannel.staffing.plan.chart"].search([])
 
     def test_access_supervisor_and_manager(self):
         sales = self._plan()
@@ -362,9 +372,19 @@ class TestStaffingPlan(StaffingCommon):
             .with_user(self.supervisor_sales)
             .search([("plan_id", "=", claims.id)])
         )
+        self.assertFalse(
+            self.env["omnichannel.staffing.plan.chart"]
+            .with_user(self.supervisor_sales)
+            .search([("plan_id", "=", claims.id)])
+        )
         own = as_supervisor.create({"queue_id": self.queue_sales.id})
         own.action_compute()
         self.assertEqual(len(own.line_ids), 24)
+        # the intervals are the computation's: read-only, even to their planner
+        with self.assertRaises(AccessError):
+            own.line_ids[9].scheduled = 40
+        with self.assertRaises(AccessError):
+            own.line_ids[9].unlink()
         own.unlink()
 
         as_manager = self.Plan.with_user(self.manager)

@@ -37,5 +37,14 @@ registry.category("web_tour.tours").add("omnichannel_cc_staffing_plan_tour", {
             content: "The spreadsheet export is offered once computed",
             trigger: 'button[name="action_export_xlsx"]',
         },
+        {
+            content: "Open the chart",
+            trigger: 'button[name="action_view_chart"]',
+            run: "click",
+        },
+        {
+            content: "Agents to schedule and scheduled, interval by interval",
+            trigger: ".o_graph_renderer canvas",
+        },
     ],
 });

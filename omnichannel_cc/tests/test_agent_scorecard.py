@@ -1,8 +1,8 @@
 from datetime import date, datetime, timedelta
 
-from odoo import Command
+from odoo import Command, fields
 from odoo.exceptions import AccessError
-from odoo.tests import freeze_time, new_test_user, tagged, users
+from odoo.tests import HttpCase, freeze_time, new_test_user, tagged, users
 from odoo.tools.safe_eval import safe_eval
 
 from ..tools import scorecard
@@ -426,3 +426,50 @@ class TestAgentScorecard(OmnichannelCommon):
         action = self.env.ref("omnichannel_cc.omnichannel_agent_scorecard_action")
         self.assertIn(f'name="{action.id}"', arch)
         self.assertIn("search_default_agent_id", arch)
+
+
+@tagged("post_install", "-at_install")
+class TestAgentScorecardUi(HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        group = "omnichannel_cc.group_omnichannel_agent"
+        cls.agent = new_test_user(
+            cls.env, "occ_scorecard_tour_agent", groups=group, name="Scorecard Tour Agent"
+        )
+        colleague = new_test_user(
+            cls.env, "occ_scorecard_tour_colleague", groups=group, name="Scorecard Tour Colleague"
+        )
+        queue = cls.env["omnichannel.queue"].create(
+            {
+                "name": "Scorecard tour queue",
+                "member_ids": [Command.set((cls.agent | colleague).ids)],
+            }
+        )
+        channel = cls.env["omnichannel.channel"].create(
+            {
+                "name": "Scorecard tour line",
+                "channel_type": "phone",
+                "address": "+48 22 555 77 77",
+                "queue_id": queue.id,
+            }
+        )
+        now = fields.Datetime.now()
+        cls.env["omnichannel.interaction"].create(
+            [
+                {
+                    "channel_id": channel.id,
+                    "queue_id": queue.id,
+                    "state": "done",
+                    "agent_id": user.id,
+                    "date_queued": now - timedelta(minutes=10),
+                    "date_answered": now - timedelta(minutes=9),
+                    "date_ended": now - timedelta(minutes=5),
+                    "date_closed": now - timedelta(minutes=4),
+                }
+                for user in (cls.agent, cls.agent, colleague)
+            ]
+        )
+
+    def test_agent_opens_my_scorecard(self):
+        self.start_tour("/odoo", "omnichannel_cc_agent_scorecard_tour", login=self.agent.login)

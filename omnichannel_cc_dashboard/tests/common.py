@@ -12,11 +12,11 @@ dashboard uses (arithmetic, ``IFERROR``, ``_t``, ``PIVOT.VALUE``,
 import calendar
 import json
 import re
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 import pytz
 
-from odoo.tools import file_open
+from odoo.tools import SQL, file_open
 from odoo.tools.misc import OrderedSet
 
 DASHBOARD_FILE = "omnichannel_cc_dashboard/data/files/contact_center_dashboard.json"
@@ -27,6 +27,41 @@ MONTHS = [calendar.month_name[m].lower() for m in range(1, 13)]
 def load_json(path=DASHBOARD_FILE):
     with file_open(path) as f:
         return json.load(f)
+
+
+def make_contact(env, channel, queue, queued, state, wait=0, talk=0, wrap=0, agent=None, **extra):
+    """An interaction with known times (seconds), created at ``queued``, as
+    omnichannel_cc's report tests make them: ``done`` (answered after
+    ``wait``) or ``abandoned`` (after ``wait``)."""
+    vals = {
+        "channel_id": channel.id,
+        "queue_id": queue.id,
+        "state": state,
+        "date_queued": queued,
+        "agent_id": agent.id if agent else False,
+        **extra,
+    }
+    ended = queued + timedelta(seconds=wait)
+    if state == "done":
+        answered, ended = ended, ended + timedelta(seconds=talk)
+        vals.update(
+            date_answered=answered,
+            date_ended=ended,
+            date_closed=ended + timedelta(seconds=wrap),
+        )
+    else:
+        vals.update(date_ended=ended, date_closed=ended, end_reason="customer")
+    interaction = env["omnichannel.interaction"].create(vals)
+    interaction.flush_recordset()
+    env.cr.execute(
+        SQL(
+            "UPDATE omnichannel_interaction SET create_date = %s WHERE id = %s",
+            queued,
+            interaction.id,
+        )
+    )
+    interaction.invalidate_recordset(["create_date"])
+    return interaction
 
 
 def odoo_charts(data):

@@ -1,12 +1,19 @@
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from lxml import etree
 
 from odoo import Command
 from odoo.tests import TransactionCase, freeze_time, new_test_user, tagged
-from odoo.tools import SQL
 
-from .common import MONTHS, EvaluatedPivot, Workbook, data_sources, filter_domain, load_json
+from .common import (
+    MONTHS,
+    EvaluatedPivot,
+    Workbook,
+    data_sources,
+    filter_domain,
+    load_json,
+    make_contact,
+)
 
 MARCH = datetime(2025, 3, 10)  # the dashboard's "this month"; no demo data then
 FEBRUARY = datetime(2025, 2, 10)  # its previous period
@@ -126,37 +133,10 @@ class TestDashboardFigures(TransactionCase):
 
     @classmethod
     def _contact(cls, queue, queued, state, wait=0, talk=0, wrap=0, agent=None, **extra):
-        """An interaction with known times (seconds), created at ``queued``."""
-        vals = {
-            "channel_id": extra.pop("channel", cls.phone).id,
-            "queue_id": queue.id,
-            "state": state,
-            "date_queued": queued,
-            "agent_id": agent.id if agent else False,
-            **extra,
-        }
-        if state == "done":
-            answered = queued + timedelta(seconds=wait)
-            ended = answered + timedelta(seconds=talk)
-            vals.update(
-                date_answered=answered,
-                date_ended=ended,
-                date_closed=ended + timedelta(seconds=wrap),
-            )
-        else:
-            ended = queued + timedelta(seconds=wait)
-            vals.update(date_ended=ended, date_closed=ended, end_reason="customer")
-        interaction = cls.env["omnichannel.interaction"].create(vals)
-        interaction.flush_recordset()
-        cls.env.cr.execute(
-            SQL(
-                "UPDATE omnichannel_interaction SET create_date = %s WHERE id = %s",
-                queued,
-                interaction.id,
-            )
+        channel = extra.pop("channel", cls.phone)
+        return make_contact(
+            cls.env, channel, queue, queued, state, wait, talk, wrap, agent, **extra
         )
-        interaction.invalidate_recordset(["create_date"])
-        return interaction
 
     # ------------------------------------------------------------------
     def _filter_values(self, **values):

@@ -1292,3 +1292,165 @@ class OmnichannelQueue(models.Model):
                 "total": len(agents),
             },
         }
+
+    # ------------------------------------------------------------------
+    # Intraday charts of the wallboard (issue 18)
+    # ------------------------------------------------------------------
+    @api.model
+    def wallboard_chart_data(self, queue_ids=None):
+        """The wallboard's charts of today per 15-minute interval (XML-RPC, no None).
+
+        Contacts today, yesterday and forecast (the same weekday of the last
+        ``omnichannel_cc.forecast_weeks`` weeks, 4 by default), today's
+        service level with its target, and the agents of the queues by state.
+        ``queue_ids``: the queues to show (each must be readable); all the
+        visible ones when empty. Supervisors and managers only, through the
+        record rules, in the same few queries whatever the volume: see
+        tools/wallboard_chart.py for the definitions.
+        """
+        user = self.env.user
+        if not self.env.su and not user.has_group("omnichannel_cc.group_omnichannel_supervisor"):
+            raise AccessError(_("Only Contact Center supervisors and managers see the wallboard."))
+        if queue_ids:
+            queues = self.browse([int(qid) for qid in queue_ids]).exists()
+            queues.check_access("read")
+        else:
+            queues = self.search([])
+        # sudo: supervisors may not read system parameters; only this number of weeks
+        param = self.env["ir.config_parameter"].sudo().get_param("omnichannel_cc.forecast_weeks")
+        weeks = wallboard_chart.forecast_weeks(param or wallboard_chart.DEFAULT_FORECAST_WEEKS)
+        minutes = wallboard_chart.INTERVAL_MINUTES
+        now = fields.Datetime.now()
+        self.env.flush_all()
+        cr = self.env.cr
+
+        # each queue's time zone, as the interaction analysis localises its contacts
+        zones = {}
+        if queues:
+            cr.execute(
+                SQL(
+                    """SELECT q.id, COALESCE(NULLIF(cal.tz, ''), NULLIF(cp.tz, ''), 'UTC')
+                         FROM omnichannel_queue q
+                         JOIN res_company c ON c.id = q.company_id
+                    LEFT JOIN res_partner cp ON cp.id = c.partner_id
+                    LEFT JOIN resource_calendar cal ON cal.id = q.resource_calendar_id
+                        WHERE q.id IN %s""",
+                    tuple(queues.ids),
+                )
+            )
+            zones = dict(cr.fetchall())
+        # the board's clock: the first queue's time zone, else the user's
+        board_tz = zones.get(queues[:1].id) or self.env.context.get("tz") or user.tz or "UTC"
+        today_by_queue = {
+            queue_id: wallboard_chart.local_now(now, tz).date() for queue_id, tz in zones.items()
+        }
+
+        # 1. contacts and service level by queue, local day and interval
+        rows = []
+        if queues:
+            Report = self.env["omnichannel.interaction.report"]
+            query = Report._search([("queue_id", "in", queues.ids), ("direction", "=", "inbound")])
+            table = SQL.identifier(query.table)
+            date, local = SQL("%s.date", table), SQL("%s.date_local", table)
+            query.add_where(SQL("%s.short_abandoned = 0", table))
+            # only the days shown (today, yesterday, the forecast's): UTC windows
+            query.add_where(
+                SQL(
+                    "(%s)",
+                    SQL(" OR ").join(
+                        SQL("(%s >= %s AND %s < %s)", date, start, date, end)
+                        for start, end in wallboard_chart.day_windows(now, zones.values(), weeks)
+                    ),
+                )
+            )
+            day = SQL("%s::date", local)
+            bucket = SQL(
+                "(floor((extract(hour FROM %s) * 60 + extract(minute FROM %s)) / %s))::int",
+                local,
+                local,
+                minutes,
+            )
+            query.groupby = SQL("%s.queue_id, %s, %s", table, day, bucket)
+            cr.execute(
+                query.select(
+                    SQL("%s.queue_id", table),
+                    day,
+                    bucket,
+                    SQL("count(*)"),
+                    # the report's service level: 100 or 0 where it counts, NULL elsewhere
+                    SQL("count(%s.service_level)", table),
+                    SQL("count(*) FILTER (WHERE %s.service_level > 0)", table),
+                )
+            )
+            rows = cr.fetchall()
+        series = wallboard_chart.contact_series(rows, today_by_queue, weeks, minutes)
+        sl_values, sl_known = wallboard_chart.service_level_series(
+            series["sl_counted"], series["sl_within"]
+        )
+        target = wallboard_chart.blended_target(
+            {queue.id: queue.service_level_target for queue in queues},
+            series["sl_counted_by_queue"],
+        )
+
+        # 2. the queues' agents by state, from their state history
+        member_users = list({row[1] for row in self._wallboard_members(queues)})
+        agents = self.env["omnichannel.agent"].search([("user_id", "in", member_users)])
+        samples = wallboard_chart.sample_times(now, board_tz, minutes)
+        periods = []
+        if agents and samples:
+            query = self.env["omnichannel.agent.state.log"]._search(
+                [
+                    ("agent_id", "in", agents.ids),
+                    ("date_start", "<=", now),
+                    "|",
+                    ("date_end", "=", False),
+                    ("date_end", ">", samples[0]),
+                ]
+            )
+            table = SQL.identifier(query.table)
+            cr.execute(
+                query.select(
+                    SQL("%s.agent_id", table),
+                    SQL("%s.state", table),
+                    SQL("%s.date_start", table),
+                    SQL("%s.date_end", table),
+                )
+            )
+            periods = cr.fetchall()
+        by_state = wallboard_chart.agents_by_state(
+            [(agent.id, agent.state, agent.state_since) for agent in agents],
+            periods,
+            samples,
+            now,
+        )
+        labels = dict(self._wallboard_labels("omnichannel.agent", "state"))
+        labels["offline"] = _("Offline or absent")
+        return {
+            "interval_minutes": minutes,
+            "labels": wallboard_chart.interval_labels(minutes),
+            "now_index": wallboard_chart.interval_index(
+                wallboard_chart.local_now(now, board_tz), minutes
+            ),
+            "date": fields.Date.to_string(wallboard_chart.local_now(now, board_tz).date()),
+            "forecast_weeks": weeks,
+            "queue_ids": queues.ids,
+            "has_contacts": any(series["today"]),
+            "contacts": {
+                "today": series["today"],
+                "yesterday": series["yesterday"],
+                "forecast": series["forecast"],
+            },
+            "service_level": {
+                "values": sl_values,
+                "known": sl_known,
+                "counted": series["sl_counted"],
+                "target": target,
+            },
+            "agents": {
+                "states": [
+                    [state, labels.get(state, state)] for state in wallboard_chart.AGENT_STATES
+                ],
+                "series": by_state,
+                "total": len(agents),
+            },
+        }

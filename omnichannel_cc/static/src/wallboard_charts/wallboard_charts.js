@@ -40,8 +40,24 @@ const COLORS = Object.freeze({
 /** Font sizes, line widths and colours: large, thick and contrasted in TV mode. */
 export function chartTheme(tv) {
     return tv
-        ? { font: 22, weight: "bold", line: 6, point: 5, text: "#f2f2f2", grid: "rgba(255,255,255,0.2)" }
-        : { font: 12, weight: "normal", line: 2, point: 3, text: "#4c4c4c", grid: "rgba(0,0,0,0.08)" };
+        ? {
+              font: 22,
+              weight: "bold",
+              line: 6,
+              point: 6,
+              ticks: 6,
+              text: "#f2f2f2",
+              grid: "rgba(255,255,255,0.2)",
+          }
+        : {
+              font: 12,
+              weight: "normal",
+              line: 2,
+              point: 3,
+              ticks: 12,
+              text: "#4c4c4c",
+              grid: "rgba(0,0,0,0.08)",
+          };
 }
 
 /**
@@ -69,8 +85,21 @@ export function chartWindow(data) {
     return [Math.max(first - MARGIN, 0), Math.min(last + MARGIN, data.labels.length - 1)];
 }
 
-function baseOptions(theme, { stacked = false, yMax = undefined, percent = false } = {}) {
+/**
+ * The x axis labels shown: whole hours only, every `step` hours so that at
+ * most `theme.ticks` are written (fewer, larger ones in TV mode).
+ */
+export function hourTicks(labels, theme) {
+    const step = Math.max(Math.ceil(labels.length / 4 / theme.ticks), 1);
+    return labels.map((label) => {
+        const [hour, minute] = label.split(":").map(Number);
+        return minute === 0 && hour % step === 0 ? label : null;
+    });
+}
+
+function baseOptions(theme, labels, { stacked = false, yMax = undefined, percent = false } = {}) {
     const font = { size: theme.font, weight: theme.weight };
+    const ticks = hourTicks(labels, theme);
     return {
         animation: false,
         responsive: true,
@@ -79,14 +108,25 @@ function baseOptions(theme, { stacked = false, yMax = undefined, percent = false
         plugins: {
             legend: {
                 position: "bottom",
-                labels: { color: theme.text, font, boxWidth: theme.font * 2 },
+                labels: {
+                    color: theme.text,
+                    font,
+                    boxWidth: theme.font * 2,
+                    sort: (a, b) => a.datasetIndex - b.datasetIndex,
+                },
             },
             tooltip: { titleFont: font, bodyFont: font },
         },
         scales: {
             x: {
                 stacked,
-                ticks: { color: theme.text, font, maxRotation: 0, autoSkip: true, maxTicksLimit: 12 },
+                ticks: {
+                    color: theme.text,
+                    font,
+                    maxRotation: 0,
+                    autoSkip: false,
+                    callback: (_value, index) => ticks[index],
+                },
                 grid: { color: theme.grid },
             },
             y: {
@@ -154,7 +194,7 @@ export function chartConfigs(data, tv = false) {
                 ),
             ],
         },
-        options: baseOptions(theme),
+        options: baseOptions(theme, labels),
     };
     const sl = data.service_level;
     const serviceLevel = {
@@ -166,7 +206,7 @@ export function chartConfigs(data, tv = false) {
                     _t("Service level"),
                     range(sl.values.map((value, index) => (sl.known[index] ? value : null))),
                     COLORS.serviceLevel,
-                    { pointRadius: theme.point, spanGaps: true }
+                    { pointRadius: theme.point, spanGaps: false }
                 ),
                 line(
                     _t("Target (%(target)s)", { target: `${sl.target}%` }),
@@ -176,7 +216,7 @@ export function chartConfigs(data, tv = false) {
                 ),
             ],
         },
-        options: baseOptions(theme, { yMax: 100, percent: true }),
+        options: baseOptions(theme, labels, { yMax: 100, percent: true }),
     };
     const agents = {
         type: "bar",
@@ -190,7 +230,7 @@ export function chartConfigs(data, tv = false) {
                 categoryPercentage: 1,
             })),
         },
-        options: baseOptions(theme, { stacked: true }),
+        options: baseOptions(theme, labels, { stacked: true }),
     };
     return { contacts, serviceLevel, agents };
 }

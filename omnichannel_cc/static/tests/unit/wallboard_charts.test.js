@@ -7,6 +7,8 @@ import { Component, useState, xml } from "@odoo/owl";
 import { mountWithCleanup, onRpc, preloadBundle } from "@web/../tests/web_test_helpers";
 
 import {
+    chartTheme,
+    hourTicks,
     MIN_FETCH_INTERVAL,
     STATE_COLORS,
     WallboardCharts,
@@ -118,6 +120,9 @@ test("three charts from the server's figures, today stopping at now, around the 
     const contacts = chartOf("contacts");
     expect(contacts.data.labels[0]).toBe("07:00");
     expect(contacts.data.labels.at(-1)).toBe("11:15");
+    // whole hours on the axis
+    const xTicks = contacts.options.scales.x.ticks;
+    expect([0, 1, 4].map((index) => xTicks.callback(index, index))).toEqual(["07:00", null, "08:00"]);
     const [today, yesterday, forecast] = contacts.data.datasets;
     expect(today.label).toBe("Today");
     expect(today.data.slice(8, 14)).toEqual([2, 1, 0, 0, 1, 0]); // 09:00 ... 10:15
@@ -247,4 +252,11 @@ test("a failed fetch: a notice, the live board goes on, the next refresh draws t
     await waitFor(".o_omnichannel_wallboard_chart[data-chart='contacts'] canvas");
     expect(".o_omnichannel_wallboard_charts_error").toHaveCount(0);
     expect(Object.keys(Chart.instances)).toHaveLength(3);
+});
+
+test("hour ticks: whole hours, fewer of them in TV mode", () => {
+    const shown = (labels, tv) => hourTicks(labels, chartTheme(tv)).filter(Boolean);
+    expect(shown(LABELS, false)).toEqual(LABELS.filter((label, i) => i % 8 === 0)); // every 2 h
+    expect(shown(LABELS, true)).toEqual(["00:00", "04:00", "08:00", "12:00", "16:00", "20:00"]);
+    expect(shown(LABELS.slice(30, 50), true)).toEqual(["08:00", "09:00", "10:00", "11:00", "12:00"]);
 });

@@ -279,12 +279,14 @@ class OmnichannelStaffingPlan(models.Model):
             intervals = calendar._attendance_intervals_batch(bounds[0], bounds[-1])[False]
             for bucket in range(count):
                 start, stop = bounds[bucket], bounds[bucket + 1]
+                length = (stop - start).total_seconds()
+                if length <= 0:
+                    continue  # an hour the clocks skip (daylight saving time starts)
                 worked = sum(
                     max((min(stop, end) - max(start, begin)).total_seconds(), 0)
                     for begin, end, _attendance in intervals
                 )
-                share = min(worked / (stop - start).total_seconds(), 1.0)
-                scheduled[bucket] += number * share
+                scheduled[bucket] += number * min(worked / length, 1.0)
         return scheduled
 
     def _export_xlsx(self):

@@ -261,6 +261,22 @@ class TestStaffingPlan(StaffingCommon):
         plan.action_compute()
         self.assertFalse(any(plan.line_ids.mapped("scheduled")))
 
+    @freeze_time(datetime(2025, 3, 28, 12, 0))
+    def test_scheduled_agents_when_the_clocks_change(self):
+        # Sunday 30 March 2025: Warsaw skips from 02:00 to 03:00
+        self.company.partner_id.tz = "Europe/Warsaw"
+        self.env["omnichannel.agent"]._for_user(
+            self.agent_sales
+        ).resource_calendar_id = make_calendar(
+            self.env, "Sunday", "Europe/Warsaw", 0, 24, dayofweek="6"
+        )
+        plan = self._plan(weekday="7", interval_minutes="60")
+        plan.action_compute()
+        self.assertEqual(str(plan.schedule_date), "2025-03-30")
+        scheduled = {line.interval: line.scheduled for line in plan.line_ids}
+        self.assertEqual((scheduled["01:00"], scheduled["03:00"], scheduled["23:00"]), (1, 1, 1))
+        self.assertEqual(scheduled["02:00"], 0.0, "no such hour that day")
+
     @freeze_time(WEDNESDAY)
     def test_shrinkage_and_gap(self):
         self.env["omnichannel.agent"]._for_user(

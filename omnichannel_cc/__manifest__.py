@@ -75,7 +75,6 @@
             "omnichannel_cc/static/src/agent_console/*",
             "omnichannel_cc/static/src/wallboard/*",
             "omnichannel_cc/static/src/wallboard_charts/*",
-            "omnichannel_cc/static/src/wallboard_charts/*",
         ],
         "web.assets_tests": [
             "omnichannel_cc/static/tests/tours/*.js",

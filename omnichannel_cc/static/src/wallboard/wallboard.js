@@ -8,7 +8,6 @@ import { useService } from "@web/core/utils/hooks";
 import { agentStateColor } from "../utils/agent_state";
 import { formatDuration } from "../utils/format";
 import { WallboardCharts } from "../wallboard_charts/wallboard_charts";
-import { WallboardCharts } from "../wallboard_charts/wallboard_charts";
 
 const BUS_TYPE = "omnichannel.wallboard";
 // Several pushes in a row become one reload.

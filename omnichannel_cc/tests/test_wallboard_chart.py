@@ -171,6 +171,14 @@ class TestWallboardChart(OmnichannelCommon):
         self.assertEqual(data["contacts"]["forecast"][interval(10)], 2.0)
 
     def test_manager_sees_both_queues(self):
+        other_company = self.env["res.company"].create({"name": "Chart Other Co"})
+        other = self.env["omnichannel.queue"].create(
+            {"name": "Elsewhere", "company_id": other_company.id}
+        )
+        shown = self._charts(self.manager)["queue_ids"]
+        self.assertIn(self.queue_sales.id, shown)
+        self.assertIn(self.queue_claims.id, shown)
+        self.assertNotIn(other.id, shown)  # not one of the manager's companies
         data = self._charts(self.manager, self.queue_sales | self.queue_claims)
         self.assertEqual(data["contacts"]["today"][interval(10, 15)], 1)  # the claim
         self.assertEqual(sum(data["contacts"]["today"]), 5)

@@ -15,8 +15,9 @@ import { browser } from "@web/core/browser/browser";
 import { _t } from "@web/core/l10n/translation";
 import { useService } from "@web/core/utils/hooks";
 
-// The charts change slowly: one fetch a minute at most, on the wallboard's
-// refreshes (bus push, poll, button), never a timer of their own beyond that.
+// The charts change slowly: they are fetched on the wallboard's refreshes (bus
+// push, poll, button), a minute apart at least; a refresh within the minute
+// is served once, when the minute is over.
 export const MIN_FETCH_INTERVAL = 60000;
 // intervals shown before and after the day's activity
 const MARGIN = 4;

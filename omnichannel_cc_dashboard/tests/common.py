@@ -6,7 +6,7 @@ through ``web/views/pivot/pivot_model.js``: the pivot's domain and the
 global filters' domains, its context, measures by field name, ``lazy``
 off), and the cells are evaluated by a small interpreter of the formulas the
 dashboard uses (arithmetic, ``IFERROR``, ``_t``, ``PIVOT.VALUE``,
-``PIVOT.HEADER`` and cell references).
+``PIVOT.HEADER``, ``IF`` with ``=`` and cell references).
 """
 
 import calendar
@@ -195,11 +195,11 @@ TOKEN_RE = re.compile(
       | (?P<string>"[^"]*")
       | (?P<ref>(?:[A-Za-z_]+!)?[A-Z]{1,2}[0-9]+)(?![\w.(])
       | (?P<func>[A-Za-z_][A-Za-z0-9_.]*)(?=\()
-      | (?P<op>[-+*/(),])
+      | (?P<op>[-+*/(),=])
     )""",
     re.VERBOSE,
 )
-FUNCTIONS_USED = {"PIVOT.VALUE", "PIVOT.HEADER", "IFERROR", "_t"}
+FUNCTIONS_USED = {"PIVOT.VALUE", "PIVOT.HEADER", "IF", "IFERROR", "_t"}
 
 
 def tokenize(formula):
@@ -271,6 +271,16 @@ class _Parser:
         return token
 
     def expression(self):
+        left = self.sum()
+        while self.peek()[1] == "=":
+            self.take()
+            right = self.sum()
+            if isinstance(left, FormulaError) or isinstance(right, FormulaError):
+                raise left if isinstance(left, FormulaError) else right
+            left = left == right
+        return left
+
+    def sum(self):
         left = self.term()
         while self.peek()[1] in ("+", "-"):
             op = self.take()[1]
@@ -337,6 +347,11 @@ class _Parser:
 
     def call(self, name):
         arguments = self.arguments()
+        if name == "IF":
+            condition = self.evaluate(arguments[0])
+            if isinstance(condition, FormulaError):
+                raise condition
+            return self.evaluate(arguments[1] if condition else arguments[2])
         if name == "IFERROR":
             try:
                 result = self.evaluate(arguments[0])

@@ -36,3 +36,9 @@ class TestDashboardTour(HttpCase):
 
     def test_supervisor_opens_the_dashboard(self):
         self.start_tour("/odoo", "omnichannel_cc_dashboard_tour", login=self.supervisor.login)
+
+    def test_supervisor_without_contacts_sees_the_sample(self):
+        newcomer = new_test_user(
+            self.env, "dash_tour_newcomer", groups="omnichannel_cc.group_omnichannel_supervisor"
+        )
+        self.start_tour("/odoo", "omnichannel_cc_dashboard_sample_tour", login=newcomer.login)

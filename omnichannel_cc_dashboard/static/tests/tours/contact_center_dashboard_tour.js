@@ -103,3 +103,31 @@ registry.category("web_tour.tours").add("omnichannel_cc_dashboard_tour", {
         },
     ],
 });
+
+// A supervisor whose queues have no contact yet: the sample dashboard, drawn
+// without filters and without error.
+registry.category("web_tour.tours").add("omnichannel_cc_dashboard_sample_tour", {
+    steps: () => [
+        stepUtils.showAppsMenuItem(),
+        {
+            content: "Open the Dashboards app",
+            trigger: ".o_app[data-menu-xmlid='spreadsheet_dashboard.spreadsheet_dashboard_menu_root']",
+            run: "click",
+        },
+        {
+            content: "Open the Contact Center dashboard",
+            trigger: ".o_spreadsheet_dashboard_search_panel li[data-name='Contact Center']",
+            run: "click",
+        },
+        {
+            content: "The sample is drawn",
+            trigger: ".o_spreadsheet_dashboard_action .o_renderer.o-sample-dashboard .o-spreadsheet",
+            run: () => waitForFigures({ "Service level": "82.0%", Handled: "1,874" }),
+        },
+        {
+            content: "No filter on the sample, no error",
+            trigger:
+                "body:not(:has(.o_filter_value_container)):not(:has(.o_notification_manager .o_notification.border-danger)):not(:has(.dashboard-loading-status.error))",
+        },
+    ],
+});

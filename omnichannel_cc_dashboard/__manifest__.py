@@ -14,7 +14,7 @@
             "omnichannel_cc_dashboard/static/tests/tours/**/*",
         ],
     },
-    "auto_install": ["spreadsheet_dashboard", "omnichannel_cc"],
+    "auto_install": True,
     "installable": True,
     "development_status": "Alpha",
 }

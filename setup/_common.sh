@@ -15,7 +15,7 @@
 #   SKIP_PIP=1    do not install requirements.txt even if something is missing
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-ODOO_MODULES="omnichannel_cc,omnichannel_cc_livechat,omnichannel_cc_social,omnichannel_cc_webform,omnichannel_cc_invitation,omnichannel_cc_sms,omnichannel_cc_voip,omnichannel_cc_survey,omnichannel_cc_survey_sms,omnichannel_cc_survey_livechat,omnichannel_cc_survey_voip,omnichannel_cc_crm"
+ODOO_MODULES="omnichannel_cc,omnichannel_cc_livechat,omnichannel_cc_social,omnichannel_cc_webform,omnichannel_cc_invitation,omnichannel_cc_sms,omnichannel_cc_voip,omnichannel_cc_survey,omnichannel_cc_survey_sms,omnichannel_cc_survey_livechat,omnichannel_cc_survey_voip,omnichannel_cc_crm,omnichannel_cc_dashboard"
 ADDONS_PATH="$REPO_ROOT"
 RUN_DIR="$REPO_ROOT/setup/.run"
 DB_HOST="${PGHOST:-127.0.0.1}"

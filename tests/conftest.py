@@ -18,6 +18,7 @@ ADDONS = (
     "omnichannel_cc_survey_livechat",
     "omnichannel_cc_survey_voip",
     "omnichannel_cc_crm",
+    "omnichannel_cc_dashboard",
 )
 CORE = "omnichannel_cc"
 

@@ -1126,6 +1126,10 @@ class OmnichannelInteraction(models.Model):
     # - ``_wallboard_closed_idx``: the contacts closed done, by closing time,
     # covering the handle-time figures of queues and agents.
     #
+    # The wallboard's charts (omnichannel.queue.wallboard_chart_data) and the
+    # staffing plan read a few days of the history by arrival (the reports'
+    # ``date`` is the creation): ``_created_idx``.
+    #
     # The screen-pop's contact history (res.partner ``_omnichannel_pop_interactions``:
     # a customer's latest interactions, newest first) reads
     # ``_history_idx``: constant time however long the customer's history.
@@ -1150,6 +1154,7 @@ class OmnichannelInteraction(models.Model):
             ["date_closed", "queue_id", "agent_id", "date_answered"],
             where="state = 'done'",
         )
+        create_index(cr, "omnichannel_interaction_created_idx", table, ["create_date", "queue_id"])
         create_index(
             cr,
             "omnichannel_interaction_history_idx",
@@ -1169,10 +1174,6 @@ class OmnichannelInteraction(models.Model):
 
     # ------------------------------------------------------------------
     # Supervisor actions from the wallboard: assign, pick, join silently
-    # ------------------------------------------------------------------
-    # Supervisor actions from the wallboard: assign, pick, join silently.
-    # ------------------------------------------------------------------
-    # Supervisor actions
     # ------------------------------------------------------------------
     def _check_supervisor(self):
         """Managers act on every interaction of their companies, supervisors on

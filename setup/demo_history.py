@@ -9,7 +9,8 @@ Contacts of every queue of the main company arrive by hour of day and
 weekday, agents on shift take them, callers who wait too long hang up; the
 agents' busy / wrap-up / break periods go with them. The reports, the
 Dashboards app, the wallboard's charts, the staffing plan and the agents'
-scorecards then have a past to show. The simulation is seeded: the same
+scorecards then have a past to show (the demo's staffing plans are computed
+from it). The simulation is seeded: the same
 command gives the same history. A database that already has it is left alone.
 """
 
@@ -64,6 +65,8 @@ def main(argv=None):
         counts = env["omnichannel.interaction"]._demo_generate_history(
             days=7 * args.weeks, daily=args.daily, seed=args.seed, progress=progress
         )
+        # the demo's staffing plans, from that history
+        env["omnichannel.staffing.plan"].search([]).action_compute()
         params.set_param(
             MARKER,
             f"{counts['interactions']} contacts, {counts['periods']} agent periods, "

@@ -41,6 +41,8 @@ def parse_args(argv):
 
 def check(db, lang, country, login):
     """exp_create_database logs its errors and returns True anyway: check the result."""
+    import pytz
+
     import odoo
 
     problems = []
@@ -77,7 +79,37 @@ def check(db, lang, country, login):
         row = cr.fetchone()
         if not row or row[0] != lang:
             problems.append(f"user {login} is missing or does not speak {lang}")
+        zones = pytz.country_timezones.get(country.upper(), [])
+        cr.execute(
+            """SELECT partner.tz FROM res_company company
+                 JOIN res_partner partner ON partner.id = company.partner_id
+                WHERE company.id = 1"""
+        )
+        company_tz = cr.fetchone()[0]
+        if len(zones) == 1 and company_tz != zones[0]:
+            problems.append(f"company time zone is {company_tz}, not {zones[0]}")
     return problems
+
+
+def set_company_tz(db, country):
+    """The company's own time zone, as the database manager gives the users
+    theirs (a country with one time zone): the reports, the wallboard's charts
+    and the staffing plan count hours in it where a queue has no business
+    hours of its own."""
+    import pytz
+
+    import odoo
+
+    zones = pytz.country_timezones.get(country.upper(), [])
+    if len(zones) != 1:
+        return
+    with odoo.sql_db.db_connect(db).cursor() as cr:
+        cr.execute(
+            """UPDATE res_partner SET tz = %s
+                WHERE id = (SELECT partner_id FROM res_company WHERE id = 1)
+                  AND tz IS NULL""",
+            [zones[0]],
+        )
 
 
 def main(argv=None):
@@ -97,6 +129,7 @@ def main(argv=None):
         country_code=args.country,
         phone=None,
     )
+    set_company_tz(args.db, args.country)
     problems = check(args.db, args.lang, args.country, args.login)
     odoo.sql_db.close_all()
     if problems:

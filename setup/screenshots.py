@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Screenshots of the agent console for the README, from a running demo server.
+"""Screenshots of the agent console and the manager's views, from a running demo server.
 
     setup/run --db occ_shots --port 8069 &        # demo database, any name
     python3 setup/screenshots.py --url http://127.0.0.1:8069 --db occ_shots
@@ -12,6 +12,11 @@ customer panel open before she answers, she accepts, ends and wraps up.
 Needs Chromium (or Chrome) and the ``websocket-client`` package; drives the
 browser through the DevTools protocol. Writes PNGs to docs/screenshots/.
 The call it creates is closed at the end, and Ewa is left offline.
+
+Then Marek, the manager, on the four weeks of simulated history that
+setup/run writes into a new demo database: the Contact Center dashboard in
+the Dashboards app, the wallboard's charts of the day and the Sales queue's
+staffing plan with its chart (``--only manager`` for these alone).
 """
 
 import argparse
@@ -138,7 +143,7 @@ class Browser:
         self.js("document.querySelectorAll('.o_notification').forEach((n) => n.remove())")
         data = self.call("Page.captureScreenshot", {"format": "png"})["data"]
         path.write_bytes(base64.b64decode(data))
-        print(f"wrote {path.relative_to(REPO)}")
+        print(f"wrote {path}")
 
     def close(self):
         try:
@@ -162,6 +167,58 @@ class Rpc:
         return self.models.execute_kw(self.db, self.uid, self.password, model, method, args, kwargs)
 
 
+def login(browser, url, db, user):
+    browser.goto(f"{url}/web/login?db={db}")
+    browser.fill("input#login", user)
+    browser.fill("input#password", user)
+    browser.click("form.oe_login_form button[type=submit]")
+    browser.wait(".o_main_navbar", timeout=60)
+
+
+def manager_views(args, manager):
+    """The manager's places (issue 18): the Contact Center dashboard in the
+    Dashboards app, the wallboard's charts of the day and the staffing plan,
+    on the demo's simulated history."""
+    browser = Browser(args.chromium, 1440, 900)
+    try:
+        login(browser, args.url, args.db, args.manager)
+        browser.goto(f"{args.url}/odoo/action-spreadsheet_dashboard.ir_actions_dashboard_action")
+        browser.click(".o_spreadsheet_dashboard_search_panel li[data-name='Contact Center']")
+        browser.wait(".o_spreadsheet_dashboard_action .o_renderer .o-spreadsheet", timeout=60)
+        time.sleep(6)  # the pivots load after the grid is drawn
+        browser.screenshot(args.out / "dashboard.png")
+
+        browser.goto(f"{args.url}/odoo/action-omnichannel_cc.omnichannel_wallboard_action")
+        browser.wait(".o_omnichannel_wallboard_charts_grid canvas", timeout=60)
+        browser.js("document.querySelector('.o_omnichannel_wallboard_charts').scrollIntoView()")
+        time.sleep(2)  # Chart.js animates the first drawing
+        browser.screenshot(args.out / "wallboard_charts.png")
+
+        plan = manager(
+            "omnichannel.staffing.plan",
+            "search",
+            [("queue_id.code", "=", "SALES")],
+            limit=1,
+        )
+        if not plan:
+            sys.exit("no staffing plan of the Sales queue: is it the demo database?")
+        manager("omnichannel.staffing.plan", "action_compute", plan)
+        browser.goto(
+            f"{args.url}/odoo/action-omnichannel_cc.omnichannel_staffing_plan_action/{plan[0]}"
+        )
+        browser.wait(".o_field_widget[name='line_ids'] .o_data_row", timeout=60)
+        browser.js(
+            "document.querySelector(\".o_field_widget[name='line_ids'] .o_data_row:nth-child(16)\")"
+            "?.scrollIntoView({block: 'center'})"
+        )
+        browser.screenshot(args.out / "staffing_plan.png")
+        browser.click("button[name='action_view_chart']")
+        browser.wait(".o_graph_renderer canvas", timeout=60)
+        browser.screenshot(args.out / "staffing_plan_chart.png")
+    finally:
+        browser.close()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default=os.environ.get("OMNICHANNEL_URL", "http://127.0.0.1:8069"))
@@ -170,12 +227,22 @@ def main():
     parser.add_argument("--manager", default="marek", help="manager login, pushes the call")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
     parser.add_argument("--chromium", default=shutil.which("chromium") or shutil.which("chrome"))
+    parser.add_argument(
+        "--only",
+        choices=["console", "manager"],
+        help="only the agent console's screenshots, or only the manager's (dashboard, "
+        "wallboard charts, staffing plan)",
+    )
     args = parser.parse_args()
     if not args.chromium:
         sys.exit("no chromium / chrome on PATH: give --chromium")
     args.out.mkdir(parents=True, exist_ok=True)
 
     manager = Rpc(args.url, args.db, args.manager, args.manager)
+    if args.only != "console":
+        manager_views(args, manager)
+    if args.only == "manager":
+        return
     agent = Rpc(args.url, args.db, args.agent, args.agent)
     agent("omnichannel.agent", "action_my_state", "offline")
     call = manager(

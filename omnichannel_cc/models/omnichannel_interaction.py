@@ -2474,7 +2474,9 @@ class OmnichannelInteraction(models.Model):
         if not self.env.is_superuser():
             raise AccessError(_("Only the set-up writes demo history."))
         company = self.env.company
-        tz = pytz.timezone(company.partner_id.tz or self.env.user.tz or "UTC")
+        # local time as the reports count it: the queue's business hours, else
+        # the company's time zone (one frame for the simulation: the company's)
+        tz = pytz.timezone(company.partner_id.tz or "UTC")
         now_utc = fields.Datetime.now()
         now_local = pytz.utc.localize(now_utc).astimezone(tz).replace(tzinfo=None)
         today = now_local.date()
@@ -2528,8 +2530,15 @@ class OmnichannelInteraction(models.Model):
         )
         periods = demo_history.close_offline(periods)
 
-        def utc(local):
-            return tz.localize(local).astimezone(pytz.utc).replace(tzinfo=None) if local else False
+        def utc(local, zone=tz):
+            if not local:
+                return False
+            return zone.localize(local).astimezone(pytz.utc).replace(tzinfo=None)
+
+        queue_tz = {
+            queue.id: pytz.timezone(queue.resource_calendar_id.tz or company.partner_id.tz or "UTC")
+            for queue in queues
+        }
 
         total = len(contacts) + len(periods)
         done = 0
@@ -2543,6 +2552,7 @@ class OmnichannelInteraction(models.Model):
             vals_list = []
             for contact in batch:
                 answered = contact.answered is not None
+                zone = queue_tz[contact.queue]
                 vals_list.append(
                     {
                         "channel_id": contact.channel,
@@ -2552,13 +2562,13 @@ class OmnichannelInteraction(models.Model):
                         "partner_id": contact.customer or False,
                         "agent_id": contact.agent or False,
                         "state": contact.state,
-                        "date_queued": utc(contact.arrival),
-                        "date_offered": utc(contact.answered - timedelta(seconds=4))
+                        "date_queued": utc(contact.arrival, zone),
+                        "date_offered": utc(contact.answered - timedelta(seconds=4), zone)
                         if answered
                         else False,
-                        "date_answered": utc(contact.answered),
-                        "date_ended": utc(contact.ended),
-                        "date_closed": utc(contact.closed),
+                        "date_answered": utc(contact.answered, zone),
+                        "date_ended": utc(contact.ended, zone),
+                        "date_closed": utc(contact.closed, zone),
                         "disposition_id": contact.disposition or False,
                         "end_reason": False if answered else "customer",
                     }
@@ -2573,7 +2583,7 @@ class OmnichannelInteraction(models.Model):
                          FROM unnest(%s::int[], %s::timestamp[]) AS v(id, arrival)
                         WHERE i.id = v.id""",
                     records.ids,
-                    [utc(contact.arrival) for contact in batch],
+                    [utc(contact.arrival, queue_tz[contact.queue]) for contact in batch],
                 )
             )
             done += len(batch)

@@ -300,6 +300,15 @@ def test_new_database_is_a_polish_company_with_demo_data(first_run):
         ["weekday"],
     )
     per_weekday = {row["weekday"]: row["nbr"] for row in history}
+    # counted in the company's time zone (set by setup/create_db.py): business hours
+    hours = server.call(
+        "omnichannel.interaction.report",
+        "read_group",
+        [("date", "<", time.strftime("%Y-%m-%d"))],
+        ["nbr:sum"],
+        ["hour_of_day"],
+    )
+    assert {row["hour_of_day"] for row in hours} <= {f"{h:02d}" for h in range(8, 19)}, hours
     assert sum(per_weekday.values()) > 1000 and "7" not in per_weekday, per_weekday
     assert 0 < history[0]["service_level"] < 100, history
     breaks = server.call(

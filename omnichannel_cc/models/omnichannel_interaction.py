@@ -139,6 +139,12 @@ PROMISE_TO_PAY_DAYS = 7
 # call-back attempts: what counts as the customer reached
 REACHED_STATES = ("done", "transferred")  # transferred: an agent was talking to them
 NO_ANSWER_OUTCOMES = ("no_contact", "no_answer", "busy", "machine")
+# The watchdog (issue 19): a call still active (or, with the telephony addon,
+# still waiting) with no sign of life for this many minutes is ended, and a
+# wrap-up left open this long after its queue's wrap-up time is closed.
+CALL_WATCHDOG_PARAM = "omnichannel_cc.call_watchdog_minutes"
+CALL_WATCHDOG_DEFAULT = 240
+WATCHDOG_BATCH = 200
 
 # Call scripts: state kept on the interaction is small: the answers (one per
 # step) and the step shown now; the way through the script is replayed from the
@@ -243,6 +249,7 @@ class OmnichannelInteraction(models.Model):
             ("customer", "Customer left"),
             ("no_agent", "No agent available"),
             ("voicemail", "Went to voicemail"),
+            ("watchdog", "No end received (closed by the watchdog)"),
         ],
         readonly=True,
         copy=False,
@@ -653,6 +660,110 @@ class OmnichannelInteraction(models.Model):
             [("user_id", "in", agents.ids)]
         )._refresh_state()
         return True
+
+    # ------------------------------------------------------------------
+    # Watchdog: calls whose end never came, wrap-ups left open
+    # ------------------------------------------------------------------
+    @api.model
+    def _call_watchdog_minutes(self):
+        """Minutes without a sign of life after which the watchdog acts."""
+        # sudo: a technical setting read by the cron for every company
+        value = self.env["ir.config_parameter"].sudo().get_param(CALL_WATCHDOG_PARAM)
+        try:
+            minutes = int(value) if value else CALL_WATCHDOG_DEFAULT
+        except ValueError:
+            minutes = CALL_WATCHDOG_DEFAULT
+        return max(minutes, 1)
+
+    @api.model
+    def _call_watchdog_domain(self, cutoff):
+        """The calls that look over though no end came: phone interactions
+        answered before ``cutoff`` and still active. The telephony addon adds
+        the time of the PBX's last event and the calls still waiting."""
+        return [
+            ("channel_type", "=", "phone"),
+            ("state", "=", "active"),
+            ("date_answered", "<", cutoff),
+        ]
+
+    def _call_watchdog_last_sign(self):
+        """When the call last showed life: where the watchdog ends it."""
+        self.ensure_one()
+        return self.date_answered or self.date_queued or self.create_date
+
+    @api.model
+    def _cron_watchdog(self):
+        """End the calls with no end received and close the wrap-ups left
+        open (``CALL_WATCHDOG_PARAM`` minutes). Returns what it changed."""
+        minutes = self._call_watchdog_minutes()
+        cutoff = fields.Datetime.now() - timedelta(minutes=minutes)
+        # sudo: the watchdog (a cron) ends the calls of every company
+        Interaction = self.sudo()
+        calls = Interaction.search(Interaction._call_watchdog_domain(cutoff), limit=WATCHDOG_BATCH)
+        calls._watchdog_end_calls(minutes)
+        wrapups = Interaction.search(
+            [("state", "=", "wrapup"), ("date_ended", "<", cutoff)], limit=WATCHDOG_BATCH
+        ).filtered(
+            lambda i: i.date_ended + timedelta(seconds=max(i.queue_id.wrapup_seconds, 0)) <= cutoff
+        )
+        wrapups._watchdog_close_wrapups(minutes)
+        return calls | wrapups
+
+    def _watchdog_end_calls(self, minutes):
+        """End these calls through the state machine with the reason
+        ``watchdog``: answered ones are done (their length counted up to
+        their last sign of life), waiting ones abandoned (inbound) or missed
+        (outbound); the agents are freed."""
+        now = fields.Datetime.now()
+        agents = self.agent_id
+        for rec in self.filtered(lambda i: i.state in ("active", *WAITING_STATES)):
+            last = min(rec._call_watchdog_last_sign(), now)
+            rec.message_post(
+                body=_(
+                    "No end of this call was received for %(minutes)s minutes (last sign of "
+                    "life at %(when)s UTC): closed by the watchdog. Check the PBX's events.",
+                    minutes=minutes,
+                    when=fields.Datetime.to_string(last),
+                ),
+                subtype_xmlid="mail.mt_note",
+            )
+            if rec.state == "active":
+                rec.filtered("hold_since")._hold_stop()
+                rec._set_state("done", date_ended=last, date_closed=now, end_reason="watchdog")
+            elif rec.direction == "inbound":
+                rec._abandon("watchdog")
+            else:
+                rec._set_state("missed", date_ended=now, date_closed=now, end_reason="watchdog")
+                rec.offer_ids.filtered(lambda o: o.state == "pending")._close(
+                    "cancelled", requeue=False
+                )
+        if self:
+            _logger.warning(
+                "Contact center watchdog: %s call(s) with no end for %s minutes closed: %s",
+                len(self),
+                minutes,
+                ", ".join(self.mapped("name")),
+            )
+        # sudo: the watchdog frees the agents these calls held, of every company
+        freed = self.env["omnichannel.agent"].sudo().search([("user_id", "in", agents.ids)])
+        freed._refresh_state()
+        for agent in freed.filtered(lambda a: a.state in ("available", "busy")):
+            agent._dispatch_for_me()
+
+    def _watchdog_close_wrapups(self, minutes):
+        """Close the wrap-ups left open (the agent went home without a
+        disposition): the interaction leaves the console and the wallboard."""
+        for rec in self:
+            rec.message_post(
+                body=_(
+                    "Wrap-up left open for more than %(minutes)s minutes after the wrap-up time "
+                    "of %(queue)s: closed by the watchdog, without a disposition.",
+                    minutes=minutes,
+                    queue=rec.queue_id.name or "-",
+                ),
+                subtype_xmlid="mail.mt_note",
+            )
+        self.action_close()
 
     def _agent_record(self):
         self.ensure_one()

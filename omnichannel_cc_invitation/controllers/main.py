@@ -34,6 +34,19 @@ class OmnichannelInvitationController(http.Controller):
             status=404,
         )
 
+    def _page_too_many(self):
+        """Too many unknown links from this address lately: links are not
+        guessed one request at a time."""
+        return request.make_response(
+            _("Too many invalid invitation links were opened from your address: try again later."),
+            headers=[
+                ("Content-Type", "text/plain; charset=utf-8"),
+                ("Retry-After", "600"),
+                ("Cache-Control", "no-store"),
+            ],
+            status=429,
+        )
+
     def _page_gone(self, invitation, link_status):
         messages = {
             invitation_tools.EXPIRED: _("This invitation link has expired."),
@@ -124,8 +137,13 @@ class OmnichannelInvitationController(http.Controller):
 
         Only a POST (``write``) marks an expired link as such: a GET reads.
         """
+        remote_ip = request.httprequest.remote_addr or "unknown"
+        Attempt = request.env["omnichannel.invitation.attempt"]
+        if Attempt._is_blocked(remote_ip):
+            return None, self._page_too_many()
         invitation = request.env["omnichannel.invitation"]._find_by_token(token)
         if not invitation:
+            Attempt._record_failure(remote_ip)
             return None, self._page_invalid()
         link_status = invitation._link_status()
         if link_status != invitation_tools.VALID:

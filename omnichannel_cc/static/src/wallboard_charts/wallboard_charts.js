@@ -178,12 +178,12 @@ export function chartConfigs(data, tv = false) {
             datasets: [
                 {
                     type: "bar",
-                    label: _t("Today"),
+                    label: _t("Contacts today"),
                     data: range(data.contacts.today, true),
                     backgroundColor: COLORS.today,
                     order: 3,
                 },
-                line(_t("Yesterday"), range(data.contacts.yesterday), COLORS.yesterday, {
+                line(_t("Contacts yesterday"), range(data.contacts.yesterday), COLORS.yesterday, {
                     borderDash: [theme.line * 3, theme.line * 2],
                     order: 2,
                 }),

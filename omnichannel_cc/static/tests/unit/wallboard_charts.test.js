@@ -124,7 +124,7 @@ test("three charts from the server's figures, today stopping at now, around the 
     const xTicks = contacts.options.scales.x.ticks;
     expect([0, 1, 4].map((index) => xTicks.callback(index, index))).toEqual(["07:00", null, "08:00"]);
     const [today, yesterday, forecast] = contacts.data.datasets;
-    expect(today.label).toBe("Today");
+    expect(today.label).toBe("Contacts today");
     expect(today.data.slice(8, 14)).toEqual([2, 1, 0, 0, 1, 0]); // 09:00 ... 10:15
     expect(today.data.slice(14)).toEqual([null, null, null, null]); // after now
     expect(yesterday.data[8]).toBe(2);

@@ -25,4 +25,5 @@ from . import test_agent_scorecard
 from . import test_staffing_plan
 from . import test_demo_history
 from . import test_wallboard_chart
+from . import test_hostile_content
 from . import test_state_exits

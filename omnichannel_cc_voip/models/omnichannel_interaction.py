@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.osv import expression
 from odoo.tools import SQL
 
 from odoo.addons.omnichannel_cc.models.omnichannel_interaction import (
@@ -67,6 +68,54 @@ class OmnichannelInteraction(models.Model):
         counts = dict(groups)
         for rec in self:
             rec.voip_recording_count = counts.get(rec.id, 0)
+
+    # ------------------------------------------------------------------
+    # Watchdog (issue 19): a call whose end the PBX never sent
+    # ------------------------------------------------------------------
+    @api.model
+    def _call_watchdog_domain(self, cutoff):
+        """An active call with a PBX event since ``cutoff`` is alive; a call
+        still waiting (inbound, a dialer's call, or a click-to-dial never
+        reported) with no event since then is over too."""
+        no_event = ["|", ("voip_last_event_at", "=", False), ("voip_last_event_at", "<", cutoff)]
+        active = expression.AND([super()._call_watchdog_domain(cutoff), no_event])
+        waiting = [
+            ("channel_type", "=", "phone"),
+            ("state", "in", WAITING_STATES),
+            "|",
+            ("external_id", "!=", False),
+            ("state", "=", "new"),
+            "|",
+            ("voip_last_event_at", "<", cutoff),
+            "&",
+            ("voip_last_event_at", "=", False),
+            ("create_date", "<", cutoff),
+        ]
+        return expression.OR([active, waiting])
+
+    def _call_watchdog_last_sign(self):
+        """The PBX's last event, when later than the answer."""
+        last = super()._call_watchdog_last_sign()
+        return max(last, self.voip_last_event_at) if self.voip_last_event_at else last
+
+    def _watchdog_end_calls(self, minutes):
+        """A dialer's call never reported: its dial failed, the contact's
+        number is free for the next attempt."""
+        # sudo: the watchdog's (a cron); dials are read by supervisors only
+        dials = (
+            self.env["omnichannel.campaign.dial"]
+            .sudo()
+            .search([("interaction_id", "in", self.ids), ("state", "in", ("dialing", "ringing"))])
+        )
+        dials._set_state("failed", guard=True)
+        # sudo: as above; an answered dial never connected is abandoned
+        waiting = (
+            self.env["omnichannel.campaign.dial"]
+            .sudo()
+            .search([("interaction_id", "in", self.ids), ("state", "=", "waiting")])
+        )
+        waiting._abandon()
+        return super()._watchdog_end_calls(minutes)
 
     # ------------------------------------------------------------------
     # Webhooks (called by the controller as superuser, in the channel's company)

@@ -8,3 +8,4 @@ from . import test_voip_webhook
 from . import test_hoot
 from . import test_console_offer
 from . import test_campaign_dialer
+from . import test_state_exits_voip

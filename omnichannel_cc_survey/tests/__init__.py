@@ -5,3 +5,4 @@ from . import test_survey_page
 from . import test_survey_tour
 from . import test_survey_board
 from . import test_agent_scorecard_survey
+from . import test_state_exits_survey

@@ -1,1 +1,2 @@
 from . import test_invitation
+from . import test_state_exits_invitation

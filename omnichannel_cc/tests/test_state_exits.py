@@ -42,6 +42,7 @@ FINAL = {
         "failed": "not reached after its attempts (a supervisor may reset it)",
         "cancelled": "cancelled (a supervisor may reset it)",
     },
+    "omnichannel.campaign": {"done": "stopped (its list kept as it was)"},
     "omnichannel.campaign.contact": {
         "done": "worked (back to the list only by a supervisor or a new match)",
         "excluded": "left the list with its reason",
@@ -155,6 +156,18 @@ EXITS = {
             ),
             ("sweep", "the attempt reaches the customer", "done", "test_callback_attempt_ends"),
             ("user", "action_cancel (supervisor)", "cancelled", "test_callback_cancel"),
+        ],
+    },
+    "omnichannel.campaign": {
+        # a campaign runs until its supervisor stops it: no timeout on purpose
+        "draft": [("user", "action_start (supervisor)", "running", "test_campaign_states")],
+        "running": [
+            ("user", "action_pause (supervisor)", "paused", "test_campaign_states"),
+            ("user", "action_stop (supervisor)", "done", "test_campaign_states"),
+        ],
+        "paused": [
+            ("user", "action_start (supervisor): resume", "running", "test_campaign_states"),
+            ("user", "action_stop (supervisor)", "done", "test_campaign_states"),
         ],
     },
     "omnichannel.campaign.contact": {
@@ -504,6 +517,21 @@ class TestStateExits(OmnichannelCommon):
     def _next_contact(self, campaign):
         payload = campaign.with_user(self.agent_sales).action_next_contact()
         return self.env["omnichannel.campaign.contact"].browse(payload["contact_id"])
+
+    def test_campaign_states(self):
+        first = self._campaign(self.customer_plain).with_user(self.supervisor_sales)
+        second = self._campaign(self.customer_contact).with_user(self.supervisor_sales)
+        with freeze_time(T0):
+            (first | second).action_start()
+            self.assertEqual((first | second).mapped("state"), ["running", "running"])
+            first.action_stop()
+            second.action_pause()
+            self.assertEqual((first.state, second.state), ("done", "paused"))
+            second.action_start()
+            self.assertEqual(second.state, "running")
+            second.action_pause()
+            second.action_stop()
+        self.assertEqual(second.state, "done")
 
     def test_contact_pending(self):
         partners = self.customer_plain | self.customer_contact

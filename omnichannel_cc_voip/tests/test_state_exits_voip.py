@@ -65,6 +65,15 @@ EXITS = {
                 "abandoned",
                 "test_dial_waiting_deadline",
             ),
+            (
+                "timeout",
+                (
+                    "omnichannel.interaction._cron_watchdog: its campaign paused (no dialer run) "
+                    "and the PBX silent"
+                ),
+                "abandoned",
+                "test_dial_waiting_paused_campaign",
+            ),
         ],
     },
     "omnichannel.voip.command": {
@@ -259,6 +268,21 @@ class TestStateExitsVoip(OmnichannelCommon):
             self.env["omnichannel.campaign"]._cron_dialer()
         self.assertEqual(dial.state, "abandoned")
         self.assertEqual(dial.interaction_id.state, "abandoned")
+
+    def test_dial_waiting_paused_campaign(self):
+        dial = self._dial()
+        with freeze_time(T0):
+            self.a_sales.with_user(self.agent_sales).action_my_state("offline")
+        self._event("answered", dial.call_id, self.now)
+        self.assertEqual(dial.state, "waiting")
+        dial.campaign_id.action_pause()
+        with freeze_time(self.now + timedelta(seconds=3)):
+            self.env["omnichannel.campaign"]._cron_dialer()
+        self.assertEqual(dial.state, "waiting", "the dialer runs running campaigns only")
+        self._watchdog(self.now + timedelta(minutes=WATCHDOG + 1))
+        self.assertEqual(dial.state, "abandoned")
+        self.assertEqual(dial.interaction_id.state, "abandoned")
+        self.assertEqual(dial.contact_id.state, "pending", "called again later")
 
     # ------------------------------------------------------------------
     # PBX commands

@@ -9,6 +9,7 @@ type it guessed can be checked here too.
 
 import codecs
 import io
+import mimetypes
 import re
 import unicodedata
 import zipfile
@@ -169,3 +170,53 @@ def content_matches(filename, sniffed_mimetype, strict=False):
     if expected is None:
         return not strict
     return (sniffed_mimetype or "") in expected
+
+
+# ----------------------------------------------------------------------
+# Media a customer sends over a messenger or by MMS
+# ----------------------------------------------------------------------
+# What a customer may send that is kept: pictures, PDF and office documents
+# (told by their content), plain text and contact cards (text claimed as
+# such), sound and video (binary claimed as such). Never HTML, SVG, XML nor
+# a program, whatever the gateway or the name says.
+MEDIA_SNIFFED_TYPES = frozenset({PDF, PNG, JPEG, GIF, WEBP, HEIC, DOCX, XLSX, ODT, ODS})
+MEDIA_OLE_TYPES = frozenset({DOC, XLS})
+MEDIA_TEXT_TYPES = frozenset({TEXT, "text/csv", "text/vcard", "text/x-vcard", "text/calendar"})
+MEDIA_BINARY_FAMILIES = ("audio/", "video/")
+
+
+def received_media_type(data, claimed_type):
+    """The type a received media file is kept as, or None when it is refused.
+
+    ``claimed_type`` is what the gateway or the platform says (``image/jpeg;
+    charset=...``); the content has the last word: a picture, a PDF or an
+    office document is the type its first bytes tell, text is kept only when
+    claimed as text, sound and video only when they are no text nor markup.
+    """
+    claimed = (claimed_type or "").split(";", 1)[0].strip().lower()
+    if claimed and not _MIMETYPE_RE.match(claimed):
+        claimed = ""
+    sniffed = sniff(data)
+    if sniffed in MEDIA_SNIFFED_TYPES:
+        return sniffed
+    if sniffed == OLE and claimed in MEDIA_OLE_TYPES:
+        return claimed
+    if sniffed == TEXT and claimed in MEDIA_TEXT_TYPES:
+        return claimed
+    if sniffed == UNKNOWN and claimed.startswith(MEDIA_BINARY_FAMILIES):
+        return claimed
+    return None
+
+
+def media_filename(name, mimetype, default_stem="file"):
+    """A safe file name for a received media of ``mimetype``: the sender's
+    base name when its extension says that type, else with the type's
+    extension added (``page.html`` holding a JPEG is ``page.html.jpg``), so
+    that nothing reading the name takes it for another type."""
+    base = safe_filename(name) or default_stem
+    if mimetypes.guess_type(base)[0] == mimetype or mimetype in CONTENT_TYPES.get(
+        extension_of(base), ()
+    ):
+        return base
+    extension = mimetypes.guess_extension(mimetype) or ".bin"
+    return safe_filename(base + extension)

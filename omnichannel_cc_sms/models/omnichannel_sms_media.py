@@ -15,6 +15,8 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.tools import SQL
 
+from odoo.addons.omnichannel_cc.tools import upload as upload_tools
+
 from ..tools import sms_providers
 
 _logger = logging.getLogger(__name__)
@@ -119,7 +121,21 @@ class OmnichannelSmsMedia(models.Model):
                     fields.Datetime.now() + RETRY_DELAY
                 )
             return False
-        content_type = content_type or self.content_type or "application/octet-stream"
+        # the content has the last word: no HTML, SVG or program is kept,
+        # whatever the gateway calls it
+        claimed = content_type or self.content_type or ""
+        content_type = upload_tools.received_media_type(content, claimed)
+        if not content_type:
+            reason = _(
+                "this type of file is not accepted (%(type)s): pictures, sound, video,"
+                " PDF, office documents and plain text only",
+                type=claimed or _("unknown"),
+            )
+            self.write({"attempts": self.attempts + 1, "error": reason[:250], "state": "failed"})
+            interaction._sms_note(
+                _("A file the customer sent by MMS was not kept: %(reason)s", reason=reason)
+            )
+            return False
         # sudo: the cron's download attaches the file to an interaction it may not write
         attachment = (
             self.env["ir.attachment"]

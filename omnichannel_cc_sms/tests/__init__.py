@@ -5,3 +5,4 @@ from . import test_sms_console_ui
 from . import test_sms_inbound
 from . import test_sms_outbound
 from . import test_sms_campaign
+from . import test_sms_media_hostile

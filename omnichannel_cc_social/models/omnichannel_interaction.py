@@ -8,6 +8,8 @@ from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL, html2plaintext
 
+from odoo.addons.omnichannel_cc.tools import upload as upload_tools
+
 from ..tools import social as social_tools
 
 _logger = logging.getLogger(__name__)
@@ -228,15 +230,20 @@ class OmnichannelInteraction(models.Model):
     def _social_post_inbound(self, values, identity):
         """The customer's message in the chatter, media as its attachment."""
         self.ensure_one()
-        attachments, problems = [], []
+        attachments, problems, refused = [], [], []
         media = values["media"]
         if media:
             try:
                 content, mime_type = self.channel_id._social_adapter().download_media(media)
-                filename = social_tools.media_filename(
-                    dict(media, mime_type=media["mime_type"] or mime_type)
-                )
-                attachments.append((filename, content))
+                claimed = media["mime_type"] or mime_type
+                # the content has the last word: no HTML, SVG or program is
+                # kept, and the name says the type kept (Odoo types a file by it)
+                kept_type = upload_tools.received_media_type(content, claimed)
+                if kept_type:
+                    filename = social_tools.media_filename(dict(media, mime_type=kept_type))
+                    attachments.append((upload_tools.media_filename(filename, kept_type), content))
+                else:
+                    refused.append(claimed or _("unknown"))
             except social_tools.ProviderError as error:
                 problems.append(error.message)
         text = values["text"]
@@ -266,6 +273,16 @@ class OmnichannelInteraction(models.Model):
                     "The customer sent a %(type)s that could not be downloaded: %(error)s",
                     type=media["type"],
                     error=problem,
+                )
+            )
+        for file_type in refused:
+            self._social_note(
+                _(
+                    "The customer sent a %(type)s that was not kept: this type of file is not"
+                    " accepted (%(file_type)s): pictures, sound, video, PDF, office documents"
+                    " and plain text only.",
+                    type=media["type"],
+                    file_type=file_type,
                 )
             )
         return message

@@ -36,6 +36,8 @@ API = "https://graph.example.invalid/v19.0"
 TELEGRAM_API = "https://telegram.example.invalid"
 # where the Cloud API and Messenger serve media (default media hosts)
 WHATSAPP_MEDIA_URL = "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=m1"
+# a picture as the platforms serve it (its content is checked, not only its type)
+PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR"
 MESSENGER_MEDIA_URL = "https://scontent.xx.fbcdn.net/v/t1.15752-9/fb1.png?oh=00_A"
 PUBLIC_ADDRESS = "157.240.0.35"
 BOT_TOKEN = "4242:BOT-secret_token"
@@ -368,6 +370,31 @@ class TestChannelSocial(OmnichannelCommon, HttpCase):
         notes = interaction.message_ids.filtered(lambda m: "could not be downloaded" in m.body)
         self.assertEqual(len(notes), 1)
         self.assertIn("Media not found", notes.body)
+
+    def test_hostile_media_is_not_kept(self):
+        """Issue 19: markup or a program is not kept, whatever the platform
+        calls it; the customer's message stays, an internal note says why."""
+        hostile = [
+            (b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', "image/svg+xml"),
+            (b"<html><script>alert(1)</script></html>", "image/jpeg"),
+            (b"MZ\x90\x00\x03\x00\x00\x00\x04\x00", "application/octet-stream"),
+        ]
+        attachments = self.env["ir.attachment"].sudo().search_count([])
+        for index, (content, mime_type) in enumerate(hostile):
+            self.routes[("GET", f"{API}/MEDIA1")] = _response(
+                200, {"url": WHATSAPP_MEDIA_URL, "mime_type": mime_type}
+            )
+            self.routes[("GET", WHATSAPP_MEDIA_URL)] = _response(200, content, mime_type)
+            response = self._post(self._whatsapp(f"wamid.H{index}", image="MEDIA1"))
+            self.assertEqual(response.status_code, 200, response.text)
+            message = self._customer_messages(self._conversation()[1])[-1]
+            self.assertEqual(message.omnichannel_social_id, f"wamid.H{index}")
+            self.assertFalse(message.attachment_ids)
+        self.assertEqual(self.env["ir.attachment"].sudo().search_count([]), attachments)
+        notes = self._conversation()[1].message_ids.filtered(
+            lambda m: "was not kept" in (m.body or "")
+        )
+        self.assertEqual(len(notes), 3)
 
     # ------------------------------------------------------------------
     # replies
@@ -713,7 +740,7 @@ class TestChannelSocial(OmnichannelCommon, HttpCase):
                 "social_access_token": "PAGE-TOKEN",
             }
         )
-        self.routes[("GET", MESSENGER_MEDIA_URL)] = _response(200, b"PNGDATA", "image/png")
+        self.routes[("GET", MESSENGER_MEDIA_URL)] = _response(200, PNG_BYTES, "image/png")
         self.routes[("POST", f"{API}/me/messages")] = _response(
             200, {"recipient_id": "PSID9", "message_id": "m_out"}
         )
@@ -750,7 +777,7 @@ class TestChannelSocial(OmnichannelCommon, HttpCase):
         self.assertFalse(interaction.partner_id)
         (message,) = self._customer_messages(interaction)
         self.assertIn("photo of the invoice", message.body)
-        self.assertEqual(message.attachment_ids.raw, b"PNGDATA")
+        self.assertEqual(message.attachment_ids.raw, PNG_BYTES)
         # the CDN link is signed: the page token is not sent along
         self.assertNotIn("Authorization", self.calls[0]["headers"])
         reply = interaction.with_user(self.agent_sales).message_post(
@@ -945,7 +972,7 @@ class TestChannelSocial(OmnichannelCommon, HttpCase):
         cloud's metadata service or an internal host. The message is kept,
         the agents told why its file is missing."""
         messenger = self._messenger()
-        self.routes[("GET", MESSENGER_MEDIA_URL)] = _response(200, b"PNGDATA", "image/png")
+        self.routes[("GET", MESSENGER_MEDIA_URL)] = _response(200, PNG_BYTES, "image/png")
         self.addresses["scontent.evil.fbcdn.net"] = ["127.0.0.1"]
         refused = [
             ("http://127.0.0.1:8091/web/database/selector", "media hosts"),
@@ -971,7 +998,7 @@ class TestChannelSocial(OmnichannelCommon, HttpCase):
         response = self._post_messenger(messenger, "m_cdn", MESSENGER_MEDIA_URL)
         self.assertEqual(response.status_code, 200, response.text)
         message = self._customer_messages(self._conversation(messenger, "PSID9")[1])[-1]
-        self.assertEqual(message.attachment_ids.raw, b"PNGDATA")
+        self.assertEqual(message.attachment_ids.raw, PNG_BYTES)
         self.assertEqual([c["url"] for c in self.calls], [MESSENGER_MEDIA_URL])
 
         # WhatsApp: the media URL the Graph API gives is checked too
@@ -1008,13 +1035,15 @@ class TestChannelSocial(OmnichannelCommon, HttpCase):
             self.channel._social_adapter().media_hosts, social_tools.DEFAULT_MEDIA_HOSTS["whatsapp"]
         )
         # Meta's CDN is no longer one; the listed host is, its private address allowed
-        self.routes[("GET", "https://a.cdn.example.com/p.png")] = _response(200, b"OK", "image/png")
+        self.routes[("GET", "https://a.cdn.example.com/p.png")] = _response(
+            200, PNG_BYTES, "image/png"
+        )
         self._post_messenger(messenger, "m_p1", MESSENGER_MEDIA_URL)
         self._post_messenger(messenger, "m_p2", "https://a.cdn.example.com/p.png")
         # the override lifts the address check only, not the list of hosts
         self._post_messenger(messenger, "m_p3", "http://127.0.0.1:8091/web/database/selector")
         first, second, third = self._customer_messages(self._conversation(messenger, "PSID9")[1])
         self.assertFalse(first.attachment_ids)
-        self.assertEqual(second.attachment_ids.raw, b"OK")
+        self.assertEqual(second.attachment_ids.raw, PNG_BYTES)
         self.assertFalse(third.attachment_ids)
         self.assertEqual([c["url"] for c in self.calls], ["https://a.cdn.example.com/p.png"])

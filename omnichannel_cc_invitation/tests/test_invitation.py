@@ -713,6 +713,19 @@ class TestInvitationHttp(InvitationCommon, HttpCase):
             ([("files", ("big.png", PNG + b"\x00" * (1024 * 1024), "image/png"))], "larger than"),
             ([("files", ("page.html", b"<html><script>1</script></html>", "text/html"))], "type"),
             (
+                [
+                    (
+                        "files",
+                        (
+                            "x.svg",
+                            b'<svg onload="alert(1)"><script>1</script></svg>',
+                            "image/svg+xml",
+                        ),
+                    )
+                ],
+                "type",
+            ),
+            (
                 [("files", ("fake.jpg", b"<html><script>1</script></html>", "image/jpeg"))],
                 "content",
             ),

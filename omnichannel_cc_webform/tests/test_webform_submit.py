@@ -174,6 +174,9 @@ class TestWebformSubmit(WebformCommon):
         )
         self._refused(413, "larger than 1 MB", files=[("big.pdf", big, "application/pdf")])
         self._refused(400, "not accepted", files=[("virus.exe", b"MZ", "application/octet-stream")])
+        svg = b'<svg onload="alert(1)"><script>alert(1)</script></svg>'
+        self._refused(400, "not accepted", files=[("x.svg", svg, "image/svg+xml")])
+        self._refused(400, "not accepted", files=[("page.html", svg, "text/html")])
         self._refused(400, "not what its name says", files=[("fake.pdf", PNG, "text/html")])
         self._refused(413, "longer", message="x" * 20001)
         self._refused(400, "phone number", email="", phone="")

@@ -371,6 +371,25 @@ class TestChannelSocial(OmnichannelCommon, HttpCase):
         self.assertEqual(len(notes), 1)
         self.assertIn("Media not found", notes.body)
 
+    def test_hostile_name_and_text_are_kept_as_text(self):
+        """Issue 19: a display name and a message holding HTML/JS are stored
+        as the customer typed them (names, subject) and escaped in the chatter;
+        the console's templates show them as text (core tour test_hostile_content)."""
+        name = '"><svg onload=window.__xss=1>'
+        text = '<img src=x onerror="window.__xss=1"><script>window.__xss=1</script>'
+        # a sender the company does not know: the customer is created from the name
+        response = self._post(
+            self._whatsapp("wamid.X1", text=text, sender="48500111222", name=name)
+        )
+        self.assertEqual(response.status_code, 200, response.text)
+        identity, interaction = self._conversation(sender="48500111222")
+        self.assertEqual(identity.name, name)
+        self.assertIn(name, interaction.subject)
+        (message,) = self._customer_messages(interaction)
+        self.assertNotIn("<script", message.body)
+        self.assertNotIn("<img", message.body)
+        self.assertIn("&lt;script&gt;window.__xss=1&lt;/script&gt;", message.body)
+
     def test_hostile_media_is_not_kept(self):
         """Issue 19: markup or a program is not kept, whatever the platform
         calls it; the customer's message stays, an internal note says why."""

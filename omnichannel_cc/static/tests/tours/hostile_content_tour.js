@@ -151,7 +151,23 @@ registry.category("web_tour.tours").add("omnichannel_cc_hostile_report_tour", {
             run: "click",
         },
         {
-            trigger: ".o_pivot",
+            content: "Fold the rows (by queue)",
+            trigger: ".o_pivot tbody th.o_pivot_header_cell_opened",
+            run: "click",
+        },
+        {
+            content: "and open them again",
+            trigger: ".o_pivot tbody th.o_pivot_header_cell_closed",
+            run: "click",
+        },
+        {
+            content: "by customer",
+            trigger: ".o_popover select.o_add_custom_group_menu",
+            run: "select partner_id",
+        },
+        {
+            content: "The pivot names the customer as text",
+            trigger: `.o_pivot tbody th${has(IMG)}`,
         },
         noScriptRan("report pivot"),
     ],

@@ -61,6 +61,10 @@ def social_deliver(registry, lang, message_ids=None, cutoff=None):
                 platform_id = job["adapter"].send_text(job["recipient"], job["text"])
             except social_tools.ProviderError as provider_error:
                 error = provider_error.message
+                if provider_error.transient and not job["last_attempt"]:
+                    # not sent (no connection, a 5xx): the cron tries again after its back-off
+                    _record_outcome(registry, lang, job, None, error, retry=True)
+                    continue
             except Exception:
                 # outcome unknown: left outgoing, the cron tries again after the delay
                 _logger.exception("Sending reply %s failed unexpectedly", job["message_id"])
@@ -79,17 +83,18 @@ def _deliver_after_commit(registry, lang, message_ids):
         _logger.exception("Sending replies %s after the commit failed", message_ids)
 
 
-def _record_outcome(registry, lang, job, platform_id, error):
+def _record_outcome(registry, lang, job, platform_id, error, retry=False):
     """Record one send's outcome in a transaction of its own, retried on
     concurrency errors; a failure is logged (the reply stays outgoing and
-    the cron tries it again after the delay)."""
+    the cron tries it again after the delay). ``retry``: the send failed
+    but will be tried again (the error is noted, the reply stays outgoing)."""
     for attempt in range(1, RECORD_TRIES + 1):
         try:
             with registry.cursor() as cr:
                 # a variable: the commit flushes only environments still alive
                 env = _fresh_env(cr, lang)
                 env["omnichannel.interaction"]._social_record(
-                    job, platform_id=platform_id, error=error
+                    job, platform_id=platform_id, error=error, retry=retry
                 )
             return True
         except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
@@ -430,7 +435,7 @@ class OmnichannelInteraction(models.Model):
         postcommit hook); else ``cutoff``: replies queued or last tried before
         it (the cron). Returns the jobs to send (see :meth:`_social_prepare`).
         """
-        _delay, max_attempts, batch = self._social_retry_settings()
+        delay, max_attempts, batch = self._social_retry_settings()
         self.env["mail.message"].flush_model()
         if message_ids:
             which = SQL(
@@ -439,11 +444,17 @@ class OmnichannelInteraction(models.Model):
             )
             limit = len(message_ids)
         else:
+            # back-off: the n-th retry waits 2**(n-1) times the delay
             which = SQL(
                 """AND omnichannel_social_queued_at < %s
-                   AND COALESCE(omnichannel_social_attempts, 0) < %s""",
+                   AND COALESCE(omnichannel_social_attempts, 0) < %s
+                   AND omnichannel_social_queued_at + interval '1 minute' * %s
+                       * power(2, GREATEST(COALESCE(omnichannel_social_attempts, 0) - 1, 0))
+                       <= %s""",
                 cutoff,
                 max_attempts,
+                delay,
+                cutoff + timedelta(minutes=delay),
             )
             limit = batch
         self.env.cr.execute(
@@ -523,6 +534,8 @@ class OmnichannelInteraction(models.Model):
             "files": bool(message.attachment_ids),
             "adapter": None,
             "error": None,
+            # the claim counted this attempt
+            "last_attempt": message.omnichannel_social_attempts >= self._social_retry_settings()[1],
         }
         if not interaction:
             job["error"] = _("The conversation of this reply no longer exists.")
@@ -543,13 +556,21 @@ class OmnichannelInteraction(models.Model):
         return job
 
     @api.model
-    def _social_record(self, job, platform_id=None, error=None):
+    def _social_record(self, job, platform_id=None, error=None, retry=False):
         """Write a send's outcome on the reply and, when useful, in the chatter.
-        Only a reply still outgoing is touched (never undo a later outcome)."""
+        Only a reply still outgoing is touched (never undo a later outcome).
+        ``retry``: a failed attempt to be tried again; the reply stays outgoing,
+        its error shown."""
         # sudo: the sent reply of any agent; only its delivery state is written
         message = self.env["mail.message"].sudo().browse(job["message_id"]).exists()
         if not message or message.omnichannel_social_state != "outgoing":
             return False
+        if retry:
+            _logger.info(
+                "Reply of %s not sent over %s yet: %s", job["name"], job["platform"], error
+            )
+            message.write({"omnichannel_social_error": error})
+            return True
         # sudo: its interaction, for OdooBot's note on the outcome
         interaction = self.sudo().browse(job["interaction_id"]).exists()
         if error:

@@ -41,6 +41,7 @@ import time
 from urllib.parse import quote, urljoin, urlsplit
 
 import requests
+import urllib3
 
 # Meta signs with the same HMAC-SHA256 scheme as the PBX webhooks
 from odoo.addons.omnichannel_cc.tools.signature import sign  # noqa: F401  (re-exported for callers and tests)
@@ -83,7 +84,9 @@ _TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_TEXT = {"whatsapp": 4096, "messenger": 2000, "telegram": 4096}
 # delivery states, in the order a message goes through them
 STATUS_ORDER = ("sent", "delivered", "read")
-TIMEOUT = (5, 30)
+# (connect, read) seconds of one API call: a send blocks the request that
+# queued the reply (after its commit) or the retry cron, never for long
+TIMEOUT = (5, 10)
 
 
 class SocialError(WebhookError):
@@ -93,10 +96,23 @@ class SocialError(WebhookError):
 class ProviderError(Exception):
     """The platform's API failed or refused a call."""
 
-    def __init__(self, message, status=None):
+    def __init__(self, message, status=None, transient=False):
         super().__init__(message)
         self.status = status
         self.message = message
+        # the platform surely did not act on the call (no connection, a 5xx
+        # or 429 answer): trying again later cannot send a reply twice
+        self.transient = transient
+
+
+def _not_sent(error):
+    """Whether a ``requests`` error broke off before the request left: no
+    connection made (refused, unreachable, connect timeout). A read timeout
+    is not: the platform may have acted on the request."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
 # ----------------------------------------------------------------------
@@ -651,10 +667,14 @@ class SocialAdapter:
         try:
             yield
         except ProviderError as error:
-            raise ProviderError(redact(error.message, self._secrets()), error.status) from None
+            raise ProviderError(
+                redact(error.message, self._secrets()), error.status, error.transient
+            ) from None
         except requests.RequestException as error:
             message = f"The {self.platform} API call broke off: {error}"
-            raise ProviderError(redact(message, self._secrets())) from None
+            raise ProviderError(
+                redact(message, self._secrets()), transient=_not_sent(error)
+            ) from None
 
     def _secrets(self):
         return (self.access_token,)
@@ -678,15 +698,20 @@ class SocialAdapter:
         kwargs["timeout"] = self._timeout(deadline)
         try:
             response = self._transport(method, url, **kwargs)
-        except requests.Timeout:
-            raise ProviderError(f"The {self.platform} API did not answer in time.") from None
+        except requests.Timeout as error:
+            raise ProviderError(
+                f"The {self.platform} API did not answer in time.", transient=_not_sent(error)
+            ) from None
         except requests.RequestException as error:
-            raise ProviderError(f"Cannot reach the {self.platform} API: {error}") from None
+            raise ProviderError(
+                f"Cannot reach the {self.platform} API: {error}", transient=_not_sent(error)
+            ) from None
         if response.status_code >= 400:
             raise ProviderError(
                 f"The {self.platform} API answered HTTP {response.status_code}: "
                 f"{self._error_text(response)}",
                 status=response.status_code,
+                transient=response.status_code >= 500 or response.status_code == 429,
             )
         return response
 

@@ -127,7 +127,13 @@ class EventPoster:
                 return True
             except urllib.error.HTTPError as err:
                 detail = err.read(300).decode("utf-8", "replace").strip()
-                if err.code < 500:
+                # Odoo's webhooks answer their errors in JSON; a 404 page that
+                # is not JSON is Odoo without its database (PostgreSQL
+                # restarting): retried like a 5xx, never dropped
+                without_database = err.code == 404 and err.headers.get_content_type() != (
+                    "application/json"
+                )
+                if err.code < 500 and not without_database:
                     hint = " (check --token and --secret)" if err.code in (401, 404) else ""
                     _logger.warning(
                         "Odoo refused %s: HTTP %s %s%s; event dropped",

@@ -672,7 +672,8 @@ class TestAmiEventTranslator(ReplayCase):
 
 class _OdooStub(BaseHTTPRequestHandler):
     """Plays Odoo's /omnichannel/voip/<token>/event: checks the signature,
-    answers 503 to the first post and 400 to "held"."""
+    answers 503 to the first post, Odoo's HTML 404 page (no database) to the
+    second and 400 to "held"."""
 
     def do_POST(self):
         server = self.server
@@ -683,10 +684,21 @@ class _OdooStub(BaseHTTPRequestHandler):
         with server.lock:
             server.requests.append((self.path, signed, body, event))
             first = len(server.requests) == 1
+            second = len(server.requests) == 2
         if not signed:
             status = 401
         elif first:
             status = 503
+        elif second:
+            # Odoo without its database (PostgreSQL restarting) answers its
+            # HTML 404 page, not the webhook's JSON
+            page = b"<!doctype html><title>404 Not Found</title>"
+            self.send_response(404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+            return
         elif event["event"] == "held":
             status = 400
         else:
@@ -835,6 +847,7 @@ class TestAmiBridge(ReplayCase):
             posted,
             [
                 _cti("ringing", call, *parties, 1700000900, agent="1001"),  # 503
+                _cti("ringing", call, *parties, 1700000900, agent="1001"),  # HTML 404
                 _cti("ringing", call, *parties, 1700000900, agent="1001"),  # retried
                 _cti("answered", call, *parties, 1700000903, agent="1001"),
                 _cti("held", call, *parties, 1700000920, agent="1001"),  # 400, not retried
@@ -846,5 +859,6 @@ class TestAmiBridge(ReplayCase):
         self.assertEqual(odoo.requests[0][2], odoo.requests[1][2], "a retry sends the same body")
         self.assertEqual(ami_server.connections, 2, "the bridge reconnected after the cut")
         self.assertIn("HTTP 503", output)
+        self.assertIn("HTTP 404", output)
         self.assertIn("Odoo refused held of call 1700000900.80: HTTP 400", output)
         self.assertIn("Asterisk closed the manager connection", output)

@@ -83,8 +83,13 @@ class OmnichannelSurveyInvitation(models.Model):
     )
     state = fields.Selection(STATES, default="scheduled", required=True, index=True, readonly=True)
     skip_reason = fields.Selection(SKIP_REASONS, readonly=True)
+    # the customer's link: an agent holding it could answer her own survey (issue 19)
     access_token = fields.Char(
-        required=True, readonly=True, copy=False, default=lambda self: secrets.token_urlsafe(24)
+        required=True,
+        readonly=True,
+        copy=False,
+        default=lambda self: secrets.token_urlsafe(24),
+        groups="base.group_system",
     )
     date_scheduled = fields.Datetime(string="Send after", readonly=True, index=True)
     date_sent = fields.Datetime(readonly=True)

@@ -93,9 +93,8 @@ def _record_outcome(registry, lang, job, platform_id, error, retry=False):
             with registry.cursor() as cr:
                 # a variable: the commit flushes only environments still alive
                 env = _fresh_env(cr, lang)
-                env["omnichannel.interaction"]._social_record(
-                    job, platform_id=platform_id, error=error, retry=retry
-                )
+                outcome = {"retry": True} if retry else {"platform_id": platform_id}
+                env["omnichannel.interaction"]._social_record(job, error=error, **outcome)
             return True
         except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
             if attempt < RECORD_TRIES:

@@ -15,7 +15,11 @@ class OmnichannelLivechatController(LivechatController):
         browser's Accept-Language, among the installed languages."""
         # sudo: visitors may not read live chat channels; whether this one is linked
         livechat = request.env["im_livechat.channel"].sudo().browse(int(channel_id)).exists()
-        channel = livechat and livechat._omnichannel_channel()
+        if not livechat:
+            # im_livechat answers 500 for an id no channel can have (0: an
+            # empty recordset); the script of no channel is not found
+            raise request.not_found()
+        channel = livechat._omnichannel_channel()
         if channel:
             request.update_context(lang=self._omnichannel_visitor_lang(channel))
         return super().loader(channel_id, **kwargs)

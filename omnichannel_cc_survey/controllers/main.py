@@ -9,15 +9,19 @@ from odoo.http import request
 
 from ..tools import satisfaction
 
+# longer than any access token (32 characters)
+MAX_TOKEN = 128
+
 
 class OmnichannelSurveyController(http.Controller):
     def _invitation(self, token):
+        Invitation = request.env["omnichannel.survey.invitation"]
+        # a token is printable ASCII: anything else (a NUL, which PostgreSQL
+        # refuses with an error) is no invitation's
+        if not token or len(token) > MAX_TOKEN or not token.isascii() or not token.isprintable():
+            return Invitation
         # sudo: the public visitor holds only the link's token, which selects one invitation
-        return (
-            request.env["omnichannel.survey.invitation"]
-            .sudo()
-            .search([("access_token", "=", token)], limit=1)
-        )
+        return Invitation.sudo().search([("access_token", "=", token)], limit=1)
 
     def _render(self, invitation, status, error=None, status_code=200):
         if invitation.partner_id.lang:

@@ -537,8 +537,11 @@ def check_nothing_lost_or_doubled(faults, center, plan, external_ids, events):
             wrong[call_id] = by_call[call_id]
     assert not wrong, f"calls in a state their events do not lead to: {wrong}"
     (keys,) = cluster.sql(
-        "SELECT count(*), count(DISTINCT key) FROM omnichannel_event_key WHERE scope = %s",
-        (f"voip:{center['phone']}",),
+        """SELECT count(*), count(DISTINCT key) FROM omnichannel_event_key
+            WHERE scope = %s AND res_id IN (
+                  SELECT id FROM omnichannel_interaction
+                   WHERE channel_id = %s AND external_id = ANY(%s))""",
+        (f"voip:{center['phone']}", center["phone"], list(plan)),
     )
     # each event's key is stored exactly when the event was applied (same transaction)
     assert keys[0] == keys[1] == events, f"{keys[0]} event keys for {events} distinct events"

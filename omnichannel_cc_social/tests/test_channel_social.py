@@ -19,6 +19,7 @@ from datetime import timedelta
 
 import psycopg2.errors
 import requests
+import urllib3
 from markupsafe import Markup
 
 from odoo import api, fields
@@ -686,6 +687,62 @@ class TestChannelSocial(OmnichannelCommon, HttpCase):
         self.assertEqual(len(self._sends()), 2)
         self.assertEqual(lost.omnichannel_social_state, "outgoing")
         self.assertEqual(lost.omnichannel_social_attempts, 1)
+
+    def test_unsent_reply_retried_with_back_off(self):
+        """Issue 19: a reply the platform surely did not take (a 5xx, a
+        refused connection) stays outgoing for the cron, each retry waiting
+        twice as long as the one before; the last attempt fails visibly. A
+        read timeout is not retried: the platform may have the reply."""
+        self._post(self._whatsapp("wamid.T1", text="hello"))
+        interaction = self._conversation()[1]
+        Interaction = self.env["omnichannel.interaction"]
+        sends = f"{API}/PN1/messages"
+        self.routes[("POST", sends)] = _response(503, {"error": {"message": "try later"}})
+        reply = self._reply(interaction, "retried")
+        self._after_commit()
+        self.assertEqual(reply.omnichannel_social_state, "outgoing")
+        self.assertEqual(reply.omnichannel_social_attempts, 1)
+        self.assertIn("HTTP 503", reply.omnichannel_social_error)
+
+        def tried_ago(message, minutes):
+            message.sudo().omnichannel_social_queued_at = fields.Datetime.now() - timedelta(
+                minutes=minutes
+            )
+            self.env.flush_all()
+
+        tried_ago(reply, 6)  # the delay (5 minutes) passed
+        self.assertEqual(Interaction._cron_social_retry(), 1)
+        self.env.invalidate_all()
+        self.assertEqual(reply.omnichannel_social_attempts, 2)
+        self.assertEqual(reply.omnichannel_social_state, "outgoing")
+        tried_ago(reply, 6)  # the second retry waits 10 minutes
+        self.assertEqual(Interaction._cron_social_retry(), 0)
+        tried_ago(reply, 11)
+        self.assertEqual(Interaction._cron_social_retry(), 1)
+        self.env.invalidate_all()
+        self.assertEqual(reply.omnichannel_social_state, "failed")
+        self.assertEqual(reply.omnichannel_social_attempts, 3)
+        self.assertIn("HTTP 503", reply.omnichannel_social_error)
+        self.assertEqual(len(self._sends()), 3)
+
+        self.routes[("POST", sends)] = requests.ConnectionError(
+            urllib3.exceptions.MaxRetryError(
+                None, "/", urllib3.exceptions.NewConnectionError(None, "Connection refused")
+            )
+        )
+        refused = self._reply(interaction, "not sent")
+        self._after_commit()
+        self.assertEqual(refused.omnichannel_social_state, "outgoing")
+        self.assertIn("Cannot reach", refused.omnichannel_social_error)
+
+        self.routes[("POST", sends)] = requests.ReadTimeout("slow")
+        late = self._reply(interaction, "maybe received")
+        self._after_commit()
+        self.assertEqual(late.omnichannel_social_state, "failed")
+        self.assertEqual(late.omnichannel_social_attempts, 1)
+        tried_ago(late, 60)
+        Interaction._cron_social_retry()
+        self.assertEqual(len([c for c in self._sends() if "maybe" in json.dumps(c["json"])]), 1)
 
     # ------------------------------------------------------------------
     # Telegram: secret token, identities linked by an agent

@@ -207,11 +207,17 @@ def manager_views(args, manager):
             f"{args.url}/odoo/action-omnichannel_cc.omnichannel_staffing_plan_action/{plan[0]}"
         )
         browser.wait(".o_field_widget[name='line_ids'] .o_data_row", timeout=60)
-        browser.js(
-            "document.querySelector(\".o_field_widget[name='line_ids'] .o_data_row:nth-child(16)\")"
-            "?.scrollIntoView({block: 'center'})"
+        # the whole plan on one tall page: parameters, then every interval
+        browser.call(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": 1440, "height": 2100, "deviceScaleFactor": 1, "mobile": False},
         )
+        time.sleep(1)
         browser.screenshot(args.out / "staffing_plan.png")
+        browser.call(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": 1440, "height": 900, "deviceScaleFactor": 1, "mobile": False},
+        )
         browser.click("button[name='action_view_chart']")
         browser.wait(".o_graph_renderer canvas", timeout=60)
         browser.screenshot(args.out / "staffing_plan_chart.png")

@@ -548,7 +548,13 @@ class World:
                 "campaign_id": samples.get("omnichannel.campaign"),
                 "number": phone(),
             },
-            "omnichannel.routing.rule": {"name": unique("AM rule"), "queue_id": self.queue[tag]},
+            # on the matrix's own channel only: a rule without conditions would
+            # route every contact of the shared test server to the matrix's queue
+            "omnichannel.routing.rule": {
+                "name": unique("AM rule"),
+                "queue_id": self.queue[tag],
+                "channel_ids": [(6, 0, [self.channel[tag]])],
+            },
             "omnichannel.script": {
                 "name": unique("AM script"),
                 "company_id": company,

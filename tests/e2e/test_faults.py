@@ -95,7 +95,10 @@ class Cluster:
         command = [str(PG_BIN / args[0]), *args[1:]]
         if os.geteuid() == 0:
             # initdb and postgres refuse to run as root
-            command = ["runuser", "-u", "postgres", "--", *command]
+            # (runuser lives in /usr/sbin, which a CI's PATH may not hold)
+            runuser = shutil.which("runuser", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin")
+            assert runuser, "runuser (util-linux) is needed to run PostgreSQL as its own user"
+            command = [runuser, "-u", "postgres", "--", *command]
         # into a file, not a pipe: the server pg_ctl starts would hold the pipe open
         output = self.root / "pg_ctl.out"
         with output.open("a") as out:

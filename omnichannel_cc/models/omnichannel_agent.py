@@ -300,9 +300,10 @@ class OmnichannelAgent(models.Model):
                 continue
             agent._write_state(agent._derived_state(agent.state, loads))
 
-    def _start_wrapup(self, seconds):
+    def _start_wrapup(self, seconds, since=None):
+        """Wrap-up for ``seconds`` from ``since`` (the contact's end; now by default)."""
         self.ensure_one()
-        now = fields.Datetime.now()
+        now = since or fields.Datetime.now()
         vals = {"last_end_date": now}
         if seconds > 0 and self.state not in ("offline", "break"):
             vals["wrapup_until"] = now + timedelta(seconds=seconds)

@@ -614,9 +614,12 @@ class OmnichannelInteraction(models.Model):
     def action_end(self):
         """The customer side is over; the agent wraps up for the queue's wrap-up time."""
         self.filtered("hold_since")._hold_stop()
-        self._set_state("wrapup", date_ended=fields.Datetime.now())
+        now = fields.Datetime.now()
+        self._set_state("wrapup", date_ended=now)
         for rec in self:
-            rec._agent_record()._start_wrapup(rec.queue_id.wrapup_seconds)
+            # from the same instant as the contact's end: the agent's wrap-up
+            # and the contact's are over together
+            rec._agent_record()._start_wrapup(rec.queue_id.wrapup_seconds, since=now)
         return True
 
     def action_close(self):

@@ -525,3 +525,11 @@ def local_models(func, class_model, comodels):
             break
         local = new
     return local
+
+
+def addon_files(root):
+    """(relative path, source) of the addons' Python, their tests left out."""
+    for path in sorted(root.glob("omnichannel_cc*/**/*.py")):
+        rel = path.relative_to(root)
+        if "tests" not in rel.parts[1:-1]:
+            yield rel.as_posix(), path.read_text(encoding="utf-8")

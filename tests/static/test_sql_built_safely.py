@@ -24,7 +24,7 @@ No Odoo import and no database: the files are read as Python syntax trees.
 import ast
 
 from tests.conftest import REPO_ROOT
-from tests.static._pyast import parse
+from tests.static._pyast import addon_files, parse
 
 EXECUTE_METHODS = {"execute", "executemany", "execute_values", "mogrify"}
 
@@ -147,14 +147,6 @@ def find_string_built_sql(path, source):
         if reason:
             found.append(f"{path}:{node.lineno}: {reason}: {lines[node.lineno - 1].strip()}")
     return found
-
-
-def addon_files(root):
-    """(relative path, source) of the addons' Python, their tests left out."""
-    for path in sorted(root.glob("omnichannel_cc*/**/*.py")):
-        rel = path.relative_to(root)
-        if "tests" not in rel.parts[1:-1]:
-            yield rel.as_posix(), path.read_text(encoding="utf-8")
 
 
 def test_sql_is_built_with_parameters():

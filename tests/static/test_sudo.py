@@ -27,7 +27,7 @@ No Odoo import and no database: the files are read as Python syntax trees.
 import ast
 
 from tests.conftest import REPO_ROOT
-from tests.static._pyast import parse
+from tests.static._pyast import addon_files, parse
 
 MARKER = "# sudo:"
 
@@ -73,13 +73,6 @@ def find_unexplained_sudo(path, source):
         ):
             unexplained.add(sudo_line)
     return [f"{path}:{line}: {lines[line - 1].strip()}" for line in sorted(unexplained)]
-
-
-def addon_files(root):
-    for path in sorted(root.glob("omnichannel_cc*/**/*.py")):
-        rel = path.relative_to(root)
-        if "tests" not in rel.parts[1:-1]:
-            yield rel.as_posix(), path.read_text(encoding="utf-8")
 
 
 def test_every_sudo_says_why():

@@ -29,27 +29,73 @@ _die() {
 }
 
 # --- Python with Odoo 18.0 -------------------------------------------------
+# Odoo's Debian package (nightly .deb, also inside the official odoo:18.0
+# image) installs Odoo into /usr/lib/python3/dist-packages, which only the
+# system Python /usr/bin/python3 sees: when python3 on PATH (a venv, pyenv)
+# cannot import odoo and ODOO_PYTHON is not set, that one is tried too.
+DEB_ODOO_PYTHON="${DEB_ODOO_PYTHON:-/usr/bin/python3}"
+DEB_ODOO_DIR="${DEB_ODOO_DIR:-/usr/lib/python3/dist-packages/odoo}"
+
+# The three supported ways to get Odoo 18.0 Community, with their commands;
+# printed whenever no usable Odoo is found (setup/run, setup/test).
+_odoo_install_help() {
+    cat <<EOF
+  This suite needs Odoo 18.0 Community. Odoo is not on PyPI; install it one of
+  these three ways, then run $0 again:
+
+  1. pip, from Odoo's nightly source archive (sdist), into a Python 3.10-3.12
+     virtual environment:
+       python3 -m venv ~/odoo18 && . ~/odoo18/bin/activate
+       pip install https://nightly.odoo.com/18.0/nightly/src/odoo_18.0.latest.tar.gz
+     pip installs Odoo's Python dependencies with it (its setup.py); the
+     versions Odoo tests with are pinned in its requirements.txt:
+       pip install -r https://raw.githubusercontent.com/odoo/odoo/18.0/requirements.txt
+     Some build from source and need system headers first (Debian/Ubuntu:
+     apt install build-essential python3-dev libpq-dev libldap2-dev libsasl2-dev).
+     Then: ODOO_PYTHON=~/odoo18/bin/python $0
+
+  2. Debian / Ubuntu package (Odoo's nightly build; it also runs Odoo as a
+     service):
+       wget https://nightly.odoo.com/18.0/nightly/deb/odoo_18.0.latest_all.deb
+       sudo apt install ./odoo_18.0.latest_all.deb
+     It installs Odoo into $DEB_ODOO_DIR for the system Python
+     $DEB_ODOO_PYTHON; $0 finds it there by itself (or set
+     ODOO_PYTHON=$DEB_ODOO_PYTHON). Debian 12+ refuses pip on the system
+     Python: install this suite's requirements with apt (python3-phonenumbers
+     ...) and run with SKIP_PIP=1.
+
+  3. Docker: the official odoo:18.0 image with PostgreSQL 16 (no local Odoo
+     or PostgreSQL needed), from the repository root:
+       docker compose up          (or, with Compose v1: docker-compose up)
+     The first start creates the demo database; see docs/docker.md.
+EOF
+}
+
 _pick_python() {
     PY="${ODOO_PYTHON:-python3}"
+    if [ -z "${ODOO_PYTHON:-}" ] && [ -d "$DEB_ODOO_DIR" ] && [ -x "$DEB_ODOO_PYTHON" ] \
+        && ! "$PY" -c 'import odoo' >/dev/null 2>&1; then
+        PY="$DEB_ODOO_PYTHON"
+    fi
     if ! command -v "$PY" >/dev/null 2>&1; then
         _die "Python interpreter '$PY' not found.
   Expected: a Python 3.10-3.12 that can 'import odoo' from an Odoo 18.0 Community
-  installation (source checkout installed with 'pip install -e <odoo dir>', or a
-  package). Point ODOO_PYTHON at it, e.g.:
-      ODOO_PYTHON=/path/to/venv/bin/python $0"
+  installation. Point ODOO_PYTHON at it, e.g.:
+      ODOO_PYTHON=/path/to/venv/bin/python $0
+$(_odoo_install_help)"
     fi
     local check
     if ! check="$("$PY" -c 'import odoo.release as r; print(r.version_info[0], r.version)' 2>&1)"; then
         _die "'$PY' cannot import odoo:
 $(printf '%s\n' "$check" | tail -n 3)
-  Expected: Odoo 18.0 Community importable by this Python (Odoo is not on PyPI:
-  install it from its source with 'pip install -e /path/to/odoo' or use the Python
-  that already has it). To use another interpreter: ODOO_PYTHON=/path/to/python $0"
+  To use another interpreter that has Odoo 18.0: ODOO_PYTHON=/path/to/python $0
+$(_odoo_install_help)"
     fi
     local major="${check%% *}"
     if [ "$major" != "18" ]; then
         _die "'$PY' imports Odoo ${check#* }, this suite needs Odoo 18.0 Community.
-  Point ODOO_PYTHON at a Python whose 'import odoo' is Odoo 18.0."
+  Point ODOO_PYTHON at a Python whose 'import odoo' is Odoo 18.0.
+$(_odoo_install_help)"
     fi
     PY="$(command -v "$PY")"
     ODOO_VERSION="${check#* }"

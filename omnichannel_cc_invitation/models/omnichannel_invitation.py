@@ -23,6 +23,16 @@ SESSION_KINDS = ("chat", "audio", "video")
 CHANNEL_TYPE_OF_KIND = {"chat": "chat", "audio": "video", "video": "video"}
 DEFAULT_EXPIRY_HOURS = 24
 PREFERRED_AGENT_SECONDS = 300
+# state -> states it may move to: a used, expired or revoked link is final
+INVITATION_TRANSITIONS = {
+    "active": ("used", "expired", "revoked"),
+    "used": (),
+    "expired": (),
+    "revoked": (),
+}
+STATE_MACHINE_KEY = "omnichannel_invitation_state_machine"
+# an object no RPC client can send: the key cannot be passed to skip the machine
+STATE_MACHINE = object()
 # set by the link itself (the public controller, as superuser), never by a user
 SYSTEM_FIELDS = frozenset(
     {
@@ -43,8 +53,9 @@ class OmnichannelInvitation(models.Model):
 
     _name = "omnichannel.invitation"
     _description = "Contact center invitation link"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "omnichannel.state.mixin"]
     _order = "id desc"
+    _state_transitions = INVITATION_TRANSITIONS
 
     @api.model
     def _default_expiry(self):
@@ -220,13 +231,12 @@ class OmnichannelInvitation(models.Model):
 
     def write(self, vals):
         self._check_user_values(vals)
-        if (
-            vals.get("state", "revoked") != "revoked"
-            and not self.env.su
-            and not self.env.user.has_group("omnichannel_cc.group_omnichannel_manager")
-        ):
-            # a revoked or used link does not come back to life
-            raise UserError(_("Only a contact center manager may change a link's status."))
+        if "state" in vals and self.env.context.get(STATE_MACHINE_KEY) is not STATE_MACHINE:
+            # every state change goes through the state machine: a used,
+            # expired or revoked link does not come back to life
+            vals = dict(vals)
+            state = vals.pop("state")
+            return self._set_state(state, **vals) is not None
         res = super().write(vals)
         if "expiry" in vals:
             # a legitimate change of the expiry (through the ORM) is signed again
@@ -234,6 +244,10 @@ class OmnichannelInvitation(models.Model):
             for invitation in self.sudo().filtered("token"):
                 invitation._sign()
         return res
+
+    def _state_write(self, new_state, vals):
+        """The machine's own write (the transition is already checked)."""
+        self.with_context(**{STATE_MACHINE_KEY: STATE_MACHINE}).write(dict(vals, state=new_state))
 
     # ------------------------------------------------------------------
     # Signature
@@ -280,10 +294,8 @@ class OmnichannelInvitation(models.Model):
     # Actions
     # ------------------------------------------------------------------
     def action_revoke(self):
-        for invitation in self:
-            if invitation.state == "revoked":
-                continue
-            invitation.state = "revoked"
+        # a used or expired link is already dead: only active ones are revoked
+        self.filtered(lambda i: i.state == "active")._set_state("revoked")
         return True
 
     def action_send(self):
@@ -326,33 +338,44 @@ class OmnichannelInvitation(models.Model):
 
     def _mark_expired(self):
         # sudo: the visitor's request records the expiry of the link it checked
-        self.filtered(lambda i: i.state == "active").sudo().write({"state": "expired"})
+        self.filtered(lambda i: i.state == "active").sudo()._set_state(
+            "expired", guard=SQL("expiry <= %s", fields.Datetime.now())
+        )
 
     def _claim_use(self):
         """Count one use, exactly once: a conditional UPDATE checked by rowcount.
 
         Two concurrent opens of a single-use link: the second waits on the
         row lock, then its UPDATE either fails to serialize (the request is
-        retried and sees the link used) or matches no row.
+        retried and sees the link used) or matches no row. A single-use link
+        becomes used through the state machine's guarded claim; a multi-use
+        one stays active and only counts.
         """
         self.ensure_one()
+        now = fields.Datetime.now()
+        if self.single_use:
+            used = self._set_state(
+                "used",
+                guard=SQL("expiry > %s AND COALESCE(use_count, 0) = 0", now),
+                use_count=1,
+                date_last_used=now,
+            )
+            return bool(used)
         self.flush_recordset()
         self.env.cr.execute(
             SQL(
                 """UPDATE omnichannel_invitation
                       SET use_count = COALESCE(use_count, 0) + 1,
-                          date_last_used = %(now)s,
-                          state = CASE WHEN single_use THEN 'used' ELSE state END
+                          date_last_used = %(now)s
                     WHERE id = %(id)s
                       AND state = 'active'
-                      AND expiry > %(now)s
-                      AND (single_use IS NOT TRUE OR COALESCE(use_count, 0) = 0)""",
-                now=fields.Datetime.now(),
+                      AND expiry > %(now)s""",
+                now=now,
                 id=self.id,
             )
         )
         claimed = self.env.cr.rowcount == 1
-        self.invalidate_recordset(["use_count", "date_last_used", "state"])
+        self.invalidate_recordset(["use_count", "date_last_used"])
         return claimed
 
     def _target_queue(self):
@@ -485,9 +508,8 @@ class OmnichannelInvitation(models.Model):
 
     @api.model
     def _cron_expire(self):
+        now = fields.Datetime.now()
         # sudo: a cron: the expired links of every company
-        expired = self.sudo().search(
-            [("state", "=", "active"), ("expiry", "<=", fields.Datetime.now())]
-        )
-        expired.write({"state": "expired"})
-        return len(expired)
+        expired = self.sudo().search([("state", "=", "active"), ("expiry", "<=", now)])
+        # guarded: a link used or revoked meanwhile is left as it is
+        return len(expired._set_state("expired", guard=SQL("expiry <= %s", now)))

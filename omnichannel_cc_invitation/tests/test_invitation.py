@@ -8,8 +8,9 @@ from odoo.tests import Form, HttpCase, tagged
 from odoo.tools import mute_logger
 from odoo.tools.misc import format_datetime
 
-from ..tools import invitation as invitation_tools
 from odoo.addons.omnichannel_cc.tests.common import OmnichannelCommon
+
+from ..tools import invitation as invitation_tools
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"

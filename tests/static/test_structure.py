@@ -38,6 +38,7 @@ STATE_METHODS = {
     "omnichannel.campaign.dial": "_set_state",
     "omnichannel.survey.invitation": "_set_state",
     "omnichannel.voip.command": "_set_state",
+    "omnichannel.invitation": "_set_state",
 }
 # The write step of the shared machine (omnichannel.state.mixin): only its
 # _set_state calls it, after checking the transition; a model overrides it to

@@ -29,6 +29,7 @@
         "security/omnichannel_callback_rules.xml",
         "security/omnichannel_campaign_rules.xml",
         "security/omnichannel_staffing_rules.xml",
+        "security/omnichannel_event_inbox_rules.xml",
         "data/ir_sequence_data.xml",
         "data/ir_cron_data.xml",
         "data/omnichannel_disposition_data.xml",
@@ -60,6 +61,8 @@
         "data/omnichannel_email_data.xml",
         "views/omnichannel_channel_email_views.xml",
         "wizard/omnichannel_fax_send_views.xml",
+        "data/omnichannel_event_inbox_data.xml",
+        "views/omnichannel_event_inbox_views.xml",
     ],
     "demo": [
         "demo/omnichannel_demo.xml",

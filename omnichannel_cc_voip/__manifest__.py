@@ -1,7 +1,7 @@
 {
     "name": "Omnichannel Contact Center: Telephony",
     "summary": "CTI webhooks for any PBX, browser softphone, click-to-dial, listen-in, recordings",
-    "version": "18.0.1.1.1",
+    "version": "18.0.2.0.0",
     "category": "Services/Contact Center",
     "website": "https://github.com/omnichannel-cc/omnichannel-cc",
     "author": "Omnichannel CC contributors",

@@ -23,6 +23,13 @@ answers are the same for every provider:
 - 200: the model method's result, as JSON unless the route's ``answer``
   says otherwise (a provider expecting ``OK`` or XML).
 
+A fire-and-forget route (``inbox`` given) does not apply the request: once
+every check passed, one statement stores it in the event inbox
+(``omnichannel.event.inbox``, committed before the answer goes out) and the
+answer is 200 ``{"queued": true, "duplicate": <a redelivery>, "inbox_id"}``
+(or the route's ``answer``); the inbox's cron applies it. The model's
+refusals (``UserError``) then make dead letters, not 400s.
+
 Nothing is written before every check passed.
 """
 
@@ -103,8 +110,8 @@ class SignedWebhook:
             raise webhook_tools.WebhookError(404, self._webhook_unknown_token)
         return channel
 
-    def _webhook_receive(self, token, parse, method, answer=None):
-        """Check the request, then apply it.
+    def _webhook_receive(self, token, parse, method, answer=None, inbox=None):
+        """Check the request, then apply it (or store it: ``inbox``).
 
         :param parse: ``parse(channel, payload)``: the checked values of the
             decoded JSON object (or form, see ``_webhook_format``); pure,
@@ -114,6 +121,10 @@ class SignedWebhook:
             JSON answer;
         :param answer: optional ``answer(channel, result)``: the response
             to send instead of the JSON result (None: the JSON result).
+        :param inbox: optional ``inbox(channel, values)``: the
+            ``tools.webhook.InboxEntry`` of a fire-and-forget request, which
+            is stored for the inbox's cron to apply with ``method`` and
+            answered at once (``{"queued": true, "duplicate", "inbox_id"}``).
         """
         httprequest = request.httprequest
         try:
@@ -146,7 +157,19 @@ class SignedWebhook:
             # sender's authority. OdooBot applies it in the channel's company.
             env = request.env(user=SUPERUSER_ID, su=True)
             channel = channel.with_env(env).with_company(channel.company_id)
-            result = getattr(channel.env["omnichannel.interaction"], method)(channel, values)
+            if inbox:
+                entry = inbox(channel, values)
+                inbox_id, duplicate = env["omnichannel.event.inbox"]._receive(
+                    channel,
+                    method,
+                    entry.scope,
+                    entry.key,
+                    entry.conversation,
+                    values if entry.payload is None else entry.payload,
+                )
+                result = {"queued": True, "duplicate": duplicate, "inbox_id": inbox_id}
+            else:
+                result = getattr(channel.env["omnichannel.interaction"], method)(channel, values)
         except webhook_tools.WebhookError as error:
             if error.status != 404:
                 _logger.info(

@@ -1,5 +1,6 @@
 from . import omnichannel_state_mixin
 from . import omnichannel_event_key
+from . import omnichannel_event_inbox
 from . import omnichannel_disposition
 from . import omnichannel_skill
 from . import omnichannel_agent_skill

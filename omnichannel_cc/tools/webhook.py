@@ -19,6 +19,7 @@ call with a query string (:func:`load_form`).
 import json
 import math
 import re
+from typing import NamedTuple
 from urllib.parse import parse_qsl
 
 from .signature import DEFAULT_TOLERANCE
@@ -33,6 +34,20 @@ MAX_DEPTH = 64
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _JSON_BRACKET = re.compile(rb"[\[\]{}]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class InboxEntry(NamedTuple):
+    """How a fire-and-forget delivery is stored in the event inbox:
+    ``scope`` and ``key`` (its idempotency key: a redelivery inserts
+    nothing), ``conversation`` (call id, message id: rows of one
+    conversation are applied in order of receipt; None: no order) and
+    ``payload``, the JSON the applying method receives (None: the parsed
+    values themselves)."""
+
+    scope: str
+    key: str
+    conversation: str | None = None
+    payload: object = None
 
 
 class WebhookError(Exception):

@@ -4,9 +4,15 @@
 ``POST /omnichannel/social/<token>``: events, signed by the platform. The
 checks (size, token, signature, content type, JSON, clock) and the answers
 are the shared webhook preamble's (``omnichannel_cc/controllers/webhook.py``);
-nothing is written unless all passed.
+nothing is written unless all passed. The platforms only need a 200: a
+checked delivery is stored in the event inbox and answered at once
+(``{"queued": true, "duplicate", "inbox_id"}``); the inbox's cron applies it
+(a redelivery of the same body stores nothing; each message keeps its own
+idempotency key besides).
 """
 
+import hashlib
+import json
 import logging
 
 from odoo import http
@@ -16,7 +22,7 @@ from odoo.addons.omnichannel_cc.controllers.webhook import (
     WEBHOOK_ROUTE_TYPE,
     SignedWebhook,
 )
-from odoo.addons.omnichannel_cc.tools.webhook import WebhookError
+from odoo.addons.omnichannel_cc.tools.webhook import InboxEntry, WebhookError
 
 from ..tools import social as social_tools
 
@@ -59,7 +65,19 @@ class OmnichannelSocialController(SignedWebhook, http.Controller):
             token,
             lambda channel, payload: social_tools.parse_events(channel.social_platform, payload),
             "_social_receive",
+            inbox=self._social_inbox_entry,
         )
+
+    def _social_inbox_entry(self, channel, values):
+        """One delivery (a batch of messages and statuses): keyed by its
+        checked content, so that the platform's retry of it is a duplicate;
+        the messages of one sender in order of receipt."""
+        messages, statuses = values
+        canonical = json.dumps([messages, statuses], sort_keys=True, separators=(",", ":"))
+        key = hashlib.sha256(canonical.encode()).hexdigest()
+        senders = {message["sender_id"] for message in messages}
+        conversation = senders.pop() if len(senders) == 1 and not statuses else None
+        return InboxEntry(f"social:{channel.id}", key, conversation)
 
     def _handshake(self, token):
         try:

@@ -5,6 +5,7 @@ import time
 
 from odoo.tests import HttpCase, new_test_user, tagged
 
+from odoo.addons.omnichannel_cc.tests.inbox import apply_inbox
 from odoo.addons.omnichannel_cc.tools import signature
 
 
@@ -45,7 +46,11 @@ class TestSurveyKeypad(HttpCase):
             "Content-Type": "application/json",
             "X-Omnichannel-Signature": signature.sign(self.secret, body),
         }
-        return self.url_open(f"/omnichannel/voip/{self.token}/{kind}", data=body, headers=headers)
+        response = self.url_open(
+            f"/omnichannel/voip/{self.token}/{kind}", data=body, headers=headers
+        )
+        # /event is queued in the event inbox: its outcome once applied
+        return apply_inbox(self.env, response)
 
     def _call(self, call_id, answered=True):
         """A call routed, answered by the agent and hung up: the route answer."""

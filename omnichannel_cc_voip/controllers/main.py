@@ -6,6 +6,12 @@ answers are the shared webhook preamble's
 body before anything parses it); the PBX signs the raw body with the
 channel's secret and stamps it with its clock (``timestamp``, at most 5
 minutes off).
+
+``/event`` is fire-and-forget: once checked, the event is stored in the
+event inbox and answered 200 ``{"queued": true, "duplicate", "inbox_id"}``
+at once; the inbox's cron applies the events of each call in order of
+receipt. ``/route`` is answered now: the PBX waits for where to send the
+call.
 """
 
 from odoo import http
@@ -16,6 +22,7 @@ from odoo.addons.omnichannel_cc.controllers.webhook import (
     SignedWebhook,
 )
 from odoo.addons.omnichannel_cc.tools import signature
+from odoo.addons.omnichannel_cc.tools.webhook import InboxEntry
 
 from ..tools import cti
 
@@ -48,8 +55,20 @@ class OmnichannelVoipController(SignedWebhook, http.Controller):
     )
     def voip_event(self, token, **kwargs):
         return self._webhook_receive(
-            token, lambda channel, payload: cti.parse_event(payload), "_voip_event"
+            token,
+            lambda channel, payload: cti.parse_event(payload),
+            "_voip_event",
+            inbox=self._voip_inbox_entry,
         )
+
+    def _voip_inbox_entry(self, channel, values):
+        # the key of _voip_event's own claim (the events of one call in
+        # order), and a keypad answer's digits: an answer refused as out of
+        # range (a dead letter) does not make the corrected one a duplicate
+        key = cti.event_key(values)
+        if values.get("digits"):
+            key = f"{key}|{values['digits']}"
+        return InboxEntry(f"voip:{channel.id}", key, values["call_id"])
 
     @http.route(
         "/omnichannel/voip/<string:token>/route",

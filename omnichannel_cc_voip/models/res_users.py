@@ -3,7 +3,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL, index_exists
 
 MANAGER_GROUP = "omnichannel_cc.group_omnichannel_manager"
@@ -80,7 +80,12 @@ class ResUsers(models.Model):
                     for user in self
                 ]
             )
-        return super().write(vals)
+        res = super().write(vals)
+        if "omnichannel_sip_password" in vals:
+            # the written value stays cached for the writer's context only:
+            # readers in other contexts compute it again from the stored column
+            self.invalidate_recordset(["omnichannel_sip_password"])
+        return res
 
     @api.model
     def _check_omnichannel_extension_unique(self, candidates):
@@ -138,13 +143,74 @@ class ResUsers(models.Model):
         "channel's WebSocket) instead of a desk phone.",
     )
 
-    # Managers and the user themselves (SELF_READABLE_FIELDS below) only.
+    # The stored password: administrators only. Everyone else goes through
+    # omnichannel_sip_password, checked record by record.
+    omnichannel_sip_secret = fields.Char(
+        string="SIP password (stored)",
+        copy=False,
+        groups="base.group_system",
+    )
+    # The user themselves (SELF_READABLE_FIELDS below) and the managers of the
+    # user's company. The field's groups are not enough: Odoo's res.users rule
+    # shows every internal user to every internal user, so a manager of
+    # company B would read company A's passwords; each record is checked by
+    # _omnichannel_sip_allowed (read, search, export, templates: all compute).
     omnichannel_sip_password = fields.Char(
         string="SIP password",
         copy=False,
         groups=MANAGER_GROUP,
+        compute="_compute_omnichannel_sip_password",
+        inverse="_inverse_omnichannel_sip_password",
+        search="_search_omnichannel_sip_password",
+        compute_sudo=False,
         help="Password of the extension's SIP account on the PBX.",
     )
+
+    def _omnichannel_sip_allowed(self):
+        """The users of ``self`` whose SIP password the current user may read
+        and change: their own, and as a contact center manager those whose
+        company is one of the current companies."""
+        if self.env.su:
+            return self
+        me = self.env.user
+        if not me.has_group(MANAGER_GROUP):
+            return self.filtered(lambda user: user == me)
+        companies = self.env.companies
+        return self.filtered(lambda user: user == me or user.company_id in companies)
+
+    @api.depends("omnichannel_sip_secret")
+    @api.depends_context("uid", "allowed_company_ids")
+    def _compute_omnichannel_sip_password(self):
+        allowed = self._omnichannel_sip_allowed()
+        # sudo: the stored column is for administrators; only the allowed records' values are shown
+        secrets = {user.id: user.omnichannel_sip_secret for user in allowed.sudo()}
+        for user in self:
+            user.omnichannel_sip_password = secrets.get(user.id) or False
+
+    def _inverse_omnichannel_sip_password(self):
+        refused = self - self._omnichannel_sip_allowed()
+        if refused:
+            raise AccessError(
+                _(
+                    "You may not change the SIP password of %(users)s.",
+                    users=", ".join(refused.mapped("name")),
+                )
+            )
+        for user in self:
+            value = user.omnichannel_sip_password or False
+            # sudo: the stored column is for administrators; the writer was checked above
+            user.sudo().omnichannel_sip_secret = value
+
+    def _search_omnichannel_sip_password(self, operator, value):
+        if operator not in ("=", "in"):
+            raise UserError(_("A SIP password can only be searched by its exact value."))
+        # sudo: the stored column is for administrators; only allowed users are returned
+        found = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search([("omnichannel_sip_secret", operator, value)])
+        )
+        return [("id", "in", self.browse(found.ids)._omnichannel_sip_allowed().ids)]
 
     @property
     def SELF_WRITEABLE_FIELDS(self):

@@ -13,6 +13,12 @@ Python 3.10+ and its standard library only.
   with the channel's secret>``: exactly what Odoo verifies
   (``omnichannel_cc/tools/signature.py``), the signed ``timestamp`` checked
   against Odoo's clock (5 minutes either way).
+- Odoo answers 200 as soon as it has stored the event (``{"queued": true,
+  "duplicate": <already received>, "inbox_id": ...}``) and applies it in the
+  background: a 200 means "stored", a duplicate is a success too (nothing
+  is sent again). Odoo refusing the event's data once it applies it (an
+  extension no user has) is no longer an answer here: managers see it as a
+  dead letter in Contact Center > Configuration > Technical > Event inbox.
 - Odoo unreachable or answering 5xx: the event is retried with exponential
   backoff (events keep their order; connection errors are retried until
   Odoo is back, 5xx up to ``--max-attempts``). A 4xx answer is logged and
@@ -84,6 +90,24 @@ def event_url(odoo_url, token):
     return f"{odoo_url.rstrip('/')}/omnichannel/voip/{urllib.parse.quote(token, safe='')}/event"
 
 
+def describe_receipt(body):
+    """What Odoo's 200 says of a posted event, for the log: stored (queued
+    in its inbox, applied in the background), already received (a
+    duplicate: nothing to send again), or applied (an Odoo answering
+    synchronously)."""
+    try:
+        receipt = json.loads(body or b"{}")
+    except ValueError:
+        receipt = {}
+    if not isinstance(receipt, dict):
+        receipt = {}
+    if receipt.get("duplicate"):
+        return f"already received (inbox row {receipt.get('inbox_id')})"
+    if receipt.get("queued"):
+        return f"queued (inbox row {receipt.get('inbox_id')})"
+    return "accepted"
+
+
 class EventPoster:
     """POST CTI events to Odoo, one at a time, in order."""
 
@@ -122,8 +146,8 @@ class EventPoster:
         while not self.stop.is_set():
             try:
                 with urllib.request.urlopen(self._request(body), timeout=self.timeout) as answer:
-                    answer.read()
-                _logger.info("posted %s", label)
+                    receipt = answer.read(4096)
+                _logger.info("posted %s: %s", label, describe_receipt(receipt))
                 return True
             except urllib.error.HTTPError as err:
                 detail = err.read(300).decode("utf-8", "replace").strip()

@@ -9,3 +9,4 @@ from . import test_hoot
 from . import test_console_offer
 from . import test_campaign_dialer
 from . import test_state_exits_voip
+from . import test_sip_password

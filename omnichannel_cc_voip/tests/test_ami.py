@@ -673,7 +673,8 @@ class TestAmiEventTranslator(ReplayCase):
 class _OdooStub(BaseHTTPRequestHandler):
     """Plays Odoo's /omnichannel/voip/<token>/event: checks the signature,
     answers 503 to the first post, Odoo's HTML 404 page (no database) to the
-    second and 400 to "held"."""
+    second and 400 to "held"; else 200 as Odoo's inbox does: queued, and a
+    duplicate for "resumed" (as if an earlier run had delivered it)."""
 
     def do_POST(self):
         server = self.server
@@ -703,7 +704,13 @@ class _OdooStub(BaseHTTPRequestHandler):
             status = 400
         else:
             status = 200
-        answer = json.dumps({"ok": status == 200}).encode()
+        if status == 200:
+            with server.lock:
+                inbox_id = len(server.requests)
+            answer = {"queued": True, "duplicate": event["event"] == "resumed"}
+            answer = json.dumps(dict(answer, inbox_id=inbox_id)).encode()
+        else:
+            answer = json.dumps({"error": "refused"}).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(answer)))
@@ -772,6 +779,18 @@ class TestAmiBridge(ReplayCase):
             bridge.event_url("https://odoo.example.com/", "a/b c"),
             "https://odoo.example.com/omnichannel/voip/a%2Fb%20c/event",
         )
+        # Odoo's 200: stored in its inbox, or already there
+        receipt = bridge.describe_receipt
+        self.assertEqual(
+            receipt(b'{"queued": true, "duplicate": false, "inbox_id": 7}'),
+            "queued (inbox row 7)",
+        )
+        self.assertEqual(
+            receipt(b'{"queued": true, "duplicate": true, "inbox_id": 7}'),
+            "already received (inbox row 7)",
+        )
+        self.assertEqual(receipt(b'{"interaction_id": 3}'), "accepted")
+        self.assertEqual(receipt(b"OK"), "accepted")
 
     def _run_bridge(self, ami_server, odoo, log):
         """Run the CLI until Odoo got the hang-up; return its log.
@@ -857,6 +876,9 @@ class TestAmiBridge(ReplayCase):
             output,
         )
         self.assertEqual(odoo.requests[0][2], odoo.requests[1][2], "a retry sends the same body")
+        # a 200 is "stored", a duplicate a success too: neither is posted again
+        self.assertIn("posted answered of call 1700000900.80: queued (inbox row 4)", output)
+        self.assertIn("posted resumed of call 1700000900.80: already received", output)
         self.assertEqual(ami_server.connections, 2, "the bridge reconnected after the cut")
         self.assertIn("HTTP 503", output)
         self.assertIn("HTTP 404", output)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from odoo.tests import HttpCase, new_test_user, tagged
 
+from odoo.addons.omnichannel_cc.tests.inbox import apply_inbox
 from odoo.addons.omnichannel_cc.tools import signature
 
 BRIDGE = Path(__file__).resolve().parent.parent / "scripts" / "ami_bridge.py"
@@ -40,9 +41,11 @@ class TestVoipWebhook(HttpCase):
         sig = header if header is not None else signature.sign(secret or self.secret, body)
         if sig:
             headers["X-Omnichannel-Signature"] = sig
-        return self.url_open(
+        response = self.url_open(
             f"/omnichannel/voip/{token or self.token}/{kind}", data=body, headers=headers
         )
+        # /event is queued: its outcome once the inbox applied it
+        return apply_inbox(self.env, response)
 
     def _count(self):
         interactions = self.env["omnichannel.interaction"].search_count([])
@@ -132,6 +135,8 @@ class TestVoipWebhook(HttpCase):
         self.assertEqual(self._count(), before)
 
     def test_unknown_agent_is_400_and_writes_nothing(self):
+        """Queued (200), then refused by the model: a dead letter with the
+        error (400 as apply_inbox shows it); no interaction, no key."""
         before = self._count()
         response = self._post("event", self._event(event="answered", agent="4242"))
         self.assertEqual(response.status_code, 400)
@@ -271,8 +276,9 @@ class TestVoipWebhook(HttpCase):
         self.assertEqual(response.status_code, 200, response.text)
 
     def test_l7b_ringing_at_unknown_extension_is_400(self):
-        """As the README says: an 'agent' extension no user has is a 400 on
-        ringing as on answered and transferred; nothing is stored."""
+        """As the README says: an 'agent' extension no user has is refused
+        (a dead letter, 400 as apply_inbox shows it) on ringing as on answered
+        and transferred; nothing is applied."""
         agent = new_test_user(
             self.env, login="l7b_agent", groups="omnichannel_cc.group_omnichannel_agent"
         )
@@ -305,8 +311,82 @@ class TestVoipWebhook(HttpCase):
         )
         event = self._event(call_id="ami-l7c")
         self.assertTrue(poster.post(event), "accepted, not refused and dropped")
+        self.assertEqual(self.env["omnichannel.event.inbox"]._cron_apply(), 1)
         interaction = self.env["omnichannel.interaction"].search(
             [("channel_id", "=", self.channel.id), ("external_id", "=", "ami-l7c")]
         )
         self.assertEqual(len(interaction), 1)
         self.assertEqual(interaction.voip_call_state, "ringing")
+
+    def test_event_is_queued_then_applied_once(self):
+        """/event answers as soon as the event is stored (queued, not yet
+        applied); a redelivery stores nothing; the cron applies it once."""
+        now = int(time.time())
+        route = {"call_id": "pbx-q", "from": "601 222 333", "to": "+48229992030"}
+        answer = self._post("route", dict(route, timestamp=now)).json()
+        interaction = self.env["omnichannel.interaction"].browse(answer["interaction_id"])
+        Inbox = self.env["omnichannel.event.inbox"].sudo()
+        event = self._event(call_id="pbx-q", event="hangup", timestamp=now + 5)
+        body = json.dumps(event).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "X-Omnichannel-Signature": signature.sign(self.secret, body),
+        }
+        url = f"/omnichannel/voip/{self.token}/event"
+        receipt = self.url_open(url, data=body, headers=headers)
+        self.assertEqual(receipt.status_code, 200, receipt.text)
+        first = receipt.json()
+        self.assertEqual(set(first), {"queued", "duplicate", "inbox_id"})
+        self.assertTrue(first["queued"])
+        self.assertFalse(first["duplicate"])
+        row = Inbox.browse(first["inbox_id"])
+        self.assertEqual(row.state, "pending")
+        self.assertEqual(row.kind, "_voip_event")
+        self.assertEqual(row.conversation, "pbx-q")
+        self.assertEqual(row.payload["event"], "hangup")
+        # not applied yet
+        self.assertEqual(interaction.state, "queued")
+        again = self.url_open(url, data=body, headers=headers).json()
+        self.assertEqual(again, {"queued": True, "duplicate": True, "inbox_id": row.id})
+        self.assertEqual(Inbox.search_count([("scope", "=", row.scope), ("key", "=", row.key)]), 1)
+        self.assertEqual(Inbox._cron_apply(), 1)
+        interaction.invalidate_recordset()
+        self.assertEqual(interaction.state, "abandoned")
+        self.assertEqual(row.state, "done")
+        self.assertEqual(row.result["interaction_id"], interaction.id)
+        self.assertEqual(Inbox._cron_apply(), 0)
+
+    def test_events_of_interleaved_calls_in_order(self):
+        """Events of two calls received interleaved: each call's in order,
+        whatever the other's; one batch."""
+        now = int(time.time())
+        Inbox = self.env["omnichannel.event.inbox"].sudo()
+        for call_id in ("pbx-x", "pbx-y"):
+            self._post(
+                "route",
+                {"call_id": call_id, "from": "601 222 333", "to": "+48229992030", "timestamp": now},
+            )
+        url = f"/omnichannel/voip/{self.token}/event"
+        ids = []
+        for call_id, event, delta in (
+            ("pbx-x", "ringing", 1),
+            ("pbx-y", "ringing", 1),
+            ("pbx-x", "hangup", 9),
+            ("pbx-y", "hangup", 7),
+        ):
+            body = json.dumps(self._event(call_id=call_id, event=event, timestamp=now + delta))
+            headers = {
+                "Content-Type": "application/json",
+                "X-Omnichannel-Signature": signature.sign(self.secret, body.encode()),
+            }
+            ids.append(self.url_open(url, data=body, headers=headers).json()["inbox_id"])
+        self.assertEqual(Inbox._cron_apply(), 4)
+        rows = Inbox.browse(ids)
+        self.assertEqual(rows.mapped("state"), ["done"] * 4)
+        # applied in order of receipt (the claim is by id, per call)
+        self.assertEqual(rows.sorted("applied_at").ids, sorted(ids))
+        calls = self.env["omnichannel.interaction"].search(
+            [("channel_id", "=", self.channel.id), ("external_id", "in", ["pbx-x", "pbx-y"])]
+        )
+        self.assertEqual(set(calls.mapped("state")), {"abandoned"})
+        self.assertEqual(sorted(calls.mapped("wait_duration")), [7, 9])

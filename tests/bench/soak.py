@@ -1,7 +1,8 @@
 """Soak: a realistic mix for minutes on a multi-worker server, then count.
 
 Calls with their full PBX event lifecycle (signed ``/event``: ringing,
-answered by an agent's extension, hangup), e-mails and chats pushed through
+answered by an agent's extension, hangup; stored in the event inbox and
+applied by its cron, the server's one cron thread), e-mails and chats pushed through
 ``api_inbound`` (XML-RPC) and taken by agents who accept their offers and
 close them, inbound SMS through the Kannel endpoint. Every minute it prints
 the requests per kind with their latency percentiles and the resident memory
@@ -277,6 +278,7 @@ def main():
     run = started_at.strftime("%Y%m%d%H%M%S")
     print(f"command: python3 {' '.join(sys.argv)}\nmachine: {ingest.machine()}", flush=True)
     ingest.ensure_db(args, command, env, addons=ADDONS)
+    ingest.only_inbox_cron(args.db)
     log_path = scratch / "server.log"
     print(f"starting odoo --workers={args.workers} (log {log_path})...", flush=True)
     process, port = ingest.start_server(args, command, env, log_path)
@@ -343,7 +345,10 @@ def main():
         for worker in workers:
             worker.join()
         rss_end = rss_kib(process.pid)
-        # let the last offers and hangups settle before counting
+        # the last events are applied by the inbox's cron (polled, with a deadline)
+        waiting = ingest.wait_applied(args.db, f"{mix.calls.prefix}ev", timeout=300)
+        print(f"  event inbox drained ({waiting} rows still waiting)", flush=True)
+        # let the last offers settle before counting
         time.sleep(2)
         voip_ok, voip_lines = ingest.verify(
             args.db, center, mix.calls, {"soak calls": {"rec": totals}}
@@ -360,7 +365,7 @@ def main():
         rows,
         ["period", "kind", "requests", "p50 ms", "p95 ms", "p99 ms", "Odoo RSS MiB"],
     )
-    lines = [*voip_lines[:4], *sms_lines]
+    lines = [*voip_lines[:5], *sms_lines]
     for channel_type, (count, distinct) in stored.items():
         sent = len(mix.contacts[channel_type])
         lines.append(f"{channel_type}: sent {sent:,}, stored {count:,} ({distinct:,} distinct)")

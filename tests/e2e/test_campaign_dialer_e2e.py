@@ -24,6 +24,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.e2e._inbox import outcome
+
 pytestmark = pytest.mark.e2e
 
 # zones from UTC-10 to UTC+14: at any hour one of them is inside 08:00-21:00, one outside
@@ -124,7 +126,11 @@ def post_event(center, **values):
     )
     with urllib.request.urlopen(request, timeout=60) as answer:
         assert answer.status == 200
-        return json.loads(answer.read())
+        receipt = json.loads(answer.read())
+    # queued in the event inbox: its result once applied
+    status, result = outcome(center["server"], 200, receipt)
+    assert status == 200, result
+    return result
 
 
 @pytest.fixture(scope="module")
@@ -171,6 +177,7 @@ def center(odoo_server, poland):
         "did": did,
         "secret": row["voip_secret"],
         "url": f"{rpc.url}/omnichannel/voip/{row['voip_token']}",
+        "server": rpc,
     }
 
 

@@ -47,6 +47,7 @@ import psycopg2
 import pytest
 
 from tests.conftest import ADDONS, REPO_ROOT
+from tests.e2e._inbox import outcome
 from tests.e2e._wiremock import running as wiremock_running
 from tests.e2e.conftest import (
     LOG_DIR,
@@ -516,10 +517,37 @@ def burst(faults, center, sender, calls, mails, threads=6):
     return jobs, plan, external_ids, count
 
 
+def wait_inbox_applied(faults, plan, events, timeout=180):
+    """The calls' events are answered once stored in the event inbox; the
+    server's cron worker applies them (woken by each receipt, every minute
+    at worst): wait until it did, each event's row once, none a dead letter."""
+    seen = {}
+
+    def applied():
+        (row,) = faults.cluster.sql(
+            """SELECT count(*) FILTER (WHERE state = 'done'),
+                      count(*) FILTER (WHERE state IN ('pending', 'failed')),
+                      count(*) FILTER (WHERE state = 'dead')
+                 FROM omnichannel_event_inbox
+                WHERE kind = '_voip_event' AND conversation = ANY(%s)""",
+            (list(plan),),
+        )
+        seen.update(done=row[0], waiting=row[1], dead=row[2])
+        return row[1] == 0 and row[0] + row[2] >= events
+
+    try:
+        wait_for(applied, timeout, "the event inbox's cron")
+    except AssertionError:
+        raise AssertionError(f"inbox rows of the burst: {seen}") from None
+    assert seen == {"done": events, "waiting": 0, "dead": 0}, seen
+    return seen["done"]
+
+
 def check_nothing_lost_or_doubled(faults, center, plan, external_ids, events):
     """One interaction per call and per mail, every event's key once, each
     call in the state its events lead to. Returns the figures."""
     cluster = faults.cluster
+    inbox_rows = wait_inbox_applied(faults, plan, events)
     rows = cluster.sql(
         """SELECT external_id, count(*), min(state), min(voip_call_state),
                   bool_and(date_answered IS NOT NULL), bool_and(date_ended IS NOT NULL)
@@ -554,7 +582,12 @@ def check_nothing_lost_or_doubled(faults, center, plan, external_ids, events):
         (center["email"], external_ids),
     )
     assert len(mails) == len(external_ids) and all(row[1] == 1 for row in mails), mails
-    return {"calls": len(plan), "events applied": keys[0], "mails": len(mails)}
+    return {
+        "calls": len(plan),
+        "inbox rows": inbox_rows,
+        "events applied": keys[0],
+        "mails": len(mails),
+    }
 
 
 def sweep_leaves_nothing_overdue(faults, center, plan):
@@ -912,6 +945,8 @@ def test_social_platform_failing_then_slow(faults, center, wiremock):
         body,
         {"Content-Type": "application/json", "X-Hub-Signature-256": sign(APP_SECRET, body)},
     )
+    # stored in the event inbox; applied by its cron (polled, with a deadline)
+    status, answer = outcome(rpc, status, answer)
     assert status == 200 and answer["received"] == 1, answer
     (interaction,) = rpc.call("omnichannel.interaction", "search", [("channel_id", "=", channel)])
     retry_cron = rpc.ref("omnichannel_cc_social.ir_cron_social_retry")

@@ -20,6 +20,7 @@ import uuid
 import psycopg2
 import pytest
 
+from tests.e2e._inbox import outcome
 from tests.e2e._wiremock import http as _http
 from tests.e2e._wiremock import running
 
@@ -252,11 +253,15 @@ def test_whatsapp_conversation_through_wiremock(odoo_server, social, wiremock):
 
     status, _headers, body = post_signed(social["webhook"], payload)
     assert status == 200, body
-    assert json.loads(body)["received"] == 2
+    receipt = json.loads(body)
+    assert receipt["queued"] is True and receipt["duplicate"] is False, receipt
+    # applied by the event inbox's applier (run and polled with a deadline)
+    status, answer = outcome(rpc, status, receipt)
+    assert status == 200 and answer["received"] == 2, answer
     # the platform retries: nothing is stored twice
     status, _headers, body = post_signed(social["webhook"], payload)
     assert status == 200, body
-    assert json.loads(body) == {"received": 0, "duplicates": 2, "ignored": 0, "statuses": 0}
+    assert json.loads(body) == dict(receipt, duplicate=True)
 
     (identity,) = rpc.call(
         "omnichannel.social.identity",
@@ -407,7 +412,10 @@ def test_cron_sends_a_reply_left_outgoing_once(odoo_server, social, wiremock):
             }
         ],
     )
-    assert post_signed(social["webhook"], payload)[0] == 200
+    status, _headers, body = post_signed(social["webhook"], payload)
+    # stored in the event inbox: applied by its applier (run and polled)
+    status, answer = outcome(rpc, status, json.loads(body))
+    assert status == 200 and answer["received"] == 1, answer
     (interaction_id,) = rpc.call(
         "omnichannel.interaction",
         "search",
@@ -505,7 +513,8 @@ def test_simultaneous_first_messages_open_one_conversation(odoo_server, social):
     for thread in threads:
         thread.join(timeout=120)
     assert [a[0] for a in answers] == [200, 200], answers
-    assert sum(json.loads(a[2])["received"] for a in answers) == 2
+    applied = [outcome(rpc, a[0], json.loads(a[2])) for a in answers]
+    assert sum(answer["received"] for _status, answer in applied) == 2, applied
     interactions = rpc.call(
         "omnichannel.interaction",
         "search",

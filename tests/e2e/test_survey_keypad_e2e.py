@@ -12,6 +12,8 @@ import uuid
 
 import pytest
 
+from tests.e2e._inbox import outcome
+
 pytestmark = pytest.mark.e2e
 
 
@@ -74,15 +76,21 @@ def test_keypad_answer_over_the_signed_event(odoo_server, poland):
             f"{base}/event", secret, dict(call, event=event, timestamp=now, **extra)
         )
         assert status == 200, answer
+        assert answer["queued"] is True, answer
+        # applied by the inbox's cron (polled, with a deadline)
+        status, answer = outcome(rpc, status, answer)
+        assert status == 200, answer
 
     keypad = {"event": "survey_answer", "call_id": call["call_id"], "timestamp": now + 5}
-    # out of range: 400, nothing stored
-    status, answer = post(f"{base}/event", secret, dict(keypad, digits="11"))
+    # out of range: queued, then refused as a dead letter (400 here), nothing stored
+    status, answer = outcome(rpc, *post(f"{base}/event", secret, dict(keypad, digits="11")))
     assert status == 400, answer
-    status, answer = post(f"{base}/event", secret, dict(keypad, digits="9"))
+    status, answer = outcome(rpc, *post(f"{base}/event", secret, dict(keypad, digits="9")))
     assert (status, answer["survey"]) == (200, "answered"), answer
     # the PBX retries with a new timestamp: a duplicate, the first answer stays
-    status, answer = post(f"{base}/event", secret, dict(keypad, digits="2", timestamp=now + 6))
+    status, answer = outcome(
+        rpc, *post(f"{base}/event", secret, dict(keypad, digits="2", timestamp=now + 6))
+    )
     assert (status, answer["survey"]) == (200, "duplicate"), answer
 
     (stored,) = rpc.call(

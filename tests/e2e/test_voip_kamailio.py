@@ -18,6 +18,7 @@ import xmlrpc.client
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.e2e._inbox import wait_call
 
 pytestmark = pytest.mark.e2e
 
@@ -225,6 +226,9 @@ def test_debtor_call_is_answered_by_collections(odoo_server, poland, center, pbx
     events = [r["body"]["event"] for r in requests if r["endpoint"] == "event"]
     assert events == ["ringing", "answered", "hangup"], pbx.log_tail()
     assert all(r["status"] == 200 for r in requests), requests
+    # answered "queued": applied by the event inbox's applier (run and polled)
+    applied = wait_call(rpc, call.call_id, len(events))
+    assert {row["state"] for row in applied.values()} == {"done"}, applied
 
     def ended():
         rows = interactions_of_call(rpc, call.call_id)
@@ -273,6 +277,9 @@ def test_call_without_agent_becomes_call_back(odoo_server, poland, center, pbx, 
     assert json.loads(routes[0]["answer"])["agent"] is None
     failed = pbx.wait_for_event(call.call_id, "failed")
     assert failed["status"] == 200, failed
+    posted = [r for r in pbx.cti_requests(call.call_id) if r["endpoint"] == "event"]
+    applied = wait_call(rpc, call.call_id, len(posted))
+    assert {row["state"] for row in applied.values()} == {"done"}, applied
 
     def closed():
         rows = interactions_of_call(rpc, call.call_id)

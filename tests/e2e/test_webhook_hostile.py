@@ -21,6 +21,7 @@ import uuid
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.e2e._inbox import outcome, wait_call
 
 pytestmark = pytest.mark.e2e
 
@@ -218,9 +219,9 @@ def test_l2_hostile_signed_pbx_bodies_are_400_and_store_nothing(odoo_server, pho
         assert status == 400, (endpoint, raw[:100], status, answer)
         assert isinstance(answer, dict) and answer["error"], answer
     assert calls_of(rpc, phone["channel"]) == before
-    # the workers are fine: the next call is taken
-    status, answer = post_signed(
-        f"{phone['url']}/event", json.dumps(event).encode(), phone["secret"]
+    # the workers are fine: the next call is taken (queued, then applied)
+    status, answer = outcome(
+        rpc, *post_signed(f"{phone['url']}/event", json.dumps(event).encode(), phone["secret"])
     )
     assert status == 200, answer
     assert calls_of(rpc, phone["channel"]) == before + 1
@@ -259,8 +260,8 @@ def test_l2_hostile_signed_social_bodies_are_400_and_store_nothing(odoo_server, 
         )
         assert status == 400, (raw[:100], status, answer)
     assert identities() == before
-    status, answer = post_signed(
-        whatsapp["url"], text.encode(), APP_SECRET, header="X-Hub-Signature-256"
+    status, answer = outcome(
+        rpc, *post_signed(whatsapp["url"], text.encode(), APP_SECRET, header="X-Hub-Signature-256")
     )
     assert status == 200, answer
     assert answer["received"] == 1
@@ -299,7 +300,9 @@ def test_l3_messenger_attachment_to_odoo_itself_is_never_fetched(odoo_server, so
         ],
     }
     body = json.dumps(payload).encode()
-    status, answer = post_signed(messenger["url"], body, APP_SECRET, header="X-Hub-Signature-256")
+    status, answer = outcome(
+        rpc, *post_signed(messenger["url"], body, APP_SECRET, header="X-Hub-Signature-256")
+    )
     assert status == 200, answer
     assert answer["received"] == 1
     (message,) = rpc.call(
@@ -349,11 +352,14 @@ def test_l7b_ringing_at_unknown_extension_is_400(odoo_server, phone):
     unknown = "69999" if phone["extension"] != "69999" else "69998"
     body = json.dumps(pbx_event(phone, agent=unknown)).encode()
     status, answer = post_signed(f"{phone['url']}/event", body, phone["secret"])
+    # stored at once; refused when applied: a dead letter (400 as outcome() shows it)
+    assert status == 200 and answer["queued"], answer
+    status, answer = outcome(rpc, status, answer)
     assert status == 400, answer
     assert unknown in answer["error"] and "extension" in answer["error"]
     assert calls_of(rpc, phone["channel"]) == before
     body = json.dumps(pbx_event(phone, agent=phone["extension"])).encode()
-    status, answer = post_signed(f"{phone['url']}/event", body, phone["secret"])
+    status, answer = outcome(rpc, *post_signed(f"{phone['url']}/event", body, phone["secret"]))
     assert status == 200, answer
 
 
@@ -381,6 +387,8 @@ def test_l7c_ami_bridge_events_are_accepted(odoo_server, phone):
         event = pbx_event(phone, event=name, call_id=call_id, timestamp=now + offset)
         event["agent"] = phone["extension"]
         assert poster.post(event), f"{name} refused"
+    rows = wait_call(odoo_server, call_id, 3)
+    assert {row["state"] for row in rows.values()} == {"done"}, rows
     (call,) = odoo_server.call(
         "omnichannel.interaction",
         "search_read",

@@ -179,3 +179,46 @@ def test_the_checker_sees_a_missing_route(tmp_path):
     assert first == (("/x/<string:token>",), ["POST"], "public")
     assert second[2] == "user"
     assert CONVERTER.sub(r"{\1}", first[0][0]) == "/x/{token}"
+
+
+def inboxed_routes():
+    """Openapi paths of the routes that store their request in the event
+    inbox: those handing ``inbox=`` to ``_webhook_receive``."""
+    paths = set()
+    for source in sorted(REPO_ROOT.glob("omnichannel_cc*/controllers/*.py")):
+        tree = ast.parse(source.read_text(), filename=str(source))
+        for _cls, method, route in routes_of(tree):
+            inboxed = any(
+                isinstance(node, ast.Call)
+                and getattr(node.func, "attr", None) == "_webhook_receive"
+                and any(kw.arg == "inbox" for kw in node.keywords)
+                for node in ast.walk(method)
+            )
+            if inboxed and route:
+                paths.update(CONVERTER.sub(r"{\1}", path) for path in route[0])
+    return paths
+
+
+def test_inboxed_routes_document_the_receipt(document):
+    """A fire-and-forget route answers the inbox's receipt, and says so;
+    a synchronous one does not."""
+    inboxed = inboxed_routes()
+    assert {"/omnichannel/voip/{token}/event", "/omnichannel/social/{token}"} <= inboxed
+    assert "/omnichannel/voip/{token}/route" not in inboxed
+    receipt = "#/components/schemas/InboxReceipt"
+    assert set(document["components"]["schemas"]["InboxReceipt"]["required"]) == {
+        "queued",
+        "duplicate",
+        "inbox_id",
+    }
+    for path, item in document["paths"].items():
+        post = item.get("post") or {}
+        answer = post.get("responses", {}).get("200", {})
+        schemas = [
+            content.get("schema", {}).get("$ref") for content in answer.get("content", {}).values()
+        ]
+        if path in inboxed:
+            assert post.get("x-inbox") is True, path
+            assert receipt in schemas, (path, schemas)
+        else:
+            assert not post.get("x-inbox") and receipt not in schemas, path

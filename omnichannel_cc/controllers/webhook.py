@@ -30,11 +30,19 @@ answer is 200 ``{"queued": true, "duplicate": <a redelivery>, "inbox_id"}``
 (or the route's ``answer``); the inbox's cron applies it. The model's
 refusals (``UserError``) then make dead letters, not 400s.
 
+- 503 ``{"error"}`` with ``Retry-After``: the database became unavailable
+  (or stayed busy after Odoo's retries) during the request; 500
+  ``{"error"}``: any other failure, its details only in the log
+  (``SignedWebhookDispatcher.handle_error``).
+
 Nothing is written before every check passed.
 """
 
 import logging
 import time
+
+import psycopg2
+from werkzeug.exceptions import HTTPException
 
 from odoo import SUPERUSER_ID
 from odoo.exceptions import UserError, ValidationError
@@ -65,6 +73,21 @@ class SignedWebhookDispatcher(HttpDispatcher):
             # cached: the form parser (and a replayed request) read the cache
             httprequest.get_data()
         return super().dispatch(endpoint, args)
+
+    def handle_error(self, exc):
+        """A sender reads JSON, never Odoo's HTML error page: 503 with
+        ``Retry-After`` while the database cannot be reached (a PBX or a
+        gateway retries it), 500 for anything else (the details stay in
+        the log). Odoo's own answer for its HTTP exceptions is kept."""
+        if isinstance(exc, HTTPException):
+            return super().handle_error(exc)
+        if isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError)):
+            return self.request.make_json_response(
+                {"error": "The database is unavailable or busy; send the request again later."},
+                headers=[("Retry-After", "5")],
+                status=503,
+            )
+        return self.request.make_json_response({"error": "Internal server error."}, status=500)
 
 
 class SignedWebhook:

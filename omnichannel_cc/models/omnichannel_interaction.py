@@ -43,6 +43,8 @@ STATES = [
     ("transferred", "Transferred"),
 ]
 WAITING_STATES = ("new", "queued", "offered")
+# key of the transaction's data (cr.precommit.data): ids of the interactions it created
+CREATED_KEY = "omnichannel_interactions_created"
 # ended without an agent talking to the customer
 UNANSWERED_STATES = ("abandoned", "missed")
 FINAL_STATES = ("done", *UNANSWERED_STATES, "transferred")
@@ -170,7 +172,12 @@ class OmnichannelInteraction(models.Model):
     channel_id = fields.Many2one(
         "omnichannel.channel", required=True, ondelete="restrict", index=True, tracking=True
     )
-    channel_type = fields.Selection(related="channel_id.channel_type", store=True, index=True)
+    # precompute: the computed columns a new interaction needs go into its
+    # INSERT, not into an UPDATE right after it (the inbound path creates one
+    # per contact)
+    channel_type = fields.Selection(
+        related="channel_id.channel_type", store=True, index=True, precompute=True
+    )
     direction = fields.Selection(
         [("inbound", "Inbound"), ("outbound", "Outbound")], default="inbound", required=True
     )
@@ -179,6 +186,7 @@ class OmnichannelInteraction(models.Model):
         "res.partner",
         compute="_compute_commercial_partner_id",
         store=True,
+        precompute=True,
         index=True,
         string="Customer company",
     )
@@ -261,6 +269,7 @@ class OmnichannelInteraction(models.Model):
         "omnichannel.script",
         compute="_compute_script_id",
         store=True,
+        precompute=True,
         readonly=False,
         index="btree_not_null",
         help="The call script of this interaction: the queue's unless chosen here.",
@@ -288,7 +297,7 @@ class OmnichannelInteraction(models.Model):
         help="Seconds the customer spent on hold, all holds added up.",
     )
     is_on_hold = fields.Boolean(
-        string="On hold", compute="_compute_is_on_hold", store=True, index=True
+        string="On hold", compute="_compute_is_on_hold", store=True, index=True, precompute=True
     )
     transfer_count = fields.Integer(readonly=True, copy=False)
 
@@ -382,6 +391,8 @@ class OmnichannelInteraction(models.Model):
                 vals["date_queued"] = fields.Datetime.now()
             self._utm_defaults(vals)  # campaigns (issue 16)
         records = super(OmnichannelInteraction, self._untrusted()).create(vals_list)
+        # no other transaction sees these rows before commit (see _is_new_in_transaction)
+        self.env.cr.precommit.data.setdefault(CREATED_KEY, set()).update(records.ids)
         # sudo: the creator may not read what was made (another agent's); company ids only
         self.env["omnichannel.queue"]._wallboard_notify(records.sudo().company_id.ids)
         return records
@@ -459,6 +470,14 @@ class OmnichannelInteraction(models.Model):
         }
 
     # --- end of campaigns -------------------------------------------------
+
+    def _is_new_in_transaction(self):
+        """Whether this interaction was created by the current transaction:
+        invisible to every other one until commit, so nobody else can lock
+        or change its row (the ACD offers it without locking it first).
+        The set is cleared at commit and rollback."""
+        self.ensure_one()
+        return self.id in self.env.cr.precommit.data.get(CREATED_KEY, ())
 
     def _untrusted(self):
         """These records without the state machine's or an action's trust."""
@@ -783,103 +802,203 @@ class OmnichannelInteraction(models.Model):
     # Routing
     # ------------------------------------------------------------------
     def _routing_facts(self):
+        """The customer's facts the routing rules test, in one indexed query:
+        overdue balance, unpaid invoices, open orders, open case owner, last
+        agent, language, country, tags."""
         self.ensure_one()
         partner = self.partner_id
         channel = self.channel_id
         if not partner:
             return routing.Facts(channel_id=channel.id, channel_type=channel.channel_type)
         commercial = partner.commercial_partner_id
+        company_id = self.company_id.id
+        today = fields.Date.context_today(self)
         # sudo: agents may not read invoices; the routing uses only the overdue amount
         Partner = self.env["res.partner"].sudo()
-        today = fields.Date.context_today(self)
-        overdue, _total = Partner._omnichannel_pop_balance(commercial, self.company_id, today)
-        # sudo: agents may not read invoices; only their number is used
-        unpaid = (
-            self.env["account.move"]
-            .sudo()
-            .search_count(
-                [
-                    ("commercial_partner_id", "=", commercial.id),
-                    ("company_id", "=", self.company_id.id),
-                    ("move_type", "=", "out_invoice"),
-                    ("state", "=", "posted"),
-                    ("payment_state", "in", ("not_paid", "partial")),
-                ]
+        balance = Partner._omnichannel_balance_sql(commercial, self.company_id, today)
+        Partner.flush_model(["lang", "country_id", "category_id", "customer_rank", "parent_id"])
+        self.env["account.move"].flush_model(
+            ["commercial_partner_id", "company_id", "move_type", "state", "payment_state"]
+        )
+        self.env["sale.order"].flush_model(["partner_id", "company_id", "state", "invoice_status"])
+        self.env["omnichannel.case"].flush_model(
+            ["commercial_partner_id", "company_id", "is_open", "user_id", "priority"]
+        )
+        self.env["res.partner.category"].flush_model(["active"])
+        self.env["omnichannel.interaction"].flush_model(
+            ["commercial_partner_id", "company_id", "agent_id", "date_answered"]
+        )
+        # Each sub-query is what the ORM searches did (as superuser: agents
+        # may not read invoices, every sale order, other agents' cases and
+        # interactions; only these figures are used): unpaid invoices on the
+        # partial index of open invoices, orders of the customer's family
+        # (``child_of``: archived contacts too), the owner of the first open
+        # case, the last agent who answered the customer (history index).
+        self.env.cr.execute(
+            SQL(
+                """WITH RECURSIVE family(id) AS (
+                       SELECT %(commercial)s
+                       UNION SELECT child.id FROM res_partner child
+                                JOIN family ON child.parent_id = family.id
+                   )
+                   SELECT balance.overdue,
+                          (SELECT count(*) FROM account_move move
+                            WHERE move.commercial_partner_id = %(commercial)s
+                              AND move.company_id = %(company)s
+                              AND move.move_type = 'out_invoice' AND move.state = 'posted'
+                              AND move.payment_state IN ('not_paid', 'partial')),
+                          (SELECT count(*) FROM sale_order so
+                            WHERE so.partner_id IN (SELECT id FROM family)
+                              AND so.company_id = %(company)s
+                              AND (so.state IN ('draft', 'sent')
+                                   OR (so.state = 'sale'
+                                       AND so.invoice_status IS DISTINCT FROM 'invoiced'))),
+                          (SELECT c.user_id FROM omnichannel_case c
+                            WHERE c.commercial_partner_id = %(commercial)s
+                              AND c.company_id = %(company)s
+                              AND c.is_open AND c.user_id IS NOT NULL
+                            ORDER BY c.priority DESC, c.write_date DESC
+                            LIMIT 1),
+                          last.agent_id, last.date_answered,
+                          partner.lang, COALESCE(partner.country_id, com.country_id),
+                          com.customer_rank,
+                          ARRAY(SELECT DISTINCT rel.category_id
+                                  FROM res_partner_res_partner_category_rel rel
+                                  JOIN res_partner_category tag ON tag.id = rel.category_id
+                                 WHERE rel.partner_id IN (%(partner)s, %(commercial)s)
+                                   AND tag.active)
+                     FROM (%(balance)s) balance
+                     JOIN res_partner partner ON partner.id = %(partner)s
+                     JOIN res_partner com ON com.id = %(commercial)s
+                     LEFT JOIN LATERAL (
+                          SELECT i.agent_id, i.date_answered FROM omnichannel_interaction i
+                           WHERE i.commercial_partner_id = %(commercial)s
+                             AND i.company_id = %(company)s
+                             AND i.agent_id IS NOT NULL AND i.date_answered IS NOT NULL
+                             AND i.id != ALL(%(own)s)
+                           ORDER BY i.date_answered DESC
+                           LIMIT 1
+                     ) last ON TRUE""",
+                commercial=commercial.id,
+                partner=partner.id,
+                company=company_id,
+                balance=balance,
+                own=[ident for ident in self.ids if ident],
             )
         )
-        # sudo: agents may not read every sale order; only their number is used
-        open_orders = (
-            self.env["sale.order"]
-            .sudo()
-            .search_count(
-                [
-                    ("partner_id", "child_of", commercial.id),
-                    ("company_id", "=", self.company_id.id),
-                    "|",
-                    ("state", "in", ("draft", "sent")),
-                    "&",
-                    ("state", "=", "sale"),
-                    ("invoice_status", "!=", "invoiced"),
-                ]
-            )
-        )
-        # sudo: the customer's cases of every queue; only the first one's owner is used
-        case = (
-            self.env["omnichannel.case"]
-            .sudo()
-            .search(
-                [
-                    ("commercial_partner_id", "=", commercial.id),
-                    ("company_id", "=", self.company_id.id),
-                    ("is_open", "=", True),
-                    ("user_id", "!=", False),
-                ],
-                order="priority desc, write_date desc",
-                limit=1,
-            )
-        )
-        # sudo: the customer's interactions with every agent; only the last agent and date
-        last = self.sudo().search(
-            [
-                ("commercial_partner_id", "=", commercial.id),
-                ("company_id", "=", self.company_id.id),
-                ("agent_id", "!=", False),
-                ("date_answered", "!=", False),
-                ("id", "not in", self.ids),  # also for a new record (live chat preview)
-            ],
-            order="date_answered desc",
-            limit=1,
-        )
+        (
+            overdue,
+            unpaid,
+            open_orders,
+            case_owner,
+            last_agent,
+            last_answered,
+            lang,
+            country_id,
+            customer_rank,
+            category_ids,
+        ) = self.env.cr.fetchone()
         age_days = (
-            (fields.Datetime.now() - last.date_answered).total_seconds() / 86400 if last else 0.0
+            (fields.Datetime.now() - last_answered).total_seconds() / 86400 if last_agent else 0.0
         )
         return routing.Facts(
             channel_id=channel.id,
             channel_type=channel.channel_type,
-            lang=partner.lang or "",
-            country_id=partner.country_id.id or commercial.country_id.id or 0,
-            category_ids=frozenset((partner.category_id | commercial.category_id).ids),
-            overdue_amount=overdue,
+            lang=lang or "",
+            country_id=country_id or 0,
+            category_ids=frozenset(category_ids or ()),
+            overdue_amount=max(float(overdue), 0.0),
             unpaid_count=unpaid,
             open_order_count=open_orders,
-            customer_rank=commercial.customer_rank or 0,
-            case_owner_id=case.user_id.id or 0,
-            last_agent_id=last.agent_id.id or 0,
+            customer_rank=customer_rank or 0,
+            case_owner_id=case_owner or 0,
+            last_agent_id=last_agent or 0,
             last_agent_age_days=age_days,
             identified=True,
         )
+
+    @api.model
+    def _routing_rules(self, company_id):
+        """The company's active routing rules as ``routing.Rule`` objects, in
+        evaluation order, read in one query (as superuser: the routing's);
+        what ``omnichannel.routing.rule._to_plain`` gives, without reading
+        the rules and each of their many2many fields apart."""
+        Rule = self.env["omnichannel.routing.rule"]
+        Rule.flush_model()
+        arrays = []
+        for fname in ("channel_ids", "lang_ids", "country_ids", "category_ids"):
+            field = Rule._fields[fname]
+            comodel = self.env[field.comodel_name]
+            active = comodel._active_name
+            comodel.flush_model([active] if active else None)
+            # x2many values leave archived records out, as the ORM's do
+            arrays.append(
+                SQL(
+                    """ARRAY(SELECT co.%s FROM %s rel JOIN %s co ON co.id = rel.%s
+                              WHERE rel.%s = rule.id %s ORDER BY co.id)""",
+                    SQL.identifier("code" if fname == "lang_ids" else "id"),
+                    SQL.identifier(field.relation),
+                    SQL.identifier(comodel._table),
+                    SQL.identifier(field.column2),
+                    SQL.identifier(field.column1),
+                    SQL("AND co.%s", SQL.identifier(active)) if active else SQL(),
+                )
+            )
+        self.env.cr.execute(
+            SQL(
+                """SELECT rule.id, rule.channel_types, %s, %s, %s, %s,
+                          rule.min_overdue_amount, rule.require_unpaid, rule.require_open_order,
+                          rule.min_customer_rank, rule.require_open_case, rule.sticky_days,
+                          rule.queue_id, rule.priority, rule.skill_id, rule.prefer,
+                          rule.preferred_user_id, rule.preferred_timeout, rule.stop
+                     FROM omnichannel_routing_rule rule
+                    WHERE rule.company_id = %s AND rule.active
+                    ORDER BY rule.sequence, rule.id""",
+                *arrays,
+                company_id,
+            )
+        )
+        return [
+            routing.Rule(
+                id=row[0],
+                channel_types=frozenset(
+                    value.strip() for value in (row[1] or "").split(",") if value.strip()
+                ),
+                channel_ids=frozenset(row[2]),
+                langs=frozenset(row[3]),
+                country_ids=frozenset(row[4]),
+                category_ids=frozenset(row[5]),
+                min_overdue_amount=float(row[6] or 0.0),
+                require_unpaid=bool(row[7]),
+                require_open_order=bool(row[8]),
+                min_customer_rank=row[9] or 0,
+                require_open_case=bool(row[10]),
+                sticky_days=row[11] or 0,
+                queue_id=row[12] or False,
+                priority=row[13] or 0,
+                skill_id=row[14] or False,
+                prefer=row[15],
+                preferred_user_id=row[16] or False,
+                preferred_timeout=row[17] or 0,
+                stop=bool(row[18]),
+            )
+            for row in self.env.cr.fetchall()
+        ]
 
     def _route(self):
         """Apply the routing rules, check opening hours and queue limits, then
         offer at once to a free agent."""
         # sudo: the routing runs as superuser: rules, customer facts, queues and agents of anyone
         interactions = self.sudo()
-        Rule = interactions.env["omnichannel.routing.rule"]
+        rules_of = {}  # company id -> its rules
         for rec in interactions:
-            rules = Rule.search([("company_id", "=", rec.company_id.id)])
+            company_id = rec.company_id.id
+            if company_id not in rules_of:
+                rules_of[company_id] = interactions._routing_rules(company_id)
+            rules = rules_of[company_id]
             # without rules the facts decide nothing: do not gather them
             facts = rec._routing_facts() if rules else routing.Facts()
-            decision = routing.decide(rules._to_plain(), facts, rec.queue_id.id)
+            decision = routing.decide(rules, facts, rec.queue_id.id)
             vals = {
                 "queue_id": decision.queue_id or rec.queue_id.id,
                 "priority": rec.priority + decision.priority,
@@ -892,9 +1011,7 @@ class OmnichannelInteraction(models.Model):
                     seconds=max(decision.preferred_timeout, 0)
                 )
                 if decision.preferred_timeout > 0:
-                    self.env.ref("omnichannel_cc.ir_cron_acd_sweep")._trigger(
-                        vals["preferred_until"]
-                    )
+                    self.env["omnichannel.queue"]._trigger_sweep_at(vals["preferred_until"])
             rec.write(vals)
             queue = rec.queue_id
             if not queue._is_open():

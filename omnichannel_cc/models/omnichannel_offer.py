@@ -113,10 +113,9 @@ class OmnichannelOffer(models.Model):
         others._close("cancelled", requeue=False)
         agent = self.env["omnichannel.agent"]._for_user(offer.user_id)
         agent._refresh_state()
-        interaction.message_post(
-            body=_("Accepted by %(agent)s.", agent=offer.user_id.name),
-            subtype_xmlid="mail.mt_note",
-        )
+        # an internal note notifies nobody: logged without message_post()'s
+        # notification machinery (every accept writes one)
+        interaction._message_log(body=_("Accepted by %(agent)s.", agent=offer.user_id.name))
         self.env["omnichannel.queue"]._wallboard_notify(offer.company_id.ids)
         return interaction._api_result()
 

@@ -317,6 +317,10 @@ class OmnichannelQueue(models.Model):
 
     def _declined_by(self, interaction):
         """Users who rejected or missed this interaction (one query)."""
+        if interaction._is_new_in_transaction() and not interaction.offer_ids:
+            # created by this transaction and never offered (its offers are
+            # this transaction's, in the cache): nobody declined it yet
+            return set()
         self.env["omnichannel.offer"].flush_model(["interaction_id", "state", "user_id"])
         self.env.cr.execute(
             SQL(
@@ -375,7 +379,19 @@ class OmnichannelQueue(models.Model):
         member_rows = None
         candidates_cache = {}  # (channel class, skill) -> candidates, while loads are unchanged
         full_classes = set()  # nobody of the queue has room for these
-        for row in self._waiting_in_order():
+        waiting = self._waiting_in_order()
+        # the preferred agents of every waiting interaction, read at once: a
+        # queue where many wait for their (absent) case owner costs one query
+        preferred_ids = {
+            row["preferred_agent_id"]
+            for row in waiting
+            if row["preferred_agent_id"] and row["preferred_until"] and row["preferred_until"] > now
+        }
+        preferred_rows = {}
+        if preferred_ids:
+            for agent_row in self._agent_rows(user_ids=sorted(preferred_ids)):
+                preferred_rows.setdefault(agent_row[0], []).append(agent_row)
+        for row in waiting:
             if made >= max_offers:
                 break
             channel_class = row["channel_class"]
@@ -384,7 +400,7 @@ class OmnichannelQueue(models.Model):
                 continue
             interaction = Interaction.browse(row["id"])
             if preferred:
-                rows = self._agent_rows(user_ids=[row["preferred_agent_id"]])
+                rows = preferred_rows.get(row["preferred_agent_id"], [])
             else:
                 if member_rows is None:
                     member_rows = self._agent_rows()
@@ -465,9 +481,17 @@ class OmnichannelQueue(models.Model):
         triggered = self.env.cr.precommit.data.setdefault("omnichannel_acd_sweep_at", set())
         if when not in triggered:
             triggered.add(when)
-            self.env.ref("omnichannel_cc.ir_cron_acd_sweep")._trigger(when)
+            # the cached xml id, without env.ref()'s existence query (every
+            # offer with a ring timeout comes here)
+            cron_id = self.env["ir.model.data"]._xmlid_to_res_id("omnichannel_cc.ir_cron_acd_sweep")
+            # sudo: the ACD's own cron; offers are made whoever triggered the dispatch
+            self.env["ir.cron"].sudo().browse(cron_id)._trigger(when)
 
     def _lock_interaction(self, interaction):
+        if interaction._is_new_in_transaction():
+            # nobody else sees it before commit; the offer's conditional
+            # UPDATE (state = 'queued') still checks the row itself
+            return interaction.state == "queued"
         return bool(
             self._try_lock(
                 SQL(
@@ -540,7 +564,7 @@ class OmnichannelQueue(models.Model):
             ),
             log_exceptions=False,
         )
-        claimed.invalidate_recordset()
+        claimed.invalidate_recordset(["last_offer_date", "rr_seq"])
         expire = now + timedelta(seconds=self.ring_timeout) if self.ring_timeout > 0 else False
         # sudo: only managers create offers; the ACD makes them to the agents claimed above
         offers = (
@@ -716,8 +740,41 @@ class OmnichannelQueue(models.Model):
     # Board data
     # ------------------------------------------------------------------
     @api.model
+    def _wallboard_as_of(self, now):
+        """(when the figures read in this transaction are from, naive UTC;
+        whether they come from a replica).
+
+        On the primary: ``now``. On a streaming replica (``--db_replica_host``,
+        ``@api.readonly`` methods called from the web client): the commit
+        time of the last transaction it replayed while WAL received from the
+        primary still waits to be replayed (replay behind or paused) or no
+        WAL receiver runs (primary unreachable); ``now`` when it has replayed
+        all it received: the replay timestamp alone would make the figures of
+        an idle primary look old although nothing is missing.
+        """
+        self.env.cr.execute(
+            SQL(
+                """SELECT pg_is_in_recovery(),
+                          CASE WHEN NOT pg_is_in_recovery() THEN NULL
+                               WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()
+                                    AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver)
+                                   THEN NULL
+                               ELSE pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC'
+                          END"""
+            )
+        )
+        replica, replayed = self.env.cr.fetchone()
+        as_of = min(replayed, now) if replayed else now
+        return as_of.replace(microsecond=0), bool(replica)
+
+    @api.model
+    @api.readonly
     def wallboard_data(self):
         """The whole wallboard of the current user (client action, XML-RPC).
+
+        Read-only (``@api.readonly``): from the web client it runs on the
+        read replica when Odoo has one; ``as_of`` says when its figures are
+        from, ``replica`` whether they were read there.
 
         Supervisors see the queues they supervise or belong to, managers all
         queues of their companies (the record rules decide). The same few
@@ -822,8 +879,11 @@ class OmnichannelQueue(models.Model):
                 }
             )
         reasons = self.env["omnichannel.break.reason"].search([])
+        as_of, replica = self._wallboard_as_of(now)
         return {
             "now": fields.Datetime.to_string(now),
+            "as_of": fields.Datetime.to_string(as_of),
+            "replica": replica,
             "day_start": fields.Datetime.to_string(day_start),
             "user_id": user.id,
             "is_manager": bool(is_manager),
@@ -1135,6 +1195,7 @@ class OmnichannelQueue(models.Model):
     # Intraday charts of the wallboard (issue 18)
     # ------------------------------------------------------------------
     @api.model
+    @api.readonly
     def wallboard_chart_data(self, queue_ids=None):
         """The wallboard's charts of today per 15-minute interval (XML-RPC, no None).
 

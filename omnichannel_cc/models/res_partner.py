@@ -1,5 +1,7 @@
 import logging
 
+from psycopg2 import errors as pg_errors
+
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL
@@ -365,6 +367,7 @@ class ResPartner(models.Model):
         return tuple(self.env.cr.fetchall())
 
     @api.model
+    @api.readonly
     def omnichannel_identify(self, address, channel_type="phone"):
         """Partners reachable at ``address``, best match first.
 
@@ -434,6 +437,7 @@ class ResPartner(models.Model):
     # the block's SQL. Invoices and orders are figures the agent may not
     # read as records (a controlled sudo: company of the user, no record
     # rule), shown only for the customers the agent serves.
+    @api.readonly
     def omnichannel_screen_pop(self):
         """What an agent sees of this customer before answering.
 
@@ -446,6 +450,12 @@ class ResPartner(models.Model):
         self.ensure_one()
         if not self.env.user.has_group("omnichannel_cc.group_omnichannel_agent"):
             raise AccessError(_("Only contact center agents can open the customer panel."))
+        if self.env.cr.readonly and not self.exists():
+            # a customer created a moment ago may not be on the replica yet:
+            # Odoo runs the request again on the primary on this error
+            raise pg_errors.ReadOnlySqlTransaction(
+                "customer panel: customer not on the replica yet, asking the primary"
+            )
         partner = self
         # fetch() reads only what the panel shows, under the access rules
         # (AccessError otherwise); check_access then finds the fields of the
@@ -505,6 +515,13 @@ class ResPartner(models.Model):
             )
         )
         if not self.env.cr.fetchone():
+            if self.env.cr.readonly:
+                # a replica may not have replayed yet the offer ringing now:
+                # offers are the primary's, where Odoo runs the request again
+                # on this error (http.py _transactioning)
+                raise pg_errors.ReadOnlySqlTransaction(
+                    "customer panel: no pending offer on the replica, asking the primary"
+                )
             raise AccessError(
                 _(
                     "You may open the customer panel of the customers of your interactions "

@@ -187,6 +187,7 @@ CREATE OR REPLACE VIEW %(view)s AS (
     # Staffing
     # ------------------------------------------------------------------
     @api.model
+    @api.readonly
     def staffing_suggestion(self, queue_id, date_from, date_to, interval_minutes=60):
         """Agents needed per interval of the day, from the queue's own history.
 

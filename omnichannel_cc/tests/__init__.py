@@ -30,3 +30,4 @@ from . import test_state_exits
 from . import test_event_inbox
 from . import test_event_inbox_manual_run
 from . import test_webhook_errors
+from . import test_readonly

@@ -2,6 +2,7 @@ import { Component, onMounted, onWillStart, onWillUnmount, useRef, useState } fr
 import { browser } from "@web/core/browser/browser";
 import { Dropdown } from "@web/core/dropdown/dropdown";
 import { DropdownItem } from "@web/core/dropdown/dropdown_item";
+import { deserializeDateTime } from "@web/core/l10n/dates";
 import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
@@ -14,6 +15,8 @@ const BUS_TYPE = "omnichannel.wallboard";
 const DEBOUNCE_MS = 300;
 // Channel classes where a supervisor can sit in on a conversation.
 const JOINABLE_CHANNELS = new Set(["chat", "social", "sms", "email", "webform"]);
+// Figures older than this when read (a read replica behind) are shown as late.
+const LATE_SECONDS = 10;
 
 /**
  * Live supervisor wallboard: one tile per queue, the agents' table and the
@@ -127,6 +130,39 @@ export class Wallboard extends Component {
         // whole seconds since the load (ticks run in step with it; rounding
         // keeps a millisecond of timer jitter from showing a second less)
         return Math.max(Math.round((this.state.tick - this.state.loadedAt) / 1000), 0);
+    }
+
+    /**
+     * When the figures are from (the user's time zone): the server's clock, or
+     * on a read replica the last change it has replayed from the primary.
+     */
+    get asOfText() {
+        if (!this.data.as_of) {
+            return "";
+        }
+        const time = deserializeDateTime(this.data.as_of).toFormat("HH:mm:ss");
+        return _t("Figures as of %(time)s", { time });
+    }
+
+    /** Seconds the figures were behind the server's clock when read. */
+    get asOfLag() {
+        if (!this.data.as_of || !this.data.now) {
+            return 0;
+        }
+        const lag = deserializeDateTime(this.data.now).diff(deserializeDateTime(this.data.as_of));
+        return Math.max(Math.round(lag.as("seconds")), 0);
+    }
+
+    get asOfLate() {
+        return this.asOfLag >= LATE_SECONDS;
+    }
+
+    get asOfTitle() {
+        return this.asOfLate
+            ? _t("The figures are %(seconds)s s behind: the read replica has not caught up yet.", {
+                  seconds: this.asOfLag,
+              })
+            : false;
     }
 
     live(seconds) {

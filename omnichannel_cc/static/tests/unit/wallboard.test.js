@@ -27,6 +27,8 @@ function makeBoard() {
     const agentStates = { available: 0, busy: 1, wrapup: 0, break: 1, offline: 0 };
     return {
         now: "2025-01-06 09:00:00",
+        as_of: "2025-01-06 09:00:00",
+        replica: false,
         day_start: "2025-01-05 23:00:00",
         user_id: 2,
         is_manager: false,
@@ -183,6 +185,21 @@ test("queue tile: figures as durations, the longest wait goes on and turns into 
     expect(longestFigure).toHaveClass("o_omnichannel_wallboard_bad");
     expect(longestFigure).not.toHaveClass("o_omnichannel_wallboard_warn");
     expect(".o_omnichannel_wallboard_total:contains('Longest wait') strong").toHaveText("1:00");
+});
+
+test("header: the time the figures are from; late ones (a replica behind) stand out", async () => {
+    const server = await mountWallboard();
+    const asOf = ".o_omnichannel_wallboard_as_of";
+    expect(asOf).toHaveText(/^Figures as of \d\d:\d\d:00$/);
+    expect(asOf).toHaveClass("text-muted");
+    expect(asOf).not.toHaveAttribute("title");
+    // the replica has replayed the primary up to 45 s ago
+    Object.assign(server.board, { as_of: "2025-01-06 08:59:15", replica: true });
+    await click(".o_omnichannel_wallboard_refresh");
+    await waitFor(`${asOf}.text-warning`);
+    expect(asOf).toHaveText(/^Figures as of \d\d:\d\d:15$/);
+    expect(asOf).toHaveAttribute("title", /45 s behind/);
+    expect(server.loads).toBe(2);
 });
 
 test("queue tile: the figures other addons add (_wallboard_queue_extra), none without", async () => {

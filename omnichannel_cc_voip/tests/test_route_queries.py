@@ -1,0 +1,123 @@
+"""The PBX waits for ``/route`` while the caller hears ringing: the answer
+costs a fixed number of queries, whatever the number of calls waiting and of
+routing rules. A regression (a query per waiting call, per rule, per
+customer fact) fails here."""
+
+import time
+
+from odoo import SUPERUSER_ID
+from odoo.tests import tagged
+
+from odoo.addons.omnichannel_cc.tests.common import OmnichannelCommon
+
+# /route of a known caller, offered at once to a free agent, with a warm
+# registry and a cold record cache (a new request): find the call and claim
+# its key, identify the caller, create the interaction (sequence, creation
+# note), link an open case, the routing rules in one query and the customer's
+# facts in another, then the ACD: queue, waiting calls, agents and their
+# loads, the agent locked, the offer (interaction, agent and its state log,
+# expiry trigger, bus payload). Was 66 before issue 20.
+ROUTE_QUERIES = 40
+
+
+@tagged("post_install", "-at_install")
+class TestRouteQueries(OmnichannelCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.agent_sales.omnichannel_extension = "1001"
+        cls.queue_sales.ring_timeout = 30
+        Rule = cls.env["omnichannel.routing.rule"]
+        Rule.create(
+            {
+                "name": "Debtors to claims",
+                "sequence": 1,
+                "min_overdue_amount": 0.01,
+                "queue_id": cls.queue_claims.id,
+            }
+        )
+        Rule.create(
+            {
+                "name": "Open case to its owner",
+                "sequence": 2,
+                "require_open_case": True,
+                "prefer": "case_owner",
+                "preferred_timeout": 60,
+            }
+        )
+        # the customer of the waiting calls: an open case owned by an agent
+        # who is not logged in, so its calls wait for her
+        cls.customer_with_case = cls.env["res.partner"].create(
+            {"name": "Wiesława Sprawa", "country_id": cls.poland.id, "mobile": "+48 601 700 800"}
+        )
+        cls.env["omnichannel.case"].create(
+            {
+                "subject": "Damaged parcel",
+                "partner_id": cls.customer_with_case.id,
+                "user_id": cls.agent_claims.id,
+            }
+        )
+        agent = cls.env["omnichannel.agent"]._for_user(cls.agent_sales)
+        agent.capacity_voice = 5
+        agent._change_state("available")
+        # as the webhook controller: superuser in the channel's company
+        env = cls.env(user=SUPERUSER_ID, su=True, context={})
+        cls.channel = cls.channel_phone.with_env(env).with_company(cls.company)
+        cls.Interaction = cls.channel.env["omnichannel.interaction"]
+
+    def _route(self, call_id, sender):
+        return self.Interaction._voip_route(
+            self.channel,
+            {
+                "call_id": call_id,
+                "from": sender,
+                "to": "+48225550101",
+                "timestamp": int(time.time()),
+            },
+        )
+
+    def _new_request(self):
+        """A cold record cache, the channel read as the controller does."""
+        self.env.invalidate_all()
+        self.channel.voip_secret  # noqa: B018 (the signature check reads it)
+
+    def test_route_query_count(self):
+        self._route("warm-up", "509 333 444")  # fills the registry caches
+        self._new_request()
+        with self.assertQueryCount(ROUTE_QUERIES):
+            answer = self._route("c-1", "509-333-444")
+        self.assertEqual(answer["partner_id"], self.customer_plain.id)
+        self.assertEqual(answer["agent_id"], self.agent_sales.id)
+        self.assertEqual(answer["state"], "offered")
+
+        # calls waiting for their (absent) case owner cost no query each
+        for n in range(6):
+            waiting = self._route(f"case-{n}", "0048 601 700 800")
+            self.assertEqual(waiting["state"], "queued")
+            self.assertFalse(waiting["agent_id"])
+        self._new_request()
+        with self.assertQueryCount(ROUTE_QUERIES):
+            answer = self._route("c-2", "+48 509 333 444")
+        self.assertEqual(answer["agent_id"], self.agent_sales.id)
+        self.assertEqual(answer["state"], "offered")
+        waiting = self.Interaction.search(
+            [("partner_id", "=", self.customer_with_case.id), ("state", "=", "queued")]
+        )
+        self.assertEqual(len(waiting), 6)
+        self.assertEqual(waiting.preferred_agent_id, self.agent_claims)
+
+    def test_route_debtor_and_unknown_caller(self):
+        self._create_invoice(self.customer_contact, 500, 12)
+        self.env["omnichannel.agent"]._for_user(self.agent_claims)._change_state("available")
+        self._route("warm-up", "509 333 444")
+        self._new_request()
+        with self.assertQueryCount(ROUTE_QUERIES + 4):  # + the queue change, tracked
+            answer = self._route("debtor", "(60) 987 65 43")
+        self.assertEqual(answer["queue_id"], self.queue_claims.id)
+        self.assertEqual(answer["agent_id"], self.agent_claims.id)
+        self.assertEqual(answer["partner_id"], self.customer_contact.id)
+        self._new_request()
+        with self.assertQueryCount(ROUTE_QUERIES - 1):  # no customer: no facts, no case
+            answer = self._route("unknown", "+48 799 000 111")
+        self.assertFalse(answer["partner_id"])
+        self.assertEqual(answer["agent_id"], self.agent_sales.id)

@@ -8,7 +8,20 @@ preamble's (``omnichannel_cc/controllers/webhook.py``); nothing is written
 unless all passed. The success answer is what the gateway expects: empty
 TwiML for Twilio, ``OK`` for SMSAPI, nothing for Kannel's smsbox (which
 would text it back to the customer), JSON otherwise.
+
+``/status`` is fire-and-forget: once checked, the callback's reports are
+stored in the event inbox (keyed by their parsed content: a gateway's
+retry stores nothing) and answered at once, in the gateway's format (JSON
+``{"queued": true, "duplicate", "inbox_id"}`` for Kannel and the generic
+gateway); the inbox's cron applies the reports of each message in order of
+receipt. ``/inbound`` is applied now: the generic gateway's answer is the
+applied result (``interaction_id``, ``partner_id``, ``keyword``), and a
+message the model refuses is answered 400 for the gateway to see.
 """
+
+import dataclasses
+import hashlib
+import json
 
 from odoo import http
 from odoo.http import request
@@ -18,6 +31,7 @@ from odoo.addons.omnichannel_cc.controllers.webhook import (
     SignedWebhook,
 )
 from odoo.addons.omnichannel_cc.tools import webhook as webhook_tools
+from odoo.addons.omnichannel_cc.tools.webhook import InboxEntry
 
 from ..tools import sms_providers
 
@@ -91,6 +105,9 @@ class OmnichannelSmsController(SignedWebhook, http.Controller):
         save_session=False,
     )
     def sms_inbound(self, token, **kwargs):
+        # not through the event inbox: the generic gateway's answer is the
+        # applied result (the interaction and contact of the message), and
+        # a refused message must be its 400, not a dead letter
         return self._webhook_receive(
             token,
             lambda channel, payload: channel._sms_adapter().parse_inbound(payload),
@@ -110,6 +127,20 @@ class OmnichannelSmsController(SignedWebhook, http.Controller):
         return self._webhook_receive(
             token,
             lambda channel, payload: channel._sms_adapter().parse_status(payload),
-            "_sms_status",
+            "_sms_status_inbox",
             answer=self._sms_answer("status"),
+            inbox=self._sms_status_inbox_entry,
         )
+
+    def _sms_status_inbox_entry(self, channel, reports):
+        """One callback's reports (``sms_providers.Status``) as JSON, keyed
+        by that content (a gateway's retry of it is a duplicate); the
+        reports of one message in order of receipt (an SMSAPI callback
+        reporting on several messages has no single one: no order, and the
+        reports never take a message back anyway)."""
+        payload = {"reports": [dataclasses.asdict(report) for report in reports]}
+        canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        key = hashlib.sha256(canonical.encode()).hexdigest()
+        messages = {report.provider_id or report.uuid for report in reports}
+        conversation = messages.pop() if len(messages) == 1 else None
+        return InboxEntry(f"sms-status:{channel.id}", key, conversation, payload)

@@ -5,8 +5,9 @@ SMS to :meth:`OmnichannelInteraction._sms_receive`: stored once per gateway
 message id; an opt-out keyword puts the number on ``phone.blacklist``
 before anything else; the message joins the customer's open SMS
 conversation on the channel (if they texted within the channel's window)
-or opens a new interaction, routed by the ACD. Delivery reports go to
-``sms.sms._omnichannel_apply_reports``.
+or opens a new interaction, routed by the ACD. Delivery reports reach
+:meth:`OmnichannelInteraction._sms_status_inbox` through the event inbox and
+go to ``sms.sms._omnichannel_apply_reports``.
 
 Outbound: agents answer with :meth:`action_sms_reply` (the console) or
 Odoo's SMS composer (:meth:`action_send_sms`); both post an SMS message
@@ -14,6 +15,7 @@ Odoo's SMS composer (:meth:`action_send_sms`); both post an SMS message
 the queue (``models/sms_sms.py``).
 """
 
+import dataclasses
 import logging
 from datetime import timedelta
 
@@ -26,7 +28,7 @@ from odoo.tools import SQL, html2plaintext
 from odoo.addons.omnichannel_cc.models.omnichannel_agent import notify_console
 from odoo.addons.omnichannel_cc.tools import address as address_tools
 
-from ..tools import sms_encoding, sms_keywords
+from ..tools import sms_encoding, sms_keywords, sms_providers
 from .sms_sms import CHANNEL_CONTEXT
 
 _logger = logging.getLogger(__name__)
@@ -471,6 +473,20 @@ class OmnichannelInteraction(models.Model):
     def _sms_status(self, channel, reports):
         """Apply a gateway's delivery reports (``sms_providers.Status``)."""
         return self.env["sms.sms"]._omnichannel_apply_reports(channel, reports)
+
+    @api.model
+    def _sms_status_inbox(self, channel, payload):
+        """Apply the delivery reports the status webhook stored in the event
+        inbox (``{"reports": [Status as a dict]}``): a report for a message
+        the channel never sent is counted as ``unknown`` and dropped, as the
+        webhook did when it applied them at once."""
+        names = {item.name for item in dataclasses.fields(sms_providers.Status)}
+        reports = [
+            sms_providers.Status(**{name: item.get(name) for name in names})
+            for item in (payload or {}).get("reports") or ()
+            if isinstance(item, dict)
+        ]
+        return self._sms_status(channel, reports)
 
     # ------------------------------------------------------------------
     # Agent console

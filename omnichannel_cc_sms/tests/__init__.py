@@ -7,3 +7,4 @@ from . import test_sms_outbound
 from . import test_sms_campaign
 from . import test_sms_media_hostile
 from . import test_sms_hostile_ui
+from . import test_sms_status_inbox

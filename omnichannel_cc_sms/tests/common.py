@@ -4,6 +4,7 @@ from urllib.parse import urlencode
 from odoo.tests import HttpCase, new_test_user
 
 from odoo.addons.omnichannel_cc.tests.common import OmnichannelCommon
+from odoo.addons.omnichannel_cc.tests.inbox import apply_inbox
 from odoo.addons.sms.tests.common import SMSCommon
 
 from ..tools import sms_providers
@@ -216,7 +217,21 @@ class OmnichannelSmsGatewayCommon(OmnichannelCommon, HttpCase):
                 "reply": reply,
             }
         )
-        return self.url_open(f"/omnichannel/sms/{self._token(self.kannel)}/status?{query}")
+        response = self.url_open(f"/omnichannel/sms/{self._token(self.kannel)}/status?{query}")
+        return self._applied_status(response, self.kannel)
+
+    def _applied_status(self, response, channel):
+        """A delivery report's outcome once the event inbox applied it (see
+        ``apply_inbox``): a gateway answered in its own format (Twilio's
+        TwiML) names no row, which is then the channel's last one."""
+        if response.status_code == 200 and "json" not in response.headers.get("Content-Type", ""):
+            row = (
+                self.env["omnichannel.event.inbox"]
+                .sudo()
+                .search([("scope", "=", f"sms-status:{channel.id}")], order="id desc", limit=1)
+            )
+            return apply_inbox(self.env, response, row.id)
+        return apply_inbox(self.env, response)
 
     def _twilio_post(self, kind, fields, signature=True, query=""):
         path = f"/omnichannel/sms/{self._token(self.twilio)}/{kind}" + (
@@ -230,7 +245,11 @@ class OmnichannelSmsGatewayCommon(OmnichannelCommon, HttpCase):
             )
         elif signature:
             headers["X-Twilio-Signature"] = signature
-        return self.url_open(url, data=urlencode(fields), headers=headers)
+        response = self.url_open(url, data=urlencode(fields), headers=headers)
+        if kind == "status":
+            # delivery reports are applied by the event inbox's cron
+            return self._applied_status(response, self.twilio)
+        return response
 
     def _twilio_fields(self, message_id, text, sender="+48609876543", **extra):
         return dict(

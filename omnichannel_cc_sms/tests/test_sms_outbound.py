@@ -142,7 +142,8 @@ class TestSmsOutbound(OmnichannelSmsGatewayCommon):
             query=f"id={sms.uuid}",
         )
         self.assertEqual(response.status_code, 200)
-        self.assertIn("<Response/>", response.text)
+        # Twilio still hears its empty TwiML (the report is applied by the inbox)
+        self.assertIn("<Response/>", response.receipt.text)
         self.assertEqual(self._notification(sms.uuid).notification_status, "sent")
         # the cron records its send without taking the delivery back
         self._run_queue()
@@ -161,6 +162,7 @@ class TestSmsOutbound(OmnichannelSmsGatewayCommon):
                 "X-Omnichannel-Signature": sms_providers.sign_body(self.HTTP_SECRET, body),
             },
         )
+        response = self._applied_status(response, self.http_gateway)
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response.json()["unknown"], 1)
         self.assertEqual(self._notification(sms.uuid).notification_status, "pending")

@@ -30,6 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from tests.e2e import _kannel
+from tests.e2e._inbox import run_applier, wait_applied
 from tests.e2e._wiremock import free_port, http, running
 
 pytestmark = pytest.mark.e2e
@@ -233,12 +234,37 @@ def delivery(rpc, sms):
 
 
 def delivered(rpc, sms):
+    """Whether ``sms`` is delivered; the reports wait in the event inbox
+    until its applier runs (the server has no cron thread): run it first."""
+    run_applier(rpc)
     state, notifications = delivery(rpc, sms)
     return (
         state in (None, "sent")
         and notifications
         and all(n["notification_status"] == "sent" for n in notifications)
     )
+
+
+def status_rows(rpc, conversation):
+    """The stored delivery reports of one message (its gateway id, else ours)."""
+    return rpc.call(
+        "omnichannel.event.inbox",
+        "search",
+        [("kind", "=", "_sms_status_inbox"), ("conversation", "=", conversation)],
+        order="id",
+    )
+
+
+def reports_applied_once(rpc, conversation, count):
+    """The ``count`` stored reports of a message, each applied once."""
+    ids = wait_for(
+        lambda: len(status_rows(rpc, conversation)) >= count and status_rows(rpc, conversation),
+        f"{count} delivery reports of {conversation} stored",
+    )
+    rows = wait_applied(rpc, ids)
+    assert len(rows) == count, rows
+    assert all(row["state"] == "done" and row["attempts"] == 0 for row in rows.values()), rows
+    return rows
 
 
 def post_form(url, fields, headers=None):
@@ -348,6 +374,9 @@ def test_customer_texts_through_kannel_and_the_agent_answers(odoo, kannel_center
     wait_for(lambda: delivered(rpc, sms), f"delivery report of {sms['uuid']} applied")
     reports = [url for url in kannel.odoo_requests("/status") if sms["uuid"] in url]
     assert any("type=1&" in url for url in reports), reports
+    # each distinct report stored once in the event inbox, applied once
+    rows = reports_applied_once(rpc, sms["uuid"], len(status_rows(rpc, sms["uuid"])))
+    assert any(row["result"]["statuses"] == 1 for row in rows.values()), rows
     # the queue runs again: nothing leaves twice
     run_sms_queue(rpc)
     kannel.wait_idle()
@@ -577,7 +606,11 @@ def test_twilio_reply_through_wiremock(odoo, twilio_center, wiremock):
             },
         )
         assert status == 200, body
+        assert b"<Response/>" in body, body
     wait_for(lambda: delivered(rpc, sms), "Twilio's delivery report applied")
+    # both reports of the message stored and applied in order of receipt
+    rows = reports_applied_once(rpc, outbound_sid, 2)
+    assert [rows[i]["result"]["statuses"] for i in sorted(rows)] == [1, 1], rows
     run_sms_queue(rpc)
     assert len(wiremock.find("POST", url_path=messages_path)) == 1, "one call per message"
 
@@ -663,7 +696,12 @@ def test_smsapi_reply_through_wiremock(odoo, smsapi_center, wiremock):
     )
     status, _headers, body = http("GET", f"{notify_url}{separator}{report}")
     assert status == 200, body
+    assert body.strip() == b"OK", body
     wait_for(lambda: delivered(rpc, sms), "SMSAPI's delivery report applied")
+    # SMSAPI repeats a report until it reads OK: the repeat is stored no more
+    status, _headers, body = http("GET", f"{notify_url}{separator}{report}")
+    assert (status, body.strip()) == (200, b"OK"), body
+    reports_applied_once(rpc, msg_id, 1)
     run_sms_queue(rpc)
     assert len(wiremock.find("POST", url_path="/sms.do")) == 1, "one call per message"
 
@@ -793,6 +831,8 @@ def test_report_overtaking_the_send_answer_is_applied_and_sent_once(
     assert send[1]["id"] == sms["uuid"] and send[1]["text"] == "Your parcel is on its way."
     wait_for(lambda: gateway.reports, "the gateway's report answered")
     assert [status for status, _answer in gateway.reports] == [200], gateway.reports
+    # answered at once: stored in the event inbox, applied by its cron
+    assert json.loads(gateway.reports[0][1])["queued"] is True, gateway.reports
     wait_for(lambda: delivered(rpc, sms), "the overtaking report applied")
     # the send was recorded: the queue has nothing left to send again
     run_sms_queue(rpc)

@@ -203,8 +203,14 @@ def test_inboxed_routes_document_the_receipt(document):
     """A fire-and-forget route answers the inbox's receipt, and says so;
     a synchronous one does not."""
     inboxed = inboxed_routes()
-    assert {"/omnichannel/voip/{token}/event", "/omnichannel/social/{token}"} <= inboxed
+    assert {
+        "/omnichannel/voip/{token}/event",
+        "/omnichannel/social/{token}",
+        "/omnichannel/sms/{token}/status",
+    } <= inboxed
     assert "/omnichannel/voip/{token}/route" not in inboxed
+    # the generic SMS gateway's answer to a received SMS is the applied result
+    assert "/omnichannel/sms/{token}/inbound" not in inboxed
     receipt = "#/components/schemas/InboxReceipt"
     assert set(document["components"]["schemas"]["InboxReceipt"]["required"]) == {
         "queued",

@@ -196,6 +196,46 @@ class OmnichannelEventInbox(models.Model):
             values.setdefault("next_attempt_at", False)
         self.write(dict(values, state=state))
 
+    @api.model
+    def _set_done(self, done):
+        """``_set_state("done", result=..., last_error=False)`` of many rows
+        at once, ``done`` being ``(id, result, applied_at)`` tuples: one
+        statement for a batch of the applier. Only rows that may go to done
+        (pending, retrying) move; the others raise, as ``_set_state`` does."""
+        if not done:
+            return
+        sources = [old for old, targets in TRANSITIONS.items() if "done" in targets]
+        self.flush_model()
+        self.env.cr.execute(
+            SQL(
+                """UPDATE omnichannel_event_inbox row
+                      SET state = 'done', result = applied.result::jsonb,
+                          applied_at = applied.applied_at::timestamp,
+                          last_error = NULL, next_attempt_at = NULL
+                     FROM (VALUES %s) AS applied (id, result, applied_at)
+                    WHERE row.id = applied.id AND row.state = ANY(%s)
+                RETURNING row.id""",
+                SQL(", ").join(
+                    SQL("(%s, %s, %s)", row_id, json.dumps(result) if result else None, applied_at)
+                    for row_id, result, applied_at in done
+                ),
+                sources,
+            )
+        )
+        moved = {row[0] for row in self.env.cr.fetchall()}
+        ids = [row_id for row_id, _result, _at in done]
+        self.browse(ids).invalidate_recordset(
+            ["state", "result", "applied_at", "last_error", "next_attempt_at"]
+        )
+        if len(moved) != len(ids):
+            stuck = self.browse([row_id for row_id in ids if row_id not in moved])
+            raise UserError(
+                _(
+                    "Inbox rows %(ids)s cannot be marked applied from their state.",
+                    ids=", ".join(str(row_id) for row_id in stuck.ids),
+                )
+            )
+
     # ------------------------------------------------------------------
     # Receipt (the webhook's request)
     # ------------------------------------------------------------------
@@ -305,13 +345,17 @@ class OmnichannelEventInbox(models.Model):
     @api.model
     def _claim_batch(self, limit):
         """The due rows, oldest first, locked for this transaction: none
-        behind an earlier row of its conversation that waits for a retry."""
+        behind an earlier row of its conversation that waits for a retry.
+        Read in the same statement (no ORM read per row): ``(id, channel_id,
+        company_id, kind, scope, conversation, payload)`` tuples."""
         self.flush_model()
         # the clock the retries were scheduled with (not the transaction's
         # start), to the microsecond as the receipt's stamp
         self.env.cr.execute(
             SQL(
-                """SELECT row.id FROM omnichannel_event_inbox row
+                """SELECT row.id, row.channel_id, row.company_id, row.kind, row.scope,
+                          row.conversation, row.payload
+                     FROM omnichannel_event_inbox row
                     WHERE row.state IN ('pending', 'failed')
                       AND row.next_attempt_at <= %(now)s
                       AND NOT EXISTS (
@@ -323,63 +367,84 @@ class OmnichannelEventInbox(models.Model):
                              AND earlier.next_attempt_at > %(now)s)
                     ORDER BY row.id
                     LIMIT %(limit)s
-                      FOR UPDATE SKIP LOCKED""",
+                      FOR UPDATE OF row SKIP LOCKED""",
                 now=_utcnow(),
                 limit=limit,
             )
         )
-        return self.browse(row[0] for row in self.env.cr.fetchall())
+        return self.env.cr.fetchall()
 
     @api.model
     def _apply_batch(self, limit=BATCH_SIZE):
         """Claim and apply one batch: ``(applied, claimed)`` counts. A
         failing row holds back the later rows of its conversation (they stay
-        pending for a later batch, behind it)."""
-        rows = self._claim_batch(limit)
-        # sudo: the applier is the webhook's hand: superuser, as the request was
-        rows = rows.sudo()
+        pending for a later batch, behind it). The applied rows are marked
+        done together, in the transaction that applied them."""
+        claimed = self._claim_batch(limit)
+        if not claimed:
+            return 0, 0
         # sudo: a technical setting the applier reads, whoever runs it
         params = self.env["ir.config_parameter"].sudo()
         max_attempts = int(
             params.get_param("omnichannel_cc.inbox_max_attempts", DEFAULT_MAX_ATTEMPTS)
         )
+        targets = {}  # (channel, company): the interaction model applying its rows
         blocked = set()
-        applied = 0
-        for row in rows:
-            unit = (row.scope, row.conversation) if row.conversation else None
+        done = []  # (id, result, applied_at)
+        for row_id, channel_id, company_id, kind, scope, conversation, payload in claimed:
+            unit = (scope, conversation) if conversation else None
             if unit in blocked:
                 continue
             try:
+                # a savepoint per row: a failing row rolls back its own work only;
+                # it flushes, and runs the precommit hooks (tracking) of the row
                 with self.env.cr.savepoint():
-                    result = row._apply()
-                    row._set_state("done", result=result, last_error=False)
-                    self.env.flush_all()
+                    target = targets.get((channel_id, company_id))
+                    if target is None:
+                        target = targets[channel_id, company_id] = self._apply_target(
+                            channel_id, company_id
+                        )
+                    result = self._apply_kind(target, kind, payload)
             except psycopg2.OperationalError as error:
                 if error.pgcode not in TRANSIENT_PGCODES:
                     raise
                 # a concurrent transaction won: a fresh snapshot in the next batch
                 self.env.invalidate_all()
                 blocked.add(unit)
-                _logger.info("Inbox row %s conflicted, applied in the next batch", row.id)
+                _logger.info("Inbox row %s conflicted, applied in the next batch", row_id)
             except Exception as error:  # noqa: BLE001 -- any failure is the row's
                 self.env.invalidate_all()
-                row._failed(error, max_attempts)
+                # sudo: the applier records the attempt, whoever runs it
+                self.sudo().browse(row_id)._failed(error, max_attempts)
                 if unit:
                     blocked.add(unit)
             else:
-                applied += 1
-        return applied, len(rows)
+                # once its savepoint is released (flushed, tracked); to the
+                # microsecond, as received_at: the delay is measured on them
+                done.append((row_id, result, _utcnow()))
+        self._set_done(done)
+        return len(done), len(claimed)
+
+    @api.model
+    def _apply_target(self, channel_id, company_id):
+        """``(channel, interactions)`` applying the rows of a channel: as the
+        webhook would have, superuser in the row's company."""
+        env = self.env(user=SUPERUSER_ID, su=True)
+        channel = env["omnichannel.channel"].browse(channel_id).with_company(company_id)
+        return channel, channel.env["omnichannel.interaction"]
+
+    @api.model
+    def _apply_kind(self, target, kind, payload):
+        channel, interaction = target
+        if not kind.startswith("_") or not hasattr(interaction, kind):
+            raise UserError(_("No method %(kind)s applies inbox rows.", kind=kind))
+        return getattr(interaction, kind)(channel, payload)
 
     def _apply(self):
         """Apply one row as the webhook would have: superuser, in the row's company."""
         self.ensure_one()
-        env = self.env(user=SUPERUSER_ID, su=True)
-        channel = env["omnichannel.channel"].browse(self.channel_id.id)
-        channel = channel.with_company(self.company_id)
-        interaction = channel.env["omnichannel.interaction"]
-        if not self.kind.startswith("_") or not hasattr(interaction, self.kind):
-            raise UserError(_("No method %(kind)s applies inbox rows.", kind=self.kind))
-        return getattr(interaction, self.kind)(channel, self.payload)
+        target = self._apply_target(self.channel_id.id, self.company_id.id)
+        return self._apply_kind(target, self.kind, self.payload)
 
     def _failed(self, error, max_attempts):
         """Record a failed attempt: retried later, or a dead letter (at the

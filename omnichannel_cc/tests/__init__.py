@@ -27,7 +27,7 @@ from . import test_demo_history
 from . import test_wallboard_chart
 from . import test_hostile_content
 from . import test_state_exits
+from . import test_readonly
 from . import test_event_inbox
 from . import test_event_inbox_manual_run
 from . import test_webhook_errors
-from . import test_readonly

@@ -18,6 +18,7 @@ class TestCampaignUi(HttpCase):
             "occ_campaign_tour_agent",
             groups="omnichannel_cc.group_omnichannel_agent",
             name="Campaign Agent",
+            tz="Europe/Warsaw",
         )
         queue = cls.env["omnichannel.queue"].create(
             {"name": "Tour collections queue", "member_ids": [Command.set(cls.agent.ids)]}
@@ -33,7 +34,9 @@ class TestCampaignUi(HttpCase):
         cls.customer = cls.env["res.partner"].create(
             {"name": "Piekarnia Tour", "country_id": poland.id, "mobile": "601 555 111"}
         )
-        today = fields.Date.context_today(cls.customer)
+        # the agent's day, as the panel counts days overdue (not the server's: they
+        # differ for an hour each night)
+        today = fields.Date.context_today(cls.customer.with_context(tz=cls.agent.tz))
         cls.invoice = cls.env["account.move"].create(
             {
                 "move_type": "out_invoice",

@@ -278,6 +278,39 @@ class TestEventInbox(TransactionCase):
         self.assertEqual(len(self.applied), 45)
         self.assertEqual(set(self._rows().mapped("state")), {"done"})
 
+    def test_a_batch_is_marked_done_in_one_statement(self):
+        """The per-row cost of the applier is the row's savepoint and the
+        applying method; the batch's rows are read and marked done together."""
+
+        def queries(count, batch):
+            for n in range(count):
+                self._receive(f"q{batch}-{n}", n)
+            before = self.env.cr.sql_log_count
+            with self._method():
+                self.assertEqual(self.Inbox._apply_batch(), (count, count))
+            return self.env.cr.sql_log_count - before
+
+        few, many = queries(5, "a"), queries(25, "b")
+        # SAVEPOINT and RELEASE per row, nothing else grows with the batch
+        self.assertLessEqual(many - few, 20 * 2)
+        rows = self._rows()
+        self.assertEqual(set(rows.mapped("state")), {"done"})
+        self.assertEqual(sorted(row.result["n"] for row in rows), sorted([*range(5), *range(25)]))
+        for row in rows:
+            self.assertGreaterEqual(row.applied_at, row.received_at)
+            self.assertFalse(row.next_attempt_at)
+
+    def test_bulk_done_refuses_a_row_not_due(self):
+        row_id, _dup = self._receive("z", 1)
+        self.failures["z"] = UserError("refused")
+        self._apply()
+        row = self.Inbox.browse(row_id)
+        self.assertEqual(row.state, "dead")
+        with self.assertRaises(UserError), self.env.cr.savepoint():
+            self.Inbox._set_done([(row_id, {"n": 1}, datetime.now(UTC).replace(tzinfo=None))])
+        row.invalidate_recordset()
+        self.assertEqual(row.state, "dead")
+
     def test_never_applied_twice(self):
         row_id, _dup = self._receive("a", 1)
         self._apply()

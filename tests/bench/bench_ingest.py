@@ -845,7 +845,8 @@ def verify(db, center, load, results):
         (not_ended,) = one(
             """SELECT count(*) FROM omnichannel_interaction
                 WHERE channel_id = %s AND starts_with(external_id, %s)
-                  AND (state <> 'wrapup' OR voip_call_state IS DISTINCT FROM 'ended')""",
+                  AND (state NOT IN ('wrapup', 'done')
+                       OR voip_call_state IS DISTINCT FROM 'ended')""",
             center["channel"],
             f"{prefix}ev",
         )
@@ -866,7 +867,7 @@ def verify(db, center, load, results):
     lines = [
         (
             f"voip lifecycles: calls made {calls:,}, interactions {ev[0]:,} "
-            f"({ev[1]:,} distinct call ids), not ended in wrap-up {not_ended}, "
+            f"({ev[1]:,} distinct call ids), not ended (wrap-up or done) {not_ended}, "
             f"event keys {keys:,} for {events_ok:,} events answered 200"
         ),
         f"voip /route: requests {routed:,}, interactions {rt[0]:,} ({rt[1]:,} distinct)",

@@ -52,6 +52,10 @@ from tests.e2e.conftest import (
     tail,
 )
 
+# /usr/sbin holds haproxy and runuser; a CI's PATH may not
+SBIN_PATH = f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin"
+HAPROXY = shutil.which("haproxy", path=SBIN_PATH)
+
 DOCKER_DIR = REPO_ROOT / "setup" / "docker"
 PG_TIMEOUT = 60
 
@@ -97,7 +101,11 @@ class Cluster:
     def command(self, *args, env=None):
         env_args = [f"{k}={v}" for k, v in (env or {}).items()]
         path = f"PATH={self.bindir}:{os.environ.get('PATH', '/usr/bin:/bin')}"
-        prefix = ["runuser", "-u", "postgres", "--"] if self.as_root else []
+        prefix = (
+            [shutil.which("runuser", path=SBIN_PATH) or "runuser", "-u", "postgres", "--"]
+            if self.as_root
+            else []
+        )
         return [*prefix, "env", path, *env_args, *args]
 
     def run(self, *args, env=None, timeout=PG_TIMEOUT):
@@ -612,7 +620,7 @@ class Backend(http.server.ThreadingHTTPServer):
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
 
-@pytest.mark.skipif(not shutil.which("haproxy"), reason="haproxy is not installed")
+@pytest.mark.skipif(not HAPROXY, reason="haproxy is not installed")
 def test_haproxy_finds_the_nodes_by_alias_and_routes_the_websocket(tmp_path):
     """setup/docker/haproxy.cfg run by a real HAProxy: its server slots are
     filled from the alias's DNS records, /websocket goes to the gevent port,
@@ -637,7 +645,7 @@ def test_haproxy_finds_the_nodes_by_alias_and_routes_the_websocket(tmp_path):
     log = tmp_path / "haproxy.log"
     with log.open("w") as out:
         process = subprocess.Popen(
-            ["haproxy", "-db", "-f", str(tmp_path / "haproxy.cfg")],
+            [HAPROXY, "-db", "-f", str(tmp_path / "haproxy.cfg")],
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,

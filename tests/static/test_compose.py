@@ -14,6 +14,7 @@ for the structural promises, and the HAProxy configuration with
 and ShellCheck; tests/e2e/test_docker_scripts.py runs them for real.
 """
 
+import os
 import re
 import shutil
 import subprocess
@@ -23,6 +24,10 @@ import pytest
 import yaml
 
 from tests.conftest import REPO_ROOT
+
+# /usr/sbin holds haproxy and runuser; a CI's PATH may not
+SBIN_PATH = f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin"
+HAPROXY = shutil.which("haproxy", path=SBIN_PATH)
 
 SINGLE = REPO_ROOT / "docker-compose.yml"
 MULTI = REPO_ROOT / "docker-compose.multinode.yml"
@@ -232,10 +237,10 @@ def test_haproxy_routes_the_websocket_to_the_gevent_port():
     assert "option forwardfor" in frontend  # Odoo runs with --proxy-mode
 
 
-@pytest.mark.skipif(not shutil.which("haproxy"), reason="haproxy is not installed")
+@pytest.mark.skipif(not HAPROXY, reason="haproxy is not installed")
 def test_haproxy_accepts_the_configuration():
     result = subprocess.run(
-        ["haproxy", "-c", "-f", str(HAPROXY_CFG)],
+        [HAPROXY, "-c", "-f", str(HAPROXY_CFG)],
         capture_output=True,
         text=True,
         timeout=60,

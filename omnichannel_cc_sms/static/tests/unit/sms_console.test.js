@@ -99,7 +99,14 @@ async function mountConsole(values) {
     await mountWithCleanup(AgentConsoleSystray);
     const agentConsole = getService("omnichannel_agent_console");
     await waitFor(".o_omnichannel_console_toggle");
-    await advanceTime(150); // the reload of the bus "connect"
+    // the reload of the bus "connect": on a loaded machine the event comes
+    // later; wait for that reload (the first load is the service's start)
+    // rather than assume it came within the first debounce
+    await advanceTime(150);
+    for (let i = 0; server.loads < 2 && i < 40; i++) {
+        await animationFrame();
+        await advanceTime(150);
+    }
     server.calls = [];
     return { agentConsole, server };
 }

@@ -23,7 +23,7 @@ from datetime import datetime
 from http.cookies import SimpleCookie
 
 from tests.conftest import REPO_ROOT
-from tests.e2e.conftest import START_TIMEOUT, stop, tail
+from tests.e2e.conftest import START_TIMEOUT, stop, tail, wait_for
 
 DEPLOY = REPO_ROOT / "docs" / "deploy"
 # ports of this test (a range of its own, so that parallel suites do not meet)
@@ -46,17 +46,6 @@ def free_ports(count):
         if len(found) == count:
             return found
     raise AssertionError(f"fewer than {count} free ports in {PORT_RANGE}")
-
-
-def wait_for(predicate, timeout, what, every=0.2):
-    """Poll ``predicate`` until it returns something true; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
-        time.sleep(every)
 
 
 def fill(template, **values):

@@ -98,6 +98,17 @@ def odoo_command(python, scratch):
     pytest.fail(f"cannot start Odoo with any of {candidates}", pytrace=False)
 
 
+def wait_for(predicate, timeout, what, every=0.2):
+    """Poll ``predicate`` until it returns something true; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
+        time.sleep(every)
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -50,6 +50,7 @@ from tests.e2e.conftest import (
     odoo_python,
     stop,
     tail,
+    wait_for,
 )
 
 # /usr/sbin holds haproxy and runuser; a CI's PATH may not
@@ -58,18 +59,6 @@ HAPROXY = shutil.which("haproxy", path=SBIN_PATH)
 
 DOCKER_DIR = REPO_ROOT / "setup" / "docker"
 PG_TIMEOUT = 60
-
-
-def wait_for(condition, timeout, message):
-    """Poll ``condition`` until it returns something true; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"{message} (waited {timeout}s)", pytrace=False)
-        time.sleep(0.2)
 
 
 # --- PostgreSQL primary and streaming replica -------------------------------

@@ -57,6 +57,7 @@ from tests.e2e.conftest import (
     odoo_python,
     stop,
     tail,
+    wait_for,
 )
 from tests.e2e.test_faults import Cluster
 
@@ -129,16 +130,6 @@ class WebClient:
             f"/web/dataset/call_kw/{model}/{method}",
             {"model": model, "method": method, "args": list(args), "kwargs": kwargs},
         )
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
-        time.sleep(0.2)
 
 
 def parse(value):

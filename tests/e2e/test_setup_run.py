@@ -40,24 +40,13 @@ from tests.e2e.conftest import (
     free_port,
     odoo_python,
     tail,
+    wait_for,
 )
 
 SETUP_RUN = REPO_ROOT / "setup" / "run"
 PROXY = REPO_ROOT / "setup" / "proxy.py"
 STOP_TIMEOUT = 120
 LIVE_TIMEOUT = 60
-
-
-def wait_for(condition, timeout, message):
-    """Poll ``condition`` until it returns something true; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"{message} (waited {timeout}s)", pytrace=False)
-        time.sleep(0.2)
 
 
 def group_alive(pgid):

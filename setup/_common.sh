@@ -170,23 +170,10 @@ _ensure_postgres() {
   a running server where the current user ($(id -un)) may create databases."
 }
 
-# psql-free helpers (psycopg2 comes with Odoo)
+# psql-free helpers (psycopg2 comes with Odoo; setup/_pg.py is shared with
+# setup/docker/first_start.sh)
 _pg_exec() { # _pg_exec DBNAME SQL [params...] -> prints rows tab-separated
-    "$PY" - "$DB_HOST" "$DB_PORT" "$@" <<'PYEOF'
-import sys
-
-import psycopg2
-
-host, port, dbname, sql, *params = sys.argv[1:]
-conn = psycopg2.connect(host=host, port=int(port), dbname=dbname)
-conn.autocommit = True
-with conn.cursor() as cr:
-    cr.execute(sql, params or None)
-    if cr.description:
-        for row in cr.fetchall():
-            print("\t".join("" if v is None else str(v) for v in row))
-conn.close()
-PYEOF
+    "$PY" "$REPO_ROOT/setup/_pg.py" "$DB_HOST" "$DB_PORT" "$@"
 }
 
 db_exists() { [ "$(_pg_exec postgres 'SELECT 1 FROM pg_database WHERE datname = %s' "$1")" = "1" ]; }

@@ -24,29 +24,22 @@ class TestSipPasswordCompanies(OmnichannelCommon):
     def setUpClass(cls):
         super().setUpClass()
         cls.company_b = cls.env["res.company"].create({"name": "SIP company B"})
-        cls.manager_a = new_test_user(
-            cls.env,
-            "occ_sip_manager_a",
-            groups=MANAGER,
-            company_id=cls.company.id,
-            company_ids=[Command.set(cls.company.ids)],
-        )
-        cls.manager_b = new_test_user(
-            cls.env,
-            "occ_sip_manager_b",
-            groups=MANAGER,
-            company_id=cls.company_b.id,
-            company_ids=[Command.set(cls.company_b.ids)],
-        )
-        cls.manager_ab = new_test_user(
-            cls.env,
-            "occ_sip_manager_ab",
-            groups=MANAGER,
-            company_id=cls.company.id,
-            company_ids=[Command.set((cls.company | cls.company_b).ids)],
-        )
+        cls.manager_a = cls._new_manager("occ_sip_manager_a", cls.company)
+        cls.manager_b = cls._new_manager("occ_sip_manager_b", cls.company_b)
+        cls.manager_ab = cls._new_manager("occ_sip_manager_ab", cls.company | cls.company_b)
         cls.agent_sales.write(
             {"omnichannel_extension": "7301", "omnichannel_sip_password": PASSWORD}
+        )
+
+    @classmethod
+    def _new_manager(cls, login, companies):
+        """A manager allowed in ``companies``, working in the first one."""
+        return new_test_user(
+            cls.env,
+            login,
+            groups=MANAGER,
+            company_id=companies[0].id,
+            company_ids=[Command.set(companies.ids)],
         )
 
     def test_stored_for_administrators_only(self):

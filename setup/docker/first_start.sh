@@ -78,26 +78,10 @@ MODULES="${OMNICHANNEL_MODULES:-$(sed -n 's/^ODOO_MODULES="\([a-z0-9_,]*\)"$/\1/
 DB_ARGS=(--db_host "$HOST" --db_port "$PORT" --db_user "$USER" --db_password "$PASSWORD")
 BASE_ARGS=(--addons-path="$ADDONS_DIR" "${DB_ARGS[@]}")
 
-# pg DBNAME SQL [params...]: rows tab-separated; psycopg2 comes with Odoo
+# pg DBNAME SQL [params...]: rows tab-separated (setup/_pg.py, also used by
+# setup/_common.sh, which is not sourced here: it runs host-side checks)
 pg() {
-    PGPASSWORD="$PASSWORD" "$PY" - "$HOST" "$PORT" "$USER" "$@" <<'PYEOF'
-import os
-import sys
-
-import psycopg2
-
-host, port, user, dbname, sql, *params = sys.argv[1:]
-conn = psycopg2.connect(
-    host=host, port=int(port), user=user, password=os.environ["PGPASSWORD"], dbname=dbname
-)
-conn.autocommit = True
-with conn.cursor() as cr:
-    cr.execute(sql, params or None)
-    if cr.description:
-        for row in cr.fetchall():
-            print("\t".join("" if v is None else str(v) for v in row))
-conn.close()
-PYEOF
+    PGUSER="$USER" PGPASSWORD="$PASSWORD" "$PY" "$ADDONS_DIR/setup/_pg.py" "$HOST" "$PORT" "$@"
 }
 
 deadline=$((SECONDS + DB_WAIT))

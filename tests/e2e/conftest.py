@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -98,15 +99,56 @@ def odoo_command(python, scratch):
     pytest.fail(f"cannot start Odoo with any of {candidates}", pytrace=False)
 
 
-def wait_for(predicate, timeout, what, every=0.2):
-    """Poll ``predicate`` until it returns something true; fail after ``timeout``."""
+def wait_for(predicate, timeout, what, every=0.2, fail=True):
+    """Poll ``predicate`` every ``every`` s until it returns something true;
+    fail after ``timeout``, or with ``fail=False`` return its last (false)
+    value, for a caller whose own assertions say more."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
-        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
+        if time.monotonic() >= deadline:
+            assert not fail, f"{what}: not within {timeout} s"
+            return value
         time.sleep(every)
+
+
+def run_parallel(jobs, threads, timeout):
+    """Run the callables from ``threads`` threads started together; return
+    (results, errors). Fail when the burst is not over within ``timeout`` s."""
+    results, errors, lock = [], [], threading.Lock()
+    todo = list(jobs)
+    start = threading.Barrier(threads)
+
+    def worker():
+        start.wait()
+        while True:
+            with lock:
+                if not todo:
+                    return
+                job = todo.pop()
+            try:
+                value = job()
+            except xmlrpc.client.Fault as fault:
+                with lock:
+                    errors.append(fault.faultString)
+            except Exception as error:  # noqa: BLE001 - a lost job must show
+                with lock:
+                    errors.append(repr(error))
+            else:
+                with lock:
+                    results.append(value)
+
+    # daemon threads: a stuck request must not keep pytest from exiting
+    pool = [threading.Thread(target=worker, daemon=True) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    deadline = time.monotonic() + timeout
+    for thread in pool:
+        thread.join(max(deadline - time.monotonic(), 0))
+    assert not any(thread.is_alive() for thread in pool), f"the burst took over {timeout} s"
+    return results, errors
 
 
 def free_port():

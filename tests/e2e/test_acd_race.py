@@ -6,56 +6,24 @@ simultaneous requests, and the invariants that must hold afterwards.
 - no agent ever holds more than their capacity.
 """
 
-import threading
 import uuid
-import xmlrpc.client
 from collections import Counter
 
 import pytest
+
+from tests.e2e.conftest import run_parallel
 
 pytestmark = pytest.mark.e2e
 
 AGENTS = 6
 CALLS = 40
 THREADS = 8
+# a burst not over by then has a stuck request: fail, do not hang
+BURST_TIMEOUT = 600
 
 
 def unique(prefix):
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def run_parallel(jobs, threads=THREADS):
-    """Run callables from ``threads`` threads at once; return (results, errors)."""
-    results, errors = [], []
-    lock = threading.Lock()
-    todo = list(jobs)
-    start = threading.Barrier(threads)
-
-    def worker():
-        start.wait()
-        while True:
-            with lock:
-                if not todo:
-                    return
-                job = todo.pop()
-            try:
-                value = job()
-            except xmlrpc.client.Fault as fault:
-                with lock:
-                    errors.append(fault.faultString)
-            except Exception as error:  # noqa: BLE001 - a lost job must show
-                with lock:
-                    errors.append(repr(error))
-            else:
-                with lock:
-                    results.append(value)
-
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join(timeout=600)
-    return results, errors
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +111,7 @@ def test_concurrent_arrivals_and_agents_becoming_free(odoo_server, center):
     # calls arrive while every agent logs in as available, all at once
     jobs = [push(unique("race-call")) for _ in range(CALLS)]
     jobs += [available(user_id, login) for user_id, login in center["agents"]]
-    results, errors = run_parallel(jobs)
+    results, errors = run_parallel(jobs, THREADS, timeout=BURST_TIMEOUT)
     assert not errors, errors[:3]
     assert len(results) == CALLS + AGENTS
 
@@ -183,7 +151,9 @@ def test_concurrent_arrivals_and_agents_becoming_free(odoo_server, center):
             "omnichannel.offer", "action_accept", [offer["id"]], uid=uid, password=login
         )
 
-    results, errors = run_parallel([accept(offer) for offer in offers])
+    results, errors = run_parallel(
+        [accept(offer) for offer in offers], THREADS, timeout=BURST_TIMEOUT
+    )
     assert not errors, errors[:3]
     assert {result["state"] for result in results} == {"active"}
     held, _pending, _by_interaction = holdings(rpc, user_ids)
@@ -252,7 +222,9 @@ def test_ring_all_exactly_one_accept_wins(odoo_server, center):
             "omnichannel.offer", "action_accept", [offer["id"]], uid=uid, password=login
         )
 
-    results, errors = run_parallel([accept(offer) for offer in offers], threads=len(offers))
+    results, errors = run_parallel(
+        [accept(offer) for offer in offers], len(offers), timeout=BURST_TIMEOUT
+    )
     assert len(results) == 1, (results, errors)
     assert len(errors) == len(offers) - 1
     assert all("went elsewhere" in error or "first" in error for error in errors), errors

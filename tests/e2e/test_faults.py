@@ -59,6 +59,7 @@ from tests.e2e.conftest import (
     odoo_python,
     stop,
     tail,
+    wait_for,
 )
 
 pytestmark = pytest.mark.e2e
@@ -70,6 +71,8 @@ INSTALL_TIMEOUT = 900
 DELIVERY_DEADLINE = 120
 # no single request may take longer: a worker blocked longer is a fault
 REQUEST_BOUND = 35
+# seconds between two looks at a server under fault
+POLL = 0.5
 APP_SECRET = "faults-app-secret"
 ACCESS_TOKEN = "FAULTS-ACCESS-TOKEN"
 CUSTOMER_WA_ID = "48509333444"
@@ -382,16 +385,6 @@ def join(pool, timeout):
     assert not any(thread.is_alive() for thread in pool), f"the burst took over {timeout} s"
 
 
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
-        time.sleep(0.5)
-
-
 def sign(secret, body):
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
@@ -536,7 +529,7 @@ def wait_inbox_applied(faults, plan, events, timeout=180):
         return row[1] == 0 and row[0] + row[2] >= events
 
     try:
-        wait_for(applied, timeout, "the event inbox's cron")
+        wait_for(applied, timeout, "the event inbox's cron", every=POLL)
     except AssertionError:
         raise AssertionError(f"inbox rows of the burst: {seen}") from None
     assert seen == {"done": events, "waiting": 0, "dead": 0}, seen
@@ -620,7 +613,7 @@ def sweep_leaves_nothing_overdue(faults, center, plan):
         return overdue == 0 and not waiting
 
     try:
-        wait_for(clean, 60, "the sweep")
+        wait_for(clean, 60, "the sweep", every=POLL)
     except AssertionError:
         raise AssertionError(f"after the sweep: {seen}") from None
 
@@ -646,6 +639,7 @@ def test_worker_killed_mid_burst(faults, center):
             lambda share=share: sender.figures["delivered"] >= share * (events + len(external_ids)),
             180,
             f"{share:.0%} of the burst delivered",
+            every=POLL,
         )
         victim = faults.http_workers()[0]
         os.kill(victim, signal.SIGKILL)
@@ -659,7 +653,7 @@ def test_worker_killed_mid_burst(faults, center):
         workers = faults.http_workers()
         return workers if len(workers) == 2 and not set(workers) & set(killed) else None
 
-    workers = wait_for(replaced, 60, "two live HTTP workers again")
+    workers = wait_for(replaced, 60, "two live HTTP workers again", every=POLL)
     figures = check_nothing_lost_or_doubled(faults, center, plan, external_ids, events)
     sweep_leaves_nothing_overdue(faults, center, plan)
     assert sender.slowest < REQUEST_BOUND, sender.slowest
@@ -698,6 +692,7 @@ def test_postgresql_restarted_under_load(faults, center):
         lambda: sender.figures["delivered"] >= 0.3 * (events + len(external_ids)),
         180,
         "30% of the burst delivered",
+        every=POLL,
     )
     restart_started = time.monotonic()
     cluster.restart()
@@ -731,6 +726,7 @@ def test_postgresql_restarted_under_load(faults, center):
         ),
         120,
         "the ACD sweep cron running after the restart",
+        every=POLL,
     )
     report(
         "PostgreSQL restart",

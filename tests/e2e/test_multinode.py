@@ -60,6 +60,7 @@ from tests.e2e.conftest import (
     drop_database,
     odoo_command,
     odoo_python,
+    run_parallel,
     tail,
 )
 
@@ -71,6 +72,8 @@ TEMPLATE_DB = os.environ.get("OMNICHANNEL_E2E_TEMPLATE_DB")
 AGENTS = 8
 CALLS = 48
 THREADS = 8
+# a burst not over by then has a stuck request: fail, do not hang
+BURST_TIMEOUT = 300
 
 
 def unique(prefix):
@@ -247,40 +250,6 @@ def set_state(rpc, login, state):
     return rpc.call("omnichannel.agent", "action_my_state", state, uid=uid, password=login)
 
 
-def run_parallel(jobs, threads=THREADS):
-    """Run callables from ``threads`` threads started together; (results, errors)."""
-    results, errors, lock = [], [], threading.Lock()
-    todo = list(jobs)
-    start = threading.Barrier(threads)
-
-    def worker():
-        start.wait()
-        while True:
-            with lock:
-                if not todo:
-                    return
-                job = todo.pop()
-            try:
-                value = job()
-            except xmlrpc.client.Fault as fault:
-                with lock:
-                    errors.append(fault.faultString)
-            except Exception as error:  # noqa: BLE001 - a lost job must show
-                with lock:
-                    errors.append(repr(error))
-            else:
-                with lock:
-                    results.append(value)
-
-    pool = [threading.Thread(target=worker, daemon=True) for _ in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join(timeout=300)
-    assert not any(thread.is_alive() for thread in pool), "the burst took over 300 s"
-    return results, errors
-
-
 class Watch:
     """Checks the ACD's invariants in SQL, over and over, while a burst runs."""
 
@@ -360,7 +329,7 @@ def test_acd_race_across_nodes(cluster, company):
     jobs += [available(index, login) for index, (_user_id, login) in enumerate(agents)]
     started = time.monotonic()
     with Watch(cluster, user_ids) as watch:
-        results, errors = run_parallel(jobs)
+        results, errors = run_parallel(jobs, THREADS, timeout=BURST_TIMEOUT)
         elapsed = time.monotonic() - started
         assert not errors, errors[:3]
         assert len(results) == CALLS + AGENTS
@@ -404,7 +373,9 @@ def test_acd_race_across_nodes(cluster, company):
         )
 
     with Watch(cluster, user_ids) as watch:
-        results, errors = run_parallel([accept(i, offer) for i, offer in enumerate(offers)])
+        results, errors = run_parallel(
+            [accept(i, offer) for i, offer in enumerate(offers)], THREADS, timeout=BURST_TIMEOUT
+        )
     assert not errors, errors[:3]
     assert {result["state"] for result in results} == {"active"}
     assert not watch.violations, watch.violations[:5]
@@ -565,7 +536,9 @@ def _callback_work(cluster, company):
             )["callback_id"]
         )
 
-    _results, errors = run_parallel([request(index) for index in range(30)], threads=6)
+    _results, errors = run_parallel(
+        [request(index) for index in range(30)], 6, timeout=BURST_TIMEOUT
+    )
     assert not errors, errors[:3]
 
     def check():
@@ -643,7 +616,7 @@ def _inbox_work(cluster, company):
         for index, call_id in enumerate(calls)
         for twice in (0, 1)
     ]
-    _results, errors = run_parallel(jobs, threads=6)
+    _results, errors = run_parallel(jobs, 6, timeout=BURST_TIMEOUT)
     assert not errors, errors[:3]
     assert answers == {"stored": len(calls), "duplicate": len(calls)}, answers
 
@@ -732,7 +705,7 @@ def test_cron_runs_once_at_a_time(cluster, company, xmlid):
         for rpc in cluster.rpc.values():
             jobs.append(lambda rpc=rpc: attempt(rpc, "write", {"nextcall": now()}))
             jobs.append(lambda rpc=rpc: attempt(rpc, "method_direct_trigger"))
-        _results, errors = run_parallel(jobs, threads=len(jobs))
+        _results, errors = run_parallel(jobs, len(jobs), timeout=BURST_TIMEOUT)
         assert not errors, errors[:3]
         return None
 

@@ -32,6 +32,7 @@ import pytest
 from tests.e2e import _kannel
 from tests.e2e._inbox import run_applier, wait_applied
 from tests.e2e._wiremock import free_port, http, running
+from tests.e2e.conftest import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -41,7 +42,9 @@ TWILIO_SID = "AC" + "e2e0" * 8
 TWILIO_TOKEN = "twilio-e2e-auth-token"
 SMSAPI_TOKEN = "smsapi-e2e-bearer-token"
 GATEWAY_SECRET = "generic-gateway-e2e-secret"
+# what must happen happens within TIMEOUT s; Odoo is asked every POLL s
 TIMEOUT = 60
+POLL = 0.3
 
 
 def unique(prefix):
@@ -60,18 +63,6 @@ def our_number():
 
 def digits(number):
     return re.sub(r"\D", "", number or "")
-
-
-def wait_for(predicate, what, timeout=TIMEOUT):
-    """``predicate()``'s first truthy value, polled until ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout} s")
-        time.sleep(0.3)
 
 
 # ----------------------------------------------------------------------
@@ -187,7 +178,9 @@ def offered_and_accepted(rpc, center, interaction_id):
             for offer in rpc.call("omnichannel.offer", "action_my_offers", **agent)
             if offer["interaction_id"] == interaction_id
         ],
+        TIMEOUT,
         f"an offer of interaction {interaction_id} to {center['login']}",
+        every=POLL,
     )
     (offer,) = offers
     rpc.call("omnichannel.offer", "action_accept", [offer["offer_id"]], **agent)
@@ -259,7 +252,9 @@ def reports_applied_once(rpc, conversation, count):
     """The ``count`` stored reports of a message, each applied once."""
     ids = wait_for(
         lambda: len(status_rows(rpc, conversation)) >= count and status_rows(rpc, conversation),
+        TIMEOUT,
         f"{count} delivery reports of {conversation} stored",
+        every=POLL,
     )
     rows = wait_applied(rpc, ids)
     assert len(rows) == count, rows
@@ -334,7 +329,10 @@ def test_customer_texts_through_kannel_and_the_agent_answers(odoo, kannel_center
 
     # the interaction is on the customer stored as "6xx xxx xxx", routed and offered
     (interaction,) = wait_for(
-        lambda: interactions_of(rpc, center, number), "an interaction from the customer"
+        lambda: interactions_of(rpc, center, number),
+        TIMEOUT,
+        "an interaction from the customer",
+        every=POLL,
     )
     assert interaction["partner_id"][0] == center["customer"]
     assert interaction["channel_type"] == "sms"
@@ -371,7 +369,12 @@ def test_customer_texts_through_kannel_and_the_agent_answers(odoo, kannel_center
     assert mt.text == answer
     assert mt.coding == "ucs-2"
     assert digits(mt.sender) == digits("+48225550100")
-    wait_for(lambda: delivered(rpc, sms), f"delivery report of {sms['uuid']} applied")
+    wait_for(
+        lambda: delivered(rpc, sms),
+        TIMEOUT,
+        f"delivery report of {sms['uuid']} applied",
+        every=POLL,
+    )
     reports = [url for url in kannel.odoo_requests("/status") if sms["uuid"] in url]
     assert any("type=1&" in url for url in reports), reports
     # each distinct report stored once in the event inbox, applied once
@@ -390,7 +393,10 @@ def test_stop_blacklists_and_confirms_once(odoo, poland, kannel_center, kannel):
     _url, status = kannel.send_mo(number, center["number"], "Czy mogę zmienić adres dostawy?")
     assert status == 200, kannel.logs()
     (interaction,) = wait_for(
-        lambda: interactions_of(rpc, center, number), "an interaction from the unknown sender"
+        lambda: interactions_of(rpc, center, number),
+        TIMEOUT,
+        "an interaction from the unknown sender",
+        every=POLL,
     )
     assert interaction["partner_id"], "an unknown sender becomes a contact"
     (partner,) = rpc.call(
@@ -410,7 +416,7 @@ def test_stop_blacklists_and_confirms_once(odoo, poland, kannel_center, kannel):
             context={"active_test": False},
         )
 
-    assert wait_for(blacklisted, f"{number} on the blacklist")[0]["active"]
+    assert wait_for(blacklisted, TIMEOUT, f"{number} on the blacklist", every=POLL)[0]["active"]
     run_sms_queue(rpc)
     (confirmation,) = kannel.wait_for_mt(number)
     assert confirmation.text.strip()
@@ -438,7 +444,9 @@ def test_stop_blacklists_and_confirms_once(odoo, poland, kannel_center, kannel):
     # START lifts it
     _url, status = kannel.send_mo(number, center["number"], "START")
     assert status == 200, kannel.logs()
-    wait_for(lambda: not blacklisted()[0]["active"], f"{number} off the blacklist")
+    wait_for(
+        lambda: not blacklisted()[0]["active"], TIMEOUT, f"{number} off the blacklist", every=POLL
+    )
     # whatever it answers leaves now, not during another test
     run_sms_queue(rpc)
     kannel.wait_idle()
@@ -543,7 +551,12 @@ def test_forged_twilio_signature_stores_nothing(odoo, twilio_center):
     # the same message signed with the account's auth token is taken
     status, _headers, body = post_twilio(center["inbound"], fields)
     assert status == 200, body
-    assert wait_for(lambda: interactions_of(rpc, center, number), "the signed message stored")
+    assert wait_for(
+        lambda: interactions_of(rpc, center, number),
+        TIMEOUT,
+        "the signed message stored",
+        every=POLL,
+    )
 
 
 def test_twilio_reply_through_wiremock(odoo, twilio_center, wiremock):
@@ -571,7 +584,9 @@ def test_twilio_reply_through_wiremock(odoo, twilio_center, wiremock):
         center["inbound"], twilio_inbound(center, number, "Is my order on its way?")
     )
     assert status == 200, body
-    (interaction,) = wait_for(lambda: interactions_of(rpc, center, number), "the interaction")
+    (interaction,) = wait_for(
+        lambda: interactions_of(rpc, center, number), TIMEOUT, "the interaction", every=POLL
+    )
     assert interaction["partner_id"][0] == center["customer"]
     offered_and_accepted(rpc, center, interaction["id"])
 
@@ -607,7 +622,7 @@ def test_twilio_reply_through_wiremock(odoo, twilio_center, wiremock):
         )
         assert status == 200, body
         assert b"<Response/>" in body, body
-    wait_for(lambda: delivered(rpc, sms), "Twilio's delivery report applied")
+    wait_for(lambda: delivered(rpc, sms), TIMEOUT, "Twilio's delivery report applied", every=POLL)
     # both reports of the message stored and applied in order of receipt
     rows = reports_applied_once(rpc, outbound_sid, 2)
     assert [rows[i]["result"]["statuses"] for i in sorted(rows)] == [1, 1], rows
@@ -659,7 +674,9 @@ def test_smsapi_reply_through_wiremock(odoo, smsapi_center, wiremock):
     assert status == 200, body
     status, _headers, body = post_form(center["inbound"] + query, mo)
     assert status == 200, body
-    (interaction,) = wait_for(lambda: interactions_of(rpc, center, number), "the interaction")
+    (interaction,) = wait_for(
+        lambda: interactions_of(rpc, center, number), TIMEOUT, "the interaction", every=POLL
+    )
     assert interaction["partner_id"][0] == center["customer"]
     assert len(messages_with(rpc, interaction["id"], "przesyłka jest ubezpieczona")) == 1
     offered_and_accepted(rpc, center, interaction["id"])
@@ -697,7 +714,7 @@ def test_smsapi_reply_through_wiremock(odoo, smsapi_center, wiremock):
     status, _headers, body = http("GET", f"{notify_url}{separator}{report}")
     assert status == 200, body
     assert body.strip() == b"OK", body
-    wait_for(lambda: delivered(rpc, sms), "SMSAPI's delivery report applied")
+    wait_for(lambda: delivered(rpc, sms), TIMEOUT, "SMSAPI's delivery report applied", every=POLL)
     # SMSAPI repeats a report until it reads OK: the repeat is stored no more
     status, _headers, body = http("GET", f"{notify_url}{separator}{report}")
     assert (status, body.strip()) == (200, b"OK"), body
@@ -820,7 +837,9 @@ def test_report_overtaking_the_send_answer_is_applied_and_sent_once(
         },
     )
     assert status == 200, answer
-    (interaction,) = wait_for(lambda: interactions_of(rpc, center, number), "the interaction")
+    (interaction,) = wait_for(
+        lambda: interactions_of(rpc, center, number), TIMEOUT, "the interaction", every=POLL
+    )
     offered_and_accepted(rpc, center, interaction["id"])
     result = reply(rpc, center, interaction["id"], "Your parcel is on its way.")
     sms = queued_sms(rpc, result["sms_id"])
@@ -829,11 +848,11 @@ def test_report_overtaking_the_send_answer_is_applied_and_sent_once(
     (send,) = gateway.sends
     assert send[0], "Odoo signs its sends"
     assert send[1]["id"] == sms["uuid"] and send[1]["text"] == "Your parcel is on its way."
-    wait_for(lambda: gateway.reports, "the gateway's report answered")
+    wait_for(lambda: gateway.reports, TIMEOUT, "the gateway's report answered", every=POLL)
     assert [status for status, _answer in gateway.reports] == [200], gateway.reports
     # answered at once: stored in the event inbox, applied by its cron
     assert json.loads(gateway.reports[0][1])["queued"] is True, gateway.reports
-    wait_for(lambda: delivered(rpc, sms), "the overtaking report applied")
+    wait_for(lambda: delivered(rpc, sms), TIMEOUT, "the overtaking report applied", every=POLL)
     # the send was recorded: the queue has nothing left to send again
     run_sms_queue(rpc)
     assert len(gateway.sends) == 1, "one send per message"

@@ -19,6 +19,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 from tests.e2e._inbox import wait_call
+from tests.e2e.conftest import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -29,6 +30,9 @@ _spec.loader.exec_module(peers)
 
 EXTENSION = "1001"
 TALK_SECONDS = 3
+# Odoo records a call's outcome within WAIT s; it is asked every POLL s
+WAIT = 15
+POLL = 0.3
 
 
 def unique(prefix):
@@ -172,16 +176,6 @@ def interactions_of_call(rpc, call_id):
     )
 
 
-def wait_for(predicate, timeout=15):
-    """Poll ``predicate`` until it returns something truthy; return the last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.3)
-
-
 def post(url, body, headers):
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
@@ -234,7 +228,9 @@ def test_debtor_call_is_answered_by_collections(odoo_server, poland, center, pbx
         rows = interactions_of_call(rpc, call.call_id)
         return rows if rows and rows[0]["state"] in ("wrapup", "done") else None
 
-    rows = wait_for(ended) or interactions_of_call(rpc, call.call_id)
+    # on time out, the assertions below show the interaction as it is
+    rows = wait_for(ended, WAIT, "the call ended", every=POLL, fail=False)
+    rows = rows or interactions_of_call(rpc, call.call_id)
     assert len(rows) == 1, rows
     interaction = rows[0]
     assert interaction["state"] in ("wrapup", "done"), interaction
@@ -285,7 +281,9 @@ def test_call_without_agent_becomes_call_back(odoo_server, poland, center, pbx, 
         rows = interactions_of_call(rpc, call.call_id)
         return rows if rows and rows[0]["state"] in ("missed", "abandoned") else None
 
-    rows = wait_for(closed) or interactions_of_call(rpc, call.call_id)
+    # on time out, the assertions below show the interaction as it is
+    rows = wait_for(closed, WAIT, "the call closed", every=POLL, fail=False)
+    rows = rows or interactions_of_call(rpc, call.call_id)
     assert len(rows) == 1, rows
     interaction = rows[0]
     assert interaction["partner_id"][0] == caller
@@ -394,7 +392,12 @@ def test_click_to_dial_reaches_asterisk_once_after_commit(odoo_server, poland, c
         assert action["params"]["message"] == "Calling Zofia Bez Długów (+48509333444)…", action
         (interaction,) = calls()
         # the answer comes after the commit and the send: the outcome is recorded
-        rows = wait_for(lambda: [r for r in commands() if r["state"] in ("sent", "failed")])
+        rows = wait_for(
+            lambda: [r for r in commands() if r["state"] in ("sent", "failed")],
+            WAIT,
+            "the Originate command sent or failed",
+            every=POLL,
+        )
         assert [(r["interaction_id"][0], r["state"]) for r in rows] == [(interaction, "sent")], rows
         ami.wait_done()
         assert ami.errors == []

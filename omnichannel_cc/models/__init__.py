@@ -1,4 +1,5 @@
 from . import omnichannel_state_mixin
+from . import omnichannel_rules_sql_mixin
 from . import omnichannel_event_key
 from . import omnichannel_event_inbox
 from . import omnichannel_disposition

@@ -1,5 +1,6 @@
 from odoo import api, fields, models
 from odoo.tools import SQL
+from odoo.tools.sql import create_index
 
 from .omnichannel_agent import AGENT_STATES
 
@@ -21,6 +22,23 @@ class OmnichannelAgentStateLog(models.Model):
     duration = fields.Integer(
         string="Duration (s)", compute="_compute_duration", store=True, aggregator="sum"
     )
+
+    def init(self):
+        res = super().init()
+        # the agent's open period, closed on every state change of every
+        # agent (_log_change): found through this index whatever the length
+        # of the history; with only the indexes on agent_id and date_end,
+        # PostgreSQL combined all the agent's periods with every open one
+        # and the dead row versions the updates leave (6 ms per change seen
+        # on a busy day's table)
+        create_index(
+            self.env.cr,
+            "omnichannel_agent_state_log_open_idx",
+            self._table,
+            ["agent_id"],
+            where="date_end IS NULL",
+        )
+        return res
 
     @api.depends("date_start", "date_end")
     def _compute_duration(self):

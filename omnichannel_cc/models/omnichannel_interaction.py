@@ -162,7 +162,12 @@ class OmnichannelInteraction(models.Model):
 
     _name = "omnichannel.interaction"
     _description = "Contact center interaction"
-    _inherit = ["mail.thread", "mail.activity.mixin", "omnichannel.state.mixin"]
+    _inherit = [
+        "mail.thread",
+        "mail.activity.mixin",
+        "omnichannel.state.mixin",
+        "omnichannel.rules.sql.mixin",
+    ]
     _order = "id desc"
     _rec_names_search = ["name", "subject", "contact_address", "partner_id"]
     _state_transitions = TRANSITIONS
@@ -390,7 +395,14 @@ class OmnichannelInteraction(models.Model):
             if vals.get("state") in WAITING_STATES and not vals.get("date_queued"):
                 vals["date_queued"] = fields.Datetime.now()
             self._utm_defaults(vals)  # campaigns (issue 16)
-        records = super(OmnichannelInteraction, self._untrusted()).create(vals_list)
+        untrusted = self._untrusted()
+        creator = untrusted
+        if "mail_create_nolog" not in creator.env.context:
+            # no "Interaction created" note: the chatter holds the conversation
+            # and what happened to it, the form its creation date (a center
+            # makes thousands a day; the note was a fifth of a PBX's /route)
+            creator = creator.with_context(mail_create_nolog=True)
+        records = super(OmnichannelInteraction, creator).create(vals_list).with_env(untrusted.env)
         # no other transaction sees these rows before commit (see _is_new_in_transaction)
         self.env.cr.precommit.data.setdefault(CREATED_KEY, set()).update(records.ids)
         # sudo: the creator may not read what was made (another agent's); company ids only
@@ -616,17 +628,23 @@ class OmnichannelInteraction(models.Model):
         one accept wins); otherwise the agent picks it up directly.
         """
         now = fields.Datetime.now()
+        # sudo: the pending offers of these interactions in one search, not
+        # offer_ids read as the agent (an x2many read checks the record rules
+        # of every offer in Python: most of an accept's time); the user's own
+        # is accepted as the user, action_accept() checks it is theirs
+        pending = (
+            self.env["omnichannel.offer"]
+            .sudo()
+            .search([("interaction_id", "in", self.ids), ("state", "=", "pending")])
+        )
         for rec in self:
-            offer = rec.offer_ids.filtered(
-                lambda o: o.state == "pending" and o.user_id == self.env.user
-            )
-            if offer:
-                offer[:1].action_accept()
+            offers = pending.filtered(lambda o, rec=rec: o.interaction_id.id == rec.id)
+            mine = offers.filtered(lambda o: o.user_id.id == self.env.uid)[:1]
+            if mine:
+                mine.with_env(self.env).action_accept()
                 continue
             rec._set_state("active", date_answered=now, agent_id=rec.agent_id.id or self.env.uid)
-            rec.offer_ids.filtered(lambda o: o.state == "pending")._close(
-                "cancelled", requeue=False
-            )
+            offers._close("cancelled", requeue=False)
             rec._agent_record()._refresh_state()
         return True
 
@@ -1386,6 +1404,18 @@ class OmnichannelInteraction(models.Model):
             where="state = 'done'",
         )
         create_index(cr, "omnichannel_interaction_created_idx", table, ["create_date", "queue_id"])
+        # the agents' loads (omnichannel.agent._loads_of_users, on every offer
+        # and state change): the contacts they hold, by agent. The index on
+        # state alone also holds every version a contact left behind on its
+        # way through offered and active (10,000 entries for a handful of
+        # live contacts seen after a busy hour), read and thrown away each time.
+        create_index(
+            cr,
+            "omnichannel_interaction_agent_load_idx",
+            table,
+            ["agent_id", "channel_type"],
+            where="state IN ('offered', 'active')",
+        )
         create_index(
             cr,
             "omnichannel_interaction_history_idx",

@@ -35,7 +35,7 @@ class OmnichannelOffer(models.Model):
     """
 
     _name = "omnichannel.offer"
-    _inherit = ["omnichannel.state.mixin"]
+    _inherit = ["omnichannel.state.mixin", "omnichannel.rules.sql.mixin"]
     _description = "Interaction offer"
     _order = "id desc"
     _state_transitions = OFFER_TRANSITIONS
@@ -45,7 +45,8 @@ class OmnichannelOffer(models.Model):
     )
     user_id = fields.Many2one("res.users", string="Agent", required=True, index=True)
     queue_id = fields.Many2one("omnichannel.queue", index=True)
-    company_id = fields.Many2one(related="interaction_id.company_id", store=True)
+    # precomputed: in the INSERT of the ACD's offer, not an UPDATE after it
+    company_id = fields.Many2one(related="interaction_id.company_id", store=True, precompute=True)
     ring_all = fields.Boolean(readonly=True)
     state = fields.Selection(OFFER_STATES, default="pending", required=True, index=True)
     date_offered = fields.Datetime(default=fields.Datetime.now, required=True)
@@ -65,6 +66,12 @@ class OmnichannelOffer(models.Model):
         cr.execute(
             """CREATE UNIQUE INDEX IF NOT EXISTS omnichannel_offer_agent_pending_idx
                    ON omnichannel_offer (interaction_id, user_id) WHERE state = 'pending'"""
+        )
+        # the agents' loads (omnichannel.agent._loads_of_users, on every
+        # offer and state change): their ringing offers, by agent
+        cr.execute(
+            """CREATE INDEX IF NOT EXISTS omnichannel_offer_user_pending_idx
+                   ON omnichannel_offer (user_id) WHERE state = 'pending'"""
         )
 
     def _state_write(self, new_state, vals):
@@ -113,9 +120,8 @@ class OmnichannelOffer(models.Model):
         others._close("cancelled", requeue=False)
         agent = self.env["omnichannel.agent"]._for_user(offer.user_id)
         agent._refresh_state()
-        # an internal note notifies nobody: logged without message_post()'s
-        # notification machinery (every accept writes one)
-        interaction._message_log(body=_("Accepted by %(agent)s.", agent=offer.user_id.name))
+        # no note: the state and the agent are tracked, the chatter shows who
+        # took it and when (as a call answered on the PBX)
         self.env["omnichannel.queue"]._wallboard_notify(offer.company_id.ids)
         return interaction._api_result()
 

@@ -32,6 +32,14 @@ PUSH_TABLE = "omnichannel_wallboard_push"
 
 PENDING_KEY = "omnichannel.wallboard.companies"
 
+# companies whose push row this transaction wrote (cleared at commit / rollback)
+PUSHED_KEY = "omnichannel.wallboard.pushed"
+
+# (database, company id) -> the last committed push this process saw (naive
+# UTC): a push seen less than PUSH_INTERVAL ago makes the next claim of this
+# worker a no-op without asking PostgreSQL (every event of a busy center asks)
+_LAST_PUSH_SEEN = {}
+
 WAITING_LIST_SIZE = 15
 
 HOLDING_STATES = ("offered", "active", "wrapup")
@@ -484,8 +492,15 @@ class OmnichannelQueue(models.Model):
             # the cached xml id, without env.ref()'s existence query (every
             # offer with a ring timeout comes here)
             cron_id = self.env["ir.model.data"]._xmlid_to_res_id("omnichannel_cc.ir_cron_acd_sweep")
-            # sudo: the ACD's own cron; offers are made whoever triggered the dispatch
-            self.env["ir.cron"].sudo().browse(cron_id)._trigger(when)
+            if when > fields.Datetime.now():
+                # a later sweep is its trigger row alone: ir.cron._trigger()
+                # reads the whole cron first, only to drop the triggers of an
+                # archived one (which never runs them anyway); nothing to wake now
+                # sudo: the ACD's own cron; offers are made whoever triggered the dispatch
+                self.env["ir.cron.trigger"].sudo().create({"cron_id": cron_id, "call_at": when})
+            else:
+                # sudo: as above
+                self.env["ir.cron"].sudo().browse(cron_id)._trigger(when)
 
     def _lock_interaction(self, interaction):
         if interaction._is_new_in_transaction():
@@ -675,15 +690,17 @@ class OmnichannelQueue(models.Model):
 
     def _wallboard_push_pending(self):
         company_ids = self.env.cr.precommit.data.pop(PENDING_KEY, set())
-        group = self.env.ref(
-            "omnichannel_cc.group_omnichannel_supervisor", raise_if_not_found=False
-        )
-        if not group:
-            return
         for company_id in sorted(company_ids):
             if self._wallboard_claim_push(company_id):
-                # sudo: a bus notification helper: to every supervisor, only a company id
-                group.sudo()._bus_send(BUS_TYPE, {"company_id": company_id})
+                # the cached xml id, without env.ref()'s existence query (every event comes here)
+                group_id = self.env["ir.model.data"]._xmlid_to_res_id(
+                    "omnichannel_cc.group_omnichannel_supervisor", raise_if_not_found=False
+                )
+                if group_id:
+                    # sudo: a bus notification helper: to every supervisor, only a company id
+                    self.env["res.groups"].sudo().browse(group_id)._bus_send(
+                        BUS_TYPE, {"company_id": company_id}
+                    )
 
     @api.model
     def _wallboard_claim_push(self, company_id, now=None):
@@ -691,11 +708,19 @@ class OmnichannelQueue(models.Model):
 
         Never blocks and never fails the business transaction: a row locked by
         another transaction means that one is pushing; a row it changed since
-        our snapshot means it pushed a moment ago. Either way we skip.
+        our snapshot means it pushed a moment ago. Either way we skip. A push
+        this process saw committed less than PUSH_INTERVAL ago skips without
+        asking PostgreSQL (on a busy center every event asks).
         """
         now = now or fields.Datetime.now()
         cr = self.env.cr
+        window = timedelta(seconds=PUSH_INTERVAL)
+        seen_key = (cr.dbname, company_id)
+        seen = _LAST_PUSH_SEEN.get(seen_key)
+        if seen and now - window < seen <= now:
+            return False
         table = SQL.identifier(PUSH_TABLE)
+        written = cr.precommit.data.setdefault(PUSHED_KEY, set())
         try:
             with cr.savepoint(flush=False):
                 cr.execute(
@@ -718,10 +743,12 @@ class OmnichannelQueue(models.Model):
                         ),
                         log_exceptions=False,
                     )
-                    return cr.rowcount == 1
-                window = timedelta(seconds=PUSH_INTERVAL)
+                    return self._wallboard_pushed(company_id, now) if cr.rowcount == 1 else False
                 # a last push far in the future is a clock jump, not a push
                 if now - window < row[0] <= now + window:
+                    if company_id not in written:
+                        # another transaction's push, committed (our snapshot sees it)
+                        _LAST_PUSH_SEEN[seen_key] = row[0]
                     return False
                 cr.execute(
                     SQL(
@@ -732,9 +759,23 @@ class OmnichannelQueue(models.Model):
                     ),
                     log_exceptions=False,
                 )
-                return cr.rowcount == 1
+                return self._wallboard_pushed(company_id, now) if cr.rowcount == 1 else False
         except (pg_errors.LockNotAvailable, pg_errors.SerializationFailure):
             return False
+
+    @api.model
+    def _wallboard_pushed(self, company_id, when):
+        """This transaction pushes ``company_id``'s wallboards: remembered by
+        the process once committed (a rolled-back push was never seen)."""
+        cr = self.env.cr
+        cr.precommit.data.setdefault(PUSHED_KEY, set()).add(company_id)
+        seen_key = (cr.dbname, company_id)
+
+        @cr.postcommit.add
+        def remember():
+            _LAST_PUSH_SEEN[seen_key] = max(_LAST_PUSH_SEEN.get(seen_key) or when, when)
+
+        return True
 
     # ------------------------------------------------------------------
     # Board data

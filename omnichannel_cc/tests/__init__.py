@@ -31,3 +31,4 @@ from . import test_readonly
 from . import test_event_inbox
 from . import test_event_inbox_manual_run
 from . import test_webhook_errors
+from . import test_rules_sql

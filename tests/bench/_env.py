@@ -86,6 +86,52 @@ def environment(name):
         yield api.Environment(cr, SUPERUSER_ID, {})
 
 
+class QueryClock:
+    """Odoo's cursors count and time every query while ``on``: per query
+    text (its first 150 characters), how many and the seconds spent waiting
+    for PostgreSQL. Used by the in-process profiles."""
+
+    def __init__(self):
+        from collections import Counter
+
+        self.counts, self.seconds = Counter(), Counter()
+        self.on = False
+
+    @contextlib.contextmanager
+    def installed(self):
+        import odoo
+
+        original = odoo.sql_db.Cursor.execute
+        clock = self
+
+        def execute(cr, query, params=None, log_exceptions=True):
+            if not clock.on:
+                return original(cr, query, params, log_exceptions)
+            text = query.code if isinstance(query, odoo.tools.SQL) else str(query)
+            text = " ".join(text.split())[:150]
+            clock.counts[text] += 1
+            started = time.perf_counter()
+            try:
+                return original(cr, query, params, log_exceptions)
+            finally:
+                clock.seconds[text] += time.perf_counter() - started
+
+        odoo.sql_db.Cursor.execute = execute
+        try:
+            yield self
+        finally:
+            odoo.sql_db.Cursor.execute = original
+
+    def report(self, per, label, frequent=40, slowest=15):
+        """The most frequent and the slowest queries, per ``per`` units."""
+        print(f"\nmost frequent queries ({label}):")
+        for text, n in self.counts.most_common(frequent):
+            print(f"  {n:5d}  {text}")
+        print(f"\nslowest queries (ms per {label}, {per} of them):")
+        for text, seconds in self.seconds.most_common(slowest):
+            print(f"  {seconds * 1000 / max(per, 1):7.3f}  {self.counts[text]:5d}x  {text}")
+
+
 def percentiles(samples_ms):
     ordered = sorted(samples_ms)
 

@@ -20,12 +20,15 @@ request stack, no ORM work). No test route is added to the product.
     python3 tests/bench/bench_ingest.py --quick            # smoke run
 """
 
+import cProfile
 import hashlib
 import hmac
 import http.client
+import io
 import itertools
 import json
 import os
+import pstats
 import shlex
 import shutil
 import signal
@@ -93,6 +96,39 @@ def sql_value(db, query):
         check=False,
     )
     return out.stdout.strip()
+
+
+# the tables every call writes: what autovacuum keeps lean on a live server
+CHURN_TABLES = (
+    "omnichannel_interaction",
+    "omnichannel_offer",
+    "omnichannel_agent",
+    "omnichannel_agent_state_log",
+    "omnichannel_event_inbox",
+    "omnichannel_event_key",
+    "ir_cron_trigger",
+    "bus_bus",
+)
+
+
+def vacuum(db):
+    """VACUUM ANALYZE the tables each call writes, before a measured phase:
+    the state autovacuum keeps them in on a server that runs it. Some
+    machines run PostgreSQL without autovacuum (this one's CI does); there,
+    run after run, every index scan of these tables would wade through the
+    row versions of all the earlier runs' calls, and the figures would
+    measure the machine's settings instead of the code."""
+    conn = psycopg2.connect(host=DB_HOST, dbname=db)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cr:
+            cr.execute("SHOW autovacuum")
+            autovacuum = cr.fetchone()[0]
+            for table in CHURN_TABLES:
+                cr.execute(f"VACUUM ANALYZE {table}")
+    finally:
+        conn.close()
+    return autovacuum
 
 
 def ensure_db(args, command, env, addons=ADDONS):
@@ -334,6 +370,99 @@ def setup_center(rpc, agents):
     }
 
 
+class EnvRpc:
+    """``Rpc`` in-process: the same calls on an environment (superuser), so
+    ``setup_center`` and ``clean_queue`` serve the profile without a server."""
+
+    RECORD_METHODS = {"read", "write", "unlink", "action_set_state"}
+
+    def __init__(self, env):
+        self.env = env
+
+    def __call__(self, model, method, *args, **kwargs):
+        records = self.env[model]
+        if method in self.RECORD_METHODS:
+            records, args = records.browse(args[0]), args[1:]
+        result = getattr(records, method)(*args, **kwargs)
+        if method == "create":
+            return result.id if isinstance(args[0], dict) else result.ids
+        return result.ids if method == "search" else result
+
+    def ref(self, xmlid):
+        return self.env.ref(xmlid).id
+
+
+def profile_apply(args):
+    """``--profile-apply N``: no server. N calls (ringing, answered, hangup:
+    3N events) stored in the inbox as the webhook stores them, then applied
+    in batches in-process under cProfile: events per second of CPU, SQL
+    queries per event, the slowest functions (what the applier spends)."""
+    from odoo import SUPERUSER_ID
+
+    with _env.environment(args.db) as env:
+        env = env(user=SUPERUSER_ID, su=True)
+        rpc = EnvRpc(env)
+        center = setup_center(rpc, args.agents)
+        env.cr.commit()
+        clean_queue(args.db, rpc, center)
+        env.cr.commit()
+        channel = env["omnichannel.channel"].browse(center["channel"])
+        Inbox = env["omnichannel.event.inbox"]
+        from odoo.addons.omnichannel_cc_voip.tools import cti
+
+        prefix = f"prof{int(time.time())}-"
+        extensions = center["extensions"]
+        for n in range(args.profile_apply):
+            call_id = f"{prefix}{n}"
+            steps = (
+                ("ringing", None),
+                ("answered", extensions[n % len(extensions)]),
+                ("hangup", None),
+            )
+            for event, agent in steps:
+                payload = {"event": event, "call_id": call_id, "from": caller_number(1, n)}
+                payload.update(to=DID, timestamp=int(time.time()))
+                if agent:
+                    payload["agent"] = agent
+                values = cti.parse_event(payload)
+                Inbox._receive(
+                    channel,
+                    "_voip_event",
+                    f"voip:{channel.id}",
+                    cti.event_key(values),
+                    call_id,
+                    values,
+                )
+        env.cr.commit()
+        events = 3 * args.profile_apply
+        queries = env.cr.sql_log_count
+        profiler, clock = cProfile.Profile(), _env.QueryClock()
+        started = time.process_time()
+        applied = 0
+        with clock.installed():
+            while True:
+                clock.on = True
+                profiler.enable()
+                done, claimed = Inbox._apply_batch()
+                profiler.disable()
+                clock.on = False
+                env.cr.commit()
+                applied += done
+                if not claimed:
+                    break
+        cpu = time.process_time() - started
+        queries = env.cr.sql_log_count - queries
+    clock.report(applied, "applied event")
+    print(
+        f"applied {applied:,} of {events:,} events: {cpu:.2f} s CPU of this process "
+        f"({applied / cpu:,.0f} events per CPU second, PostgreSQL's time not included), "
+        f"{queries / max(applied, 1):.1f} SQL queries per event"
+    )
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(50)
+    print(out.getvalue())
+
+
 def only_inbox_cron(db):
     """Of the database's crons only the event inbox's applier runs: the
     server has a cron thread for it, and no sweep (presence, ACD, watchdog)
@@ -421,7 +550,8 @@ def apply_figures(db, prefix):
 
 def clean_queue(db, rpc, center):
     """Start a phase with an empty queue and every agent available: calls
-    left waiting by earlier phases or runs are closed directly in SQL."""
+    left waiting by earlier phases or runs are closed directly in SQL, then
+    the tables vacuumed (``vacuum``)."""
     with psycopg2.connect(host=DB_HOST, dbname=db) as conn, conn.cursor() as cr:
         cr.execute(
             """UPDATE omnichannel_offer SET state = 'cancelled',
@@ -440,6 +570,7 @@ def clean_queue(db, rpc, center):
     conn.close()
     agent_ids = rpc("omnichannel.agent", "search", [("user_id", "in", center["user_ids"])])
     rpc("omnichannel.agent", "action_set_state", agent_ids, "available")
+    vacuum(db)
 
 
 # ----------------------------------------------------------------------
@@ -922,6 +1053,13 @@ def parse_args():
         "pipeline's, not a backlog's)",
     )
     p.add_argument("--quick", action="store_true", help="smoke run: 3 s phases, 1 s warm-up")
+    p.add_argument(
+        "--profile-apply",
+        type=int,
+        default=0,
+        metavar="N",
+        help="no server: N calls (3N events) stored, then applied in-process under cProfile",
+    )
     args = p.parse_args()
     if args.quick:
         args.seconds, args.warmup = 3.0, 1.0
@@ -974,6 +1112,7 @@ def run_all(args, load, rpc, log_path):
     backlog_prefix = f"{load.prefix}evb"
     backlog = inbox_rows(args.db, backlog_prefix)[0]
     print(f"  inbox applier: draining {backlog:,} events...", flush=True)
+    vacuum(args.db)
     started = time.perf_counter()
     set_inbox_cron(args.db, True)
     left = wait_applied(args.db, backlog_prefix, timeout=max(300.0, backlog / 20))
@@ -1004,6 +1143,10 @@ def run_all(args, load, rpc, log_path):
 def main():
     args = parse_args()
     command = odoo_command()
+    if args.profile_apply:
+        ensure_db(args, command, dict(os.environ, TZ="UTC"))
+        profile_apply(args)
+        return
     scratch = Path(tempfile.mkdtemp(prefix="bench_ingest_"))
     (scratch / "odoo.conf").write_text("[options]\n")
     env = dict(os.environ, ODOO_RC=str(scratch / "odoo.conf"), TZ="UTC")
@@ -1012,6 +1155,10 @@ def main():
         f"command: python3 {shlex.join(sys.argv)}",
         f"date: {started_at:%Y-%m-%d %H:%M:%S %Z}",
         f"machine: {machine()}",
+        (
+            f"PostgreSQL autovacuum: {sql_value('postgres', 'SHOW autovacuum')}"
+            " (the contact-center tables are vacuumed before each phase)"
+        ),
     ]
     ensure_db(args, command, env)
     only_inbox_cron(args.db)

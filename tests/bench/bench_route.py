@@ -276,6 +276,7 @@ def reset_center(db, center):
             [center["user_ids"]],
         )
     conn.close()
+    ingest.vacuum(db)
 
 
 # ----------------------------------------------------------------------
@@ -461,68 +462,79 @@ def turnover_phase(bench, callers, calls, clients):
 # In-process profile (no server)
 # ----------------------------------------------------------------------
 def profile(args, callers, center):
-    import odoo
+    """In-process: ``args.profile`` routes of each kind (after two warm-up
+    calls), then the turnover of each routed call as its agent; SQL queries
+    counted and timed, and cProfile's slowest functions, for each part."""
+    from odoo import SUPERUSER_ID
 
-    counts, queries = {}, Counter()
-    original = odoo.sql_db.Cursor.execute
+    from odoo.addons.omnichannel_cc_voip.tools import cti
 
-    def counting_execute(self, query, params=None, log_exceptions=True):
-        text = query.code if isinstance(query, odoo.tools.SQL) else str(query)
-        queries[" ".join(text.split())[:150]] += 1
-        return original(self, query, params, log_exceptions)
-
-    profiler = cProfile.Profile()
-    with _env.environment(args.db) as env:
-        from odoo import SUPERUSER_ID
-
+    counts, turn_counts = {}, []
+    clock, turn_clock = _env.QueryClock(), _env.QueryClock()
+    profiler, turn_profiler = cProfile.Profile(), cProfile.Profile()
+    with _env.environment(args.db) as env, clock.installed(), turn_clock.installed():
         env = env(user=SUPERUSER_ID, su=True)
         channel = env["omnichannel.channel"].browse(center["channel"])
         channel = channel.with_company(channel.company_id)
         Interaction = channel.env["omnichannel.interaction"]
-        odoo.sql_db.Cursor.execute = counting_execute
-        try:
-            for kind in KINDS:
-                reset_center(args.db, center)
+        for kind in KINDS:
+            reset_center(args.db, center)
+            env.cr.commit()
+            per_call = []
+            for n in range(args.profile + 2):
+                values = {
+                    "call_id": f"prof{time.time_ns()}",
+                    "from": cti.sip_user(caller(callers, kind, n)),
+                    "to": ingest.DID,
+                    "timestamp": int(time.time()),
+                }
+                measured = n >= 2  # two warm-up calls per kind
+                env.invalidate_all()
+                before = env.cr.sql_log_count
+                clock.on = measured
+                if measured:
+                    profiler.enable()
+                answer = Interaction._voip_route(channel, values)
+                env.flush_all()
+                env.cr.precommit.run()
+                profiler.disable()
+                clock.on = False
+                if measured:
+                    per_call.append(env.cr.sql_log_count - before)
                 env.cr.commit()
-                per_call = []
-                for n in range(args.profile + 2):
-                    values = {
-                        "call_id": f"prof{time.time_ns()}",
-                        "from": caller(callers, kind, n),
-                        "to": ingest.DID,
-                        "timestamp": int(time.time()),
-                    }
-                    from odoo.addons.omnichannel_cc_voip.tools import cti
-
-                    values["from"] = cti.sip_user(values["from"])
+                if measured and answer["agent_id"]:
+                    # the turnover: accept and close as the agent offered the call
+                    taken = env(user=answer["agent_id"], su=False)["omnichannel.interaction"]
+                    taken = taken.browse(answer["interaction_id"])
                     env.invalidate_all()
                     before = env.cr.sql_log_count
-                    queries_before = queries.copy()
-                    if n >= 2:  # two warm-up calls per kind
-                        profiler.enable()
-                    Interaction._voip_route(channel, values)
+                    turn_clock.on = True
+                    turn_profiler.enable()
+                    taken.action_answer()
+                    taken.action_close()
                     env.flush_all()
                     env.cr.precommit.run()
-                    profiler.disable()
-                    if n >= 2:
-                        per_call.append(env.cr.sql_log_count - before)
-                    else:
-                        queries.clear()
-                        queries.update(queries_before)
+                    turn_profiler.disable()
+                    turn_clock.on = False
+                    turn_counts.append(env.cr.sql_log_count - before)
                     env.cr.commit()
-                counts[kind] = per_call
-        finally:
-            odoo.sql_db.Cursor.execute = original
+            counts[kind] = per_call
     print("\nSQL queries per /route (in-process, after two warm-up calls):")
     for kind, per_call in counts.items():
         mean = sum(per_call) / len(per_call)
         print(f"  {kind:<10} min {min(per_call)} max {max(per_call)} mean {mean:.1f}")
-    print("\nmost frequent queries (all kinds):")
-    for text, n in queries.most_common(40):
-        print(f"  {n:5d}  {text}")
+    clock.report(sum(len(per_call) for per_call in counts.values()), "/route, all kinds")
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(45)
     print(out.getvalue())
+    if turn_counts:
+        mean = sum(turn_counts) / len(turn_counts)
+        print(f"\nturnover (action_answer + action_close as the agent), {len(turn_counts)} calls:")
+        print(f"  SQL queries: min {min(turn_counts)} max {max(turn_counts)} mean {mean:.1f}")
+        turn_clock.report(len(turn_counts), "turnover")
+        out = io.StringIO()
+        pstats.Stats(turn_profiler, stream=out).sort_stats("cumulative").print_stats(40)
+        print(out.getvalue())
 
 
 # ----------------------------------------------------------------------
@@ -692,6 +704,8 @@ def main():
         print(line)
     print(f"command: python3 {shlex.join(sys.argv)}")
     print(f"date: {started_at:%Y-%m-%d %H:%M:%S %Z}; machine: {ingest.machine()}")
+    autovacuum = ingest.sql_value("postgres", "SHOW autovacuum")
+    print(f"PostgreSQL autovacuum: {autovacuum} (the bench vacuums the tables before each phase)")
     print(f"server logs: {scratch}")
 
 

@@ -46,6 +46,14 @@ CHANNEL_MIX = {
 FINAL_MIX = (("done", 80), ("abandoned", 10), ("missed", 5), ("transferred", 5))
 
 
+def installed_channel_types(env):
+    """The types of CHANNEL_MIX the database knows: the optional channels
+    (SMS, social, web form, ...) are their addons' selection values; the
+    history is spread over those present, in the same proportions."""
+    known = dict(env["omnichannel.channel"]._fields["channel_type"]._description_selection(env))
+    return [ctype for ctype in CHANNEL_MIX if ctype in known]
+
+
 def phone_digits(i):
     """National digits of partner i's phone: landlines (22...) for a fifth, mobiles else."""
     if i % 5 == 3:
@@ -191,7 +199,7 @@ def setup(env, args):
             members.append({"queue_id": queues[q].id, "user_id": user.id})
     env["omnichannel.queue.member"].create(members)
     channels = {}
-    for k, ctype in enumerate(CHANNEL_MIX):
+    for k, ctype in enumerate(installed_channel_types(env)):
         address = {
             "phone": "+48221000001",
             "sms": "+48221000002",
@@ -863,8 +871,8 @@ def gen_interactions(cr, ctx, n, partners, now):
     start = reserve_ids(cr, "omnichannel_interaction", n)
     rng = random.Random(5)
     uid, company = ctx["uid"], ctx["company"]
-    types = list(CHANNEL_MIX)
-    weights = list(CHANNEL_MIX.values())
+    types = list(ctx["channels"])
+    weights = [CHANNEL_MIX[t] for t in types]
     final_states = [s for s, _w in FINAL_MIX]
     final_weights = [w for _s, w in FINAL_MIX]
     queues, agents = ctx["queues"], ctx["agents"]

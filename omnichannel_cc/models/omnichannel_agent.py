@@ -56,8 +56,15 @@ def notify_console(env, users):
         @env.cr.precommit.add
         def send_console_reload():
             ids = data.pop("omnichannel.console.user_ids", set())
-            # sudo: a bus notification helper: the consoles of other users, whoever changed them
-            for user in env["res.users"].sudo().browse(sorted(ids)).exists():
+            # sudo: a bus notification helper: the consoles of other users, whoever changed them;
+            # the users still there, with the partner their bus channel is, in one query
+            users = (
+                env["res.users"]
+                .sudo()
+                .with_context(active_test=False)
+                .search_fetch([("id", "in", sorted(ids))], ["partner_id"], order="id")
+            )
+            for user in users:
                 user._bus_send(CONSOLE_BUS_TYPE, {"user_id": user.id})
 
     pending.update(user_ids)

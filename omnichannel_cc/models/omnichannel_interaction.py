@@ -214,14 +214,27 @@ class OmnichannelInteraction(models.Model):
     date_ended = fields.Datetime(readonly=True, copy=False)
     # indexed: the wallboard counts what was closed today
     date_closed = fields.Datetime(readonly=True, copy=False, index=True)
+    # precomputed: in the INSERT of a new contact, not an UPDATE right after it
     wait_duration = fields.Integer(
-        string="Wait (s)", compute="_compute_durations", store=True, aggregator="avg"
+        string="Wait (s)",
+        compute="_compute_durations",
+        store=True,
+        precompute=True,
+        aggregator="avg",
     )
     talk_duration = fields.Integer(
-        string="Handle (s)", compute="_compute_durations", store=True, aggregator="avg"
+        string="Handle (s)",
+        compute="_compute_durations",
+        store=True,
+        precompute=True,
+        aggregator="avg",
     )
     wrap_duration = fields.Integer(
-        string="Wrap-up (s)", compute="_compute_durations", store=True, aggregator="avg"
+        string="Wrap-up (s)",
+        compute="_compute_durations",
+        store=True,
+        precompute=True,
+        aggregator="avg",
     )
     disposition_id = fields.Many2one("omnichannel.disposition", tracking=True)
     notes = fields.Text()
@@ -331,7 +344,10 @@ class OmnichannelInteraction(models.Model):
         help="The campaign contact this outbound call is an attempt of.",
     )
     campaign_id = fields.Many2one(
-        related="campaign_contact_id.campaign_id", store=True, index="btree_not_null"
+        related="campaign_contact_id.campaign_id",
+        store=True,
+        precompute=True,
+        index="btree_not_null",
     )
     # Odoo's utm (inbound attribution): ``campaign_id`` above is the outbound
     # campaign, so the utm.mixin fields get a utm_ prefix here. Set at creation
@@ -380,6 +396,9 @@ class OmnichannelInteraction(models.Model):
 
         for rec in self:
             start = rec.date_queued or rec.create_date
+            if not start and (rec.date_answered or rec.date_ended):
+                # precomputed in create(): the creation time the INSERT will write
+                start = self.env.cr.now()
             rec.wait_duration = seconds(start, rec.date_answered or rec.date_ended)
             rec.talk_duration = seconds(rec.date_answered, rec.date_ended)
             rec.wrap_duration = seconds(rec.date_ended, rec.date_closed)

@@ -109,7 +109,7 @@ READ_ONLY = {
     "omnichannel.event.key",
 }
 # Abstract models have no table and no access of their own.
-ABSTRACT = {"omnichannel.state.mixin"}
+ABSTRACT = {"omnichannel.state.mixin", "omnichannel.rules.sql.mixin"}
 
 # model -> role -> sample tags that role reads (the others must stay hidden).
 A_ALL = {"own", "team", "other"}

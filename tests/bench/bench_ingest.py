@@ -122,13 +122,16 @@ def vacuum(db):
     try:
         conn.autocommit = True
         with conn.cursor() as cr:
-            cr.execute("SHOW autovacuum")
-            autovacuum = cr.fetchone()[0]
             for table in CHURN_TABLES:
                 cr.execute(f"VACUUM ANALYZE {table}")
     finally:
         conn.close()
-    return autovacuum
+
+
+def autovacuum_note():
+    """The server's autovacuum setting, for the benchmarks' report."""
+    setting = sql_value("postgres", "SHOW autovacuum")
+    return f"PostgreSQL autovacuum: {setting} (the tables are vacuumed before each phase)"
 
 
 def ensure_db(args, command, env, addons=ADDONS):
@@ -1155,10 +1158,7 @@ def main():
         f"command: python3 {shlex.join(sys.argv)}",
         f"date: {started_at:%Y-%m-%d %H:%M:%S %Z}",
         f"machine: {machine()}",
-        (
-            f"PostgreSQL autovacuum: {sql_value('postgres', 'SHOW autovacuum')}"
-            " (the contact-center tables are vacuumed before each phase)"
-        ),
+        autovacuum_note(),
     ]
     ensure_db(args, command, env)
     only_inbox_cron(args.db)

@@ -743,8 +743,7 @@ def main():
         print(line)
     print(f"command: python3 {shlex.join(sys.argv)}")
     print(f"date: {started_at:%Y-%m-%d %H:%M:%S %Z}; machine: {ingest.machine()}")
-    autovacuum = ingest.sql_value("postgres", "SHOW autovacuum")
-    print(f"PostgreSQL autovacuum: {autovacuum} (the bench vacuums the tables before each phase)")
+    print(ingest.autovacuum_note())
     print(f"server logs: {scratch}")
 
 

@@ -318,10 +318,13 @@ class OmnichannelEventInbox(models.Model):
     # Applier (the cron)
     # ------------------------------------------------------------------
     @api.model
-    def _applier_cron_ids(self):
-        """The ids of the appliers' crons (cached xml ids: the receipt reads them)."""
+    def _applier_cron_ids(self, missing=False):
+        """The ids of the appliers' crons (cached xml ids: the receipt reads
+        them); ``missing``: with 0 in the place of a cron not in the
+        database (code newer than its data, before the addon's update)."""
         IrModelData = self.env["ir.model.data"]
-        return [IrModelData._xmlid_to_res_id(xmlid) for xmlid in APPLIER_XMLIDS]
+        ids = [IrModelData._xmlid_to_res_id(xmlid) for xmlid in APPLIER_XMLIDS]
+        return ids if missing else [cron_id for cron_id in ids if cron_id]
 
     @api.model
     def _wake_appliers(self, when=None):
@@ -340,7 +343,7 @@ class OmnichannelEventInbox(models.Model):
         nothing: the active ones share its conversations)."""
         if applier is None:
             return 0, 1
-        cron_ids = self._applier_cron_ids()
+        cron_ids = self._applier_cron_ids(missing=True)
         self.env["ir.cron"].flush_model(["active"])
         self.env.cr.execute(SQL("SELECT id FROM ir_cron WHERE id = ANY(%s) AND active", cron_ids))
         active = {row[0] for row in self.env.cr.fetchall()}

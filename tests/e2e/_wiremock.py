@@ -36,6 +36,23 @@ def _cached_jar():
     return jars[0] if jars else None
 
 
+# the system's CA bundles (Debian / Ubuntu, Fedora): Node.js trusts only its
+# own built-in list unless told, and a registry reached through a proxy with
+# its own CA (as on the CI machines) fails with SELF_SIGNED_CERT_IN_CHAIN
+SYSTEM_CA_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
+
+
+def _npm_env():
+    """npm's environment: the system's CA bundle added to Node's (when the
+    caller's environment names none, as CI's empty one)."""
+    env = dict(os.environ)
+    if not env.get("NODE_EXTRA_CA_CERTS"):
+        bundle = next((path for path in SYSTEM_CA_BUNDLES if os.path.exists(path)), None)
+        if bundle:
+            env["NODE_EXTRA_CA_CERTS"] = bundle
+    return env
+
+
 def ensure_wiremock_jar():
     """The standalone jar, fetched into the cache when missing (npm, then Maven Central)."""
     jar = _cached_jar()
@@ -60,6 +77,7 @@ def ensure_wiremock_jar():
             text=True,
             timeout=600,
             check=False,
+            env=_npm_env(),
         )
         if result.returncode:
             problems.append(f"npm install wiremock: {(result.stdout + result.stderr)[-400:]}")

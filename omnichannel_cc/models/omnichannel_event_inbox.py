@@ -16,13 +16,6 @@ it is a dead letter, which managers retry or discard.
 No row is applied twice: a row is claimed ``FOR UPDATE SKIP LOCKED`` and
 marked done in the transaction that applied it, and the methods applying
 rows keep their own idempotency keys (``omnichannel.event.key``).
-
-Several appliers run at once (:data:`APPLIER_XMLIDS`, one cron each, so each
-runs once at a time on any number of nodes): the conversations are split
-among the active ones by a hash of their key, so the rows of one
-conversation are only ever applied by one of them, in order. One applier
-(a CPU-bound Odoo thread waiting on PostgreSQL in turn) keeps about one core
-busy; two keep two (docs/deploy.md gives the measured rates).
 """
 
 import json
@@ -41,9 +34,6 @@ from odoo.tools import SQL
 _logger = logging.getLogger(__name__)
 
 CRON_XMLID = "omnichannel_cc.ir_cron_event_inbox"
-# the appliers, each a cron applying its share of the conversations; a
-# receipt wakes them all (the first is the one of the earlier versions)
-APPLIER_XMLIDS = (CRON_XMLID, "omnichannel_cc.ir_cron_event_inbox_2")
 BATCH_SIZE = 200
 # one cron run stops claiming batches after this (the cron worker's other jobs wait)
 TIME_BUDGET = 50.0
@@ -171,7 +161,8 @@ class OmnichannelEventInbox(models.Model):
             raise UserError(_("Only dead letters can be retried."))
         # sudo: managers read the inbox; its rows change only by these transitions
         dead.sudo()._set_state("pending", attempts=0, next_attempt_at=fields.Datetime.now())
-        self._wake_appliers()
+        # sudo: managers may not write crons; this one only wakes up
+        self.env.ref(CRON_XMLID).sudo()._trigger()
         return True
 
     def action_discard(self):
@@ -253,13 +244,13 @@ class OmnichannelEventInbox(models.Model):
         """Store one checked delivery: ``(inbox_id, duplicate)``.
 
         One statement inserts the row (nothing when its key is there
-        already: a redelivery) and wakes each applier cron, unless a
-        trigger newer than that cron's last start is pending already (that
+        already: a redelivery) and wakes the applier cron, unless a
+        trigger newer than the cron's last start is pending already (that
         run comes after this one's commit). Under REPEATABLE READ a
         concurrent delivery of the same key raises a serialization failure,
         which Odoo retries; the retry finds the row (in the same statement:
         one round trip, duplicate or not)."""
-        cron_ids = self._applier_cron_ids()
+        cron_id = self.env["ir.model.data"]._xmlid_to_res_id(CRON_XMLID)
         self.env.cr.execute(
             SQL(
                 """WITH new AS (
@@ -275,16 +266,15 @@ class OmnichannelEventInbox(models.Model):
                    ), wake AS (
                        INSERT INTO ir_cron_trigger
                               (cron_id, call_at, create_uid, create_date, write_uid, write_date)
-                       SELECT cron.id, clock_timestamp() AT TIME ZONE 'UTC', %(uid)s,
+                       SELECT %(cron)s, clock_timestamp() AT TIME ZONE 'UTC', %(uid)s,
                               now() AT TIME ZONE 'UTC', %(uid)s, now() AT TIME ZONE 'UTC'
-                         FROM unnest(%(crons)s::int[]) AS cron (id)
                         WHERE EXISTS (SELECT 1 FROM new)
                           AND NOT EXISTS (
                               SELECT 1 FROM ir_cron_trigger
-                               WHERE cron_id = cron.id
+                               WHERE cron_id = %(cron)s
                                  AND call_at >= COALESCE(
                                      (SELECT max(create_date) FROM ir_cron_progress
-                                       WHERE cron_id = cron.id),
+                                       WHERE cron_id = %(cron)s),
                                      '-infinity'))
                        RETURNING id
                    )
@@ -299,16 +289,15 @@ class OmnichannelEventInbox(models.Model):
                 scope=scope,
                 key=key,
                 payload=json.dumps(values),
-                crons=cron_ids,
+                cron=cron_id,
                 uid=self.env.uid,
             ),
             log_exceptions=False,
         )
         inbox_id, woken, first_id = self.env.cr.fetchone()
         if woken:
-            # the cron workers hear it after the commit, as ir.cron._trigger
-            # does (one notification wakes every cron thread of the database)
-            cron = self.env["ir.cron"].browse(cron_ids[0])
+            # the cron workers hear it after the commit, as ir.cron._trigger does
+            cron = self.env["ir.cron"].browse(cron_id)
             self.env.cr.postcommit.add(cron._notifydb)
         if inbox_id:
             return inbox_id, False
@@ -318,61 +307,17 @@ class OmnichannelEventInbox(models.Model):
     # Applier (the cron)
     # ------------------------------------------------------------------
     @api.model
-    def _applier_cron_ids(self, missing=False):
-        """The ids of the appliers' crons (cached xml ids: the receipt reads
-        them); ``missing``: with 0 in the place of a cron not in the
-        database (code newer than its data, before the addon's update)."""
-        IrModelData = self.env["ir.model.data"]
-        ids = [IrModelData._xmlid_to_res_id(xmlid) for xmlid in APPLIER_XMLIDS]
-        return ids if missing else [cron_id for cron_id in ids if cron_id]
-
-    @api.model
-    def _wake_appliers(self, when=None):
-        """Trigger every applier (the row's share is one of theirs)."""
-        # sudo: the appliers' crons, whoever stored or retried the rows (managers
-        # may not write crons; these only wake up)
-        for cron in self.env["ir.cron"].sudo().browse(self._applier_cron_ids()):
-            cron._trigger(when)
-
-    @api.model
-    def _shard(self, applier):
-        """``(index, count)``: the share of the conversations of the applier
-        number ``applier`` (its place in :data:`APPLIER_XMLIDS`) among the
-        active appliers; ``(0, 1)`` (every row) for ``None``, the direct
-        calls; None when that applier's cron is archived (it applies
-        nothing: the active ones share its conversations)."""
-        if applier is None:
-            return 0, 1
-        cron_ids = self._applier_cron_ids(missing=True)
-        self.env["ir.cron"].flush_model(["active"])
-        self.env.cr.execute(SQL("SELECT id FROM ir_cron WHERE id = ANY(%s) AND active", cron_ids))
-        active = {row[0] for row in self.env.cr.fetchall()}
-        mine = cron_ids[applier]
-        if mine not in active:
-            return None
-        running = [cron_id for cron_id in cron_ids if cron_id in active]
-        return running.index(mine), len(running)
-
-    @api.model
-    def _cron_apply(self, batch_size=BATCH_SIZE, time_budget=TIME_BUDGET, applier=None):
+    def _cron_apply(self, batch_size=BATCH_SIZE, time_budget=TIME_BUDGET):
         """Apply the due rows in batches, one commit per batch, until none
-        is due or the time budget is spent; the count of rows applied.
-
-        ``applier``: the number of the applier cron running this (its place
-        in :data:`APPLIER_XMLIDS`): it applies its share of the
-        conversations only. None (a direct call): every due row."""
-        shard = self._shard(applier)
-        if shard is None:
-            _logger.info("Inbox applier %s is archived: the active ones apply its rows", applier)
-            return 0
+        is due or the time budget is spent; the count of rows applied."""
         started = time.monotonic()
         done = 0
         while True:
-            applied, claimed = self._apply_batch(batch_size, shard)
+            applied, claimed = self._apply_batch(batch_size)
             done += applied
             if not claimed:
                 break
-            remaining = self._count_due(shard)
+            remaining = self._count_due()
             self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
             if self.env.context.get("cron_id") and not getattr(
                 threading.current_thread(), "testing", False
@@ -386,45 +331,23 @@ class OmnichannelEventInbox(models.Model):
                 break
         return done
 
-    @staticmethod
-    def _in_shard(shard, alias="row"):
-        """The SQL condition "the row is in the applier's share ``shard``"
-        (``(index, count)``): by a hash of its conversation (of its id when
-        it has none), so that one applier applies a conversation's rows."""
-        index, count = shard
-        if count == 1:
-            return SQL("TRUE")
-        row = SQL.identifier(alias)
-        return SQL(
-            """mod(hashtext(%s.scope || '|' || COALESCE(%s.conversation, %s.id::text))
-                       & 2147483647, %s) = %s""",
-            row,
-            row,
-            row,
-            count,
-            index,
-        )
-
     @api.model
-    def _count_due(self, shard=(0, 1)):
+    def _count_due(self):
         self.env.cr.execute(
             SQL(
-                """SELECT count(*) FROM omnichannel_event_inbox row
-                    WHERE state IN ('pending', 'failed') AND next_attempt_at <= %s
-                      AND %s""",
+                """SELECT count(*) FROM omnichannel_event_inbox
+                    WHERE state IN ('pending', 'failed') AND next_attempt_at <= %s""",
                 _utcnow(),
-                self._in_shard(shard),
             )
         )
         return self.env.cr.fetchone()[0]
 
     @api.model
-    def _claim_batch(self, limit, shard=(0, 1)):
-        """The due rows of the applier's share ``shard``, oldest first,
-        locked for this transaction: none behind an earlier row of its
-        conversation that waits for a retry. Read in the same statement (no
-        ORM read per row): ``(id, channel_id, company_id, kind, scope,
-        conversation, payload)`` tuples."""
+    def _claim_batch(self, limit):
+        """The due rows, oldest first, locked for this transaction: none
+        behind an earlier row of its conversation that waits for a retry.
+        Read in the same statement (no ORM read per row): ``(id, channel_id,
+        company_id, kind, scope, conversation, payload)`` tuples."""
         self.flush_model()
         # the clock the retries were scheduled with (not the transaction's
         # start), to the microsecond as the receipt's stamp
@@ -435,7 +358,6 @@ class OmnichannelEventInbox(models.Model):
                      FROM omnichannel_event_inbox row
                     WHERE row.state IN ('pending', 'failed')
                       AND row.next_attempt_at <= %(now)s
-                      AND %(shard)s
                       AND NOT EXISTS (
                           SELECT 1 FROM omnichannel_event_inbox earlier
                            WHERE earlier.scope = row.scope
@@ -448,19 +370,17 @@ class OmnichannelEventInbox(models.Model):
                       FOR UPDATE OF row SKIP LOCKED""",
                 now=_utcnow(),
                 limit=limit,
-                shard=self._in_shard(shard),
             )
         )
         return self.env.cr.fetchall()
 
     @api.model
-    def _apply_batch(self, limit=BATCH_SIZE, shard=(0, 1)):
-        """Claim and apply one batch of the applier's share ``shard``:
-        ``(applied, claimed)`` counts. A
+    def _apply_batch(self, limit=BATCH_SIZE):
+        """Claim and apply one batch: ``(applied, claimed)`` counts. A
         failing row holds back the later rows of its conversation (they stay
         pending for a later batch, behind it). The applied rows are marked
         done together, in the transaction that applied them."""
-        claimed = self._claim_batch(limit, shard)
+        claimed = self._claim_batch(limit)
         if not claimed:
             return 0, 0
         # sudo: a technical setting the applier reads, whoever runs it
@@ -540,7 +460,7 @@ class OmnichannelEventInbox(models.Model):
         when = fields.Datetime.now() + timedelta(seconds=retry_delay(attempts))
         _logger.info("Inbox row %s failed (attempt %s): %s", self.id, attempts, message)
         self._set_state("failed", attempts=attempts, last_error=message, next_attempt_at=when)
-        self._wake_appliers(when)
+        self.env.ref(CRON_XMLID)._trigger(when)
 
     @api.autovacuum
     def _gc_applied(self):

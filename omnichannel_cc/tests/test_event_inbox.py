@@ -132,68 +132,6 @@ class TestEventInbox(TransactionCase):
         self._receive("call-2", 1)
         self.assertEqual(Trigger.search_count([("cron_id", "=", cron.id)]), 1)
 
-    def test_receipt_wakes_every_applier(self):
-        crons = self.env.ref("omnichannel_cc.ir_cron_event_inbox") | self.env.ref(
-            "omnichannel_cc.ir_cron_event_inbox_2"
-        )
-        Trigger = self.env["ir.cron.trigger"].sudo()
-        Trigger.search([("cron_id", "in", crons.ids)]).unlink()
-        self.env.flush_all()
-        self._receive("call-1", 1)
-        self._receive("call-2", 1)
-        for cron in crons:
-            self.assertEqual(Trigger.search_count([("cron_id", "=", cron.id)]), 1, cron.name)
-
-    def test_appliers_share_the_conversations(self):
-        """Each applier applies its share: every row once, a conversation by
-        one applier only, in order; an archived applier's share goes to the
-        active ones."""
-        # 24 keys: the chance that the hash gives one applier none is 2 in 2**24
-        conversations = [f"share-{n}" for n in range(24)]
-        for n in (1, 2, 3):
-            for conversation in conversations:
-                self._receive(conversation, n)
-        first = self._apply(applier=0)
-        by_first = {c for c, *_rest in self.applied}
-        second = self._apply(applier=1)
-        by_second = {c for c, *_rest in self.applied} - by_first
-        self.assertEqual(first + second, 72)
-        # both got work, none got the other's
-        self.assertTrue(by_first and by_second, (by_first, by_second))
-        self.assertEqual(by_first | by_second, set(conversations))
-        self.assertEqual(len(self.applied), 72)
-        for conversation in conversations:
-            mine = [n for c, n, *_rest in self.applied if c == conversation]
-            self.assertEqual(mine, [1, 2, 3], conversation)
-        # the second applier archived: the first applies every conversation,
-        # the second nothing (a manual run of it changes nothing)
-        self.env.ref("omnichannel_cc.ir_cron_event_inbox_2").active = False
-        self.applied.clear()
-        for conversation in conversations:
-            self._receive(conversation, 4)
-        self.assertEqual(self._apply(applier=1), 0)
-        self.assertEqual(self._apply(applier=0), 24)
-        self.assertEqual({c for c, *_rest in self.applied}, set(conversations))
-
-    def test_share_applied_by_applier_crons(self):
-        """The crons' code: the first applier's run leaves the second's share
-        pending, the second's run applies it."""
-        conversations = [f"cron-{n}" for n in range(24)]
-        for conversation in conversations:
-            self._receive(conversation, 1)
-        crons = self.env.ref("omnichannel_cc.ir_cron_event_inbox") + self.env.ref(
-            "omnichannel_cc.ir_cron_event_inbox_2"
-        )
-        self.assertEqual(
-            crons.mapped("code"), ["model._cron_apply(applier=0)", "model._cron_apply(applier=1)"]
-        )
-        with self._method():
-            crons[0].method_direct_trigger()
-            pending = self._rows().filtered(lambda row: row.state == "pending")
-            self.assertTrue(0 < len(pending) < 24, len(pending))
-            crons[1].method_direct_trigger()
-        self.assertEqual(set(self._rows().mapped("state")), {"done"})
-
     def test_order_per_conversation_interleaved(self):
         for conversation, n in [("a", 1), ("b", 1), ("a", 2), ("c", 1), ("b", 2), ("a", 3)]:
             self._receive(conversation, n)

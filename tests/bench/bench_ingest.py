@@ -5,9 +5,8 @@ route that does almost nothing, on the same multi-worker server.
 
 ``/event`` is fire-and-forget: it stores the event in the event inbox and
 answers; the inbox's cron applies it. Measured apart: the receipt rate with
-the applier paused (target: 70 % of the bare route), the appliers draining
-that backlog in batches (events applied per second, target 100; two
-appliers by default, ``--appliers 1`` for one), and a
+the applier paused (target: 70 % of the bare route), the applier draining
+that backlog in batches (events applied per second, target 100), and a
 paced phase with both at once, events sent at ``--paced-rate`` (50 / s, a
 rate the applier follows): the delay from receipt to applied, p50 / p95, from
 the rows' own stamps, is the pipeline's (trigger, claim, apply, commit), not
@@ -63,10 +62,7 @@ TARGETS = {
 }
 # events the inbox's cron must apply per second, in batches
 APPLY_TARGET = 100.0
-# the applier's batch (omnichannel_cc's BATCH_SIZE; the report names it)
-BATCH_SIZE = 200
-# the inbox's appliers (crons), each applying its share of the conversations
-INBOX_CRONS = ("omnichannel_cc.ir_cron_event_inbox", "omnichannel_cc.ir_cron_event_inbox_2")
+INBOX_CRON = "omnichannel_cc.ir_cron_event_inbox"
 ADMIN = ("admin", "admin")
 API_LOGIN = "bench-ingest-api"
 API_PASSWORD = "bench-ingest-api-password"
@@ -219,9 +215,9 @@ def start_server(args, command, env, log_path):
             f"--addons-path={_env.REPO}",
             f"--db_host={DB_HOST}",
             f"--workers={args.workers}",
-            # a cron thread per applier of the event inbox (paused while the
+            # one cron thread: the event inbox's applier (paused while the
             # receipt alone is measured)
-            f"--max-cron-threads={appliers(args)}",
+            "--max-cron-threads=1",
             f"--http-port={http_port}",
             f"--gevent-port={gevent_port}",
             f"--http-interface={HOST}",
@@ -470,46 +466,29 @@ def profile_apply(args):
     print(out.getvalue())
 
 
-def appliers(args):
-    """The inbox's appliers this run uses (``--appliers``; 1 for callers without it)."""
-    return getattr(args, "appliers", 1)
-
-
-def applier_crons(count):
-    """``(module, name)`` of the first ``count`` inbox appliers."""
-    if not 1 <= count <= len(INBOX_CRONS):
-        raise SystemExit(f"--appliers: 1 to {len(INBOX_CRONS)} (the inbox's applier crons)")
-    return [tuple(xmlid.split(".")) for xmlid in INBOX_CRONS[:count]]
-
-
-def _cron_ids_sql(count):
-    """SQL selecting the ids of the first ``count`` appliers' crons, and its parameters."""
-    pairs = applier_crons(count)
-    query = """SELECT res_id FROM ir_model_data
-                WHERE model = 'ir.cron' AND (module, name) IN %s"""
-    return query, [tuple(pairs)]
-
-
-def only_inbox_cron(db, count=1):
-    """Of the database's crons only the event inbox's first ``count``
-    appliers run: the server has a cron thread for each, and no sweep
-    (presence, ACD, watchdog) may change the measured state behind the
-    load's back."""
-    query, params = _cron_ids_sql(count)
+def only_inbox_cron(db):
+    """Of the database's crons only the event inbox's applier runs: the
+    server has a cron thread for it, and no sweep (presence, ACD, watchdog)
+    may change the measured state behind the load's back."""
+    module, name = INBOX_CRON.split(".")
     with psycopg2.connect(host=DB_HOST, dbname=db) as conn, conn.cursor() as cr:
-        cr.execute(f"UPDATE ir_cron SET active = id IN ({query})", params)
+        cr.execute(
+            """UPDATE ir_cron SET active = (id = (
+                      SELECT res_id FROM ir_model_data WHERE module = %s AND name = %s))""",
+            [module, name],
+        )
     conn.close()
 
 
-def set_inbox_cron(db, active, count=1):
-    """Pause or resume the inbox's first ``count`` appliers; resuming wakes
-    the cron threads (as ir.cron._trigger does after its commit)."""
-    query, params = _cron_ids_sql(count)
+def set_inbox_cron(db, active):
+    """Pause or resume the inbox's applier; resuming wakes the cron thread
+    (as ir.cron._trigger does after its commit)."""
+    module, name = INBOX_CRON.split(".")
     with psycopg2.connect(host=DB_HOST, dbname=db) as conn, conn.cursor() as cr:
         cr.execute(
-            f"""UPDATE ir_cron SET active = %s, nextcall = now() AT TIME ZONE 'UTC'
-                 WHERE id IN ({query})""",
-            [active, *params],
+            """UPDATE ir_cron SET active = %s, nextcall = now() AT TIME ZONE 'UTC'
+                WHERE id = (SELECT res_id FROM ir_model_data WHERE module = %s AND name = %s)""",
+            [active, module, name],
         )
     conn.close()
     if active:
@@ -1065,13 +1044,6 @@ def parse_args():
     p.add_argument("--seconds", type=float, default=20.0, help="length of each measured phase")
     p.add_argument("--warmup", type=float, default=5.0, help="unmeasured load before measuring")
     p.add_argument("--agents", type=int, default=24, help="agents with extensions")
-    p.add_argument(
-        "--appliers",
-        type=int,
-        default=len(INBOX_CRONS),
-        help="inbox appliers (crons, each with its cron thread) applying the events; "
-        f"1 to {len(INBOX_CRONS)}",
-    )
     p.add_argument("--port", type=int, default=18300, help="first HTTP port to try")
     p.add_argument(
         "--log-level", default="info", help="server log level (info: retries are counted)"
@@ -1125,7 +1097,7 @@ def run_all(args, load, rpc, log_path):
     phase("warm-up: bare route", load.bare, args.warmup)
     rows.append(measure("bare JSON route (start)", "req", phase("bare JSON route", load.bare)))
     # the receipt alone: the inbox's applier paused, the events pile up
-    set_inbox_cron(args.db, False, args.appliers)
+    set_inbox_cron(args.db, False)
     phase("warm-up: lifecycles", load.lifecycle, warm, clean=True)
     result = phase("voip /event lifecycles", load.lifecycle, clean=True)
     rows.append(measure("voip /event ringing+answered+hangup", "ev", result, EVENT_KINDS))
@@ -1145,7 +1117,7 @@ def run_all(args, load, rpc, log_path):
     print(f"  inbox applier: draining {backlog:,} events...", flush=True)
     vacuum(args.db)
     started = time.perf_counter()
-    set_inbox_cron(args.db, True, args.appliers)
+    set_inbox_cron(args.db, True)
     left = wait_applied(args.db, backlog_prefix, timeout=max(300.0, backlog / 20))
     drain = dict(apply_figures(args.db, backlog_prefix), backlog=backlog, left=left)
     drain["wall"] = time.perf_counter() - started
@@ -1189,7 +1161,7 @@ def main():
         autovacuum_note(),
     ]
     ensure_db(args, command, env)
-    only_inbox_cron(args.db, args.appliers)
+    only_inbox_cron(args.db)
     log_path = scratch / "server.log"
     print(f"starting odoo --workers={args.workers} (log {log_path})...", flush=True)
     process, port = start_server(args, command, env, log_path)
@@ -1218,8 +1190,7 @@ def main():
     drain, steady = inbox["drain"], inbox["steady"]
     verdict = "met" if drain["rate"] >= APPLY_TARGET else "NOT met"
     print(
-        f"\ninbox appliers ({args.appliers}, a cron thread each, batches of {BATCH_SIZE}): "
-        f"{drain['count']:,} of "
+        f"\ninbox applier (one cron thread, batches of 200): {drain['count']:,} of "
         f"{drain['backlog']:,} queued events applied, {drain['rate']:,.1f} ev/s from first to "
         f"last applied ({verdict}: >= {APPLY_TARGET:g} ev/s), {drain['wall']:.1f} s wall "
         f"from resuming; left waiting: {drain['left']}"

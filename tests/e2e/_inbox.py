@@ -5,32 +5,27 @@
 it. The e2e server runs no cron thread (``--max-cron-threads=0``, so that no
 sweep changes a test's state behind its back): :func:`wait_applied` runs the
 applier (``ir.cron.method_direct_trigger``, as admin) and polls the row until
-it is applied or a dead letter, with a deadline. Each applier cron applies
-its share of the conversations: a run is a run of each.
+it is applied or a dead letter, with a deadline.
 """
 
 import time
 import xmlrpc.client
 
-CRONS = ("omnichannel_cc.ir_cron_event_inbox", "omnichannel_cc.ir_cron_event_inbox_2")
+CRON = "omnichannel_cc.ir_cron_event_inbox"
 WAIT = 60.0
 
 
 def run_applier(server):
-    """One run of each of the inbox's appliers; False when another run held one."""
-    ran = True
-    for xmlid in CRONS:
-        try:
-            server.call("ir.cron", "method_direct_trigger", [server.ref(xmlid)])
-        except xmlrpc.client.Fault as fault:
-            # a concurrent manual run has the cron's lock: it applies our rows too
-            if "cannot be modified right now" in fault.faultString or (
-                "running" in fault.faultString
-            ):
-                ran = False
-                continue
-            raise
-    return ran
+    """One run of the inbox's applier; False when another run holds it."""
+    cron = server.ref(CRON)
+    try:
+        server.call("ir.cron", "method_direct_trigger", [cron])
+    except xmlrpc.client.Fault as fault:
+        # a concurrent manual run has the cron's lock: it applies our rows too
+        if "cannot be modified right now" in fault.faultString or "running" in fault.faultString:
+            return False
+        raise
+    return True
 
 
 def wait_applied(server, inbox_ids, timeout=WAIT):

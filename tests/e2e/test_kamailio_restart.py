@@ -44,9 +44,9 @@ _spec.loader.exec_module(peers)
 
 WATCHDOG_PARAM = "omnichannel_cc.call_watchdog_minutes"
 WATCHDOG_CRON = "omnichannel_cc.ir_cron_interaction_watchdog"
-# the event inbox's appliers, each applying its share of the calls (run at
-# once: the session's server may have no cron thread)
-INBOX_CRONS = ("omnichannel_cc.ir_cron_event_inbox", "omnichannel_cc.ir_cron_event_inbox_2")
+# the event inbox's applier, when the server has one (run at once: the
+# session's server may have no cron thread)
+INBOX_CRON = "omnichannel_cc.ir_cron_event_inbox"
 ENDED = ("wrapup", "done")
 # an extension per test: unique within the company on the shared server
 _extensions = iter(range(1701, 1800))
@@ -176,7 +176,7 @@ def line(odoo_server, tmp_path):
         peers.ensure_installed()
     except RuntimeError as error:
         pytest.fail(str(error), pytrace=False)
-    inbox_crons = [cron_id(rpc, xmlid) for xmlid in INBOX_CRONS]
+    inbox_cron = cron_id(rpc, INBOX_CRON)
     yield {
         "rpc": rpc,
         "extension": extension,
@@ -186,7 +186,7 @@ def line(odoo_server, tmp_path):
         "token": credentials["voip_token"],
         "secret": credentials["voip_secret"],
         "rundir": tmp_path,
-        "apply": (lambda: [run_cron(rpc, cron) for cron in inbox_crons]),
+        "apply": (lambda: run_cron(rpc, inbox_cron)),
     }
     rpc.call("omnichannel.channel", "write", [channel], {"active": False})
 

@@ -455,6 +455,10 @@ class OmnichannelEventInbox(models.Model):
                     for row_id, channel_id, company_id, kind, _s, _c, payload in chunk:
                         target = self._target(targets, channel_id, company_id)
                         results.append((row_id, self._apply_kind(target, kind, payload)))
+                        # the row's writes in the database before the next row
+                        # (the ACD reads agents and calls in SQL), as after a
+                        # savepoint of its own; the hooks run once, at the end
+                        self.env.flush_all()
             except Exception:  # noqa: BLE001 -- each row again, alone: its failure is its own
                 self.env.invalidate_all()
             else:

@@ -264,6 +264,8 @@ def test_double_submit_on_two_workers_gives_one_interaction(odoo_server, center)
 
 # the server's rate window (omnichannel_cc_webform RATE_WINDOW)
 RATE_WINDOW = timedelta(minutes=10)
+# Odoo's datetimes over XML-RPC (UTC)
+SERVER_DATETIME = "%Y-%m-%d %H:%M:%S"
 
 
 def stable_recent_count(rpc, margin=timedelta(seconds=30), timeout=90):
@@ -278,10 +280,10 @@ def stable_recent_count(rpc, margin=timedelta(seconds=30), timeout=90):
         rows = rpc.call(
             "omnichannel.webform.submission",
             "search_read",
-            [("remote_ip", "=", "127.0.0.1"), ("date", ">", start.strftime("%Y-%m-%d %H:%M:%S"))],
+            [("remote_ip", "=", "127.0.0.1"), ("date", ">", start.strftime(SERVER_DATETIME))],
             fields=["date"],
         )
-        dates = [datetime.strptime(row["date"], "%Y-%m-%d %H:%M:%S") for row in rows]
+        dates = [datetime.strptime(row["date"], SERVER_DATETIME) for row in rows]
         leaving = [date for date in dates if date <= start + margin]
         if not leaving:
             return len(dates)

@@ -8,12 +8,22 @@ from ..tools import ami
 MANAGER_GROUP = "omnichannel_cc.group_omnichannel_manager"
 
 
+def _urlsafe_token(nbytes):
+    """A URL-safe random token that does not start with "-": the PBX bridges
+    take the token and the secret on their command line, where a leading "-"
+    reads as an option ("--token -x..." fails with "expected one argument")."""
+    while True:
+        token = secrets.token_urlsafe(nbytes)
+        if not token.startswith("-"):
+            return token
+
+
 def _new_voip_token():
-    return secrets.token_urlsafe(24)
+    return _urlsafe_token(24)
 
 
 def _new_voip_secret():
-    return secrets.token_urlsafe(32)
+    return _urlsafe_token(32)
 
 
 class OmnichannelChannel(models.Model):

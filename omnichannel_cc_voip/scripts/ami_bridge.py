@@ -30,7 +30,10 @@ Example (secrets from the environment, not the command line)::
 
     export OMNICHANNEL_AMI_SECRET=... OMNICHANNEL_VOIP_SECRET=...
     ami_bridge.py --ami-host 127.0.0.1 --ami-user omnichannel \\
-        --odoo-url https://odoo.example.com --token <channel PBX token>
+        --odoo-url https://odoo.example.com --token=<channel PBX token>
+
+(``--token=...`` with "=": a token starting with "-" would otherwise read as
+an option; tokens made since 2026-12-06 never start with one.)
 
 manager.conf::
 

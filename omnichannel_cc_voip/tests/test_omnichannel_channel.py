@@ -1,3 +1,5 @@
+from unittest.mock import patch
+
 from lxml import etree
 
 from odoo.exceptions import AccessError
@@ -22,6 +24,17 @@ class TestChannelCredentials(OmnichannelVoipCommon):
         self.assertTrue(other.voip_token)
         self.assertNotEqual(other.voip_token, self.phone_channel.voip_token)
         self.assertNotEqual(other.voip_secret, self.phone_channel.voip_secret)
+
+    def test_credentials_never_start_with_a_dash(self):
+        # the PBX bridges take them on their command line ("--token -x..."
+        # reads as an option): a drawn value starting with "-" is drawn again
+        drawn = iter(["-dash-first", "token-ok", "-dash-again", "secret-ok"])
+        with patch(
+            "odoo.addons.omnichannel_cc_voip.models.omnichannel_channel.secrets.token_urlsafe",
+            side_effect=lambda nbytes: next(drawn),
+        ):
+            channel = self.phone_channel.copy({"address": "+32 2 290 34 93"})
+        self.assertEqual((channel.voip_token, channel.voip_secret), ("token-ok", "secret-ok"))
 
     def test_non_phone_channel_has_none(self):
         self.assertFalse(self.email_channel.voip_token)

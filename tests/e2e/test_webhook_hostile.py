@@ -373,8 +373,10 @@ def test_l7c_ami_bridge_events_are_accepted(odoo_server, phone):
         [
             "--ami-user", "u",
             "--odoo-url", odoo_server.url,
-            "--token", urllib.parse.urlsplit(phone["url"]).path.split("/")[3],
-            "--secret", phone["secret"],
+            # "=": a value starting with "-" (tokens made before 2026-12-06
+            # could) would read as an option otherwise
+            "--token=" + urllib.parse.urlsplit(phone["url"]).path.split("/")[3],
+            "--secret=" + phone["secret"],
             "--timestamp-header",
         ]
     )  # fmt: skip

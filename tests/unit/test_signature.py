@@ -136,3 +136,16 @@ def test_l7c_ami_bridge_signature_is_accepted_by_the_server(argv_extra):
     assert bridge.sign(SECRET, body) == signature.sign(SECRET, body)
     assert json.loads(request.data)["timestamp"] == NOW
     assert "x-omnichannel-timestamp" not in headers
+
+
+def test_l7c_ami_bridge_takes_a_token_starting_with_a_dash():
+    """Channels made before 2026-12-06 may have a token or secret starting
+    with "-": the documented "--token=..." form reads it as a value."""
+    args = (
+        _bridge()
+        ._parser()
+        .parse_args(
+            ["--ami-user", "u", "--odoo-url", "http://odoo", "--token=-abc", "--secret=-xyz"]
+        )
+    )
+    assert (args.token, args.secret) == ("-abc", "-xyz")

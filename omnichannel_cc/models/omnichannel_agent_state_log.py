@@ -50,55 +50,66 @@ class OmnichannelAgentStateLog(models.Model):
 
     @api.model
     def _log_change(self, agent, state, break_reason_id, now):
-        # close the open period in one statement (it runs on every state
-        # change of every agent); duration as _compute_duration computes it
-        self.flush_model(["agent_id", "date_start", "date_end"])
+        """Close the agent's open period and open the one of ``state`` at
+        ``now``, in one statement (it runs on every state change of every
+        agent: the event inbox's applier makes two per call). Duration as
+        _compute_duration computes it; the stored related fields given.
+        When no period was open although the agent was in a state before
+        (demo data, an import), that state's period is kept too, so that
+        the agents' time adds up."""
+        self.flush_model()
+        write = self.env.cr.now()
         self.env.cr.execute(
             SQL(
-                """UPDATE omnichannel_agent_state_log
-                      SET date_end = %(now)s, write_date = %(write)s, write_uid = %(uid)s,
-                          duration = CASE WHEN date_start IS NULL THEN 0
-                                          ELSE trunc(EXTRACT(EPOCH FROM %(now)s - date_start))
-                                     END
-                    WHERE agent_id = %(agent)s AND date_end IS NULL
-                RETURNING id""",
+                """WITH closed AS (
+                       UPDATE omnichannel_agent_state_log
+                          SET date_end = %(now)s, write_date = %(write)s, write_uid = %(uid)s,
+                              duration = CASE WHEN date_start IS NULL THEN 0
+                                              ELSE trunc(EXTRACT(EPOCH FROM %(now)s - date_start))
+                                         END
+                        WHERE agent_id = %(agent)s AND date_end IS NULL
+                    RETURNING id
+                   ), opened AS (
+                       INSERT INTO omnichannel_agent_state_log
+                              (agent_id, user_id, company_id, state, break_reason_id,
+                               date_start, date_end, duration,
+                               create_uid, create_date, write_uid, write_date)
+                       SELECT %(agent)s, %(user)s, %(company)s, period.state, period.reason,
+                              period.date_start, period.date_end, period.duration,
+                              %(uid)s, %(write)s, %(uid)s, %(write)s
+                         FROM (VALUES
+                                  (1, %(old_state)s, %(old_reason)s::int4,
+                                   %(old_since)s::timestamp, %(now)s::timestamp,
+                                   %(old_duration)s::int4),
+                                  (2, %(state)s, %(reason)s::int4,
+                                   %(now)s::timestamp, NULL::timestamp, 0)
+                              ) AS period (seq, state, reason, date_start, date_end, duration)
+                        WHERE period.seq = 2
+                           OR (%(old_since)s::timestamp < %(now)s
+                               AND NOT EXISTS (SELECT 1 FROM closed))
+                        ORDER BY period.seq
+                    RETURNING id
+                   )
+                   SELECT (SELECT array_agg(id) FROM closed), (SELECT array_agg(id) FROM opened)""",
                 now=now,
-                write=self.env.cr.now(),
+                write=write,
                 uid=self.env.uid,
                 agent=agent.id,
+                user=agent.user_id.id,
+                company=agent.company_id.id,
+                old_state=agent.state,
+                old_reason=agent.break_reason_id.id or None,
+                old_since=agent.state_since or now,
+                old_duration=(
+                    int((now - agent.state_since).total_seconds()) if agent.state_since else 0
+                ),
+                state=state,
+                reason=break_reason_id or None,
             )
         )
-        closed = [row[0] for row in self.env.cr.fetchall()]
-        vals_list = []
+        closed, opened = self.env.cr.fetchone()
         if closed:
             self.browse(closed).invalidate_recordset(
                 ["date_end", "duration", "write_date", "write_uid"]
             )
-        elif agent.state_since and agent.state_since < now:
-            # the state being left was never recorded (demo data, an import):
-            # keep its period, so that the agents' time adds up
-            vals_list.append(
-                {
-                    "agent_id": agent.id,
-                    "state": agent.state,
-                    "break_reason_id": agent.break_reason_id.id,
-                    "date_start": agent.state_since,
-                    "date_end": now,
-                    "user_id": agent.user_id.id,
-                    "company_id": agent.company_id.id,
-                    "duration": int((now - agent.state_since).total_seconds()),
-                }
-            )
-        vals_list.append(
-            {
-                "agent_id": agent.id,
-                "state": state,
-                "break_reason_id": break_reason_id or False,
-                "date_start": now,
-                # the stored related and computed values, given: no recompute
-                "user_id": agent.user_id.id,
-                "company_id": agent.company_id.id,
-                "duration": 0,
-            }
-        )
-        self.create(vals_list)
+        return self.browse(opened or ())

@@ -5,9 +5,12 @@ delivery reports, messenger events) is answered as soon as its delivery is
 checked and stored: one ``INSERT ... ON CONFLICT DO NOTHING`` keyed by the
 event's idempotency key (:meth:`_receive`), committed before the 200 goes
 out. The applier cron (:meth:`_cron_apply`) then applies the rows in batches,
-in order of receipt within each conversation (a call, a message), each in a
-savepoint, as superuser in the row's company: the environment the webhook
-used to apply it at once. A failing row is retried with back-off and holds
+in order of receipt within each conversation (a call, a message), as
+superuser in the row's company: the environment the webhook used to apply it
+at once. Up to :data:`CHUNK_SIZE` rows of different conversations share a
+savepoint (one flush, one run of the tracking and bus hooks); when one of
+them fails, the chunk is rolled back and each row applied in a savepoint of
+its own. A failing row is retried with back-off and holds
 back the later rows of its conversation only; after
 ``omnichannel_cc.inbox_max_attempts`` attempts (at once for a
 ``UserError`` / ``ValidationError``: the data are refused, not the moment)
@@ -35,6 +38,13 @@ _logger = logging.getLogger(__name__)
 
 CRON_XMLID = "omnichannel_cc.ir_cron_event_inbox"
 BATCH_SIZE = 200
+# rows applied under one savepoint (one flush, one run of the precommit
+# hooks: the tracking messages and bus notifications of the chunk created
+# together); at most one row per conversation, so no call's tracking merges
+CHUNK_SIZE = 20
+# a chunk is filled from this many next rows: rows of other conversations
+# may be applied before a waiting one's next row, never further apart
+CHUNK_WINDOW = 2 * CHUNK_SIZE
 # one cron run stops claiming batches after this (the cron worker's other jobs wait)
 TIME_BUDGET = 50.0
 DEFAULT_MAX_ATTEMPTS = 5
@@ -391,39 +401,111 @@ class OmnichannelEventInbox(models.Model):
         targets = {}  # (channel, company): the interaction model applying its rows
         blocked = set()
         done = []  # (id, result, applied_at)
-        for row_id, channel_id, company_id, kind, scope, conversation, payload in claimed:
-            unit = (scope, conversation) if conversation else None
-            if unit in blocked:
-                continue
-            try:
-                # a savepoint per row: a failing row rolls back its own work only;
-                # it flushes, and runs the precommit hooks (tracking) of the row
-                with self.env.cr.savepoint():
-                    target = targets.get((channel_id, company_id))
-                    if target is None:
-                        target = targets[channel_id, company_id] = self._apply_target(
-                            channel_id, company_id
-                        )
-                    result = self._apply_kind(target, kind, payload)
-            except psycopg2.OperationalError as error:
-                if error.pgcode not in TRANSIENT_PGCODES:
-                    raise
-                # a concurrent transaction won: a fresh snapshot in the next batch
-                self.env.invalidate_all()
-                blocked.add(unit)
-                _logger.info("Inbox row %s conflicted, applied in the next batch", row_id)
-            except Exception as error:  # noqa: BLE001 -- any failure is the row's
-                self.env.invalidate_all()
-                # sudo: the applier records the attempt, whoever runs it
-                self.sudo().browse(row_id)._failed(error, max_attempts)
-                if unit:
-                    blocked.add(unit)
-            else:
-                # once its savepoint is released (flushed, tracked); to the
-                # microsecond, as received_at: the delay is measured on them
-                done.append((row_id, result, _utcnow()))
+        remaining = claimed
+        while remaining:
+            chunk, remaining = self._next_chunk(remaining, blocked)
+            self._apply_chunk(chunk, targets, blocked, done, max_attempts)
         self._set_done(done)
         return len(done), len(claimed)
+
+    @classmethod
+    def _next_chunk(cls, rows, blocked):
+        """``(chunk, rest)``: up to :data:`CHUNK_SIZE` of the claimed
+        ``rows`` (in order of receipt) to apply together, taken from the next
+        :data:`CHUNK_WINDOW` ones, at most one per conversation (a
+        conversation's later rows wait in ``rest``, in order); the rows of
+        ``blocked`` conversations dropped."""
+        chunk, rest, seen = [], [], set()
+        for index, row in enumerate(rows):
+            if index >= CHUNK_WINDOW:
+                rest.extend(rows[index:])
+                break
+            unit = cls._unit(row)
+            if unit in blocked:
+                continue
+            if len(chunk) >= CHUNK_SIZE or (unit is not None and unit in seen):
+                rest.append(row)
+            else:
+                chunk.append(row)
+            if unit is not None:
+                seen.add(unit)
+        return chunk, rest
+
+    @staticmethod
+    def _unit(row):
+        """The conversation of a claimed row (``(scope, conversation)``),
+        whose rows are applied in order; None for a row without one."""
+        _row_id, _channel_id, _company_id, _kind, scope, conversation, _payload = row
+        return (scope, conversation) if conversation else None
+
+    @api.model
+    def _apply_chunk(self, chunk, targets, blocked, done, max_attempts):
+        """Apply claimed rows (at most one per conversation) under one
+        savepoint: one flush and one run of the precommit hooks for all.
+        When any of them fails, the savepoint is rolled back and each row is
+        applied again in its own (:meth:`_apply_row`), so that a failing row
+        rolls back its own work only."""
+        chunk = [row for row in chunk if self._unit(row) not in blocked]
+        if not chunk:
+            return
+        if len(chunk) > 1:
+            results = []
+            try:
+                with self.env.cr.savepoint():
+                    for row_id, channel_id, company_id, kind, _s, _c, payload in chunk:
+                        target = self._target(targets, channel_id, company_id)
+                        results.append((row_id, self._apply_kind(target, kind, payload)))
+                        # the row's writes in the database before the next row
+                        # (the ACD reads agents and calls in SQL), as after a
+                        # savepoint of its own; the hooks run once, at the end
+                        self.env.flush_all()
+            except Exception:  # noqa: BLE001 -- each row again, alone: its failure is its own
+                self.env.invalidate_all()
+            else:
+                applied_at = _utcnow()
+                done.extend((row_id, result, applied_at) for row_id, result in results)
+                return
+        for row in chunk:
+            if self._unit(row) not in blocked:
+                self._apply_row(row, targets, blocked, done, max_attempts)
+
+    @api.model
+    def _apply_row(self, row, targets, blocked, done, max_attempts):
+        """Apply one claimed row in its own savepoint: a failure is recorded
+        on the row (retried or dead) and holds its conversation back."""
+        row_id, channel_id, company_id, kind, _scope, _conversation, payload = row
+        unit = self._unit(row)
+        try:
+            # it flushes, and runs the precommit hooks (tracking) of the row
+            with self.env.cr.savepoint():
+                result = self._apply_kind(
+                    self._target(targets, channel_id, company_id), kind, payload
+                )
+        except psycopg2.OperationalError as error:
+            if error.pgcode not in TRANSIENT_PGCODES:
+                raise
+            # a concurrent transaction won: a fresh snapshot in the next batch
+            self.env.invalidate_all()
+            blocked.add(unit)
+            _logger.info("Inbox row %s conflicted, applied in the next batch", row_id)
+        except Exception as error:  # noqa: BLE001 -- any failure is the row's
+            self.env.invalidate_all()
+            # sudo: the applier records the attempt, whoever runs it
+            self.sudo().browse(row_id)._failed(error, max_attempts)
+            if unit:
+                blocked.add(unit)
+        else:
+            # once its savepoint is released (flushed, tracked); to the
+            # microsecond, as received_at: the delay is measured on them
+            done.append((row_id, result, _utcnow()))
+
+    @api.model
+    def _target(self, targets, channel_id, company_id):
+        """The target of a row's channel and company, made once per batch."""
+        target = targets.get((channel_id, company_id))
+        if target is None:
+            target = targets[channel_id, company_id] = self._apply_target(channel_id, company_id)
+        return target
 
     @api.model
     def _apply_target(self, channel_id, company_id):

@@ -679,6 +679,8 @@ class OmnichannelInteraction(models.Model):
         return True
 
     def action_close(self):
+        # sudo: agents may not lock agent records; those of the agents these interactions hold
+        self.env["omnichannel.agent"].sudo()._lock_for_action(self.agent_id)
         self.filtered("hold_since")._hold_stop()
         now = fields.Datetime.now()
         # sudo: agents may not write agent records; these agents' (_agent_record() is sudo too)

@@ -93,6 +93,8 @@ class OmnichannelOffer(models.Model):
         """Take the offered interaction. Exactly one accept wins."""
         self.ensure_one()
         self._check_own()
+        # sudo: agents may not lock agent records; their own (checked above)
+        self.env["omnichannel.agent"].sudo()._lock_for_action(self.user_id)
         # sudo: agents may not write offers nor agent records; the offer is theirs (checked above)
         offer = self.sudo()
         if offer.state != "pending":
@@ -127,6 +129,8 @@ class OmnichannelOffer(models.Model):
 
     def action_reject(self):
         self._check_own()
+        # sudo: agents may not lock agent records; their own (checked above)
+        self.env["omnichannel.agent"].sudo()._lock_for_action(self.user_id)
         # sudo: agents may not write offers; these are their own (checked above)
         self.sudo().filtered(lambda o: o.state == "pending")._close("rejected")
         return True

@@ -1,4 +1,5 @@
 from datetime import datetime, timedelta
+from unittest.mock import patch
 
 from freezegun import freeze_time
 from psycopg2 import IntegrityError
@@ -6,7 +7,7 @@ from psycopg2 import IntegrityError
 from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged, users
-from odoo.tools import mute_logger
+from odoo.tools import SQL, mute_logger
 
 from .common import OmnichannelCommon
 
@@ -557,3 +558,62 @@ class TestAcd(OmnichannelCommon):
         self.assertEqual(offers[0]["seconds_left"], 15)
         self.assertEqual(offers[0]["partner_id"], self.customer_contact.id)
         self.assertTrue(fields.Datetime.now())
+
+    # ------------------------------------------------------------------
+    # The agent's row is locked first in an agent's action
+    # ------------------------------------------------------------------
+    def _statements_of(self, action):
+        """The SQL statements ``action()`` runs, in order."""
+        statements = []
+        cr = self.env.cr
+        execute = cr.execute
+
+        def recording(query, params=None, log_exceptions=True):
+            statements.append(str(query.code if isinstance(query, SQL) else query))
+            return execute(query, params, log_exceptions)
+
+        self.env.flush_all()
+        with patch.object(cr, "execute", side_effect=recording):
+            action()
+        return statements
+
+    def _agent_locked_before_writes(self, statements, label):
+        lock = next(
+            (
+                n
+                for n, sql in enumerate(statements)
+                if "FROM omnichannel_agent" in sql and sql.rstrip().endswith("FOR UPDATE")
+            ),
+            None,
+        )
+        self.assertIsNotNone(lock, f"{label}: the agent's row is never locked")
+        writes = [
+            n
+            for n, sql in enumerate(statements)
+            if sql.lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE", "WITH"))
+        ]
+        self.assertTrue(writes, f"{label}: writes nothing")
+        self.assertLess(lock, writes[0], f"{label}: a write comes before the agent's row lock")
+
+    def test_agent_actions_lock_the_agent_row_first(self):
+        """Accept, reject, close and presence lock the agent's row before
+        writing anything: the inbox's applier, which commits changes of the
+        same agents all the time, cannot make the agent's request fail after
+        its first statements (REPEATABLE READ; see _lock_for_action)."""
+        self.queue_sales.member_ids = [Command.set((self.agent_sales | self.agent_b).ids)]
+        self._available(self.a_sales, self.a_b)
+        first = self._call("lock-1")
+        offer = self._pending(first)
+        agent = offer.user_id
+        accept = self._statements_of(offer.with_user(agent).action_accept)
+        self._agent_locked_before_writes(accept, "accept")
+        close = self._statements_of(first.with_user(agent).action_close)
+        self._agent_locked_before_writes(close, "close")
+        second = self._call("lock-2")
+        offer = self._pending(second)
+        reject = self._statements_of(offer.with_user(offer.user_id).action_reject)
+        self._agent_locked_before_writes(reject, "reject")
+        presence = self._statements_of(
+            lambda: self.env["omnichannel.agent"].with_user(self.agent_b).action_my_state("offline")
+        )
+        self._agent_locked_before_writes(presence, "presence")

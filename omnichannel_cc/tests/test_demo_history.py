@@ -23,8 +23,15 @@ class TestDemoHistory(OmnichannelCommon):
         seen = []
         with freeze_time(datetime(2026, 11, 18, 13, 0)):  # a Wednesday, 14:00 in Warsaw
             before = self.env["omnichannel.interaction"].search([]).ids
-            counts = self.env["omnichannel.interaction"].sudo()._demo_generate_history(
-                days=7, daily=30, progress=lambda done, total: seen.append((done, total)), **kwargs
+            counts = (
+                self.env["omnichannel.interaction"]
+                .sudo()
+                ._demo_generate_history(
+                    days=7,
+                    daily=30,
+                    progress=lambda done, total: seen.append((done, total)),
+                    **kwargs,
+                )
             )
         created = self.env["omnichannel.interaction"].search([("id", "not in", before)])
         return counts, created, seen

@@ -132,6 +132,50 @@ class TestEventInbox(TransactionCase):
         self._receive("call-2", 1)
         self.assertEqual(Trigger.search_count([("cron_id", "=", cron.id)]), 1)
 
+    def test_chunk_with_a_failing_row_applies_the_others_once(self):
+        """Rows applied under one savepoint; one fails: the chunk is rolled
+        back and each row applied alone, the others' work done once."""
+        Partner = self.env["res.partner"]
+
+        def apply(interaction, channel, payload):
+            if payload["conversation"] == "c3":
+                raise RuntimeError("refused by the PBX")
+            Partner.create({"name": f"inbox-chunk-{payload['conversation']}"})
+            return {"n": payload["n"]}
+
+        for n in range(1, 6):
+            self._receive(f"c{n}", 1)
+        Interaction = type(self.env["omnichannel.interaction"])
+        with patch.object(Interaction, KIND, apply, create=True):
+            self.assertEqual(self.Inbox._cron_apply(), 4)
+        names = Partner.search([("name", "like", "inbox-chunk-")]).mapped("name")
+        self.assertEqual(sorted(names), [f"inbox-chunk-c{n}" for n in (1, 2, 4, 5)])
+        self.assertEqual(self._rows("c3").state, "failed")
+        self.assertEqual(
+            set(self._rows().filtered(lambda r: r.conversation != "c3").mapped("state")), {"done"}
+        )
+
+    def test_chunks_hold_one_row_per_conversation(self):
+        """A conversation's next row goes to a later chunk: its tracking is
+        never merged with the row before (one message per change)."""
+        chunks = []
+        Inbox = type(self.Inbox)
+        original = Inbox._apply_chunk
+
+        def record(inbox, chunk, *args):
+            chunks.append([row[5] for row in chunk])
+            return original(inbox, chunk, *args)
+
+        for conversation, n in [("a", 1), ("b", 1), ("a", 2), ("c", 1), ("a", 3), ("b", 2)]:
+            self._receive(conversation, n)
+        with patch.object(Inbox, "_apply_chunk", record):
+            self.assertEqual(self._apply(), 6)
+        chunks = [chunk for chunk in chunks if chunk]
+        # a conversation's next row in the next chunk; the others fill them
+        self.assertEqual(chunks, [["a", "b", "c"], ["a", "b"], ["a"]])
+        for chunk in chunks:
+            self.assertEqual(len(chunk), len(set(chunk)), chunk)
+
     def test_order_per_conversation_interleaved(self):
         for conversation, n in [("a", 1), ("b", 1), ("a", 2), ("c", 1), ("b", 2), ("a", 3)]:
             self._receive(conversation, n)

@@ -508,3 +508,36 @@ class TestAgentStateReportUnrecordedState(OmnichannelCommon):
         rows = self.env["omnichannel.agent.state.report"].search([("agent_id", "=", agent.id)])
         # no double count: the unrecorded period is gone, the logged ones are there
         self.assertEqual(sorted(set(rows.mapped("log_id").ids)), sorted(logs.ids))
+
+    def test_state_change_closes_the_open_period_and_opens_the_next(self):
+        """Each change closes the open period (end, duration) and opens the
+        next with its break reason and the agent's user and company, in one
+        statement; the records read afterwards show it."""
+        agent = self.env["omnichannel.agent"]._for_user(self.agent_sales)
+        coffee = self.env.ref("omnichannel_cc.break_reason_coffee")
+        t0 = datetime(2026, 3, 2, 8, 0, 0)
+        with freeze_time(t0):
+            agent._change_state("available")
+        with freeze_time(t0 + timedelta(minutes=50)):
+            agent._change_state("break", coffee.id)
+        with freeze_time(t0 + timedelta(minutes=65)):
+            agent._change_state("available")
+        logs = self.env["omnichannel.agent.state.log"].search(
+            [("agent_id", "=", agent.id), ("date_start", ">=", t0)], order="date_start"
+        )
+        self.assertEqual(logs.mapped("state"), ["available", "break", "available"])
+        self.assertEqual(logs.mapped("duration"), [50 * 60, 15 * 60, 0])
+        self.assertEqual(logs[0].date_end, t0 + timedelta(minutes=50))
+        self.assertEqual(logs[1].date_end, t0 + timedelta(minutes=65))
+        self.assertFalse(logs[2].date_end)
+        self.assertEqual(logs.mapped("break_reason_id"), coffee)
+        self.assertEqual(logs[1].break_reason_id, coffee)
+        self.assertEqual(logs.user_id, self.agent_sales)
+        self.assertEqual(logs.company_id, agent.company_id)
+        # one open period per agent, whatever the number of changes
+        self.assertEqual(
+            self.env["omnichannel.agent.state.log"].search_count(
+                [("agent_id", "=", agent.id), ("date_end", "=", False)]
+            ),
+            1,
+        )

@@ -113,8 +113,9 @@ class TestRouteQueries(OmnichannelCommon):
         self._route("warm-up", "509 333 444")
         self._new_request()
         # + the queue change, tracked: the call's first chatter message (author,
-        # reply-to address, the message and its tracking value)
-        with self.assertQueryCount(ROUTE_QUERIES + 9):
+        # reply-to address, the message and its tracking value); the agent
+        # going busy: one statement closing and opening their state periods
+        with self.assertQueryCount(ROUTE_QUERIES + 8):
             answer = self._route("debtor", "(60) 987 65 43")
         self.assertEqual(answer["queue_id"], self.queue_claims.id)
         self.assertEqual(answer["agent_id"], self.agent_claims.id)

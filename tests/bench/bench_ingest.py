@@ -415,14 +415,18 @@ def profile_apply(args):
 
         prefix = f"prof{int(time.time())}-"
         extensions = center["extensions"]
-        for n in range(args.profile_apply):
+        # --profile-clients K: K calls at a time, their events interleaved
+        # (K ringing, then K answered, then K hang-ups), as K clients post them
+        group = max(args.profile_clients, 1)
+        order = []
+        for first in range(0, args.profile_apply, group):
+            calls = range(first, min(first + group, args.profile_apply))
+            for step in ("ringing", "answered", "hangup"):
+                order.extend((n, step) for n in calls)
+        for n, event in order:
             call_id = f"{prefix}{n}"
-            steps = (
-                ("ringing", None),
-                ("answered", extensions[n % len(extensions)]),
-                ("hangup", None),
-            )
-            for event, agent in steps:
+            agent = extensions[n % len(extensions)] if event == "answered" else None
+            if True:
                 payload = {"event": event, "call_id": call_id, "from": caller_number(1, n)}
                 payload.update(to=DID, timestamp=int(time.time()))
                 if agent:
@@ -462,7 +466,13 @@ def profile_apply(args):
         f"{queries / max(applied, 1):.1f} SQL queries per event"
     )
     out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(50)
+    if args.profile_out:
+        profiler.dump_stats(args.profile_out)
+        print(f"profile written to {args.profile_out} (python3 -m pstats {args.profile_out})")
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(50)
+    # where the time is spent itself (the cumulative view repeats the callers)
+    stats.sort_stats("tottime").print_stats(30)
     print(out.getvalue())
 
 
@@ -1062,6 +1072,18 @@ def parse_args():
         default=0,
         metavar="N",
         help="no server: N calls (3N events) stored, then applied in-process under cProfile",
+    )
+    p.add_argument(
+        "--profile-clients",
+        type=int,
+        default=1,
+        metavar="K",
+        help="with --profile-apply: K calls at a time, their events interleaved (default 1)",
+    )
+    p.add_argument(
+        "--profile-out",
+        metavar="FILE",
+        help="with --profile-apply: also write the cProfile data to FILE (for pstats' callers)",
     )
     args = p.parse_args()
     if args.quick:

@@ -472,9 +472,18 @@ class OmnichannelInteraction(models.Model):
             if agent_record:
                 agent_record._start_wrapup(self.queue_id.wrapup_seconds)
                 agent_record._refresh_state()
-        elif self.date_ended and when > self.date_ended and self.state in ("wrapup", "done"):
-            # a later hang-up of the same call (e.g. the other leg): the call lasted longer
-            self.write({"date_ended": when})
+        elif self.state in ("wrapup", "done"):
+            vals = {}
+            if self.voip_call_state != "ended":
+                # the agent closed the contact in Odoo before the PBX hung up
+                # (or took the offer in Odoo while the PBX still rang): the
+                # call itself is over now
+                vals["voip_call_state"] = "ended"
+            if self.date_ended and when > self.date_ended:
+                # a later hang-up of the same call (e.g. the other leg): it lasted longer
+                vals["date_ended"] = when
+            if vals:
+                self.write(vals)
 
     def _voip_on_failed(self, values, agent):
         when = _pbx_datetime(values["timestamp"])

@@ -158,6 +158,29 @@ class TestCtiEvents(OmnichannelCommon):
         self.assertEqual(interaction.talk_duration, 35)
         self.assertEqual(callback.state, "cancelled", "no call-back for an answered call")
 
+    def test_hangup_after_the_agent_closed_in_odoo(self):
+        """The agent took the offer and closed the contact in Odoo while the
+        PBX still rang: the PBX's answer and hang-up, applied later, end the
+        call (it stayed "ringing" for ever before) and keep the closure."""
+        self.a_sales._change_state("available")
+        answer = self.Interaction._voip_route(
+            self.channel_phone,
+            {"call_id": "c-cl", "from": "509333444", "to": "+48225550101", "timestamp": self.t0},
+        )
+        interaction = self._interaction(answer)
+        self._event("ringing", "c-cl", self.t0 + 1, agent="1001")
+        self.assertEqual(interaction.voip_call_state, "ringing")
+        offer = interaction.offer_ids.filtered(lambda o: o.state == "pending")
+        offer.with_user(self.agent_sales).action_accept()
+        interaction.with_user(self.agent_sales).action_close()
+        self.assertEqual(interaction.state, "done")
+        closed_at = interaction.date_ended
+        self._event("answered", "c-cl", self.t0 + 2, agent="1001")
+        self._event("hangup", "c-cl", int(closed_at.timestamp()) + 30)
+        self.assertEqual(interaction.state, "done")
+        self.assertEqual(interaction.voip_call_state, "ended")
+        self.assertGreater(interaction.date_ended, closed_at, "the call lasted until the hang-up")
+
     def test_answered_before_ringing(self):
         self._event("answered", "c-6", self.t0 + 3, agent="1001")
         result = self._event("ringing", "c-6", self.t0, agent="1001")

@@ -986,14 +986,16 @@ def verify(db, center, load, results):
             )
 
         ev, rt, api = created("ev"), created("rt"), created("api")
-        (not_ended,) = one(
-            """SELECT count(*) FROM omnichannel_interaction
+        cr.execute(
+            """SELECT external_id, state, voip_call_state FROM omnichannel_interaction
                 WHERE channel_id = %s AND starts_with(external_id, %s)
                   AND (state NOT IN ('wrapup', 'done')
-                       OR voip_call_state IS DISTINCT FROM 'ended')""",
-            center["channel"],
-            f"{prefix}ev",
+                       OR voip_call_state IS DISTINCT FROM 'ended')
+                ORDER BY id""",
+            (center["channel"], f"{prefix}ev"),
         )
+        unended = cr.fetchall()
+        not_ended = len(unended)
         (keys,) = one(
             "SELECT count(*) FROM omnichannel_event_key WHERE scope = %s AND starts_with(key, %s)",
             f"voip:{center['channel']}",
@@ -1013,6 +1015,10 @@ def verify(db, center, load, results):
             f"voip lifecycles: calls made {calls:,}, interactions {ev[0]:,} "
             f"({ev[1]:,} distinct call ids), not ended (wrap-up or done) {not_ended}, "
             f"event keys {keys:,} for {events_ok:,} events answered 200"
+        ),
+        *(
+            f"  not ended: call {call_id} is {state}, PBX state {pbx_state}"
+            for call_id, state, pbx_state in unended[:5]
         ),
         f"voip /route: requests {routed:,}, interactions {rt[0]:,} ({rt[1]:,} distinct)",
         f"api_inbound: contacts {contacts:,}, interactions {api[0]:,} ({api[1]:,} distinct)",

@@ -426,20 +426,19 @@ def profile_apply(args):
         for n, event in order:
             call_id = f"{prefix}{n}"
             agent = extensions[n % len(extensions)] if event == "answered" else None
-            if True:
-                payload = {"event": event, "call_id": call_id, "from": caller_number(1, n)}
-                payload.update(to=DID, timestamp=int(time.time()))
-                if agent:
-                    payload["agent"] = agent
-                values = cti.parse_event(payload)
-                Inbox._receive(
-                    channel,
-                    "_voip_event",
-                    f"voip:{channel.id}",
-                    cti.event_key(values),
-                    call_id,
-                    values,
-                )
+            payload = {"event": event, "call_id": call_id, "from": caller_number(1, n)}
+            payload.update(to=DID, timestamp=int(time.time()))
+            if agent:
+                payload["agent"] = agent
+            values = cti.parse_event(payload)
+            Inbox._receive(
+                channel,
+                "_voip_event",
+                f"voip:{channel.id}",
+                cti.event_key(values),
+                call_id,
+                values,
+            )
         env.cr.commit()
         events = 3 * args.profile_apply
         queries = env.cr.sql_log_count

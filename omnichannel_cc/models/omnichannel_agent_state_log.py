@@ -52,8 +52,9 @@ class OmnichannelAgentStateLog(models.Model):
     def _log_change(self, agent, state, break_reason_id, now):
         """Close the agent's open period and open the one of ``state`` at
         ``now``, in one statement (it runs on every state change of every
-        agent: the event inbox's applier makes two per call). Duration as
-        _compute_duration computes it; the stored related fields given.
+        agent: the event inbox's applier makes two per call). Durations as
+        _compute_duration computes them, in the statement; the stored related
+        fields given.
         When no period was open although the agent was in a state before
         (demo data, an import), that state's period is kept too, so that
         the agents' time adds up."""
@@ -75,15 +76,16 @@ class OmnichannelAgentStateLog(models.Model):
                                date_start, date_end, duration,
                                create_uid, create_date, write_uid, write_date)
                        SELECT %(agent)s, %(user)s, %(company)s, period.state, period.reason,
-                              period.date_start, period.date_end, period.duration,
+                              period.date_start, period.date_end,
+                              COALESCE(trunc(EXTRACT(EPOCH FROM
+                                                     period.date_end - period.date_start)), 0),
                               %(uid)s, %(write)s, %(uid)s, %(write)s
                          FROM (VALUES
                                   (1, %(old_state)s, %(old_reason)s::int4,
-                                   %(old_since)s::timestamp, %(now)s::timestamp,
-                                   %(old_duration)s::int4),
+                                   %(old_since)s::timestamp, %(now)s::timestamp),
                                   (2, %(state)s, %(reason)s::int4,
-                                   %(now)s::timestamp, NULL::timestamp, 0)
-                              ) AS period (seq, state, reason, date_start, date_end, duration)
+                                   %(now)s::timestamp, NULL::timestamp)
+                              ) AS period (seq, state, reason, date_start, date_end)
                         WHERE period.seq = 2
                            OR (%(old_since)s::timestamp < %(now)s
                                AND NOT EXISTS (SELECT 1 FROM closed))
@@ -100,9 +102,6 @@ class OmnichannelAgentStateLog(models.Model):
                 old_state=agent.state,
                 old_reason=agent.break_reason_id.id or None,
                 old_since=agent.state_since or now,
-                old_duration=(
-                    int((now - agent.state_since).total_seconds()) if agent.state_since else 0
-                ),
                 state=state,
                 reason=break_reason_id or None,
             )

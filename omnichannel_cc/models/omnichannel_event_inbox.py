@@ -451,7 +451,9 @@ class OmnichannelEventInbox(models.Model):
         if len(chunk) > 1:
             results = []
             try:
-                with self.env.cr.savepoint():
+                # the chunk's new contacts offered in one pass of the ACD, after its rows
+                acd = self.env["omnichannel.queue"]._dispatch_deferred()
+                with self.env.cr.savepoint(), acd:
                     for row_id, channel_id, company_id, kind, _s, _c, payload in chunk:
                         target = self._target(targets, channel_id, company_id)
                         results.append((row_id, self._apply_kind(target, kind, payload)))

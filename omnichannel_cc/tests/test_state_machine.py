@@ -1,3 +1,5 @@
+from unittest.mock import patch
+
 from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import tagged
@@ -119,6 +121,56 @@ class TestInteractionStateMachine(OmnichannelCommon):
         self.assertEqual(moved, first)
         self.assertEqual(second.state, "active")
         self.assertEqual(first.state, "offered")
+
+    def test_tracking_of_many_interactions_in_one_flush(self):
+        """The event inbox applies many calls per flush: their tracking
+        messages are made in one create, and are each interaction's own (the
+        same author, note subtype and values as one interaction tracked alone)."""
+        alone = self._interaction()
+        calls = self._interaction() | self._interaction() | self._interaction()
+        Thread = type(self.env["mail.thread"])
+        batch_calls = []
+        original = Thread._message_log_batch
+
+        def counted(records, *args, **kwargs):
+            if records._name == "omnichannel.interaction":
+                batch_calls.append(len(records))
+            return original(records, *args, **kwargs)
+
+        alone._set_state("active", agent_id=self.agent_sales.id)
+        self._tracked_states(alone)
+        with patch.object(Thread, "_message_log_batch", counted):
+            agents = (self.agent_sales, self.agent_claims, False)
+            for call, agent in zip(calls, agents, strict=True):
+                call._set_state("active", agent_id=agent and agent.id)
+            self._tracked_states(calls[0])
+        self.assertEqual(batch_calls, [3])
+
+        def logged(interaction):
+            messages = self.env["mail.message"].search(
+                [("model", "=", interaction._name), ("res_id", "=", interaction.id)]
+            )
+            return [
+                (
+                    message.author_id,
+                    message.subtype_id,
+                    message.message_type,
+                    sorted(
+                        (v.field_id.name, v.old_value_char, v.new_value_char)
+                        for v in message.sudo().tracking_value_ids
+                    ),
+                )
+                for message in messages
+            ]
+
+        [(author, subtype, kind, values)] = logged(alone)
+        self.assertEqual(subtype, self.env.ref("mail.mt_note"))
+        self.assertEqual(values, [("agent_id", "", "Anna Sales"), ("state", "Queued", "Active")])
+        for call, agent in zip(calls, ("Anna Sales", "Tomasz Claims", ""), strict=True):
+            expected = [("state", "Queued", "Active")]
+            if agent:
+                expected.insert(0, ("agent_id", "", agent))
+            self.assertEqual(logged(call), [(author, subtype, kind, expected)], agent)
 
     def test_transitions_added_on_purpose(self):
         """Transitions the table allows since the state machine became the only way."""

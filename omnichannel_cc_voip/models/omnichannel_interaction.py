@@ -369,9 +369,12 @@ class OmnichannelInteraction(models.Model):
     def _voip_on_answered(self, values, agent):
         when = _pbx_datetime(values["timestamp"])
         agent = agent or self.agent_id
+        refresh = True
         if self.state in WAITING_STATES:
             offers = self.offer_ids.filtered(lambda o: o.state == "pending")
             mine = offers.filtered(lambda o: o.user_id == agent)[:1]
+            # the agent who held the offer holds the call: the same load, the same state
+            refresh = not mine
             if mine:
                 mine._set_state("accepted", date_response=fields.Datetime.now())
             (offers - mine)._close("cancelled", requeue=False)
@@ -399,7 +402,7 @@ class OmnichannelInteraction(models.Model):
             if self.state == "active":
                 vals["voip_call_state"] = "talking"
             self.write(vals)
-        if agent:
+        if agent and refresh:
             self.env["omnichannel.agent"]._for_user(agent)._refresh_state()
 
     def _voip_on_held(self, values, agent):
@@ -470,8 +473,8 @@ class OmnichannelInteraction(models.Model):
             self._set_state("wrapup", **vals)
             agent_record = self._agent_record()
             if agent_record:
+                # the agent's state after the call: wrap-up, or busy / available
                 agent_record._start_wrapup(self.queue_id.wrapup_seconds)
-                agent_record._refresh_state()
         elif self.state in ("wrapup", "done"):
             vals = {}
             if self.voip_call_state != "ended":

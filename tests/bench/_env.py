@@ -127,6 +127,8 @@ class QueryClock:
         print(f"\nmost frequent queries ({label}):")
         for text, n in self.counts.most_common(frequent):
             print(f"  {n:5d}  {text}")
+        total = sum(self.seconds.values()) * 1000 / max(per, 1)
+        print(f"\nSQL time: {total:.2f} ms per {label} (statements sent and answered)")
         print(f"\nslowest queries (ms per {label}, {per} of them):")
         for text, seconds in self.seconds.most_common(slowest):
             print(f"  {seconds * 1000 / max(per, 1):7.3f}  {self.counts[text]:5d}x  {text}")

@@ -188,8 +188,10 @@ class OmnichannelAgent(models.Model):
     def _for_user(self, user=None):
         """The agent record of a user, created on first use."""
         user = user or self.env.user
-        # sudo: agents read only their own agent record; it is returned sudo, callers check first
-        agent = self.sudo().search([("user_id", "=", user.id)], limit=1)
+        # sudo: agents read only their own agent record; it is returned sudo, callers check first;
+        # read through the user's one2many: kept in the transaction's cache (the event inbox
+        # asks for the same agents' records call after call)
+        agent = self.sudo().browse(user.sudo().omnichannel_agent_ids[:1].ids)
         if not agent:
             self._check_agent_user(user)
             # sudo: agents may not create agent records; one per user, made on first use

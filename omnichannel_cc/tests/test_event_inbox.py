@@ -10,6 +10,8 @@ from odoo import fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import TransactionCase, new_test_user, tagged
 
+from ..models import omnichannel_event_inbox as inbox_module
+
 KIND = "_inbox_test_apply"
 
 
@@ -175,6 +177,30 @@ class TestEventInbox(TransactionCase):
         self.assertEqual(chunks, [["a", "b", "c"], ["a", "b"], ["a"]])
         for chunk in chunks:
             self.assertEqual(len(chunk), len(set(chunk)), chunk)
+
+    def test_chunks_shrink_after_a_failure_and_grow_back(self):
+        """A chunk that fails is applied again row by row, and the next one
+        is half as big; each success doubles it again, up to CHUNK_SIZE."""
+        sizes = []
+        Inbox = type(self.Inbox)
+        original = Inbox._apply_chunk
+
+        def record(inbox, chunk, *args):
+            sizes.append(len(chunk))
+            return original(inbox, chunk, *args)
+
+        for n in range(1, 13):
+            self._receive(f"c{n}", 1)
+        self.failures["c2"] = RuntimeError("refused by the PBX")
+        with (
+            patch.object(inbox_module, "CHUNK_SIZE", 4),
+            patch.object(Inbox, "_apply_chunk", record),
+        ):
+            self.assertEqual(self._apply(), 11)
+        self.assertEqual(sizes, [4, 2, 4, 2])
+        self.assertEqual(self._rows("c2").state, "failed")
+        self.assertEqual(set(self._rows().mapped("state")), {"done", "failed"})
+        self.assertEqual(len(self._rows().filtered(lambda row: row.state == "done")), 11)
 
     def test_order_per_conversation_interleaved(self):
         for conversation, n in [("a", 1), ("b", 1), ("a", 2), ("c", 1), ("b", 2), ("a", 3)]:

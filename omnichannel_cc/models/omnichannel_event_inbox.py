@@ -420,7 +420,7 @@ class OmnichannelEventInbox(models.Model):
         return len(done), len(claimed)
 
     @classmethod
-    def _next_chunk(cls, rows, blocked, size=CHUNK_SIZE):
+    def _next_chunk(cls, rows, blocked, size):
         """``(chunk, rest)``: up to ``size`` of the claimed ``rows`` (in
         order of receipt) to apply together, taken from the next
         :data:`CHUNK_WINDOW_FACTOR` times ``size`` ones, at most one per

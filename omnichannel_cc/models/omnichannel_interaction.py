@@ -467,7 +467,7 @@ class OmnichannelInteraction(models.Model):
     # --- Tracking of many interactions in one flush ------------------------
     def _message_track(self, fields_iter, initial_values_dict):
         """The tracking messages of many interactions (the event inbox applies
-        the events of up to 20 calls per flush) made in one ``mail.message``
+        the events of a chunk's calls in one flush) made in one ``mail.message``
         create and one ``mail.tracking.value`` create instead of one
         ``_message_log`` each: the same messages, a fraction of the ORM work."""
         if len(self) < 2:

@@ -269,7 +269,7 @@ class OmnichannelQueue(models.Model):
     def _dispatch_deferred(self):
         """While the block runs, new contacts wait (:meth:`_dispatch_or_defer`);
         after it, one pass of the ACD offers those of every queue concerned:
-        the inbox applies up to 20 new calls per chunk, and one pass reads the
+        the inbox applies many new calls per chunk, and one pass reads the
         waiting calls, the agents and their loads once instead of once each.
         A block that raises offers nothing (its savepoint is rolled back)."""
         data = self.env.cr.precommit.data

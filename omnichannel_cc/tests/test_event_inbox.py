@@ -157,9 +157,9 @@ class TestEventInbox(TransactionCase):
             set(self._rows().filtered(lambda r: r.conversation != "c3").mapped("state")), {"done"}
         )
 
-    def test_chunks_hold_one_row_per_conversation(self):
-        """A conversation's next row goes to a later chunk: its tracking is
-        never merged with the row before (one message per change)."""
+    @contextmanager
+    def _chunks_recorded(self):
+        """The conversations of each chunk the applier is given, in order."""
         chunks = []
         Inbox = type(self.Inbox)
         original = Inbox._apply_chunk
@@ -168,9 +168,15 @@ class TestEventInbox(TransactionCase):
             chunks.append([row[5] for row in chunk])
             return original(inbox, chunk, *args)
 
+        with patch.object(Inbox, "_apply_chunk", record):
+            yield chunks
+
+    def test_chunks_hold_one_row_per_conversation(self):
+        """A conversation's next row goes to a later chunk: its tracking is
+        never merged with the row before (one message per change)."""
         for conversation, n in [("a", 1), ("b", 1), ("a", 2), ("c", 1), ("a", 3), ("b", 2)]:
             self._receive(conversation, n)
-        with patch.object(Inbox, "_apply_chunk", record):
+        with self._chunks_recorded() as chunks:
             self.assertEqual(self._apply(), 6)
         chunks = [chunk for chunk in chunks if chunk]
         # a conversation's next row in the next chunk; the others fill them
@@ -181,23 +187,12 @@ class TestEventInbox(TransactionCase):
     def test_chunks_shrink_after_a_failure_and_grow_back(self):
         """A chunk that fails is applied again row by row, and the next one
         is half as big; each success doubles it again, up to CHUNK_SIZE."""
-        sizes = []
-        Inbox = type(self.Inbox)
-        original = Inbox._apply_chunk
-
-        def record(inbox, chunk, *args):
-            sizes.append(len(chunk))
-            return original(inbox, chunk, *args)
-
         for n in range(1, 13):
             self._receive(f"c{n}", 1)
         self.failures["c2"] = RuntimeError("refused by the PBX")
-        with (
-            patch.object(inbox_module, "CHUNK_SIZE", 4),
-            patch.object(Inbox, "_apply_chunk", record),
-        ):
+        with patch.object(inbox_module, "CHUNK_SIZE", 4), self._chunks_recorded() as chunks:
             self.assertEqual(self._apply(), 11)
-        self.assertEqual(sizes, [4, 2, 4, 2])
+        self.assertEqual([len(chunk) for chunk in chunks], [4, 2, 4, 2])
         self.assertEqual(self._rows("c2").state, "failed")
         self.assertEqual(set(self._rows().mapped("state")), {"done", "failed"})
         self.assertEqual(len(self._rows().filtered(lambda row: row.state == "done")), 11)

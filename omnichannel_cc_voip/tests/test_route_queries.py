@@ -11,6 +11,8 @@ from odoo.tests import tagged
 
 from odoo.addons.omnichannel_cc.tests.common import OmnichannelCommon
 
+from ..tools import cti
+
 # /route of a known caller, offered at once to a free agent, with a warm
 # registry and a cold record cache (a new request): find the call and claim
 # its key, identify the caller, create the interaction (sequence; durations
@@ -160,8 +162,6 @@ class TestInboxCallQueries(OmnichannelCommon):
         cls.Inbox = env["omnichannel.event.inbox"]
 
     def _store_calls(self, prefix):
-        from odoo.addons.omnichannel_cc_voip.tools import cti
-
         now = int(time.time())
         for event in ("ringing", "answered", "hangup"):
             for n in range(CALLS):

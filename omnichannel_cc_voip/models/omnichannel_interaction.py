@@ -194,8 +194,9 @@ class OmnichannelInteraction(models.Model):
     def _voip_inbound(self, channel, values, known_new=False):
         """The interaction of an inbound call, created and routed on first sight.
 
-        ``known_new``: the caller has just searched this call in this
-        transaction and found nothing (see ``_inbound_once``)."""
+        ``known_new``: skip the search before the claim (see
+        ``_inbound_once``): the caller has just searched this call, or
+        expects a new one."""
 
         def create():
             when = _pbx_datetime(values["timestamp"])
@@ -266,7 +267,9 @@ class OmnichannelInteraction(models.Model):
     @api.model
     def _voip_route(self, channel, values):
         """Answer a PBX asking where to send an inbound call."""
-        interaction = self._voip_inbound(channel, values)
+        # a PBX asks once per new call: claim its key first (the claim finds
+        # the interaction of a repeated question), no search before
+        interaction = self._voip_inbound(channel, values, known_new=True)
         offer = interaction.offer_ids.filtered(lambda o: o.state == "pending")[:1]
         agent = interaction.agent_id or offer.user_id
         answer = {

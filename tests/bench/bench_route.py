@@ -506,16 +506,18 @@ def profile(args, callers, center):
     counted and timed, and cProfile's slowest functions, for each part."""
     from odoo import SUPERUSER_ID
 
-    from odoo.addons.omnichannel_cc_voip.tools import cti
-
     counts, turn_counts = {}, []
     clock, turn_clock = _env.QueryClock(), _env.QueryClock()
     profiler, turn_profiler = cProfile.Profile(), cProfile.Profile()
     with _env.environment(args.db) as env, clock.installed(), turn_clock.installed():
+        # importable once the environment has set Odoo's addons path
+        from odoo.addons.omnichannel_cc_voip.tools import cti
+
         env = env(user=SUPERUSER_ID, su=True)
         channel = env["omnichannel.channel"].browse(center["channel"])
         channel = channel.with_company(channel.company_id)
         Interaction = channel.env["omnichannel.interaction"]
+        breakdown(args, callers, center, Interaction, channel, cti)
         for kind in KINDS:
             reset_center(args.db, center)
             env.cr.commit()
@@ -574,6 +576,101 @@ def profile(args, callers, center):
         out = io.StringIO()
         pstats.Stats(turn_profiler, stream=out).sort_stats("cumulative").print_stats(40)
         print(out.getvalue())
+
+
+def breakdown(args, callers, center, Interaction, channel, cti):
+    """Where one ``/route`` goes, without cProfile's overhead: per kind,
+    ``args.profile`` routes timed in-process (flush and pre-commit included,
+    the commit not), the part spent waiting for PostgreSQL, the statements,
+    and for the last route of each kind what PostgreSQL spends planning and
+    executing its SELECTs (EXPLAIN ANALYZE of each, run again afterwards)."""
+    import odoo
+
+    env = Interaction.env
+    original = odoo.sql_db.Cursor.execute
+    rows = []
+    for kind in KINDS:
+        reset_center(args.db, center)
+        env.cr.commit()
+        walls, sql_ms, statements = [], [], []
+        for n in range(args.profile + 2):
+            captured = []
+            sql = [0.0]
+
+            def execute(cr, query, params=None, log_exceptions=True, captured=captured, sql=sql):
+                code, values = (
+                    (query.code, query.params)
+                    if isinstance(query, odoo.tools.SQL)
+                    else (query, params)
+                )
+                started = time.perf_counter()
+                try:
+                    return original(cr, query, params, log_exceptions)
+                finally:
+                    sql[0] += time.perf_counter() - started
+                    captured.append(cr._obj.mogrify(code, values).decode() if values else code)
+
+            values = {
+                "call_id": f"brk{time.time_ns()}",
+                "from": cti.sip_user(caller(callers, kind, n)),
+                "to": ingest.DID,
+                "timestamp": int(time.time()),
+            }
+            env.invalidate_all()
+            odoo.sql_db.Cursor.execute = execute
+            started = time.perf_counter()
+            try:
+                Interaction._voip_route(channel, values)
+                env.flush_all()
+                env.cr.precommit.run()
+            finally:
+                odoo.sql_db.Cursor.execute = original
+            wall = time.perf_counter() - started
+            env.cr.commit()
+            if n >= 2:  # two warm-up calls per kind
+                walls.append(wall * 1000)
+                sql_ms.append(sql[0] * 1000)
+                statements.append(len(captured))
+        planning = executing = 0.0
+        selects = [
+            text
+            for text in captured
+            if text.lstrip().startswith(("SELECT", "WITH RECURSIVE"))
+            and "FOR UPDATE" not in text
+            and "nextval" not in text
+        ]
+        for text in selects:
+            env.cr.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + text)
+            plan = env.cr.fetchone()[0][0]
+            planning += plan["Planning Time"]
+            executing += plan["Execution Time"]
+        env.cr.rollback()
+        wall = _env.percentiles(walls)
+        mean_sql = sum(sql_ms) / len(sql_ms)
+        rows.append(
+            [
+                kind,
+                f"{wall['p50']:.1f}",
+                f"{wall['p95']:.1f}",
+                f"{mean_sql:.1f}",
+                f"{sum(statements) / len(statements):.1f}",
+                f"{wall['mean'] - mean_sql:.1f}",
+                f"{len(selects)}: {planning:.2f} / {executing:.2f}",
+            ]
+        )
+    _env.table(
+        f"/route in-process, {args.profile} calls per kind (no profiler, commit not included):",
+        rows,
+        [
+            "kind",
+            "p50 ms",
+            "p95 ms",
+            "SQL ms",
+            "statements",
+            "Python ms",
+            "SELECTs: plan / exec ms",
+        ],
+    )
 
 
 # ----------------------------------------------------------------------

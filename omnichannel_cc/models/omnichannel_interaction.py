@@ -1216,11 +1216,10 @@ class OmnichannelInteraction(models.Model):
         then linked to the customer's open case and routed. Returns
         ``(interaction, created)``. Racing deliveries of the same contact
         serialize on the idempotency key (see ``omnichannel.event.key``).
-        ``known_new``: the first search is skipped, the claim below decides
-        alone: the caller searched ``(channel, external_id)`` in this
-        transaction and found nothing, or expects a new contact (a PBX asks
-        ``/route`` once per call); a contact already received fails the claim
-        and is then found.
+        ``known_new``: the caller searched ``(channel, external_id)`` in this
+        transaction and found nothing, so the first search is skipped (the
+        claim below still decides). Not for a contact that may have been
+        created without its key (a campaign's call, made by the dialer).
         """
         if not known_new:
             existing = self._api_inbound_find(channel, external_id)

@@ -194,9 +194,8 @@ class OmnichannelInteraction(models.Model):
     def _voip_inbound(self, channel, values, known_new=False):
         """The interaction of an inbound call, created and routed on first sight.
 
-        ``known_new``: skip the search before the claim (see
-        ``_inbound_once``): the caller has just searched this call, or
-        expects a new one."""
+        ``known_new``: the caller has just searched this call in this
+        transaction and found nothing (see ``_inbound_once``)."""
 
         def create():
             when = _pbx_datetime(values["timestamp"])
@@ -267,9 +266,9 @@ class OmnichannelInteraction(models.Model):
     @api.model
     def _voip_route(self, channel, values):
         """Answer a PBX asking where to send an inbound call."""
-        # a PBX asks once per new call: claim its key first (the claim finds
-        # the interaction of a repeated question), no search before
-        interaction = self._voip_inbound(channel, values, known_new=True)
+        # searched before its key is claimed: a campaign's call was created by
+        # the dialer with its call id and no key (the claim would not find it)
+        interaction = self._voip_inbound(channel, values)
         offer = interaction.offer_ids.filtered(lambda o: o.state == "pending")[:1]
         agent = interaction.agent_id or offer.user_id
         answer = {

@@ -14,15 +14,14 @@ from odoo.addons.omnichannel_cc.tests.common import OmnichannelCommon
 from ..tools import cti
 
 # /route of a known caller, offered at once to a free agent, with a warm
-# registry and a cold record cache (a new request): claim the call's key (a
-# repeated question finds its call then), identify the caller, create the
-# interaction (sequence; durations precomputed, no creation note), link an
-# open case, the routing rules in one query and the customer's facts in
-# another, then the ACD: queue, waiting calls, agents and their loads, the
-# agent locked, the offer (interaction, agent and its state log, expiry
-# trigger, bus payload). Was 66 before issue 20, then 40, then 29 (the call
-# searched before its key was claimed).
-ROUTE_QUERIES = 28
+# registry and a cold record cache (a new request): find the call and claim
+# its key (a campaign's call has none: the dialer made it), identify the
+# caller, create the interaction (sequence; durations precomputed, no
+# creation note), link an open case, the routing rules in one query and the
+# customer's facts in another, then the ACD: queue, waiting calls, agents and
+# their loads, the agent locked, the offer (interaction, agent and its state
+# log, expiry trigger, bus payload). Was 66 before issue 20, then 40.
+ROUTE_QUERIES = 29
 
 
 @tagged("post_install", "-at_install")

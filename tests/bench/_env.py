@@ -89,13 +89,17 @@ def environment(name):
 class QueryClock:
     """Odoo's cursors count and time every query while ``on``: per query
     text (its first 150 characters), how many and the seconds spent waiting
-    for PostgreSQL. Used by the in-process profiles."""
+    for PostgreSQL. Used by the in-process profiles. ``capture``: each
+    statement is also kept whole, with its parameters, in ``captured`` (to
+    EXPLAIN it afterwards)."""
 
-    def __init__(self):
+    def __init__(self, capture=False):
         from collections import Counter
 
         self.counts, self.seconds = Counter(), Counter()
         self.on = False
+        self.capture = capture
+        self.captured = []
 
     @contextlib.contextmanager
     def installed(self):
@@ -107,8 +111,13 @@ class QueryClock:
         def execute(cr, query, params=None, log_exceptions=True):
             if not clock.on:
                 return original(cr, query, params, log_exceptions)
-            text = query.code if isinstance(query, odoo.tools.SQL) else str(query)
-            text = " ".join(text.split())[:150]
+            if isinstance(query, odoo.tools.SQL):
+                code, values = query.code, query.params
+            else:
+                code, values = str(query), params
+            if clock.capture:
+                clock.captured.append(cr._obj.mogrify(code, values).decode() if values else code)
+            text = " ".join(code.split())[:150]
             clock.counts[text] += 1
             started = time.perf_counter()
             try:

@@ -546,7 +546,8 @@ def profile(args, callers, center):
         channel = env["omnichannel.channel"].browse(center["channel"])
         channel = channel.with_company(channel.company_id)
         Interaction = channel.env["omnichannel.interaction"]
-        breakdown(args, callers, center, Interaction, channel, cti)
+        with _env.QueryClock(capture=True).installed() as breakdown_clock:
+            breakdown(args, callers, center, Interaction, channel, cti, breakdown_clock)
         for kind in KINDS:
             reset_center(args.db, center)
             env.cr.commit()
@@ -607,38 +608,20 @@ def profile(args, callers, center):
         print(out.getvalue())
 
 
-def breakdown(args, callers, center, Interaction, channel, cti):
+def breakdown(args, callers, center, Interaction, channel, cti, clock):
     """Where one ``/route`` goes, without cProfile's overhead: per kind,
     ``args.profile`` routes timed in-process (flush and pre-commit included,
     the commit not), the part spent waiting for PostgreSQL, the statements,
     and for the last route of each kind what PostgreSQL spends planning and
-    executing its SELECTs (EXPLAIN ANALYZE of each, run again afterwards)."""
-    import odoo
-
+    executing its SELECTs (EXPLAIN ANALYZE of each, run again afterwards).
+    ``clock``: an installed ``QueryClock`` that captures statements."""
     env = Interaction.env
-    original = odoo.sql_db.Cursor.execute
     rows = []
     for kind in KINDS:
         reset_center(args.db, center)
         env.cr.commit()
         walls, sql_ms, statements = [], [], []
         for n in range(args.profile + 2):
-            captured = []
-            sql = [0.0]
-
-            def execute(cr, query, params=None, log_exceptions=True, captured=captured, sql=sql):
-                code, values = (
-                    (query.code, query.params)
-                    if isinstance(query, odoo.tools.SQL)
-                    else (query, params)
-                )
-                started = time.perf_counter()
-                try:
-                    return original(cr, query, params, log_exceptions)
-                finally:
-                    sql[0] += time.perf_counter() - started
-                    captured.append(cr._obj.mogrify(code, values).decode() if values else code)
-
             values = {
                 "call_id": f"brk{time.time_ns()}",
                 "from": cti.sip_user(caller(callers, kind, n)),
@@ -646,24 +629,24 @@ def breakdown(args, callers, center, Interaction, channel, cti):
                 "timestamp": int(time.time()),
             }
             env.invalidate_all()
-            odoo.sql_db.Cursor.execute = execute
+            clock.captured.clear()
+            sql_before = sum(clock.seconds.values())
+            clock.on = True
             started = time.perf_counter()
-            try:
-                Interaction._voip_route(channel, values)
-                env.flush_all()
-                env.cr.precommit.run()
-            finally:
-                odoo.sql_db.Cursor.execute = original
+            Interaction._voip_route(channel, values)
+            env.flush_all()
+            env.cr.precommit.run()
             wall = time.perf_counter() - started
+            clock.on = False
             env.cr.commit()
             if n >= 2:  # two warm-up calls per kind
                 walls.append(wall * 1000)
-                sql_ms.append(sql[0] * 1000)
-                statements.append(len(captured))
+                sql_ms.append((sum(clock.seconds.values()) - sql_before) * 1000)
+                statements.append(len(clock.captured))
         planning = executing = 0.0
         selects = [
             text
-            for text in captured
+            for text in clock.captured
             if text.lstrip().startswith(("SELECT", "WITH RECURSIVE"))
             and "FOR UPDATE" not in text
             and "nextval" not in text

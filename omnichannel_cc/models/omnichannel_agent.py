@@ -368,14 +368,20 @@ class OmnichannelAgent(models.Model):
 
     def _dispatch_for_me(self):
         """The agent may take work: offer what waits in their queues."""
-        # sudo: the agents' memberships in every company; the ACD then dispatches as superuser
-        queues = (
-            self.env["omnichannel.queue.member"]
-            .sudo()
-            .search([("user_id", "in", self.user_id.ids), ("logged_in", "=", True)])
-            .queue_id
+        if not self:
+            return
+        # the queues they are logged in to, in every company (the ACD then
+        # dispatches as superuser): their ids in one query, no membership records
+        self.env["omnichannel.queue.member"].flush_model(["user_id", "queue_id", "logged_in"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT DISTINCT queue_id FROM omnichannel_queue_member
+                    WHERE user_id IN %s AND logged_in""",
+                tuple(self.user_id.ids),
+            )
         )
-        queues._dispatch()
+        queue_ids = [row[0] for row in self.env.cr.fetchall()]
+        self.env["omnichannel.queue"].browse(queue_ids)._dispatch()
 
     # ------------------------------------------------------------------
     # Live session: no offers for an agent nobody is in front of

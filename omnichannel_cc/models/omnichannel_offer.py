@@ -121,7 +121,10 @@ class OmnichannelOffer(models.Model):
         others = interaction.offer_ids.filtered(lambda o: o.state == "pending" and o != offer)
         others._close("cancelled", requeue=False)
         agent = self.env["omnichannel.agent"]._for_user(offer.user_id)
-        agent._refresh_state()
+        if agent.state != "busy":
+            # a busy agent stays busy: the pending offer counted in their
+            # load as the interaction they now hold does (one query less)
+            agent._refresh_state()
         # no note: the state and the agent are tracked, the chatter shows who
         # took it and when (as a call answered on the PBX)
         self.env["omnichannel.queue"]._wallboard_notify(offer.company_id.ids)

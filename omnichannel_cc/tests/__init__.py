@@ -32,3 +32,4 @@ from . import test_event_inbox
 from . import test_event_inbox_manual_run
 from . import test_webhook_errors
 from . import test_rules_sql
+from . import test_turnover_queries

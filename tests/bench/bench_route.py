@@ -548,6 +548,7 @@ def profile(args, callers, center):
         Interaction = channel.env["omnichannel.interaction"]
         with _env.QueryClock(capture=True).installed() as breakdown_clock:
             breakdown(args, callers, center, Interaction, channel, cti, breakdown_clock)
+            turnover_breakdown(args, callers, center, Interaction, channel, cti, breakdown_clock)
         for kind in KINDS:
             reset_center(args.db, center)
             env.cr.commit()
@@ -683,6 +684,92 @@ def breakdown(args, callers, center, Interaction, channel, cti, clock):
             "SELECTs: plan / exec ms",
         ],
     )
+
+
+def turnover_breakdown(args, callers, center, Interaction, channel, cti, clock):
+    """Where an agent's turnover goes: each call as a worker serves an
+    XML-RPC request without its HTTP, XML and password check
+    (``odoo.service.model.execute_kw``: its own cursor, retried on
+    conflicts, committed): the accept and the close of a call offered by an
+    in-process ``/route``, and the bench's two bare calls. Every agent first
+    takes two untimed turnovers (warm per-user caches, as on a worker after
+    the first minutes of a day), then ``args.profile`` are timed. The route
+    itself is neither timed nor counted."""
+    from odoo.service import model as service
+
+    env = Interaction.env
+    db = env.cr.dbname
+    reset_center(args.db, center)
+    env.cr.commit()
+    warm = 2 * len(center["user_ids"])
+    parts = ("accept", "close", "bare pair")
+    walls = {part: [] for part in parts}
+    sql_ms = {part: [] for part in parts}
+    statements = {part: [] for part in parts}
+    calls = {
+        "accept": lambda uid, i: service.execute_kw(
+            db, uid, "omnichannel.interaction", "action_answer", [[i]]
+        ),
+        "close": lambda uid, i: service.execute_kw(
+            db, uid, "omnichannel.interaction", "action_close", [[i]]
+        ),
+        "bare pair": lambda uid, i: (
+            service.execute_kw(db, uid, "res.users", "check_access_rights", ["read", False]),
+            service.execute_kw(db, uid, "res.users", "context_get", []),
+        ),
+    }
+    last = {}  # the statements of the last timed call of each part
+    n = 0
+    while len(walls["accept"]) < args.profile:
+        values = {
+            "call_id": f"trn{time.time_ns()}",
+            "from": cti.sip_user(caller(callers, "known", n)),
+            "to": ingest.DID,
+            "timestamp": int(time.time()),
+        }
+        n += 1
+        env.invalidate_all()
+        answer = Interaction._voip_route(channel, values)
+        env.cr.commit()
+        if not answer["agent_id"]:
+            raise SystemExit("turnover breakdown: a known caller's call was not offered")
+        for part in parts:
+            clock.captured.clear()
+            sql_before = sum(clock.seconds.values())
+            clock.on = n > warm
+            started = time.perf_counter()
+            calls[part](answer["agent_id"], answer["interaction_id"])
+            wall = time.perf_counter() - started
+            clock.on = False
+            if n > warm:
+                walls[part].append(wall * 1000)
+                sql_ms[part].append((sum(clock.seconds.values()) - sql_before) * 1000)
+                statements[part].append(len(clock.captured))
+                last[part] = list(clock.captured)
+    rows = []
+    for part in parts:
+        wall = _env.percentiles(walls[part])
+        mean_sql = sum(sql_ms[part]) / len(sql_ms[part])
+        rows.append(
+            [
+                part,
+                f"{wall['p50']:.1f}",
+                f"{wall['p95']:.1f}",
+                f"{mean_sql:.1f}",
+                f"{sum(statements[part]) / len(statements[part]):.1f}",
+                f"{wall['mean'] - mean_sql:.1f}",
+            ]
+        )
+    _env.table(
+        f"turnover in-process (execute_kw: commit included, no HTTP), {args.profile} calls "
+        f"after {warm} untimed:",
+        rows,
+        ["call", "p50 ms", "p95 ms", "SQL ms", "statements", "Python ms"],
+    )
+    for part in ("accept", "close"):
+        print(f"\nthe statements of the last {part}:")
+        for text in last[part]:
+            print("  " + " ".join(text.split())[:140])
 
 
 # ----------------------------------------------------------------------

@@ -212,16 +212,21 @@ class OmnichannelAgent(models.Model):
         tries. Locked early, the window is a few milliseconds; the applier
         (or the ACD) waits or skips the agent (``FOR UPDATE SKIP LOCKED``),
         and a row it could not apply is applied in its next batch. Agent
-        rows are locked first and in id order, as the ACD locks them."""
+        rows are locked first and in id order, as the ACD locks them.
+
+        Returns ``{user_id: (agent_id, state)}`` of the rows locked, read
+        under the lock (the action need not look the agents up again)."""
         if not users:
-            return
+            return {}
+        self.flush_model(["user_id", "state"])
         self.env.cr.execute(
             SQL(
-                """SELECT id FROM omnichannel_agent
+                """SELECT id, user_id, state FROM omnichannel_agent
                     WHERE user_id IN %s ORDER BY id FOR UPDATE""",
                 tuple(users.ids),
             )
         )
+        return {user_id: (agent_id, state) for agent_id, user_id, state in self.env.cr.fetchall()}
 
     @api.model
     def action_my_state(self, state, break_reason_id=False):

@@ -721,7 +721,7 @@ class OmnichannelInteraction(models.Model):
 
     def action_close(self):
         # sudo: agents may not lock agent records; those of the agents these interactions hold
-        self.env["omnichannel.agent"].sudo()._lock_for_action(self.agent_id)
+        locked = self.env["omnichannel.agent"].sudo()._lock_for_action(self.agent_id)
         self.filtered("hold_since")._hold_stop()
         now = fields.Datetime.now()
         # sudo: agents may not write agent records; these agents' (_agent_record() is sudo too)
@@ -731,8 +731,10 @@ class OmnichannelInteraction(models.Model):
             if not rec.date_ended:
                 vals["date_ended"] = now
             was_wrapup = rec.state == "wrapup"
+            agent_id = locked.get(rec.agent_id.id, (None,))[0]
             rec._set_state("done", **vals)
-            agent = rec._agent_record()
+            # the agent's record as locked (not looked up again), or made on first use
+            agent = agents.browse(agent_id) if agent_id else rec._agent_record()
             if not was_wrapup and agent:
                 agent.write({"last_end_date": now})
             agents |= agent

@@ -94,7 +94,7 @@ class OmnichannelOffer(models.Model):
         self.ensure_one()
         self._check_own()
         # sudo: agents may not lock agent records; their own (checked above)
-        self.env["omnichannel.agent"].sudo()._lock_for_action(self.user_id)
+        locked = self.env["omnichannel.agent"].sudo()._lock_for_action(self.user_id)
         # sudo: agents may not write offers nor agent records; the offer is theirs (checked above)
         offer = self.sudo()
         if offer.state != "pending":
@@ -120,10 +120,14 @@ class OmnichannelOffer(models.Model):
             raise UserError(_("Another agent took this interaction first."))
         others = interaction.offer_ids.filtered(lambda o: o.state == "pending" and o != offer)
         others._close("cancelled", requeue=False)
-        agent = self.env["omnichannel.agent"]._for_user(offer.user_id)
-        if agent.state != "busy":
-            # a busy agent stays busy: the pending offer counted in their
-            # load as the interaction they now hold does (one query less)
+        agent_id, agent_state = locked.get(offer.user_id.id, (None, None))
+        if agent_state != "busy":
+            # a busy agent (read under the lock) stays busy: the pending
+            # offer counted in their load as the interaction they now hold
+            # does; neither their record nor their load is read again
+            # sudo: agents may not write their agent record (_for_user() is sudo too)
+            agent = self.env["omnichannel.agent"].sudo()
+            agent = agent.browse(agent_id) if agent_id else agent._for_user(offer.user_id)
             agent._refresh_state()
         # no note: the state and the agent are tracked, the chatter shows who
         # took it and when (as a call answered on the PBX)

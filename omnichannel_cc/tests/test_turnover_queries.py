@@ -8,21 +8,22 @@ from .common import OmnichannelCommon
 
 # As the agent, warm registry, cold record cache (a new request), the tracking
 # message made as at commit. The accept: the pending offers found, the agent
-# locked, the offer and the call claimed (conditional UPDATEs) and written,
-# the call's other offers, the agent's record; the chatter's tracking message
-# (author, company, alias domain, message, tracking value) and the console's
-# bus notification. The agent, busy since the offer, is no longer refreshed
-# (its load read again: one query less).
-# The close: the call read and its record rule checked, the agent locked,
-# the call written, the agent's load, state and state periods, the ACD pass
-# for the agent (the queues they are logged in to in one query, no longer
-# their membership records: one query less), the tracking message and the
-# console. assertQueryCount is an upper bound: run alone these count 18 and
-# 21; after the rest of the suite the agent's user record may be read once
-# more before the console's notification (the worker's caches as earlier
-# tests left them), so one more is allowed. Before: 19 and 22 alone.
-ACCEPT_QUERIES = 19
-CLOSE_QUERIES = 22
+# locked (their record and state read with the lock), the offer and the call
+# claimed (conditional UPDATEs) and written, the call's other offers; the
+# chatter's tracking message (author, company, alias domain, message,
+# tracking value) and the console's bus notification. The agent, busy since
+# the offer, is neither looked up nor refreshed again (three queries less).
+# The close: the call read and its record rule checked, the agent locked
+# (their record with the lock), the call written, the agent's load, state
+# and state periods, the ACD pass for the agent (the queues they are logged
+# in to in one query, no longer their membership records), the tracking
+# message and the console (two queries less).
+# assertQueryCount is an upper bound: run alone these count 16 and 20;
+# after the rest of the suite the agent's user record may be read once more
+# before the console's notification (the worker's caches as earlier tests
+# left them), so one more is allowed. Before: 19 and 22 alone.
+ACCEPT_QUERIES = 17
+CLOSE_QUERIES = 21
 
 
 @tagged("post_install", "-at_install")

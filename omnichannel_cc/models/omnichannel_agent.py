@@ -373,20 +373,26 @@ class OmnichannelAgent(models.Model):
 
     def _dispatch_for_me(self):
         """The agent may take work: offer what waits in their queues."""
-        if not self:
-            return
-        # the queues they are logged in to, in every company (the ACD then
-        # dispatches as superuser): their ids in one query, no membership records
+        self._logged_in_queues(self.user_id)._dispatch()
+
+    @api.model
+    def _logged_in_queues(self, users):
+        """The queues ``users`` are logged in to, in every company, as
+        superuser (the ACD dispatches them, the callers compare them): their
+        ids in one query, no membership records read."""
+        # sudo: the users' memberships whatever the company selection; queue ids only
+        Queue = self.env["omnichannel.queue"].sudo()
+        if not users:
+            return Queue
         self.env["omnichannel.queue.member"].flush_model(["user_id", "queue_id", "logged_in"])
         self.env.cr.execute(
             SQL(
                 """SELECT DISTINCT queue_id FROM omnichannel_queue_member
                     WHERE user_id IN %s AND logged_in""",
-                tuple(self.user_id.ids),
+                tuple(users.ids),
             )
         )
-        queue_ids = [row[0] for row in self.env.cr.fetchall()]
-        self.env["omnichannel.queue"].browse(queue_ids)._dispatch()
+        return Queue.browse([row[0] for row in self.env.cr.fetchall()])
 
     # ------------------------------------------------------------------
     # Live session: no offers for an agent nobody is in front of

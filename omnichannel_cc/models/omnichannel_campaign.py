@@ -985,13 +985,8 @@ class OmnichannelCampaign(models.Model):
 
     def _preview_campaigns_for(self, user):
         """Running preview campaigns of ``self`` (or all) that ``user`` works."""
-        # sudo: the memberships of the user, whatever the company selection
-        queues = (
-            self.env["omnichannel.queue.member"]
-            .sudo()
-            .search([("user_id", "=", user.id), ("logged_in", "=", True)])
-            .queue_id
-        )
+        # the user's queues, whatever the company selection
+        queues = self.env["omnichannel.agent"]._logged_in_queues(user)
         domain = [
             ("state", "=", "running"),
             ("campaign_type", "=", "outbound"),

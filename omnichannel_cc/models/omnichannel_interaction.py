@@ -2243,13 +2243,8 @@ class OmnichannelInteraction(models.Model):
         agent._refresh_state()
         if agent.state not in ("available", "busy"):
             return
-        # sudo: the freed agent's memberships in every company; the ACD dispatches them
-        queues = (
-            self.env["omnichannel.queue.member"]
-            .sudo()
-            .search([("user_id", "=", user.id), ("logged_in", "=", True)])
-            .queue_id
-        )
+        # the freed agent's queues in every company; the ACD dispatches them
+        queues = self.env["omnichannel.agent"]._logged_in_queues(user)
         (queues - (skip_queue or queues.browse()))._dispatch()
 
     def _transfer_target_agent(self, user):

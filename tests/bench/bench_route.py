@@ -32,6 +32,7 @@ worker spends on one ``/route``).
 
 import contextlib
 import cProfile
+import functools
 import io
 import json
 import os
@@ -609,6 +610,35 @@ def profile(args, callers, center):
         print(out.getvalue())
 
 
+def timed(clock, call):
+    """Run ``call()`` counted by the installed ``clock`` (a ``QueryClock``
+    that captures): ``(wall ms, ms waiting for PostgreSQL, its statements)``."""
+    clock.captured.clear()
+    sql_before = sum(clock.seconds.values())
+    clock.on = True
+    started = time.perf_counter()
+    try:
+        call()
+    finally:
+        wall = time.perf_counter() - started
+        clock.on = False
+    return wall * 1000, (sum(clock.seconds.values()) - sql_before) * 1000, list(clock.captured)
+
+
+def breakdown_cells(walls, sql_ms, statements):
+    """The cells p50 ms, p95 ms, SQL ms, statements, Python ms of the
+    breakdown tables (means but the percentiles; Python: wall minus SQL)."""
+    wall = _env.percentiles(walls)
+    mean_sql = sum(sql_ms) / len(sql_ms)
+    return [
+        f"{wall['p50']:.1f}",
+        f"{wall['p95']:.1f}",
+        f"{mean_sql:.1f}",
+        f"{sum(statements) / len(statements):.1f}",
+        f"{wall['mean'] - mean_sql:.1f}",
+    ]
+
+
 def breakdown(args, callers, center, Interaction, channel, cti, clock):
     """Where one ``/route`` goes, without cProfile's overhead: per kind,
     ``args.profile`` routes timed in-process (flush and pre-commit included,
@@ -630,24 +660,22 @@ def breakdown(args, callers, center, Interaction, channel, cti, clock):
                 "timestamp": int(time.time()),
             }
             env.invalidate_all()
-            clock.captured.clear()
-            sql_before = sum(clock.seconds.values())
-            clock.on = True
-            started = time.perf_counter()
-            Interaction._voip_route(channel, values)
-            env.flush_all()
-            env.cr.precommit.run()
-            wall = time.perf_counter() - started
-            clock.on = False
+
+            def route(values=values):
+                Interaction._voip_route(channel, values)
+                env.flush_all()
+                env.cr.precommit.run()
+
+            wall, sql, captured = timed(clock, route)
             env.cr.commit()
             if n >= 2:  # two warm-up calls per kind
-                walls.append(wall * 1000)
-                sql_ms.append((sum(clock.seconds.values()) - sql_before) * 1000)
-                statements.append(len(clock.captured))
+                walls.append(wall)
+                sql_ms.append(sql)
+                statements.append(len(captured))
         planning = executing = 0.0
         selects = [
             text
-            for text in clock.captured
+            for text in captured
             if text.lstrip().startswith(("SELECT", "WITH RECURSIVE"))
             and "FOR UPDATE" not in text
             and "nextval" not in text
@@ -658,16 +686,10 @@ def breakdown(args, callers, center, Interaction, channel, cti, clock):
             planning += plan["Planning Time"]
             executing += plan["Execution Time"]
         env.cr.rollback()
-        wall = _env.percentiles(walls)
-        mean_sql = sum(sql_ms) / len(sql_ms)
         rows.append(
             [
                 kind,
-                f"{wall['p50']:.1f}",
-                f"{wall['p95']:.1f}",
-                f"{mean_sql:.1f}",
-                f"{sum(statements) / len(statements):.1f}",
-                f"{wall['mean'] - mean_sql:.1f}",
+                *breakdown_cells(walls, sql_ms, statements),
                 f"{len(selects)}: {planning:.2f} / {executing:.2f}",
             ]
         )
@@ -734,32 +756,15 @@ def turnover_breakdown(args, callers, center, Interaction, channel, cti, clock):
         if not answer["agent_id"]:
             raise SystemExit("turnover breakdown: a known caller's call was not offered")
         for part in parts:
-            clock.captured.clear()
-            sql_before = sum(clock.seconds.values())
-            clock.on = n > warm
-            started = time.perf_counter()
-            calls[part](answer["agent_id"], answer["interaction_id"])
-            wall = time.perf_counter() - started
-            clock.on = False
-            if n > warm:
-                walls[part].append(wall * 1000)
-                sql_ms[part].append((sum(clock.seconds.values()) - sql_before) * 1000)
-                statements[part].append(len(clock.captured))
-                last[part] = list(clock.captured)
-    rows = []
-    for part in parts:
-        wall = _env.percentiles(walls[part])
-        mean_sql = sum(sql_ms[part]) / len(sql_ms[part])
-        rows.append(
-            [
-                part,
-                f"{wall['p50']:.1f}",
-                f"{wall['p95']:.1f}",
-                f"{mean_sql:.1f}",
-                f"{sum(statements[part]) / len(statements[part]):.1f}",
-                f"{wall['mean'] - mean_sql:.1f}",
-            ]
-        )
+            call = functools.partial(calls[part], answer["agent_id"], answer["interaction_id"])
+            if n <= warm:
+                call()
+                continue
+            wall, sql, last[part] = timed(clock, call)
+            walls[part].append(wall)
+            sql_ms[part].append(sql)
+            statements[part].append(len(last[part]))
+    rows = [[part, *breakdown_cells(walls[part], sql_ms[part], statements[part])] for part in parts]
     _env.table(
         f"turnover in-process (execute_kw: commit included, no HTTP), {args.profile} calls "
         f"after {warm} untimed:",

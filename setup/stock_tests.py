@@ -28,11 +28,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 # the stock modules our addons extend or bridge
-STOCK_MODULES = ("im_livechat", "sms", "survey", "phone_validation", "rating", "mail")
+STOCK_MODULES = ("im_livechat", "sms", "survey", "phone_validation", "rating", "mail", "bus")
 # post-install tests of those modules, bounded: every test of the small
-# modules and the classes of mail that cover what we override (message
-# posting, thread routing of incoming e-mail, access to records' chatter)
+# modules and of bus (the core sends its NOTIFY on a kept connection), and
+# the classes of mail that cover what we override (message posting, thread
+# routing of incoming e-mail, access to records' chatter)
 DEFAULT_TAGS = (
+    "/bus",
     "/phone_validation",
     "/rating",
     "/sms",

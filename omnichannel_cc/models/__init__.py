@@ -32,3 +32,4 @@ from . import mail_thread
 from . import omnichannel_staffing_plan
 from . import omnichannel_staffing_plan_line
 from . import omnichannel_staffing_plan_chart
+from . import bus_bus

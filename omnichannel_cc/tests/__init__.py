@@ -33,3 +33,4 @@ from . import test_event_inbox_manual_run
 from . import test_webhook_errors
 from . import test_rules_sql
 from . import test_turnover_queries
+from . import test_bus_notify

@@ -1,0 +1,100 @@
+"""One kept connection per process for the bus's ``NOTIFY imbus``.
+
+Odoo 18's bus wakes the websocket dispatcher after each commit that created
+bus notifications with ``SELECT pg_notify('imbus', ...)`` on a cursor of the
+``postgres`` database, and the connection pool never keeps a connection to
+that database: every such request opens a PostgreSQL connection (a backend
+forked, authenticated) and closes it. Offers, accepts, closes, routed calls
+and the event inbox's chunks all notify, so each paid it.
+
+:class:`KeptNotifier` holds one autocommit connection to the same database
+per process (made again after a fork, or when PostgreSQL dropped it) and
+sends the payloads on it under a lock. A connection that fails is closed and
+made once more; if that fails too, the payloads go the stock way.
+"""
+
+import logging
+import os
+import threading
+
+import psycopg2
+
+import odoo
+from odoo.tools import SQL
+
+_logger = logging.getLogger(__name__)
+
+# the database the dispatcher listens on (odoo/addons/bus/models/bus.py)
+LISTEN_DATABASE = "postgres"
+LOST_CONNECTION = (psycopg2.OperationalError, psycopg2.InterfaceError)
+
+
+class KeptNotifier:
+    """Sends ``NOTIFY`` payloads on one connection kept for this process."""
+
+    def __init__(self, function="pg_notify", channel="imbus"):
+        self.function = function
+        self.channel = channel
+        self._lock = threading.Lock()
+        self._connection = None
+        self._pid = None
+
+    @property
+    def backend_pid(self):
+        """PostgreSQL's process id of the kept connection (None before the first send)."""
+        connection = self._connection
+        if connection is None or connection.closed or self._pid != os.getpid():
+            return None
+        return connection.get_backend_pid()
+
+    def _connect(self):
+        _db, info = odoo.sql_db.connection_info_for(LISTEN_DATABASE)
+        connection = psycopg2.connect(**info)
+        connection.autocommit = True
+        return connection
+
+    def _drop(self):
+        connection, self._connection = self._connection, None
+        if connection is not None and not connection.closed:
+            try:
+                connection.close()
+            except psycopg2.Error:
+                _logger.debug("closing a failed notify connection", exc_info=True)
+
+    def _send_on_kept(self, payloads):
+        if self._pid != os.getpid():
+            # a fork: the parent's connection is not this process's to use
+            self._connection, self._pid = None, os.getpid()
+        if self._connection is None or self._connection.closed:
+            self._connection = self._connect()
+        with self._connection.cursor() as cr:
+            for payload in payloads:
+                query = self._query(payload)
+                cr.execute(query.code, query.params)
+
+    def send(self, payloads):
+        """Notify each payload; on a lost connection, once more on a new one,
+        then the stock way (a connection opened for this send)."""
+        with self._lock:
+            for attempt in (1, 2):
+                try:
+                    self._send_on_kept(payloads)
+                    return "kept"
+                except LOST_CONNECTION:
+                    self._drop()
+                    _logger.info(
+                        "bus notification: the kept connection failed (attempt %s), %s",
+                        attempt,
+                        "making it again" if attempt == 1 else "notifying on a new connection",
+                    )
+        self.send_stock(payloads)
+        return "stock"
+
+    def send_stock(self, payloads):
+        """Odoo's own way: a cursor of the ``postgres`` database, closed after."""
+        with odoo.sql_db.db_connect(LISTEN_DATABASE).cursor() as cr:
+            for payload in payloads:
+                cr.execute(self._query(payload))
+
+    def _query(self, payload):
+        return SQL("SELECT %s(%s, %s)", SQL.identifier(self.function), self.channel, payload)

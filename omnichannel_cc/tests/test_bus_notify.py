@@ -3,7 +3,7 @@ import logging
 import secrets
 import select
 import time
-from unittest.mock import patch
+from unittest.mock import Mock
 
 import psycopg2
 
@@ -82,7 +82,7 @@ class TestBusNotify(TransactionCase):
         self.assertNotIn(bus_bus.NOTIFIER.backend_pid, heard_first + heard_second)
 
     def test_connection_dropped_by_postgresql_is_made_again(self):
-        notifier = KeptNotifier()
+        notifier = KeptNotifier(bus_bus.connect_listen_database, bus_bus.notify_stock)
         self.addCleanup(notifier._drop)
         before = self._channel()
         self.assertEqual(notifier.send([json.dumps([[self.env.cr.dbname, before]])]), "kept")
@@ -96,7 +96,7 @@ class TestBusNotify(TransactionCase):
         self.assertEqual(new_pid, notifier.backend_pid)
 
     def test_forked_process_does_not_share_the_parent_connection(self):
-        notifier = KeptNotifier()
+        notifier = KeptNotifier(bus_bus.connect_listen_database, bus_bus.notify_stock)
         self.addCleanup(notifier._drop)
         parent = self._channel()
         notifier.send([json.dumps([[self.env.cr.dbname, parent]])])
@@ -111,14 +111,12 @@ class TestBusNotify(TransactionCase):
         self.assertFalse(parent_connection.closed, "the parent's connection is left alone")
 
     def test_unreachable_kept_connection_falls_back_to_the_stock_way(self):
-        notifier = KeptNotifier()
-        channel = self._channel()
         refused = psycopg2.OperationalError("connection refused")
-        with (
-            patch.object(KeptNotifier, "_connect", side_effect=refused),
-            self.assertLogs("odoo.addons.omnichannel_cc.tools.bus_notify", logging.INFO) as logs,
-        ):
+        notifier = KeptNotifier(Mock(side_effect=refused), bus_bus.notify_stock)
+        channel = self._channel()
+        with self.assertLogs("odoo.addons.omnichannel_cc.tools.bus_notify", logging.INFO) as logs:
             self.assertEqual(notifier.send([json.dumps([[self.env.cr.dbname, channel]])]), "stock")
         self.assertEqual(len(self._heard(channel)), 1, "the notification still went out")
         self.assertIsNone(notifier.backend_pid)
         self.assertIn("notifying on a new connection", logs.output[-1])
+        self.assertEqual(notifier._connect.call_count, 2, "made again once before giving up")

@@ -2,15 +2,17 @@
 
 Odoo 18's bus wakes the websocket dispatcher after each commit that created
 bus notifications with ``SELECT pg_notify('imbus', ...)`` on a cursor of the
-``postgres`` database, and the connection pool never keeps a connection to
+``postgres`` database, and its connection pool never keeps a connection to
 that database: every such request opens a PostgreSQL connection (a backend
 forked, authenticated) and closes it. Offers, accepts, closes, routed calls
 and the event inbox's chunks all notify, so each paid it.
 
-:class:`KeptNotifier` holds one autocommit connection to the same database
-per process (made again after a fork, or when PostgreSQL dropped it) and
-sends the payloads on it under a lock. A connection that fails is closed and
-made once more; if that fails too, the payloads go the stock way.
+:class:`KeptNotifier` holds one autocommit connection per process (made
+again after a fork, or when PostgreSQL dropped it) and sends the payloads on
+it under a lock. A connection that fails is closed and made once more; if
+that fails too, the payloads go the stock way. Plain data in: the connection
+is made, and the stock way taken, by the callables it is given
+(``models/bus_bus.py``).
 """
 
 import logging
@@ -18,40 +20,36 @@ import os
 import threading
 
 import psycopg2
-
-import odoo
-from odoo.tools import SQL
+from psycopg2 import sql
 
 _logger = logging.getLogger(__name__)
 
-# the database the dispatcher listens on (odoo/addons/bus/models/bus.py)
-LISTEN_DATABASE = "postgres"
 LOST_CONNECTION = (psycopg2.OperationalError, psycopg2.InterfaceError)
 
 
 class KeptNotifier:
-    """Sends ``NOTIFY`` payloads on one connection kept for this process."""
+    """Sends ``NOTIFY`` payloads on one connection kept for this process.
 
-    def __init__(self, function="pg_notify", channel="imbus"):
-        self.function = function
+    ``connect()``: a new psycopg2 connection to the database the dispatcher
+    listens on; ``send_stock(payloads)``: Odoo's own way, the fallback.
+    """
+
+    def __init__(self, connect, send_stock, function="pg_notify", channel="imbus"):
+        self._connect = connect
+        self.send_stock = send_stock
         self.channel = channel
+        self._query = sql.SQL("SELECT {}(%s, %s)").format(sql.Identifier(function))
         self._lock = threading.Lock()
         self._connection = None
         self._pid = None
 
     @property
     def backend_pid(self):
-        """PostgreSQL's process id of the kept connection (None before the first send)."""
+        """PostgreSQL's process id of the kept connection (None when there is none)."""
         connection = self._connection
         if connection is None or connection.closed or self._pid != os.getpid():
             return None
         return connection.get_backend_pid()
-
-    def _connect(self):
-        _db, info = odoo.sql_db.connection_info_for(LISTEN_DATABASE)
-        connection = psycopg2.connect(**info)
-        connection.autocommit = True
-        return connection
 
     def _drop(self):
         connection, self._connection = self._connection, None
@@ -66,15 +64,16 @@ class KeptNotifier:
             # a fork: the parent's connection is not this process's to use
             self._connection, self._pid = None, os.getpid()
         if self._connection is None or self._connection.closed:
-            self._connection = self._connect()
+            connection = self._connect()
+            connection.autocommit = True
+            self._connection = connection
         with self._connection.cursor() as cr:
             for payload in payloads:
-                query = self._query(payload)
-                cr.execute(query.code, query.params)
+                cr.execute(self._query, [self.channel, payload])
 
     def send(self, payloads):
         """Notify each payload; on a lost connection, once more on a new one,
-        then the stock way (a connection opened for this send)."""
+        then the stock way. Returns which way went: ``kept`` or ``stock``."""
         with self._lock:
             for attempt in (1, 2):
                 try:
@@ -89,12 +88,3 @@ class KeptNotifier:
                     )
         self.send_stock(payloads)
         return "stock"
-
-    def send_stock(self, payloads):
-        """Odoo's own way: a cursor of the ``postgres`` database, closed after."""
-        with odoo.sql_db.db_connect(LISTEN_DATABASE).cursor() as cr:
-            for payload in payloads:
-                cr.execute(self._query(payload))
-
-    def _query(self, payload):
-        return SQL("SELECT %s(%s, %s)", SQL.identifier(self.function), self.channel, payload)

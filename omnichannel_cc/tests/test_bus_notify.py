@@ -73,6 +73,8 @@ class TestBusNotify(TransactionCase):
         request's NOTIFY comes from a new backend."""
         first, second = self._channel(), self._channel()
         self.env["ir.config_parameter"].set_param(bus_bus.KEEP_PARAM, "0")
+        # the setting is cached per worker: not "0" for the tests after this one
+        self.addCleanup(self.env.registry.clear_cache)
         self._send_and_commit(first)
         self._send_and_commit(second)
         heard_first, heard_second = self._heard(first), self._heard(second)

@@ -69,7 +69,7 @@ class TestBusNotify(TransactionCase):
         self.assertNotEqual(heard_first[0], self.env.cr._cnx.get_backend_pid())
 
     def test_stock_way_opens_a_connection_per_request(self):
-        """The comparison the addon exists for: with it switched off, each
+        """The comparison the kept connection exists for: switched off, each
         request's NOTIFY comes from a new backend."""
         first, second = self._channel(), self._channel()
         self.env["ir.config_parameter"].set_param(bus_bus.KEEP_PARAM, "0")

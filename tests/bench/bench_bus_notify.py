@@ -53,12 +53,9 @@ def parse_args():
 
 def warm_up(bench, callers):
     """Every agent's password checked and caches filled on every worker
-    (``bench_route.turnover_phase``'s untimed part)."""
+    (``bench_route.warm_turnovers``), and the route warm."""
     route.reset_center(bench.args.db, bench.center)
-    route.warm_agents(bench)
-    warm = len(bench.center["user_ids"]) * route.WARM_TURNOVERS * bench.args.workers
-    print(f"  {warm} untimed turnovers (each agent's caches warm on every worker)...", flush=True)
-    route.run_turnovers(bench, callers, warm, bench.args.clients, ingest.Recorder(), first=10**6)
+    route.warm_turnovers(bench, callers, bench.args.clients, first=10**6)
     route.latency_phase(bench, callers, 20, lambda *_args: None)
 
 
@@ -124,10 +121,8 @@ def main():
         ["measure (ms)", "n", "stock p50", "stock p95", "n", "kept p50", "kept p95", "p50 change"],
     )
     for way, _value in WAYS:
-        turnover = samples[way].get("turnover", [])
-        pair = samples[way].get("bare pair", [])
-        if turnover and pair:
-            ratio = (sum(pair) / len(pair)) / (sum(turnover) / len(turnover))
+        ratio = route.turnover_ratio(samples[way].get("bare pair"), samples[way].get("turnover"))
+        if ratio:
             print(f"turnover, {way}: {ratio:.0%} of the bare pair's rate")
     print("problems: " + ("; ".join(problems) or "none"))
     print(f"command: python3 {shlex.join(sys.argv)}")

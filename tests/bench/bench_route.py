@@ -458,11 +458,7 @@ def turnover_phase(bench, callers, calls, clients):
     agent at work pays once per worker and day, not per call."""
     rec = ingest.Recorder()
     reset_center(bench.args.db, bench.center)
-    warm_agents(bench)
-    workers = bench.args.workers * len(bench.ports)
-    warm = len(bench.center["user_ids"]) * WARM_TURNOVERS * workers
-    print(f"  {warm} untimed turnovers (each agent's caches warm on every worker)...", flush=True)
-    run_turnovers(bench, callers, warm, clients, ingest.Recorder(), first=calls)
+    warm_turnovers(bench, callers, clients, first=calls)
     reset_center(bench.args.db, bench.center)
     started = time.perf_counter()
     # timed with one client per node: with more clients than a node's
@@ -471,6 +467,25 @@ def turnover_phase(bench, callers, calls, clients):
     # on 2 workers gave 54 %, one client 29 %, 2026-12-06)
     run_turnovers(bench, callers, calls, len(bench.ports), rec)
     return rec, time.perf_counter() - started
+
+
+def warm_turnovers(bench, callers, clients, first):
+    """The untimed part of :func:`turnover_phase`: every agent's password
+    checked on every worker, then about ``WARM_TURNOVERS`` turnovers per
+    agent and worker from ``clients`` threads (callers from index ``first``)."""
+    warm_agents(bench)
+    workers = bench.args.workers * len(bench.ports)
+    warm = len(bench.center["user_ids"]) * WARM_TURNOVERS * workers
+    print(f"  {warm} untimed turnovers (each agent's caches warm on every worker)...", flush=True)
+    run_turnovers(bench, callers, warm, clients, ingest.Recorder(), first=first)
+
+
+def turnover_ratio(pair, turnover):
+    """The turnover's rate as a share of the two bare calls' (from their
+    mean times in ms); 0 without samples of both."""
+    if not pair or not turnover:
+        return 0
+    return (sum(pair) / len(pair)) / (sum(turnover) / len(turnover))
 
 
 def run_turnovers(bench, callers, calls, clients, rec, first=0):
@@ -919,11 +934,7 @@ def main():
             rec, elapsed = turnover_phase(bench, callers, args.turnovers, args.clients)
             turnover = rec.latencies.get("turnover", [])
             pair = rec.latencies.get("bare pair", [])
-            ratio = (
-                (sum(pair) / len(pair)) / (sum(turnover) / len(turnover))
-                if turnover and pair
-                else 0
-            )
+            ratio = turnover_ratio(pair, turnover)
             met = "met" if ratio >= TARGET_TURNOVER else "NOT met"
             verdict = f"{ratio:.0%} of the bare pair's rate ({met}, >= {TARGET_TURNOVER:.0%})"
             rows.append(stats_row(f"turnover accept+close, {nodes} node(s)", turnover, verdict))

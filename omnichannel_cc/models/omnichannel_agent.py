@@ -148,10 +148,17 @@ class OmnichannelAgent(models.Model):
 
     @api.model
     def _loads_of_users(self, user_ids):
-        """_loads_by_class() for users given by id (no agent records read)."""
+        """_loads_by_class() for users given by id (no agent records read).
+
+        Besides the contacts they hold and their pending offers, an agent's
+        load counts the event inbox's reservations of them whose call is not
+        written yet (a ``/route`` answered before its call exists, see
+        ``omnichannel.event.inbox.reserved_user_id``): no other request,
+        node or pass of the ACD offers them more meanwhile."""
         Interaction = self.env["omnichannel.interaction"]
-        Interaction.flush_model(["agent_id", "state", "channel_type"])
+        Interaction.flush_model(["agent_id", "state", "channel_type", "channel_id", "external_id"])
         self.env["omnichannel.offer"].flush_model(["user_id", "state", "interaction_id"])
+        self.env["omnichannel.event.inbox"].flush_model(["reserved_user_id", "state"])
         if not user_ids:
             return {}
         self.env.cr.execute(
@@ -165,7 +172,15 @@ class OmnichannelAgent(models.Model):
                      FROM omnichannel_offer o
                      JOIN omnichannel_interaction i ON i.id = o.interaction_id
                     WHERE o.user_id IN %(users)s AND o.state = 'pending' AND i.agent_id IS NULL
-                    GROUP BY o.user_id, i.channel_type""",
+                    GROUP BY o.user_id, i.channel_type
+                   UNION ALL
+                   SELECT r.reserved_user_id, r.reserved_channel_type, count(*)
+                     FROM omnichannel_event_inbox r
+                    WHERE r.reserved_user_id IN %(users)s AND r.state IN ('pending', 'failed')
+                      AND NOT EXISTS (
+                          SELECT 1 FROM omnichannel_interaction i
+                           WHERE i.channel_id = r.channel_id AND i.external_id = r.conversation)
+                    GROUP BY r.reserved_user_id, r.reserved_channel_type""",
                 users=tuple(user_ids),
                 holding=HOLDING_STATES,
             )

@@ -130,6 +130,11 @@ class OmnichannelEventInbox(models.Model):
     applied_at = fields.Datetime(readonly=True)
     result = fields.Json("Result data", readonly=True)
     result_text = fields.Text("Result", compute="_compute_payload_text")
+    # an agent reserved at receipt (a PBX's /route answered before its call is
+    # written): counted in the agent's load until the row's call exists
+    # (omnichannel.agent._loads_of_users)
+    reserved_user_id = fields.Many2one("res.users", "Reserved agent", readonly=True)
+    reserved_channel_type = fields.Char(readonly=True)
 
     _sql_constraints = [
         ("scope_key_uniq", "unique(scope, key)", "This event is already in the inbox."),
@@ -147,6 +152,12 @@ class OmnichannelEventInbox(models.Model):
             """CREATE INDEX IF NOT EXISTS omnichannel_event_inbox_conversation_idx
                    ON omnichannel_event_inbox (scope, conversation, id)
                 WHERE state IN ('pending', 'failed')"""
+        )
+        # the agents' reservations still waiting for their call (the loads)
+        self.env.cr.execute(
+            """CREATE INDEX IF NOT EXISTS omnichannel_event_inbox_reserved_idx
+                   ON omnichannel_event_inbox (reserved_user_id)
+                WHERE reserved_user_id IS NOT NULL AND state IN ('pending', 'failed')"""
         )
         # the dead letters' menu and the vacuum
         self.env.cr.execute(
@@ -257,8 +268,11 @@ class OmnichannelEventInbox(models.Model):
     # Receipt (the webhook's request)
     # ------------------------------------------------------------------
     @api.model
-    def _receive(self, channel, kind, scope, key, conversation, values):
+    def _receive(self, channel, kind, scope, key, conversation, values, reservation=None):
         """Store one checked delivery: ``(inbox_id, duplicate)``.
+
+        ``reservation``: ``(user_id, channel_type)`` of an agent the row
+        holds until its call exists (see ``reserved_user_id``).
 
         One statement inserts the row (nothing when its key is there
         already: a redelivery) and wakes the applier cron, unless a
@@ -273,11 +287,12 @@ class OmnichannelEventInbox(models.Model):
                 """WITH new AS (
                        INSERT INTO omnichannel_event_inbox
                               (channel_id, company_id, kind, conversation, scope, key,
-                               payload, state, attempts, received_at, next_attempt_at)
+                               payload, state, attempts, received_at, next_attempt_at,
+                               reserved_user_id, reserved_channel_type)
                        VALUES (%(channel)s, %(company)s, %(kind)s, %(conversation)s,
                                %(scope)s, %(key)s, %(payload)s::jsonb, 'pending', 0,
                                clock_timestamp() AT TIME ZONE 'UTC',
-                               now() AT TIME ZONE 'UTC')
+                               now() AT TIME ZONE 'UTC', %(reserved)s, %(reserved_type)s)
                        ON CONFLICT (scope, key) DO NOTHING
                        RETURNING id
                    ), wake AS (
@@ -306,6 +321,8 @@ class OmnichannelEventInbox(models.Model):
                 scope=scope,
                 key=key,
                 payload=json.dumps(values),
+                reserved=reservation[0] if reservation else None,
+                reserved_type=reservation[1] if reservation else None,
                 cron=cron_id,
                 uid=self.env.uid,
             ),

@@ -1084,31 +1084,55 @@ class OmnichannelInteraction(models.Model):
             rules = rules_of[company_id]
             # without rules the facts decide nothing: do not gather them
             facts = rec._routing_facts() if rules else routing.Facts()
-            decision = routing.decide(rules, facts, rec.queue_id.id)
-            vals = {
-                "queue_id": decision.queue_id or rec.queue_id.id,
-                "priority": rec.priority + decision.priority,
-                "required_skill_id": decision.skill_id or False,
-                "routing_rule_ids": [fields.Command.set(decision.rule_ids)],
-            }
-            if decision.preferred_agent_id:
-                vals["preferred_agent_id"] = decision.preferred_agent_id
-                vals["preferred_until"] = fields.Datetime.now() + timedelta(
-                    seconds=max(decision.preferred_timeout, 0)
-                )
-                if decision.preferred_timeout > 0:
-                    self.env["omnichannel.queue"]._trigger_sweep_at(vals["preferred_until"])
-            rec.write(vals)
-            queue = rec.queue_id
-            if not queue._is_open():
-                rec._apply_closed_action()
-            elif queue.max_queue_length and queue.waiting_count > queue.max_queue_length:
-                rec._overflow(_("the queue holds %(count)s contacts", count=queue.max_queue_length))
+            rec._apply_routing_decision(routing.decide(rules, facts, rec.queue_id.id))
         queues = self.filtered(lambda i: i.state == "queued").queue_id
         if defer_dispatch:
             queues._dispatch_or_defer()
         else:
             queues._dispatch()
+
+    def _apply_routing_decision(self, decision):
+        """Write a ``routing.Decision`` on this interaction (queue, priority,
+        skill, preferred agent, the rules that made it), then what its queue
+        does with a new contact when closed or full."""
+        self.ensure_one()
+        vals = {
+            "queue_id": decision.queue_id or self.queue_id.id,
+            "priority": self.priority + decision.priority,
+            "required_skill_id": decision.skill_id or False,
+            "routing_rule_ids": [fields.Command.set(decision.rule_ids)],
+        }
+        if decision.preferred_agent_id:
+            vals["preferred_agent_id"] = decision.preferred_agent_id
+            vals["preferred_until"] = fields.Datetime.now() + timedelta(
+                seconds=max(decision.preferred_timeout, 0)
+            )
+            if decision.preferred_timeout > 0:
+                self.env["omnichannel.queue"]._trigger_sweep_at(vals["preferred_until"])
+        self.write(vals)
+        queue = self.queue_id
+        if not queue._is_open():
+            self._apply_closed_action()
+        elif queue.max_queue_length and queue.waiting_count > queue.max_queue_length:
+            self._overflow(_("the queue holds %(count)s contacts", count=queue.max_queue_length))
+
+    def _route_decided(self, decision, reserved_user_id=False):
+        """Route a new interaction by a decision taken before it existed (a
+        ``/route`` answered first, written by the event inbox): the decision
+        as :meth:`_route` writes it, then the offer to the agent reserved
+        with it, whom the caller was sent to; when that agent cannot take it
+        any more (logged out, no room), the queue's ACD offers it as any new
+        contact."""
+        self.ensure_one()
+        # sudo: as _route
+        rec = self.sudo()
+        rec._apply_routing_decision(decision)
+        if rec.state != "queued":
+            return
+        queue = rec.queue_id
+        if reserved_user_id and queue._offer(rec, [routing.Candidate(user_id=reserved_user_id)]):
+            return
+        queue._dispatch_or_defer()
 
     def _apply_closed_action(self):
         self.ensure_one()
@@ -1209,7 +1233,7 @@ class OmnichannelInteraction(models.Model):
         return interaction._api_result()
 
     @api.model
-    def _inbound_once(self, channel, external_id, create, known_new=False):
+    def _inbound_once(self, channel, external_id, create, known_new=False, decided=None):
         """The one entry point of every channel adapter: find or create the
         interaction of one inbound contact, exactly once.
 
@@ -1222,6 +1246,8 @@ class OmnichannelInteraction(models.Model):
         transaction and found nothing, so the first search is skipped (the
         claim below still decides). Not for a contact that may have been
         created without its key (a campaign's call, made by the dialer).
+        ``decided``: ``(decision, reserved_user_id)`` taken before the contact
+        existed (see :meth:`_route_decided`), applied instead of routing it.
         """
         if not known_new:
             existing = self._api_inbound_find(channel, external_id)
@@ -1245,7 +1271,10 @@ class OmnichannelInteraction(models.Model):
         interaction = create()
         keys._set_res_id(scope, external_id, interaction.id)
         interaction._attach_open_case()
-        interaction._route(defer_dispatch=True)
+        if decided:
+            interaction._route_decided(*decided)
+        else:
+            interaction._route(defer_dispatch=True)
         return interaction, True
 
     def _attach_open_case(self):

@@ -1,7 +1,7 @@
 """The keypad survey after a call: the PBX asks on ``/route`` whether to
 play it, and posts the digits as a signed ``survey_answer`` event."""
 
-from odoo import _, models
+from odoo import _, api, models
 from odoo.exceptions import UserError
 
 from odoo.addons.omnichannel_cc.models.omnichannel_interaction import UNANSWERED_STATES
@@ -9,6 +9,12 @@ from odoo.addons.omnichannel_cc.models.omnichannel_interaction import UNANSWERED
 
 class OmnichannelInteraction(models.Model):
     _inherit = "omnichannel.interaction"
+
+    @api.model
+    def _voip_route_fast_ok(self, channel, queue):
+        # whether the PBX plays the survey is sampled on the interaction's id,
+        # which a call answered before it is written does not have yet
+        return super()._voip_route_fast_ok(channel, queue) and not queue.satisfaction_kind
 
     def _voip_route_answer(self, answer):
         answer = super()._voip_route_answer(answer)

@@ -135,6 +135,21 @@ class TestSurveyKeypad(HttpCase):
         self.assertIn("kp-nowhere", response.json()["error"])
         self.assertEqual(self.env["omnichannel.interaction"].search_count([]), count)
 
+    def test_answer_first_line_asks_after_writing(self):
+        """Whether the PBX plays the survey is sampled on the call's id: on a
+        line that answers routing first, a queue asking a keypad survey
+        takes the answer after writing (with its id and prompt); one that
+        asks none is answered first."""
+        self.channel.voip_fast_route = True
+        interaction, route = self._call("kp-fast-1")
+        self.assertTrue(interaction, "written before the answer")
+        self.assertEqual(route["survey"], {"kind": "csat", "min": 1, "max": 5})
+        self.queue.satisfaction_kind = False
+        _none, route = self._call("kp-fast-2", answered=False)
+        self.assertIsNone(route["interaction_id"])
+        self.assertTrue(route["inbox_id"])
+        self.assertIs(route["survey"], False)
+
     def test_no_measure_on_the_queue_no_prompt(self):
         self.queue.satisfaction_kind = False
         interaction, route = self._call("kp-3", answered=False)

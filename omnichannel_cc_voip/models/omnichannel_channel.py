@@ -61,6 +61,15 @@ class OmnichannelChannel(models.Model):
         string="SIP domain",
         help="Domain of the agents' SIP accounts: sip:<extension>@<domain>.",
     )
+    voip_fast_route = fields.Boolean(
+        string="Answer routing first",
+        groups=MANAGER_GROUP,
+        help="The PBX's routing question (/route) is answered as soon as the agent is chosen and "
+        "reserved; the call's interaction and its offer are written a moment later by the "
+        "event inbox (the answer then has no interaction id yet). Shortens the ringing before "
+        "the agent's phone rings. Closed queues, calls waiting ahead, ring-all queues and "
+        "keypad surveys keep the answer after writing.",
+    )
     voip_ami_host = fields.Char(string="AMI host", groups=MANAGER_GROUP)
     voip_ami_port = fields.Integer(string="AMI port", default=5038, groups=MANAGER_GROUP)
     voip_ami_username = fields.Char(string="AMI user", groups=MANAGER_GROUP)

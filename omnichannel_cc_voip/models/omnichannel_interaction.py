@@ -1,6 +1,7 @@
 """Phone calls as interactions: CTI events and routing answers from the PBX,
 click-to-dial, listen-in, recordings and voicemail."""
 
+import dataclasses
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +15,7 @@ from odoo.addons.omnichannel_cc.models.omnichannel_interaction import (
     WAITING_STATES,
 )
 from odoo.addons.omnichannel_cc.tools import address as address_tools
+from odoo.addons.omnichannel_cc.tools import routing
 
 from ..tools import ami, cti
 from .omnichannel_voip_command import DIALER_KINDS
@@ -191,11 +193,13 @@ class OmnichannelInteraction(models.Model):
         return True, found.browse(row[0] or ())
 
     @api.model
-    def _voip_inbound(self, channel, values, known_new=False):
+    def _voip_inbound(self, channel, values, known_new=False, decided=None):
         """The interaction of an inbound call, created and routed on first sight.
 
         ``known_new``: the caller has just searched this call in this
-        transaction and found nothing (see ``_inbound_once``)."""
+        transaction and found nothing; ``decided``: its routing decision and
+        reserved agent, taken when ``/route`` was answered (see
+        ``_inbound_once``)."""
 
         def create():
             when = _pbx_datetime(values["timestamp"])
@@ -210,7 +214,9 @@ class OmnichannelInteraction(models.Model):
                 }
             )
 
-        return self._inbound_once(channel, values["call_id"], create, known_new=known_new)[0]
+        return self._inbound_once(
+            channel, values["call_id"], create, known_new=known_new, decided=decided
+        )[0]
 
     @api.model
     def _voip_outbound(self, channel, values, agent):
@@ -266,6 +272,10 @@ class OmnichannelInteraction(models.Model):
     @api.model
     def _voip_route(self, channel, values):
         """Answer a PBX asking where to send an inbound call."""
+        if channel.voip_fast_route:
+            answer = self._voip_route_fast(channel, values)
+            if answer is not None:
+                return answer
         # searched before its key is claimed: a campaign's call was created by
         # the dialer with its call id and no key (the claim would not find it)
         interaction = self._voip_inbound(channel, values)
@@ -282,6 +292,169 @@ class OmnichannelInteraction(models.Model):
             "partner_id": interaction.partner_id.id or None,
         }
         return interaction._voip_route_answer(answer)
+
+    @api.model
+    def _voip_route_fast(self, channel, values):
+        """Answer ``/route`` from a decision, and write the call afterwards.
+
+        The caller is identified, the routing rules decide on the customer's
+        facts, and the queue's best free agent is locked and reserved (their
+        load read again under the lock); then one event-inbox row stores the
+        decision and the reservation, and the answer goes out. The inbox's
+        applier creates the interaction and its offer to that agent from the
+        row (``_voip_route_apply``), before the call's own events, which are
+        applied in order after it. Until then the reservation counts in the
+        agent's load (``omnichannel.agent._loads_of_users``): no other
+        request, node or ACD pass offers them more than they can take.
+
+        None when the call takes the answer after writing (:meth:`_voip_route`):
+        the call is written already (a campaign's, or a route applied), its
+        queue is closed, rings every agent, or has calls waiting ahead of it,
+        or an addon asks so (:meth:`_voip_route_fast_ok`)."""
+        call_id = values["call_id"]
+        scope, key = f"voip:{channel.id}", f"route|{call_id}"
+        Inbox = self.env["omnichannel.event.inbox"]
+        self.flush_model(["channel_id", "external_id"])
+        Inbox.flush_model(["scope", "key"])
+        cr = self.env.cr
+        # one statement: the call written already, or this route answered before
+        cr.execute(
+            SQL(
+                """SELECT (SELECT id FROM omnichannel_interaction
+                            WHERE channel_id = %s AND external_id = %s),
+                          (SELECT id FROM omnichannel_event_inbox
+                            WHERE scope = %s AND key = %s)""",
+                channel.id,
+                call_id,
+                scope,
+                key,
+            )
+        )
+        written, answered = cr.fetchone()
+        if written:
+            return None
+        if answered:
+            return self._voip_route_fast_answer(Inbox.browse(answered))
+        number = self._normalize_contact_address(channel, values["from"])
+        partner = self._voip_identify(number)
+        queue = channel.queue_id
+        # sudo: the routing runs as superuser, as _route
+        Routing = self.sudo()
+        rules = Routing._routing_rules(channel.company_id.id)
+        probe = Routing.new(
+            {
+                "channel_id": channel.id,
+                "company_id": channel.company_id.id,
+                "partner_id": partner.id,
+                "queue_id": queue.id,
+            }
+        )
+        facts = probe._routing_facts() if rules else routing.Facts()
+        decision = routing.decide(rules, facts, queue.id)
+        queue = Routing.env["omnichannel.queue"].browse(decision.queue_id or queue.id)
+        preferred = decision.preferred_agent_id if decision.preferred_timeout > 0 else False
+        if (
+            not queue._is_open()
+            or queue.strategy == routing.RING_ALL
+            or not self._voip_route_fast_ok(channel, queue)
+        ):
+            return None
+        if not preferred:
+            queue.env["omnichannel.interaction"].flush_model(["queue_id", "state"])
+            cr.execute(
+                SQL(
+                    """SELECT 1 FROM omnichannel_interaction
+                        WHERE queue_id = %s AND state = 'queued' LIMIT 1""",
+                    queue.id,
+                )
+            )
+            if cr.fetchone():
+                return None
+        probe.queue_id = queue
+        probe.required_skill_id = decision.skill_id or False
+        agent = self._voip_route_reserve(queue, probe, preferred)
+        user = agent.user_id
+        answer = {
+            "interaction_id": None,
+            "queue": queue.name,
+            "queue_id": queue.id,
+            "agent": user.omnichannel_extension or None,
+            "agent_id": user.id or None,
+            "priority": decision.priority,
+            "state": "offered" if user else "queued",
+            "partner_id": partner.id or None,
+        }
+        answer = probe._voip_route_answer(answer)
+        payload = {
+            "values": values,
+            "decision": dataclasses.asdict(decision),
+            "agent_id": user.id or False,
+            "answer": answer,
+        }
+        reservation = (user.id, channel.channel_type) if user else None
+        inbox_id, duplicate = Inbox._receive(
+            channel, "_voip_route_apply", scope, key, call_id, payload, reservation=reservation
+        )
+        if duplicate:
+            return self._voip_route_fast_answer(Inbox.browse(inbox_id))
+        return dict(answer, inbox_id=inbox_id)
+
+    @api.model
+    def _voip_route_fast_answer(self, row):
+        """The answer a ``/route`` inbox row holds (a repeated question gets it again)."""
+        # sudo: the inbox is the managers'; the PBX reads its own answer
+        return dict(row.sudo().payload["answer"], inbox_id=row.id)
+
+    @api.model
+    def _voip_route_reserve(self, queue, probe, preferred):
+        """The agent a new call of ``queue`` goes to, locked and stamped as
+        offered (round robin), or an empty recordset: the queue's best free
+        agent by its strategy, or the ``preferred`` agent (a case owner) only."""
+        rows = queue._agent_rows(user_ids=[preferred]) if preferred else queue._agent_rows()
+        if not rows:
+            return self.env["omnichannel.agent"]
+        candidates = queue._candidates(probe, rows, declined=set())
+        channel_class = routing.CHANNEL_CLASS.get(probe.channel_type, "email")
+        ordered = routing.order_candidates(
+            queue.strategy, candidates, required_skill=bool(probe.required_skill_id)
+        )
+        for candidate in ordered:
+            agent = queue._lock_agent(candidate.user_id, channel_class)
+            if agent:
+                self.env.cr.execute(
+                    SQL(
+                        """UPDATE omnichannel_agent
+                              SET last_offer_date = %s,
+                                  rr_seq = nextval('omnichannel_agent_rr_seq')
+                            WHERE id = %s""",
+                        fields.Datetime.now(),
+                        agent.id,
+                    )
+                )
+                agent.invalidate_recordset(["last_offer_date", "rr_seq"])
+                return agent
+        return self.env["omnichannel.agent"]
+
+    @api.model
+    def _voip_route_fast_ok(self, channel, queue):
+        """Extension point: whether a new call of ``queue`` may be answered
+        before it is written (:meth:`_voip_route_fast`)."""
+        return True
+
+    @api.model
+    def _voip_route_apply(self, channel, payload):
+        """The event inbox's application of a ``/route`` answered first: the
+        interaction created with the decision of the answer and offered to
+        the agent reserved then (``omnichannel.interaction._route_decided``)."""
+        values = payload["values"]
+        existing = self._voip_find(channel, values["call_id"])
+        if existing:
+            return {"interaction_id": existing.id, "state": existing.state, "duplicate": True}
+        decision = routing.Decision(**payload["decision"])
+        interaction = self._voip_inbound(
+            channel, values, known_new=True, decided=(decision, payload["agent_id"])
+        )
+        return {"interaction_id": interaction.id, "state": interaction.state, "duplicate": False}
 
     def _voip_route_answer(self, answer):
         """Extension point: the ``/route`` answer of this call (a dict),

@@ -11,3 +11,4 @@ from . import test_campaign_dialer
 from . import test_state_exits_voip
 from . import test_sip_password
 from . import test_route_queries
+from . import test_fast_route

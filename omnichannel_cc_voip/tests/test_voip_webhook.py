@@ -318,6 +318,46 @@ class TestVoipWebhook(HttpCase):
         self.assertEqual(len(interaction), 1)
         self.assertEqual(interaction.voip_call_state, "ringing")
 
+    def test_fast_route_answers_before_writing(self):
+        """A line that answers routing first: the answer names the reserved
+        agent and its inbox row, the call is written by the inbox's applier;
+        a forged request stores nothing."""
+        self.channel.voip_fast_route = True
+        agent_user = new_test_user(
+            self.env, "hotline_agent", groups="omnichannel_cc.group_omnichannel_agent"
+        )
+        agent_user.omnichannel_extension = "2001"
+        self.queue.member_ids = [(4, agent_user.id)]
+        self.env["omnichannel.agent"].with_user(agent_user)._for_user()._change_state("available")
+        Inbox = self.env["omnichannel.event.inbox"].sudo()
+        route = {"call_id": "pbx-fast", "from": "601 222 333", "to": "+48229992030"}
+        before = (self._count(), Inbox.search_count([]))
+        forged = self._post("route", dict(route, timestamp=int(time.time())), secret="x" * 43)
+        self.assertEqual(forged.status_code, 401)
+        self.assertEqual((self._count(), Inbox.search_count([])), before)
+        body = json.dumps(dict(route, timestamp=int(time.time()))).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "X-Omnichannel-Signature": signature.sign(self.secret, body),
+        }
+        url = f"/omnichannel/voip/{self.token}/route"
+        response = self.url_open(url, data=body, headers=headers)
+        self.assertEqual(response.status_code, 200, response.text)
+        answer = response.json()
+        self.assertIsNone(answer["interaction_id"])
+        self.assertEqual(answer["agent"], "2001")
+        self.assertEqual(answer["state"], "offered")
+        self.assertEqual(answer["partner_id"], self.customer.id)
+        Interaction = self.env["omnichannel.interaction"]
+        self.assertFalse(Interaction.search([("external_id", "=", "pbx-fast")]))
+        # the PBX asks again before the call is written: the same answer
+        self.assertEqual(self.url_open(url, data=body, headers=headers).json(), answer)
+        self.assertEqual(Inbox._cron_apply(), 1)
+        call = Interaction.search([("external_id", "=", "pbx-fast")])
+        self.assertEqual((call.state, call.agent_id), ("offered", agent_user))
+        self.assertEqual(call.partner_id, self.customer)
+        self.assertEqual(Inbox.browse(answer["inbox_id"]).result["interaction_id"], call.id)
+
     def test_event_is_queued_then_applied_once(self):
         """/event answers as soon as the event is stored (queued, not yet
         applied); a redelivery stores nothing; the cron applies it once."""

@@ -33,3 +33,4 @@ from . import omnichannel_staffing_plan
 from . import omnichannel_staffing_plan_line
 from . import omnichannel_staffing_plan_chart
 from . import bus_bus
+from . import ir_cron

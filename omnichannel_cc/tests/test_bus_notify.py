@@ -122,3 +122,47 @@ class TestBusNotify(TransactionCase):
         self.assertIsNone(notifier.backend_pid)
         self.assertIn("notifying on a new connection", logs.output[-1])
         self.assertEqual(notifier._connect.call_count, 2, "made again once before giving up")
+
+
+@tagged("post_install", "-at_install")
+class TestCronWakeup(TransactionCase):
+    """``ir.cron._notifydb`` (the cron workers' ``LISTEN cron_trigger``,
+    which every delivery stored in the event inbox may wake) on the bus's
+    kept connection, heard by a real second connection."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        _db, info = odoo.sql_db.connection_info_for("postgres")
+        cls.listener = psycopg2.connect(**info)
+        cls.listener.autocommit = True
+        cls.addClassCleanup(cls.listener.close)
+        with cls.listener.cursor() as cr:
+            cr.execute("LISTEN cron_trigger")
+
+    def _wake_and_hear(self, timeout=10.0):
+        """Wake the cron workers; the backend pid the wake-up came from."""
+        self.listener.poll()
+        self.listener.notifies.clear()
+        self.env["ir.cron"]._notifydb()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            select.select([self.listener], [], [], 0.2)
+            self.listener.poll()
+            for notify in self.listener.notifies:
+                if notify.payload == self.env.cr.dbname:
+                    return notify.pid
+        self.fail("no cron_trigger notification came")
+
+    def test_wakeups_on_the_kept_connection(self):
+        first, second = self._wake_and_hear(), self._wake_and_hear()
+        self.assertEqual(first, second, "both wake-ups came from the same backend (kept)")
+        self.assertEqual(first, bus_bus.NOTIFIER.backend_pid)
+
+    def test_stock_way_when_switched_off(self):
+        self.env["ir.config_parameter"].set_param(bus_bus.KEEP_PARAM, "0")
+        self.addCleanup(self.env.registry.clear_cache)
+        self._wake_and_hear()  # the kept connection may exist from another test: not this one
+        first, second = self._wake_and_hear(), self._wake_and_hear()
+        self.assertNotEqual(first, second, "a new connection for each wake-up")
+        self.assertNotIn(bus_bus.NOTIFIER.backend_pid, (first, second))

@@ -309,8 +309,9 @@ class OmnichannelInteraction(models.Model):
 
         None when the call takes the answer after writing (:meth:`_voip_route`):
         the call is written already (a campaign's, or a route applied), its
-        queue is closed, rings every agent, or has calls waiting ahead of it,
-        or an addon asks so (:meth:`_voip_route_fast_ok`)."""
+        queue is closed, rings every agent, or has calls waiting ahead of it
+        that any agent may take, or an addon asks so
+        (:meth:`_voip_route_fast_ok`)."""
         call_id = values["call_id"]
         scope, key = f"voip:{channel.id}", f"route|{call_id}"
         Inbox = self.env["omnichannel.event.inbox"]
@@ -360,12 +361,19 @@ class OmnichannelInteraction(models.Model):
         ):
             return None
         if not preferred:
-            queue.env["omnichannel.interaction"].flush_model(["queue_id", "state"])
+            # calls waiting ahead that any agent may take (not those waiting
+            # for their case owner): the ACD orders them with this one
+            queue.env["omnichannel.interaction"].flush_model(
+                ["queue_id", "state", "preferred_until"]
+            )
             cr.execute(
                 SQL(
                     """SELECT 1 FROM omnichannel_interaction
-                        WHERE queue_id = %s AND state = 'queued' LIMIT 1""",
+                        WHERE queue_id = %s AND state = 'queued'
+                          AND (preferred_until IS NULL OR preferred_until <= %s)
+                        LIMIT 1""",
                     queue.id,
+                    fields.Datetime.now(),
                 )
             )
             if cr.fetchone():

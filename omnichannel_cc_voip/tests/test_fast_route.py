@@ -222,6 +222,10 @@ class TestFastRoute(OmnichannelCommon):
         self.assertEqual(case_call.state, "queued")
         self.assertEqual(case_call.preferred_agent_id, self.agent_claims)
         self.assertTrue(case_call.case_id)
+        # a call waiting for its case owner is not ahead of the next caller's
+        after = self._route("fast-after")
+        self.assertIsNone(after["interaction_id"])
+        self.assertEqual(after["agent_id"], self.agent_sales.id)
 
     def test_reserved_agent_gone_before_writing(self):
         """The reserved agent logs out before the applier runs: the call is

@@ -508,7 +508,7 @@ def set_inbox_cron(db, active):
         conn.close()
 
 
-def inbox_rows(db, prefix):
+def inbox_rows(db, prefix, kind="_voip_event"):
     """(pending or retrying, done, dead) inbox rows of this run's calls."""
     with psycopg2.connect(host=DB_HOST, dbname=db) as conn, conn.cursor() as cr:
         cr.execute(
@@ -516,26 +516,26 @@ def inbox_rows(db, prefix):
                       count(*) FILTER (WHERE state = 'done'),
                       count(*) FILTER (WHERE state = 'dead')
                  FROM omnichannel_event_inbox
-                WHERE kind = '_voip_event' AND starts_with(conversation, %s)""",
-            [prefix],
+                WHERE kind = %s AND starts_with(conversation, %s)""",
+            [kind, prefix],
         )
         row = cr.fetchone()
     conn.close()
     return row
 
 
-def wait_applied(db, prefix, timeout):
+def wait_applied(db, prefix, timeout, kind="_voip_event"):
     """Wait (polling, with a deadline) until no inbox row of ``prefix`` is
     left to apply; the rows still waiting (0 when all were applied)."""
     deadline = time.monotonic() + timeout
     while True:
-        waiting = inbox_rows(db, prefix)[0]
+        waiting = inbox_rows(db, prefix, kind)[0]
         if not waiting or time.monotonic() > deadline:
             return waiting
         time.sleep(0.2)
 
 
-def apply_figures(db, prefix):
+def apply_figures(db, prefix, kind="_voip_event"):
     """Of the applied rows of ``prefix``: count, applied per second (first
     to last applied), receipt-to-applied delay p50 / p95 in ms."""
     with psycopg2.connect(host=DB_HOST, dbname=db) as conn, conn.cursor() as cr:
@@ -547,9 +547,9 @@ def apply_figures(db, prefix):
                       percentile_cont(0.95) WITHIN GROUP (
                           ORDER BY extract(epoch FROM applied_at - received_at))
                  FROM omnichannel_event_inbox
-                WHERE kind = '_voip_event' AND state = 'done'
+                WHERE kind = %s AND state = 'done'
                   AND starts_with(conversation, %s)""",
-            [prefix],
+            [kind, prefix],
         )
         count, span, p50, p95 = cr.fetchone()
     conn.close()

@@ -11,9 +11,14 @@ Three measures, on one multi-worker server (two on the same database with
    sends them to collections) and callers with an open case (a rule prefers
    the case owner); each request is followed by one request of the bare
    route (``/web/webclient/version_info``), so both see the same load.
+   Then the same on the line set to answer routing first
+   (``voip_fast_route``: the agent reserved, the call written after the
+   answer by the event inbox), with the delay from the answer to the call
+   written (its inbox row applied).
 2. enqueue-to-offer: ``/route`` answered with the agent the call is offered
    to (the ACD offers inside the request), with ``--agents`` agents
-   available, ``--clients`` client threads, on one node and on two.
+   available, ``--clients`` client threads, on one node and on two; both
+   ways (written first, answered first).
 3. agent turnover: accept + close of the offered call through XML-RPC as
    the agent, against two bare authenticated XML-RPC calls of the same
    agent (``res.users.check_access_rights`` and ``context_get``), same run,
@@ -66,6 +71,7 @@ AGENT_PASSWORD = "bench-route-agent"
 TARGET_P95_MS = 20.0
 TARGET_TURNOVER = 0.50
 KINDS = ("known", "overdue", "open case", "unknown")
+ROUTE_APPLY = "_voip_route_apply"  # the inbox rows of routes answered first
 SAMPLE = 3000  # callers of each kind drawn from the database
 
 
@@ -245,7 +251,12 @@ def setup_center(rpc, db, agents):
 
 def reset_center(db, center):
     """Every bench call ended, every agent available and seen now (SQL, not
-    measured): the next phase starts with ``--agents`` free agents."""
+    measured): the next phase starts with ``--agents`` free agents. The
+    calls of routes answered first are written before (their inbox rows
+    applied): none is offered after the reset."""
+    left = ingest.wait_applied(db, "", timeout=120, kind=ROUTE_APPLY)
+    if left:
+        raise SystemExit(f"{left} routes answered first were not written in 120 s")
     with psycopg2.connect(host=DB_HOST, dbname=db) as conn, conn.cursor() as cr:
         channel = center["channel"]
         cr.execute(
@@ -316,8 +327,8 @@ class Bench:
         if status != 200:
             return None
         answer = json.loads(data)
-        if not answer.get("interaction_id"):
-            rec.bad["route answer without interaction_id"] += 1
+        if not answer.get("interaction_id") and not answer.get("inbox_id"):
+            rec.bad["route answer without interaction_id nor inbox_id"] += 1
         return answer
 
     def bare(self, client, rec, kind="bare"):
@@ -327,6 +338,11 @@ class Bench:
         )
         if status == 200 and "result" not in json.loads(data):
             rec.bad["bare: JSON-RPC error"] += 1
+
+
+def set_fast_route(rpc, center, on):
+    """The bench line answers routing first (True) or after writing the call."""
+    rpc("omnichannel.channel", "write", [center["channel"]], {"voip_fast_route": on})
 
 
 def latency_phase(bench, callers, calls, check):
@@ -905,6 +921,41 @@ def main():
                 for k, v in sorted(kinds.items())
             )
         )
+        # the same calls on the line answering routing first
+        set_fast_route(admin, center, True)
+        fast_bench = Bench(args, [port], center)
+        latency_phase(fast_bench, callers, 40, check)
+        print(f"/route answered first: {args.calls} calls, one client...", flush=True)
+        rec, kinds = latency_phase(fast_bench, callers, args.calls, check)
+        reset_center(args.db, center)
+        written = ingest.apply_figures(args.db, fast_bench.prefix, ROUTE_APPLY)
+        set_fast_route(admin, center, False)
+        fast = [ms for kind in KINDS for ms in rec.latencies.get(kind, [])]
+        p95 = _env.percentiles(fast)["p95"] if fast else 0
+        verdict = f"p95 {'<=' if p95 <= TARGET_P95_MS else '>'} {TARGET_P95_MS:g} ms"
+        rows.append(stats_row("bare route (interleaved, 2nd phase)", rec.latencies.get("bare", [])))
+        rows.append(stats_row("/route answered first, all kinds", fast, verdict))
+        for kind in KINDS:
+            rows.append(stats_row(f"  {kind}", rec.latencies.get(kind, [])))
+        rows.append(
+            [
+                "  answer to call written (inbox)",
+                f"{written['count']:,}",
+                f"{written['p50']:.1f}",
+                f"{written['p95']:.1f}",
+                "",
+                "",
+                "the offer in Odoo",
+            ]
+        )
+        lines.append(
+            f"answered-first phase: non-200: {rec.non_200()}; problems: {dict(rec.bad) or 'none'}; "
+            "answers: "
+            + ", ".join(
+                f"{k[0]}/{k[1]}/{'offered' if k[2] else 'waiting'}: {v}"
+                for k, v in sorted(kinds.items())
+            )
+        )
         for nodes in range(1, args.nodes + 1):
             if nodes == 2:
                 log2 = scratch / "server-2.log"
@@ -928,6 +979,22 @@ def main():
             lines.append(
                 f"offer phase, {nodes} node(s): load average {load_before[0]:.2f} -> "
                 f"{os.getloadavg()[0]:.2f}; non-200: {rec.non_200()}; "
+                f"problems: {dict(rec.bad) or 'none'}"
+            )
+            set_fast_route(admin, center, True)
+            rec, elapsed = offer_phase(bench, callers, args.offer_calls, args.clients)
+            reset_center(args.db, center)
+            set_fast_route(admin, center, False)
+            offered = rec.latencies.get("offered", [])
+            rows.append(
+                stats_row(
+                    f"  answered first, {nodes} node(s)",
+                    offered,
+                    f"{len(offered) / elapsed:.1f} offers/s",
+                )
+            )
+            lines.append(
+                f"offer phase answered first, {nodes} node(s): non-200: {rec.non_200()}; "
                 f"problems: {dict(rec.bad) or 'none'}"
             )
             print(f"agent turnover on {nodes} node(s): {args.turnovers} calls...", flush=True)

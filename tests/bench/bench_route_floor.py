@@ -21,9 +21,12 @@ agent:
 
 Each call runs in its own transaction, rolled back (nothing is kept; a
 commit costs ~0.4 ms more here). Both paths run on the same callers, the
-same registry, with a cold record cache per call. The floor is not a
-feature: the reservation the design needs in the agents' loads and the
-inbox applier that creates the interaction from the row are not built.
+same registry, with a cold record cache per call. The floor is the bare
+statements; the feature built on it since 2026-12-06 is a line's "Answer
+routing first" (``omnichannel.channel.voip_fast_route``:
+``omnichannel.interaction._voip_route_fast``, the reservation in the agents'
+loads, the inbox applier's ``_voip_route_apply``), which ``bench_route.py``
+measures over HTTP beside the answer after writing.
 
     python3 tests/bench/bench_route_floor.py --db bench_route_1m --calls 200
 

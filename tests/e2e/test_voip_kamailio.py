@@ -192,7 +192,35 @@ def succeeded(run, pbx, timeout=60):
 
 
 def test_debtor_call_is_answered_by_collections(odoo_server, poland, center, pbx, tmp_path):
+    route_answer = debtor_call(odoo_server, poland, center, pbx, tmp_path)
+    assert route_answer["interaction_id"], route_answer
+
+
+def test_debtor_call_answered_first(odoo_server, poland, center, pbx, tmp_path):
+    """The line answers routing first (``voip_fast_route``): Kamailio gets
+    the agent before the call is written; the event inbox writes the call,
+    offered to that agent, before applying its ringing, answer and hang-up."""
     rpc = odoo_server
+    rpc.call("omnichannel.channel", "write", [center["channel"]], {"voip_fast_route": True})
+    try:
+        route_answer = debtor_call(rpc, poland, center, pbx, tmp_path)
+    finally:
+        rpc.call("omnichannel.channel", "write", [center["channel"]], {"voip_fast_route": False})
+    assert route_answer["interaction_id"] is None, route_answer
+    [row] = rpc.call(
+        "omnichannel.event.inbox",
+        "read",
+        [route_answer["inbox_id"]],
+        fields=["kind", "state", "reserved_user_id", "result"],
+    )
+    assert (row["kind"], row["state"]) == ("_voip_route_apply", "done"), row
+    assert row["reserved_user_id"][0] == center["agent"], row
+
+
+def debtor_call(rpc, poland, center, pbx, tmp_path):
+    """A debtor calls the line: Kamailio asks ``/route``, rings the agent of
+    Collections, who answers and talks; the call is checked in Odoo as
+    recorded. Returns the ``/route`` answer."""
     phone, other_notation = polish_mobile()
     debtor = customer(rpc, poland, "Dłużnik Telefoniczny", phone)
     overdue_invoice(rpc, debtor)
@@ -256,6 +284,7 @@ def test_debtor_call_is_answered_by_collections(odoo_server, poland, center, pbx
     assert abs(interaction["talk_duration"] - sipp_talk) <= 2
     # a customer cannot call twice with one Call-ID
     assert len(interactions_of_call(rpc, call.call_id)) == 1
+    return route_answer
 
 
 def test_call_without_agent_becomes_call_back(odoo_server, poland, center, pbx, tmp_path):

@@ -105,3 +105,17 @@ def test_after_a_fork_the_child_makes_its_own(sent):
     assert len(made) == 2
     assert not made[0].closed, "the parent's connection is not closed by the child"
     assert sent[-1] == (made[1], ["imbus", "b"])
+
+
+def test_another_channel_on_the_same_connection(sent):
+    """The cron workers' wake-up shares the bus's kept connection, with its
+    own stock way when that fails."""
+    notifier, made = notifier_for(sent)
+    notifier.send(["a"])
+    assert notifier.send(["db1"], channel="cron_trigger") == "kept"
+    assert len(made) == 1
+    assert sent[-1] == (made[0], ["cron_trigger", "db1"])
+    stock, cron_stock = [], []
+    notifier, made = notifier_for(sent, failures=(1, 1), stock=stock.append)
+    assert notifier.send(["db1"], channel="cron_trigger", stock=cron_stock.append) == "stock"
+    assert (stock, cron_stock) == ([], [["db1"]])

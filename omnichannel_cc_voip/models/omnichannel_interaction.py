@@ -14,6 +14,7 @@ from odoo.addons.omnichannel_cc.models.omnichannel_interaction import (
     UNANSWERED_STATES,
     WAITING_STATES,
 )
+from odoo.addons.omnichannel_cc.models.omnichannel_queue import CAPACITY_COLUMNS
 from odoo.addons.omnichannel_cc.tools import address as address_tools
 from odoo.addons.omnichannel_cc.tools import routing
 
@@ -380,26 +381,25 @@ class OmnichannelInteraction(models.Model):
                 return None
         probe.queue_id = queue
         probe.required_skill_id = decision.skill_id or False
-        agent = self._voip_route_reserve(queue, probe, preferred)
-        user = agent.user_id
+        user_id, extension = self._voip_route_reserve(queue, probe, preferred)
         answer = {
             "interaction_id": None,
             "queue": queue.name,
             "queue_id": queue.id,
-            "agent": user.omnichannel_extension or None,
-            "agent_id": user.id or None,
+            "agent": extension or None,
+            "agent_id": user_id or None,
             "priority": decision.priority,
-            "state": "offered" if user else "queued",
+            "state": "offered" if user_id else "queued",
             "partner_id": partner.id or None,
         }
         answer = probe._voip_route_answer(answer)
         payload = {
             "values": values,
             "decision": dataclasses.asdict(decision),
-            "agent_id": user.id or False,
+            "agent_id": user_id,
             "answer": answer,
         }
-        reservation = (user.id, channel.channel_type) if user else None
+        reservation = (user_id, channel.channel_type) if user_id else None
         inbox_id, duplicate = Inbox._receive(
             channel, "_voip_route_apply", scope, key, call_id, payload, reservation=reservation
         )
@@ -416,32 +416,41 @@ class OmnichannelInteraction(models.Model):
     @api.model
     def _voip_route_reserve(self, queue, probe, preferred):
         """The agent a new call of ``queue`` goes to, locked and stamped as
-        offered (round robin), or an empty recordset: the queue's best free
-        agent by its strategy, or the ``preferred`` agent (a case owner) only."""
+        offered (round robin): ``(user id, extension)``, or ``(False, None)``.
+        The queue's best free agent by its strategy, or the ``preferred``
+        agent (a case owner) only."""
         rows = queue._agent_rows(user_ids=[preferred]) if preferred else queue._agent_rows()
         if not rows:
-            return self.env["omnichannel.agent"]
-        candidates = queue._candidates(probe, rows, declined=set())
+            return False, None
         channel_class = routing.CHANNEL_CLASS.get(probe.channel_type, "email")
+        # the capacities read with the rows, in this transaction's snapshot
+        column = 6 + CAPACITY_COLUMNS.index(channel_class)
+        capacities = {row[0]: row[column] for row in rows}
+        candidates = queue._candidates(probe, rows, declined=set())
         ordered = routing.order_candidates(
             queue.strategy, candidates, required_skill=bool(probe.required_skill_id)
         )
         for candidate in ordered:
-            agent = queue._lock_agent(candidate.user_id, channel_class)
+            user_id = candidate.user_id
+            agent = queue._lock_agent(user_id, channel_class, capacity=capacities[user_id])
             if agent:
+                # the round-robin stamp, and the extension the PBX rings
                 self.env.cr.execute(
                     SQL(
-                        """UPDATE omnichannel_agent
+                        """UPDATE omnichannel_agent agent
                               SET last_offer_date = %s,
                                   rr_seq = nextval('omnichannel_agent_rr_seq')
-                            WHERE id = %s""",
+                             FROM res_users u
+                            WHERE agent.id = %s AND u.id = %s
+                        RETURNING u.omnichannel_extension""",
                         fields.Datetime.now(),
                         agent.id,
+                        user_id,
                     )
                 )
                 agent.invalidate_recordset(["last_offer_date", "rr_seq"])
-                return agent
-        return self.env["omnichannel.agent"]
+                return user_id, self.env.cr.fetchone()[0]
+        return False, None
 
     @api.model
     def _voip_route_fast_ok(self, channel, queue):

@@ -16,13 +16,13 @@ from ..tools import cti
 # /route of a known caller answered first, with a warm registry and a cold
 # record cache: the call and an earlier answer looked up (one statement),
 # the caller identified, the routing rules (none here: no customer facts),
-# the queue, its waiting calls, its agents and their loads (reservations
-# included), the agent locked in a savepoint (three statements) and their
-# load and record read again under the lock, the round-robin stamp, the
-# agent's extension, then the inbox row with its reservation and the
-# applier's wake-up in one statement. 29 when the call is written first
-# (test_route_queries.ROUTE_QUERIES).
-FAST_ROUTE_QUERIES = 15
+# the queue, its waiting calls, its agents (with their capacities) and their
+# loads (reservations included), the agent locked in a savepoint (three
+# statements) and their load read again under the lock, the round-robin
+# stamp returning the agent's extension, then the inbox row with its
+# reservation and the applier's wake-up in one statement. 29 when the call
+# is written first (test_route_queries.ROUTE_QUERIES).
+FAST_ROUTE_QUERIES = 13
 
 
 @tagged("post_install", "-at_install")

@@ -679,7 +679,12 @@ def breakdown(args, callers, center, Interaction, channel, cti, clock):
     ``clock``: an installed ``QueryClock`` that captures statements."""
     env = Interaction.env
     rows = []
-    for kind in KINDS:
+    ways = ((False, "written first"), (True, "answered first"))
+    for (fast, way), kind in ((way, kind) for way in ways for kind in KINDS):
+        # the calls answered first written (no server, no cron: here)
+        env["omnichannel.event.inbox"]._cron_apply()
+        channel.voip_fast_route = fast
+        env.cr.commit()
         reset_center(args.db, center)
         env.cr.commit()
         walls, sql_ms, statements = [], [], []
@@ -719,11 +724,14 @@ def breakdown(args, callers, center, Interaction, channel, cti, clock):
         env.cr.rollback()
         rows.append(
             [
-                kind,
+                f"{way}: {kind}",
                 *breakdown_cells(walls, sql_ms, statements),
                 f"{len(selects)}: {planning:.2f} / {executing:.2f}",
             ]
         )
+    env["omnichannel.event.inbox"]._cron_apply()
+    channel.voip_fast_route = False
+    env.cr.commit()
     _env.table(
         f"/route in-process, {args.profile} calls per kind (no profiler, commit not included):",
         rows,

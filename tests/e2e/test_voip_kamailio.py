@@ -201,6 +201,21 @@ def test_debtor_call_answered_first(odoo_server, poland, center, pbx, tmp_path):
     the agent before the call is written; the event inbox writes the call,
     offered to that agent, before applying its ringing, answer and hang-up."""
     rpc = odoo_server
+    # the agent closes the wrap-up of an earlier call of this module: free again
+    agent_uid = rpc.login(center["login"], center["login"])
+    wrapups = rpc.call(
+        "omnichannel.interaction",
+        "search",
+        [("agent_id", "=", center["agent"]), ("state", "=", "wrapup")],
+    )
+    if wrapups:
+        rpc.call(
+            "omnichannel.interaction",
+            "action_close",
+            wrapups,
+            uid=agent_uid,
+            password=center["login"],
+        )
     rpc.call("omnichannel.channel", "write", [center["channel"]], {"voip_fast_route": True})
     try:
         route_answer = debtor_call(rpc, poland, center, pbx, tmp_path)

@@ -395,6 +395,95 @@ def test_acd_race_across_nodes(cluster, company):
     assert sorted(held.values()) == [1] * AGENTS, held
 
 
+def test_routes_answered_first_race_across_nodes(cluster, company):
+    """PBXs ask ``/route`` on both nodes at once on a line answering routing
+    first: each answer reserves its agent before the call exists, and no
+    agent is reserved twice nor offered above capacity, neither in the
+    answers nor once the event inbox (its cron, on either node) wrote the
+    calls and their offers."""
+    rpc = cluster.rpc["node_a"]
+    agents = make_users(rpc, AGENTS, "multi-fast")
+    _queue, address = make_queue(rpc, agents)
+    user_ids = [user_id for user_id, _login in agents]
+    for _user_id, login in agents:
+        assert set_state(rpc, login, "available")["state"] == "available"
+    [line] = rpc.call(
+        "omnichannel.channel",
+        "search_read",
+        [("address", "=", address)],
+        fields=["voip_token", "voip_secret"],
+    )
+    rpc.call("omnichannel.channel", "write", [line["id"]], {"voip_fast_route": True})
+    path = f"/omnichannel/voip/{line['voip_token']}/route"
+    bases = [cluster.a.url, cluster.b.url]
+    calls = [unique("fast-call") for _index in range(AGENTS * 2)]
+
+    def route(index, call_id):
+        body = json.dumps(
+            {
+                "call_id": call_id,
+                "from": f"+48604{index:06d}",
+                "to": address,
+                "timestamp": int(time.time()),
+            }
+        ).encode()
+
+        def job():
+            signed = "sha256=" + hmac.new(line["voip_secret"].encode(), body, sha256).hexdigest()
+            request = urllib.request.Request(
+                f"{bases[index % 2]}{path}",
+                data=body,
+                method="POST",
+                headers={"Content-Type": "application/json", "X-Omnichannel-Signature": signed},
+            )
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                return call_id, json.loads(answer.read())
+
+        return job
+
+    with Watch(cluster, user_ids) as watch:
+        results, errors = run_parallel(
+            [route(index, call_id) for index, call_id in enumerate(calls)],
+            THREADS,
+            timeout=BURST_TIMEOUT,
+        )
+        assert not errors, errors[:3]
+        answers = dict(results)
+        reserved = Counter(a["agent_id"] for a in answers.values() if a["agent_id"])
+        # every agent reserved once (capacity 1), the others told "queued"
+        assert sorted(reserved) == sorted(user_ids), reserved
+        assert set(reserved.values()) == {1}, reserved
+        first = [a for a in answers.values() if a["interaction_id"] is None]
+        assert len(first) >= AGENTS, f"only {len(first)} of {len(calls)} answered first"
+
+        def written():
+            rows = cluster.sql(
+                """SELECT state FROM omnichannel_event_inbox
+                    WHERE kind = '_voip_route_apply' AND conversation = ANY(%s)""",
+                (calls,),
+            )
+            done = {state for (state,) in rows} == {"done"}
+            return len(rows) == len(first) and done
+
+        mn.wait_for(written, 60, "every route answered first written")
+    assert not watch.violations, watch.violations[:5]
+    offered = dict(
+        cluster.sql(
+            """SELECT external_id, agent_id FROM omnichannel_interaction
+                WHERE channel_id = %s AND state = 'offered'""",
+            (line["id"],),
+        )
+    )
+    # each call offered to the agent its answer named
+    expected = {call_id: a["agent_id"] for call_id, a in answers.items() if a["agent_id"]}
+    assert offered == expected, (offered, expected)
+    print(
+        f"\n/route answered first, 2 nodes: {len(calls)} calls for {AGENTS} agents, "
+        f"{len(first)} answered before writing, {watch.samples} SQL checks: "
+        "0 agents reserved twice, 0 above capacity"
+    )
+
+
 # ----------------------------------------------------------------------
 # (b) the bus crosses nodes
 # ----------------------------------------------------------------------

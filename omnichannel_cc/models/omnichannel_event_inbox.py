@@ -276,8 +276,9 @@ class OmnichannelEventInbox(models.Model):
 
         One statement inserts the row (nothing when its key is there
         already: a redelivery) and wakes the applier cron, unless a
-        trigger newer than the cron's last start is pending already (that
-        run comes after this one's commit). Under REPEATABLE READ a
+        trigger newer than the cron's last start is due already (that run
+        comes after this one's commit; a retry's trigger set later on does
+        not count). Under REPEATABLE READ a
         concurrent delivery of the same key raises a serialization failure,
         which Odoo retries; the retry finds the row (in the same statement:
         one round trip, duplicate or not)."""
@@ -302,8 +303,11 @@ class OmnichannelEventInbox(models.Model):
                               now() AT TIME ZONE 'UTC', %(uid)s, now() AT TIME ZONE 'UTC'
                         WHERE EXISTS (SELECT 1 FROM new)
                           AND NOT EXISTS (
+                              -- due now (a retry's trigger later on wakes
+                              -- the applier then, not for this delivery)
                               SELECT 1 FROM ir_cron_trigger
                                WHERE cron_id = %(cron)s
+                                 AND call_at <= clock_timestamp() AT TIME ZONE 'UTC'
                                  AND call_at >= COALESCE(
                                      (SELECT max(create_date) FROM ir_cron_progress
                                        WHERE cron_id = %(cron)s),

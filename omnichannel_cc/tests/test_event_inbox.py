@@ -134,6 +134,19 @@ class TestEventInbox(TransactionCase):
         self._receive("call-2", 1)
         self.assertEqual(Trigger.search_count([("cron_id", "=", cron.id)]), 1)
 
+    def test_receipt_wakes_the_cron_despite_a_later_retry(self):
+        """A failed row's retry is a trigger in the future: it runs the
+        applier then, not now, so a new delivery still wakes it now."""
+        cron = self.env.ref("omnichannel_cc.ir_cron_event_inbox")
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        Trigger.search([("cron_id", "=", cron.id)]).unlink()
+        Trigger.create({"cron_id": cron.id, "call_at": fields.Datetime.now() + timedelta(hours=1)})
+        self.env.flush_all()
+        self._receive("call-1", 1)
+        self.assertEqual(Trigger.search_count([("cron_id", "=", cron.id)]), 2)
+        self._receive("call-2", 1)
+        self.assertEqual(Trigger.search_count([("cron_id", "=", cron.id)]), 2)
+
     def test_chunk_with_a_failing_row_applies_the_others_once(self):
         """Rows applied under one savepoint; one fails: the chunk is rolled
         back and each row applied alone, the others' work done once."""

@@ -369,12 +369,17 @@ class OmnichannelQueue(models.Model):
         )
         return {row[0] for row in self.env.cr.fetchall()}
 
+    @staticmethod
+    def _capacity_index(channel_class):
+        """Where an ``_agent_rows`` row holds the agent's capacity for ``channel_class``."""
+        return 6 + CAPACITY_COLUMNS.index(channel_class)
+
     def _candidates(self, interaction, rows, declined):
         """routing.Candidate objects for one interaction."""
         # one load query for all the agents (SQL); the rest comes with the rows
         loads = self.env["omnichannel.agent"]._loads_of_users([row[0] for row in rows])
         channel_class = routing.CHANNEL_CLASS.get(interaction.channel_type, "email")
-        capacity_index = 6 + CAPACITY_COLUMNS.index(channel_class)
+        capacity_index = self._capacity_index(channel_class)
         now = fields.Datetime.now()
         skill = interaction.required_skill_id
         levels = {}

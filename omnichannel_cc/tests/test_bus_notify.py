@@ -6,12 +6,25 @@ import time
 from unittest.mock import Mock
 
 import psycopg2
+from psycopg2 import sql
 
 import odoo
 from odoo.tests import TransactionCase, tagged
 
 from odoo.addons.omnichannel_cc.models import bus_bus
 from odoo.addons.omnichannel_cc.tools.bus_notify import KeptNotifier
+
+
+def listening(cls, channel):
+    """A real second connection to the dispatcher's database (``postgres``)
+    listening on ``channel``, closed after the test class ``cls``."""
+    _db, info = odoo.sql_db.connection_info_for("postgres")
+    listener = psycopg2.connect(**info)
+    listener.autocommit = True
+    cls.addClassCleanup(listener.close)
+    with listener.cursor() as cr:
+        cr.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+    return listener
 
 
 @tagged("post_install", "-at_install")
@@ -22,12 +35,7 @@ class TestBusNotify(TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        _db, info = odoo.sql_db.connection_info_for("postgres")
-        cls.listener = psycopg2.connect(**info)
-        cls.listener.autocommit = True
-        cls.addClassCleanup(cls.listener.close)
-        with cls.listener.cursor() as cr:
-            cr.execute("LISTEN imbus")
+        cls.listener = listening(cls, "imbus")
         # channel -> backend pids that notified it, heard while waiting for another
         cls.heard = {}
 
@@ -133,12 +141,7 @@ class TestCronWakeup(TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        _db, info = odoo.sql_db.connection_info_for("postgres")
-        cls.listener = psycopg2.connect(**info)
-        cls.listener.autocommit = True
-        cls.addClassCleanup(cls.listener.close)
-        with cls.listener.cursor() as cr:
-            cr.execute("LISTEN cron_trigger")
+        cls.listener = listening(cls, "cron_trigger")
 
     def _wake_and_hear(self, timeout=10.0):
         """Wake the cron workers; the backend pid the wake-up came from."""

@@ -14,7 +14,6 @@ from odoo.addons.omnichannel_cc.models.omnichannel_interaction import (
     UNANSWERED_STATES,
     WAITING_STATES,
 )
-from odoo.addons.omnichannel_cc.models.omnichannel_queue import CAPACITY_COLUMNS
 from odoo.addons.omnichannel_cc.tools import address as address_tools
 from odoo.addons.omnichannel_cc.tools import routing
 
@@ -424,7 +423,7 @@ class OmnichannelInteraction(models.Model):
             return False, None
         channel_class = routing.CHANNEL_CLASS.get(probe.channel_type, "email")
         # the capacities read with the rows, in this transaction's snapshot
-        column = 6 + CAPACITY_COLUMNS.index(channel_class)
+        column = queue._capacity_index(channel_class)
         capacities = {row[0]: row[column] for row in rows}
         candidates = queue._candidates(probe, rows, declined=set())
         ordered = routing.order_candidates(

@@ -1,5 +1,22 @@
 from odoo.tests import TransactionCase, new_test_user
 
+from ..tools import cti
+
+
+def store_event(inbox, channel, payload):
+    """Store one CTI event in the event inbox as ``/event`` does: parsed,
+    keyed by its idempotency key, in its call's conversation (a keypad
+    answer's key also holds its digits there: not for those)."""
+    values = cti.parse_event(payload)
+    return inbox._receive(
+        channel,
+        "_voip_event",
+        f"voip:{channel.id}",
+        cti.event_key(values),
+        values["call_id"],
+        values,
+    )
+
 
 class OmnichannelVoipCommon(TransactionCase):
     @classmethod

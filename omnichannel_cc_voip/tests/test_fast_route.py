@@ -11,7 +11,7 @@ from odoo.tests import tagged
 
 from odoo.addons.omnichannel_cc.tests.common import OmnichannelCommon
 
-from ..tools import cti
+from .common import store_event
 
 # /route of a known caller answered first, with a warm registry and a cold
 # record cache: the call and an earlier answer looked up (one statement),
@@ -67,15 +67,7 @@ class TestFastRoute(OmnichannelCommon):
         }
         if agent:
             payload["agent"] = agent
-        values = cti.parse_event(payload)
-        self.Inbox._receive(
-            self.channel,
-            "_voip_event",
-            f"voip:{self.channel.id}",
-            cti.event_key(values),
-            values["call_id"],
-            values,
-        )
+        store_event(self.Inbox, self.channel, payload)
 
     def _call(self, call_id):
         return self.Interaction.search([("external_id", "=", call_id)])

@@ -11,7 +11,7 @@ from odoo.tests import tagged
 
 from odoo.addons.omnichannel_cc.tests.common import OmnichannelCommon
 
-from ..tools import cti
+from .common import store_event
 
 # /route of a known caller, offered at once to a free agent, with a warm
 # registry and a cold record cache (a new request): find the call and claim
@@ -185,15 +185,7 @@ class TestInboxCallQueries(OmnichannelCommon):
                 }
                 if event == "answered":
                     payload["agent"] = "1001"
-                values = cti.parse_event(payload)
-                self.Inbox._receive(
-                    self.channel,
-                    "_voip_event",
-                    f"voip:{self.channel.id}",
-                    cti.event_key(values),
-                    values["call_id"],
-                    values,
-                )
+                store_event(self.Inbox, self.channel, payload)
         self.env.flush_all()
 
     def test_calls_applied_in_chunks(self):

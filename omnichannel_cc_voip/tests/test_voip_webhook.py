@@ -35,6 +35,13 @@ class TestVoipWebhook(HttpCase):
             {"name": "Halina Dzwoniąca", "mobile": "+48 601 222 333"}
         )
 
+    def _signed(self, body):
+        """The headers of a JSON body signed with the channel's secret."""
+        return {
+            "Content-Type": "application/json",
+            "X-Omnichannel-Signature": signature.sign(self.secret, body),
+        }
+
     def _post(self, kind, payload, secret=None, token=None, raw=None, header=None):
         body = raw if raw is not None else json.dumps(payload).encode()
         headers = {"Content-Type": "application/json"}
@@ -195,10 +202,7 @@ class TestVoipWebhook(HttpCase):
         reaches the database: 404, as any unknown token."""
         before = self._count()
         body = json.dumps(self._event()).encode()
-        headers = {
-            "Content-Type": "application/json",
-            "X-Omnichannel-Signature": signature.sign(self.secret, body),
-        }
+        headers = self._signed(body)
         for kind in ("event", "route"):
             for token in ("%00", f"{self.token}%00", "%0A", "a%7Fb"):
                 response = self.url_open(
@@ -336,10 +340,7 @@ class TestVoipWebhook(HttpCase):
         self.assertEqual(forged.status_code, 401)
         self.assertEqual((self._count(), Inbox.search_count([])), before)
         body = json.dumps(dict(route, timestamp=int(time.time()))).encode()
-        headers = {
-            "Content-Type": "application/json",
-            "X-Omnichannel-Signature": signature.sign(self.secret, body),
-        }
+        headers = self._signed(body)
         url = f"/omnichannel/voip/{self.token}/route"
         response = self.url_open(url, data=body, headers=headers)
         self.assertEqual(response.status_code, 200, response.text)
@@ -368,10 +369,7 @@ class TestVoipWebhook(HttpCase):
         Inbox = self.env["omnichannel.event.inbox"].sudo()
         event = self._event(call_id="pbx-q", event="hangup", timestamp=now + 5)
         body = json.dumps(event).encode()
-        headers = {
-            "Content-Type": "application/json",
-            "X-Omnichannel-Signature": signature.sign(self.secret, body),
-        }
+        headers = self._signed(body)
         url = f"/omnichannel/voip/{self.token}/event"
         receipt = self.url_open(url, data=body, headers=headers)
         self.assertEqual(receipt.status_code, 200, receipt.text)
@@ -415,10 +413,7 @@ class TestVoipWebhook(HttpCase):
             ("pbx-y", "hangup", 7),
         ):
             body = json.dumps(self._event(call_id=call_id, event=event, timestamp=now + delta))
-            headers = {
-                "Content-Type": "application/json",
-                "X-Omnichannel-Signature": signature.sign(self.secret, body.encode()),
-            }
+            headers = self._signed(body.encode())
             ids.append(self.url_open(url, data=body, headers=headers).json()["inbox_id"])
         self.assertEqual(Inbox._cron_apply(), 4)
         rows = Inbox.browse(ids)

@@ -250,6 +250,19 @@ def inbound(rpc, address, caller="+48 601 000 111"):
     )
 
 
+def post_signed(url, secret, body):
+    """POST a JSON body signed as a PBX signs it (the channel's secret); its JSON answer."""
+    signed = "sha256=" + hmac.new(secret.encode(), body, sha256).hexdigest()
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", "X-Omnichannel-Signature": signed},
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.loads(answer.read())
+
+
 def set_state(rpc, login, state):
     uid = rpc.login(login, login)
     return rpc.call("omnichannel.agent", "action_my_state", state, uid=uid, password=login)
@@ -429,15 +442,7 @@ def test_routes_answered_first_race_across_nodes(cluster, company):
         ).encode()
 
         def job():
-            signed = "sha256=" + hmac.new(line["voip_secret"].encode(), body, sha256).hexdigest()
-            request = urllib.request.Request(
-                f"{bases[index % 2]}{path}",
-                data=body,
-                method="POST",
-                headers={"Content-Type": "application/json", "X-Omnichannel-Signature": signed},
-            )
-            with urllib.request.urlopen(request, timeout=30) as answer:
-                return call_id, json.loads(answer.read())
+            return call_id, post_signed(f"{bases[index % 2]}{path}", line["voip_secret"], body)
 
         return job
 
@@ -696,15 +701,7 @@ def _inbox_work(cluster, company):
         body = json.dumps(event).encode()
 
         def job():
-            signed = "sha256=" + hmac.new(row["voip_secret"].encode(), body, sha256).hexdigest()
-            request = urllib.request.Request(
-                f"{base}{path}",
-                data=body,
-                method="POST",
-                headers={"Content-Type": "application/json", "X-Omnichannel-Signature": signed},
-            )
-            with urllib.request.urlopen(request, timeout=30) as answer:
-                result = json.loads(answer.read())
+            result = post_signed(f"{base}{path}", row["voip_secret"], body)
             assert result.get("queued"), result
             with lock:
                 answers["duplicate" if result["duplicate"] else "stored"] += 1

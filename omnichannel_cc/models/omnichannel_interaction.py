@@ -883,10 +883,14 @@ class OmnichannelInteraction(models.Model):
     # ------------------------------------------------------------------
     # Routing
     # ------------------------------------------------------------------
-    def _routing_facts(self):
+    def _routing_facts(self, needed=routing.ALL_FACTS):
         """The customer's facts the routing rules test, in one indexed query:
         overdue balance, unpaid invoices, open orders, open case owner, last
-        agent, language, country, tags."""
+        agent, language, country, tags.
+
+        ``needed``: the facts of ``routing.ALL_FACTS`` to read (each a
+        sub-query; ``routing.facts_needed(rules)``: those the rules test);
+        the others keep ``routing.Facts``' defaults."""
         self.ensure_one()
         partner = self.partner_id
         channel = self.channel_id
@@ -894,78 +898,121 @@ class OmnichannelInteraction(models.Model):
             return routing.Facts(channel_id=channel.id, channel_type=channel.channel_type)
         commercial = partner.commercial_partner_id
         company_id = self.company_id.id
-        today = fields.Date.context_today(self)
         # sudo: agents may not read invoices; the routing uses only the overdue amount
         Partner = self.env["res.partner"].sudo()
-        balance = Partner._omnichannel_balance_sql(commercial, self.company_id, today)
         Partner.flush_model(["lang", "country_id", "category_id", "customer_rank", "parent_id"])
-        self.env["account.move"].flush_model(
-            ["commercial_partner_id", "company_id", "move_type", "state", "payment_state"]
-        )
-        self.env["sale.order"].flush_model(["partner_id", "company_id", "state", "invoice_status"])
-        self.env["omnichannel.case"].flush_model(
-            ["commercial_partner_id", "company_id", "is_open", "user_id", "priority"]
-        )
-        self.env["res.partner.category"].flush_model(["active"])
-        self.env["omnichannel.interaction"].flush_model(
-            ["commercial_partner_id", "company_id", "agent_id", "date_answered"]
-        )
         # Each sub-query is what the ORM searches did (as superuser: agents
         # may not read invoices, every sale order, other agents' cases and
         # interactions; only these figures are used): unpaid invoices on the
         # partial index of open invoices, orders of the customer's family
         # (``child_of``: archived contacts too), the owner of the first open
         # case, the last agent who answered the customer (history index).
-        self.env.cr.execute(
-            SQL(
+        values = {
+            "family": SQL(),
+            "balance": SQL("SELECT 0 AS overdue"),
+            "unpaid": SQL("0"),
+            "open_orders": SQL("0"),
+            "case_owner": SQL("NULL::integer"),
+            "last_agent": SQL("SELECT NULL::integer AS agent_id, NULL::timestamp AS date_answered"),
+            "categories": SQL("'{}'::integer[]"),
+        }
+        if routing.FACT_OVERDUE in needed:
+            # "today" where the company is, whoever routes the call (the PBX's
+            # request runs as superuser); the request's when the company has none
+            tz = Partner._omnichannel_company_tz(company_id) or self.env.context.get("tz")
+            today = (
+                fields.Date.context_today(self.with_context(tz=tz)) if tz else fields.Date.today()
+            )
+            values["balance"] = Partner._omnichannel_balance_sql(commercial, self.company_id, today)
+        if routing.FACT_UNPAID in needed:
+            self.env["account.move"].flush_model(
+                ["commercial_partner_id", "company_id", "move_type", "state", "payment_state"]
+            )
+            values["unpaid"] = SQL(
+                """(SELECT count(*) FROM account_move move
+                     WHERE move.commercial_partner_id = %(commercial)s
+                       AND move.company_id = %(company)s
+                       AND move.move_type = 'out_invoice' AND move.state = 'posted'
+                       AND move.payment_state IN ('not_paid', 'partial'))""",
+                commercial=commercial.id,
+                company=company_id,
+            )
+        if routing.FACT_OPEN_ORDERS in needed:
+            self.env["sale.order"].flush_model(
+                ["partner_id", "company_id", "state", "invoice_status"]
+            )
+            values["family"] = SQL(
                 """WITH RECURSIVE family(id) AS (
-                       SELECT %(commercial)s
+                       SELECT %s
                        UNION SELECT child.id FROM res_partner child
                                 JOIN family ON child.parent_id = family.id
-                   )
-                   SELECT balance.overdue,
-                          (SELECT count(*) FROM account_move move
-                            WHERE move.commercial_partner_id = %(commercial)s
-                              AND move.company_id = %(company)s
-                              AND move.move_type = 'out_invoice' AND move.state = 'posted'
-                              AND move.payment_state IN ('not_paid', 'partial')),
-                          (SELECT count(*) FROM sale_order so
-                            WHERE so.partner_id IN (SELECT id FROM family)
-                              AND so.company_id = %(company)s
-                              AND (so.state IN ('draft', 'sent')
-                                   OR (so.state = 'sale'
-                                       AND so.invoice_status IS DISTINCT FROM 'invoiced'))),
-                          (SELECT c.user_id FROM omnichannel_case c
-                            WHERE c.commercial_partner_id = %(commercial)s
-                              AND c.company_id = %(company)s
-                              AND c.is_open AND c.user_id IS NOT NULL
-                            ORDER BY c.priority DESC, c.write_date DESC
-                            LIMIT 1),
+                   )""",
+                commercial.id,
+            )
+            values["open_orders"] = SQL(
+                """(SELECT count(*) FROM sale_order so
+                     WHERE so.partner_id IN (SELECT id FROM family)
+                       AND so.company_id = %s
+                       AND (so.state IN ('draft', 'sent')
+                            OR (so.state = 'sale'
+                                AND so.invoice_status IS DISTINCT FROM 'invoiced')))""",
+                company_id,
+            )
+        if routing.FACT_CASE_OWNER in needed:
+            self.env["omnichannel.case"].flush_model(
+                ["commercial_partner_id", "company_id", "is_open", "user_id", "priority"]
+            )
+            values["case_owner"] = SQL(
+                """(SELECT c.user_id FROM omnichannel_case c
+                     WHERE c.commercial_partner_id = %s
+                       AND c.company_id = %s
+                       AND c.is_open AND c.user_id IS NOT NULL
+                     ORDER BY c.priority DESC, c.write_date DESC
+                     LIMIT 1)""",
+                commercial.id,
+                company_id,
+            )
+        if routing.FACT_LAST_AGENT in needed:
+            self.env["omnichannel.interaction"].flush_model(
+                ["commercial_partner_id", "company_id", "agent_id", "date_answered"]
+            )
+            values["last_agent"] = SQL(
+                """SELECT i.agent_id, i.date_answered FROM omnichannel_interaction i
+                    WHERE i.commercial_partner_id = %s
+                      AND i.company_id = %s
+                      AND i.agent_id IS NOT NULL AND i.date_answered IS NOT NULL
+                      AND i.id != ALL(%s)
+                    ORDER BY i.date_answered DESC
+                    LIMIT 1""",
+                commercial.id,
+                company_id,
+                [ident for ident in self.ids if ident],
+            )
+        if routing.FACT_CATEGORIES in needed:
+            self.env["res.partner.category"].flush_model(["active"])
+            values["categories"] = SQL(
+                """ARRAY(SELECT DISTINCT rel.category_id
+                           FROM res_partner_res_partner_category_rel rel
+                           JOIN res_partner_category tag ON tag.id = rel.category_id
+                          WHERE rel.partner_id IN (%s, %s)
+                            AND tag.active)""",
+                partner.id,
+                commercial.id,
+            )
+        self.env.cr.execute(
+            SQL(
+                """%(family)s
+                   SELECT balance.overdue, %(unpaid)s, %(open_orders)s, %(case_owner)s,
                           last.agent_id, last.date_answered,
                           partner.lang, COALESCE(partner.country_id, com.country_id),
-                          com.customer_rank,
-                          ARRAY(SELECT DISTINCT rel.category_id
-                                  FROM res_partner_res_partner_category_rel rel
-                                  JOIN res_partner_category tag ON tag.id = rel.category_id
-                                 WHERE rel.partner_id IN (%(partner)s, %(commercial)s)
-                                   AND tag.active)
+                          com.customer_rank, %(categories)s
                      FROM (%(balance)s) balance
                      JOIN res_partner partner ON partner.id = %(partner)s
                      JOIN res_partner com ON com.id = %(commercial)s
-                     LEFT JOIN LATERAL (
-                          SELECT i.agent_id, i.date_answered FROM omnichannel_interaction i
-                           WHERE i.commercial_partner_id = %(commercial)s
-                             AND i.company_id = %(company)s
-                             AND i.agent_id IS NOT NULL AND i.date_answered IS NOT NULL
-                             AND i.id != ALL(%(own)s)
-                           ORDER BY i.date_answered DESC
-                           LIMIT 1
-                     ) last ON TRUE""",
-                commercial=commercial.id,
+                     LEFT JOIN LATERAL (%(last_agent)s) last ON TRUE""",
                 partner=partner.id,
-                company=company_id,
-                balance=balance,
-                own=[ident for ident in self.ids if ident],
+                commercial=commercial.id,
+                **values,
             )
         )
         (
@@ -1083,7 +1130,7 @@ class OmnichannelInteraction(models.Model):
                 rules_of[company_id] = interactions._routing_rules(company_id)
             rules = rules_of[company_id]
             # without rules the facts decide nothing: do not gather them
-            facts = rec._routing_facts() if rules else routing.Facts()
+            facts = rec._routing_facts(routing.facts_needed(rules)) if rules else routing.Facts()
             rec._apply_routing_decision(routing.decide(rules, facts, rec.queue_id.id))
         queues = self.filtered(lambda i: i.state == "queued").queue_id
         if defer_dispatch:

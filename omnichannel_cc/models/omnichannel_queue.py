@@ -552,12 +552,10 @@ class OmnichannelQueue(models.Model):
             )
         )
 
-    def _lock_agent(self, user_id, channel_class, loads=None, capacity=None):
+    def _lock_agent(self, user_id, channel_class, loads=None):
         """Claim a free agent: row lock, then capacity checked under the lock.
 
-        ``loads``: a dict that receives the agent's loads read under the lock;
-        ``capacity``: the agent's capacity for ``channel_class`` when the
-        caller read it in this transaction (``_agent_rows``), else read here.
+        ``loads``: a dict that receives the agent's loads read under the lock.
         """
         query = SQL(
             """SELECT id FROM omnichannel_agent
@@ -575,9 +573,7 @@ class OmnichannelQueue(models.Model):
         if loads is not None:
             loads.update(agent_loads)
         load = agent_loads.get(user_id, {}).get(channel_class, 0)
-        if capacity is None:
-            capacity = agent._capacity(channel_class)
-        return agent if load < capacity else False
+        return agent if load < agent._capacity(channel_class) else False
 
     def _offer(self, interaction, ordered):
         """Offer one interaction: to the first agent that can be claimed, or to

@@ -241,10 +241,11 @@ class ResPartner(models.Model):
             vals = dict(vals, omnichannel_marketing_consent_date=fields.Datetime.now())
         res = super().write(vals)
         # sudo: companies the user does not belong to count too; only whether one is here
-        if "country_id" in vals and self.env["res.company"].sudo().with_context(
+        if ("country_id" in vals or "tz" in vals) and self.env["res.company"].sudo().with_context(
             active_test=False
         ).search_count([("partner_id", "in", self.ids)], limit=1):
-            # a company moved: national numbers read in another country
+            # a company moved: national numbers read in another country, its
+            # "today" (overdue balances in the routing) in another time zone
             self.env.registry.clear_cache()
         return res
 
@@ -365,6 +366,25 @@ class ResPartner(models.Model):
             )
         )
         return tuple(self.env.cr.fetchall())
+
+    @api.model
+    @tools.ormcache("company_id")
+    def _omnichannel_company_tz(self, company_id):
+        """The time zone of a company (its partner's), cached (cleared by write
+        when a company's partner changes it): the routing's "today" is the
+        company's, read without the user and partner records on every call."""
+        self.env["res.company"].flush_model(["partner_id"])
+        self.env["res.partner"].flush_model(["tz"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT partner.tz FROM res_company company
+                     JOIN res_partner partner ON partner.id = company.partner_id
+                    WHERE company.id = %s""",
+                company_id,
+            )
+        )
+        row = self.env.cr.fetchone()
+        return (row and row[0]) or None
 
     @api.model
     @api.readonly

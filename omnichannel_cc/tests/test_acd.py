@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from unittest.mock import patch
 
 from freezegun import freeze_time
@@ -443,6 +443,24 @@ class TestAcd(OmnichannelCommon):
         # a customer who pays on time stays in Sales
         payer = self._inbound("payer-1", "+48 509 333 444")
         self.assertEqual(payer["queue_id"], self.queue_sales.id)
+
+    def test_overdue_on_the_company_s_day(self):
+        """An instalment due today is overdue once the day has turned where
+        the company is, whatever the time zone of the user or request
+        routing the call; a company moving to another zone moves it."""
+        self._brief_rules()
+        self._available(self.a_sales, self.a_b, self.a_c)
+        self.env.user.tz = "Pacific/Pago_Pago"  # UTC-11: still 10 January
+        with freeze_time(datetime(2026, 1, 10, 12, 0)):
+            invoice = self._create_invoice(self.customer_company, 900.0, due_days_ago=0)
+            self.assertEqual(invoice.invoice_date_due, date(2026, 1, 10))
+            self.company.partner_id.tz = "Pacific/Kiritimati"  # UTC+14: 11 January
+            debtor = self._inbound("tz-east", "+48 609 876 543")
+            self.assertEqual(debtor["queue_id"], self.queue_collections.id)
+            self.company.partner_id.tz = "Pacific/Pago_Pago"
+            on_time = self.env["omnichannel.interaction"].with_context(tz="Pacific/Kiritimati")
+            payer = on_time.api_inbound(self._payload("tz-west", "+48 609 876 543"))
+            self.assertEqual(payer["queue_id"], self.queue_sales.id)
 
     def test_open_case_reaches_its_owner(self):
         self._brief_rules()

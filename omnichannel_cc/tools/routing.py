@@ -102,6 +102,47 @@ def rule_matches(rule, facts):
     return not (rule.sticky_days and not served_recently)
 
 
+# The customer's facts that cost a sub-query to read (the others come with
+# the customer's row): only those some rule tests are read
+FACT_OVERDUE = "overdue"
+FACT_UNPAID = "unpaid"
+FACT_OPEN_ORDERS = "open_orders"
+FACT_CASE_OWNER = "case_owner"
+FACT_LAST_AGENT = "last_agent"
+FACT_CATEGORIES = "categories"
+ALL_FACTS = frozenset(
+    (
+        FACT_OVERDUE,
+        FACT_UNPAID,
+        FACT_OPEN_ORDERS,
+        FACT_CASE_OWNER,
+        FACT_LAST_AGENT,
+        FACT_CATEGORIES,
+    )
+)
+
+
+def facts_needed(rules):
+    """The facts of ``ALL_FACTS`` that ``rules`` test or prefer an agent by:
+    :func:`decide` gives the same decision when the others are left at
+    their defaults."""
+    needed = set()
+    for rule in rules:
+        if rule.min_overdue_amount:
+            needed.add(FACT_OVERDUE)
+        if rule.require_unpaid:
+            needed.add(FACT_UNPAID)
+        if rule.require_open_order:
+            needed.add(FACT_OPEN_ORDERS)
+        if rule.require_open_case or rule.prefer == PREFER_CASE_OWNER:
+            needed.add(FACT_CASE_OWNER)
+        if rule.sticky_days or rule.prefer == PREFER_LAST_AGENT:
+            needed.add(FACT_LAST_AGENT)
+        if rule.category_ids:
+            needed.add(FACT_CATEGORIES)
+    return frozenset(needed)
+
+
 def _preferred_agent(rule, facts):
     if rule.prefer == PREFER_CASE_OWNER:
         return facts.case_owner_id

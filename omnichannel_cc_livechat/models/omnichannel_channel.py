@@ -93,7 +93,9 @@ class OmnichannelChannel(models.Model):
         rules = channel.env["omnichannel.routing.rule"].search(
             [("company_id", "=", channel.company_id.id)]
         )
-        decision = routing.decide(rules._to_plain(), probe._routing_facts(), channel.queue_id.id)
+        plain = rules._to_plain()
+        facts = probe._routing_facts(routing.facts_needed(plain))
+        decision = routing.decide(plain, facts, channel.queue_id.id)
         queue = channel.env["omnichannel.queue"].browse(decision.queue_id)
         probe.required_skill_id = decision.skill_id or False
         users = self.env["res.users"]

@@ -147,7 +147,7 @@ class OmnichannelChannel(models.Model):
         # the fields it reads come in the same query as the search
         return self.sudo().search_fetch(
             [("voip_token", "=", token), ("channel_type", "=", "phone")],
-            ["voip_secret", "company_id", "queue_id", "channel_type"],
+            ["voip_secret", "company_id", "queue_id", "channel_type", "voip_fast_route"],
             limit=1,
         )
 

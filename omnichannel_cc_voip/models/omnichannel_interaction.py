@@ -350,7 +350,7 @@ class OmnichannelInteraction(models.Model):
                 "queue_id": queue.id,
             }
         )
-        facts = probe._routing_facts() if rules else routing.Facts()
+        facts = probe._routing_facts(routing.facts_needed(rules)) if rules else routing.Facts()
         decision = routing.decide(rules, facts, queue.id)
         queue = Routing.env["omnichannel.queue"].browse(decision.queue_id or queue.id)
         preferred = decision.preferred_agent_id if decision.preferred_timeout > 0 else False
@@ -421,34 +421,38 @@ class OmnichannelInteraction(models.Model):
         rows = queue._agent_rows(user_ids=[preferred]) if preferred else queue._agent_rows()
         if not rows:
             return False, None
-        channel_class = routing.CHANNEL_CLASS.get(probe.channel_type, "email")
-        # the capacities read with the rows, in this transaction's snapshot
-        column = queue._capacity_index(channel_class)
-        capacities = {row[0]: row[column] for row in rows}
         candidates = queue._candidates(probe, rows, declined=set())
         ordered = routing.order_candidates(
             queue.strategy, candidates, required_skill=bool(probe.required_skill_id)
         )
         for candidate in ordered:
-            user_id = candidate.user_id
-            agent = queue._lock_agent(user_id, channel_class, capacity=capacities[user_id])
-            if agent:
-                # the round-robin stamp, and the extension the PBX rings
-                self.env.cr.execute(
-                    SQL(
-                        """UPDATE omnichannel_agent agent
-                              SET last_offer_date = %s,
-                                  rr_seq = nextval('omnichannel_agent_rr_seq')
-                             FROM res_users u
-                            WHERE agent.id = %s AND u.id = %s
-                        RETURNING u.omnichannel_extension""",
-                        fields.Datetime.now(),
-                        agent.id,
-                        user_id,
-                    )
+            # Locked, checked and stamped for the round robin in one statement
+            # (returning the extension the PBX rings). The free slots are those
+            # read with the candidates: the transaction is REPEATABLE READ, so
+            # a read under the lock would see the same snapshot; what another
+            # transaction offered or reserved the agent since stamped their
+            # row, and the lock fails on it instead (skipped, as a locked row).
+            row = queue._try_lock(
+                SQL(
+                    """UPDATE omnichannel_agent agent
+                          SET last_offer_date = %s,
+                              rr_seq = nextval('omnichannel_agent_rr_seq')
+                         FROM res_users u
+                        WHERE agent.id = (
+                                SELECT id FROM omnichannel_agent
+                                 WHERE user_id = %s AND state IN ('available', 'busy')
+                                   FOR UPDATE SKIP LOCKED)
+                          AND u.id = agent.user_id
+                    RETURNING agent.id, u.omnichannel_extension""",
+                    fields.Datetime.now(),
+                    candidate.user_id,
                 )
-                agent.invalidate_recordset(["last_offer_date", "rr_seq"])
-                return user_id, self.env.cr.fetchone()[0]
+            )
+            if row:
+                self.env["omnichannel.agent"].browse(row[0]).invalidate_recordset(
+                    ["last_offer_date", "rr_seq"]
+                )
+                return candidate.user_id, row[1]
         return False, None
 
     @api.model

@@ -17,12 +17,12 @@ from .common import store_event
 # record cache: the call and an earlier answer looked up (one statement),
 # the caller identified, the routing rules (none here: no customer facts),
 # the queue, its waiting calls, its agents (with their capacities) and their
-# loads (reservations included), the agent locked in a savepoint (three
-# statements) and their load read again under the lock, the round-robin
-# stamp returning the agent's extension, then the inbox row with its
-# reservation and the applier's wake-up in one statement. 29 when the call
-# is written first (test_route_queries.ROUTE_QUERIES).
-FAST_ROUTE_QUERIES = 13
+# loads (reservations included), the agent locked and stamped for the round
+# robin, returning their extension, in one statement in a savepoint (three;
+# their free slots as read with the loads, not read again), then the inbox
+# row with its reservation and the applier's wake-up in one statement. 29
+# when the call is written first (test_route_queries.ROUTE_QUERIES).
+FAST_ROUTE_QUERIES = 11
 
 
 @tagged("post_install", "-at_install")

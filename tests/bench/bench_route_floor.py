@@ -74,7 +74,9 @@ def decide_now(env, channel, values, rules, cti, routing):
             "queue_id": queue.id,
         }
     )
-    facts = probe._routing_facts() if partner and rules else routing.Facts()
+    facts = (
+        probe._routing_facts(routing.facts_needed(rules)) if partner and rules else routing.Facts()
+    )
     decision = routing.decide(rules, facts, queue.id)
     queue = env["omnichannel.queue"].browse(decision.queue_id or queue.id)
     cr.execute(

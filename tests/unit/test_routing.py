@@ -96,6 +96,69 @@ class TestRoutingLogic(unittest.TestCase):
             (40, 7, 3, [1, 2, 3]),
         )
 
+    def test_facts_needed_decide_alike(self):
+        """Only the facts the rules test are read (``facts_needed``): on
+        random rules and customers, leaving the others at their defaults
+        never changes the decision."""
+        import dataclasses
+        import random
+
+        rnd = random.Random(20261207)
+        # each costly fact, the Facts fields it fills
+        fields_of = {
+            routing.FACT_OVERDUE: ("overdue_amount",),
+            routing.FACT_UNPAID: ("unpaid_count",),
+            routing.FACT_OPEN_ORDERS: ("open_order_count",),
+            routing.FACT_CASE_OWNER: ("case_owner_id",),
+            routing.FACT_LAST_AGENT: ("last_agent_id", "last_agent_age_days"),
+            routing.FACT_CATEGORIES: ("category_ids",),
+        }
+        self.assertEqual(set(fields_of), routing.ALL_FACTS)
+        defaults = Facts()
+
+        def some(values):
+            return rnd.choice(values)
+
+        for _round in range(3000):
+            rules = [
+                Rule(
+                    id=n,
+                    category_ids=frozenset(some([(), (1,), (1, 2)])),
+                    min_overdue_amount=some([0, 0, 50.0]),
+                    require_unpaid=some([False, False, True]),
+                    require_open_order=some([False, False, True]),
+                    require_open_case=some([False, False, True]),
+                    sticky_days=some([0, 0, 7]),
+                    queue_id=some([0, 20, 30]),
+                    priority=some([0, 5]),
+                    prefer=some(
+                        [routing.PREFER_NONE, routing.PREFER_CASE_OWNER, routing.PREFER_LAST_AGENT]
+                    ),
+                    preferred_timeout=30,
+                    stop=some([True, False]),
+                )
+                for n in range(some([1, 2, 3]))
+            ]
+            facts = Facts(
+                category_ids=frozenset(some([(), (2,), (3,)])),
+                overdue_amount=some([0.0, 80.0]),
+                unpaid_count=some([0, 2]),
+                open_order_count=some([0, 1]),
+                case_owner_id=some([0, 41]),
+                last_agent_id=some([0, 42]),
+                last_agent_age_days=some([0.0, 3.0, 30.0]),
+                identified=True,
+            )
+            needed = routing.facts_needed(rules)
+            unread = {
+                fname: getattr(defaults, fname)
+                for fact, fnames in fields_of.items()
+                if fact not in needed
+                for fname in fnames
+            }
+            partial = dataclasses.replace(facts, **unread)
+            self.assertEqual(routing.decide(rules, facts, 10), routing.decide(rules, partial, 10))
+
     def test_strategies(self):
         a = Candidate(user_id=1, idle_seconds=100, load=2, last_assigned_seq=9, skill_level=2)
         b = Candidate(user_id=2, idle_seconds=300, load=1, last_assigned_seq=5, skill_level=5)

@@ -298,8 +298,9 @@ class OmnichannelInteraction(models.Model):
         """Answer ``/route`` from a decision, and write the call afterwards.
 
         The caller is identified, the routing rules decide on the customer's
-        facts, and the queue's best free agent is locked and reserved (their
-        load read again under the lock); then one event-inbox row stores the
+        facts (only those the rules test), and the queue's best free agent is
+        locked and reserved (their free slots as read with the candidates, in
+        the same snapshot); then one event-inbox row stores the
         decision and the reservation, and the answer goes out. The inbox's
         applier creates the interaction and its offer to that agent from the
         row (``_voip_route_apply``), before the call's own events, which are

@@ -263,11 +263,15 @@ json_values = st.recursive(
     ),
     max_leaves=12,
 )
+# Tokens travel as one path segment. "." and ".." are path steps, and a "/"
+# cannot stay inside a segment: the server decodes %2F before routing, so
+# Werkzeug answers such a path itself (a 301 merging "//", a 404 for another
+# route) before any of our controllers runs. Real tokens are URL-safe.
 bad_tokens = st.one_of(
     st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1),
     st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_-", min_size=1, max_size=200),
     st.sampled_from(["\x00", "%00", "a" * 129, "x" * 5000, "null", "0", "' OR 1=1 --"]),
-).filter(lambda token: token not in (".", ".."))
+).filter(lambda token: token not in (".", "..") and "/" not in token)
 bad_signatures = st.one_of(
     st.none(),
     hostile_text.filter(lambda text: text.isascii()),

@@ -920,9 +920,7 @@ class OmnichannelInteraction(models.Model):
             # "today" where the company is, whoever routes the call (the PBX's
             # request runs as superuser); the request's when the company has none
             tz = Partner._omnichannel_company_tz(company_id) or self.env.context.get("tz")
-            today = (
-                fields.Date.context_today(self.with_context(tz=tz)) if tz else fields.Date.today()
-            )
+            today = Partner._omnichannel_today(tz)
             values["balance"] = Partner._omnichannel_balance_sql(commercial, self.company_id, today)
         if routing.FACT_UNPAID in needed:
             self.env["account.move"].flush_model(

@@ -552,18 +552,24 @@ class OmnichannelQueue(models.Model):
             )
         )
 
-    def _lock_agent(self, user_id, channel_class, loads=None):
-        """Claim a free agent: row lock, then capacity checked under the lock.
-
-        ``loads``: a dict that receives the agent's loads read under the lock.
-        """
-        query = SQL(
+    @api.model
+    def _lock_agent_sql(self, user_id):
+        """The statement locking a user's agent row when they may be offered
+        work (available or busy), skipping it when another transaction holds
+        it; run through :meth:`_try_lock`. Returns the agent's id."""
+        return SQL(
             """SELECT id FROM omnichannel_agent
                 WHERE user_id = %s AND state IN ('available', 'busy')
                 FOR UPDATE SKIP LOCKED""",
             user_id,
         )
-        row = self._try_lock(query)
+
+    def _lock_agent(self, user_id, channel_class, loads=None):
+        """Claim a free agent: row lock, then capacity checked under the lock.
+
+        ``loads``: a dict that receives the agent's loads read under the lock.
+        """
+        row = self._try_lock(self._lock_agent_sql(user_id))
         if not row:
             return False
         # sudo: the ACD claims other users' agent records; this one is locked above

@@ -368,6 +368,12 @@ class ResPartner(models.Model):
         return tuple(self.env.cr.fetchall())
 
     @api.model
+    def _omnichannel_today(self, tz):
+        """Today in time zone ``tz`` (UTC's when None), as
+        ``fields.Date.context_today`` without reading the user record."""
+        return fields.Date.context_today(self.with_context(tz=tz)) if tz else fields.Date.today()
+
+    @api.model
     @tools.ormcache("company_id")
     def _omnichannel_company_tz(self, company_id):
         """The time zone of a company (its partner's), cached (cleared by write
@@ -597,9 +603,7 @@ class ResPartner(models.Model):
         rows = self.env.cr.fetchall()
         extra = {row[0]: row[1:3] for row in rows}
         currency_id, currency_name, symbol, user_tz = rows[0][3:] if rows else (None,) * 4
-        tz = self.env.context.get("tz") or user_tz
-        # as fields.Date.context_today, without reading the user record
-        today = fields.Date.context_today(self.with_context(tz=tz)) if tz else fields.Date.today()
+        today = self._omnichannel_today(self.env.context.get("tz") or user_tz)
         result = {}
         for partner in partners:
             country_name, tag_names = extra.get(partner.id, (None, []))

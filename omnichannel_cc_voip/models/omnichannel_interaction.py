@@ -439,14 +439,11 @@ class OmnichannelInteraction(models.Model):
                           SET last_offer_date = %s,
                               rr_seq = nextval('omnichannel_agent_rr_seq')
                          FROM res_users u
-                        WHERE agent.id = (
-                                SELECT id FROM omnichannel_agent
-                                 WHERE user_id = %s AND state IN ('available', 'busy')
-                                   FOR UPDATE SKIP LOCKED)
+                        WHERE agent.id = (%s)
                           AND u.id = agent.user_id
                     RETURNING agent.id, u.omnichannel_extension""",
                     fields.Datetime.now(),
-                    candidate.user_id,
+                    queue._lock_agent_sql(candidate.user_id),
                 )
             )
             if row:

@@ -26,6 +26,7 @@ from . import omnichannel_campaign_contact
 from . import omnichannel_campaign_dnc
 from . import res_users
 from . import res_partner
+from . import res_partner_category
 from . import sale_order
 from . import account_move
 from . import mail_thread

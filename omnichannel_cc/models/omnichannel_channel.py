@@ -237,7 +237,16 @@ class OmnichannelChannel(models.Model):
             elif {"alias_name", "alias_domain_id"} & set(vals):
                 self._sync_address_from_alias()
         self._check_email_alias_address()
+        if "active" in vals:
+            # a routing rule's channels leave the archived ones out (cached rules)
+            self.env.registry.clear_cache()
         return True
+
+    def unlink(self):
+        result = super().unlink()
+        # deleted from the routing rules' channels too (cached rules)
+        self.env.registry.clear_cache()
+        return result
 
     @api.model
     def _alias_values_from_address(self, address):

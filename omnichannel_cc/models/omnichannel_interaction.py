@@ -16,7 +16,7 @@ import pytz
 from markupsafe import Markup, escape
 from psycopg2 import errors as pg_errors
 
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL, email_normalize, formataddr, parse_contact_from_email
 from odoo.tools.sql import create_index
@@ -1045,11 +1045,19 @@ class OmnichannelInteraction(models.Model):
         )
 
     @api.model
+    @tools.ormcache("company_id")
     def _routing_rules(self, company_id):
         """The company's active routing rules as ``routing.Rule`` objects, in
         evaluation order, read in one query (as superuser: the routing's);
         what ``omnichannel.routing.rule._to_plain`` gives, without reading
-        the rules and each of their many2many fields apart."""
+        the rules and each of their many2many fields apart.
+
+        Kept per company in the registry's cache, as Odoo keeps its access
+        rules: every contact routed asks, the rules change seldom. A rule
+        created, written or deleted clears it, and so does what a rule's
+        sets leave out when it is archived or deleted (a channel, a customer
+        tag; a language clears the caches itself) — in every worker and on
+        every node, through the registry's signaling."""
         Rule = self.env["omnichannel.routing.rule"]
         Rule.flush_model()
         arrays = []
@@ -1085,7 +1093,7 @@ class OmnichannelInteraction(models.Model):
                 company_id,
             )
         )
-        return [
+        return tuple(
             routing.Rule(
                 id=row[0],
                 channel_types=frozenset(
@@ -1110,7 +1118,7 @@ class OmnichannelInteraction(models.Model):
                 stop=bool(row[18]),
             )
             for row in self.env.cr.fetchall()
-        ]
+        )
 
     def _route(self, defer_dispatch=False):
         """Apply the routing rules, check opening hours and queue limits, then

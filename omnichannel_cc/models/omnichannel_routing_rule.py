@@ -99,12 +99,26 @@ class OmnichannelRoutingRule(models.Model):
             if rule.prefer == routing.PREFER_USER and not rule.preferred_user_id:
                 raise ValidationError(_("Choose the agent this rule prefers."))
 
+    # the routing keeps the rules in the registry's cache
+    # (omnichannel.interaction._routing_rules): every change clears it
+    @api.model_create_multi
+    def create(self, vals_list):
+        rules = super().create(vals_list)
+        self.env.registry.clear_cache()
+        return rules
+
     def write(self, vals):
         result = super().write(vals)
+        self.env.registry.clear_cache()
         if "queue_id" in vals:
             # record rules are checked before a write only: a rule sent to
             # another queue must be one the user may configure there too
             self.check_access("write")
+        return result
+
+    def unlink(self):
+        result = super().unlink()
+        self.env.registry.clear_cache()
         return result
 
     def _channel_type_set(self):

@@ -526,6 +526,64 @@ class TestAcd(OmnichannelCommon):
         self.assertEqual(rule.match_count, 1)
         self.assertEqual(self._call("vip-2", "+48 509 333 444").priority, 0)
 
+    def test_cached_rules_follow_every_change(self):
+        """The routing keeps the rules in the registry's cache: each change a
+        rule's outcome depends on is seen by the next contact routed."""
+        Routing = self.env["omnichannel.interaction"]
+        company_id = self.env.company.id
+
+        def plain():
+            return {rule.id: rule for rule in Routing._routing_rules(company_id)}
+
+        vip = self.env["res.partner.category"].create({"name": "VIP"})
+        other = self.env["omnichannel.channel"].create(
+            {
+                "name": "Second line",
+                "channel_type": "phone",
+                "address": "+48 22 555 01 02",
+                "queue_id": self.queue_sales.id,
+            }
+        )
+        before = plain()
+        with self.assertQueryCount(0):
+            plain()
+        rule = self.env["omnichannel.routing.rule"].create(
+            {
+                "name": "VIP first",
+                "category_ids": [Command.set(vip.ids)],
+                "channel_ids": [Command.set((self.channel_phone | other).ids)],
+                "priority": 50,
+            }
+        )
+        self.assertEqual(plain()[rule.id].priority, 50)
+        with self.assertQueryCount(0):
+            plain()
+        rule.priority = 60
+        self.assertEqual(plain()[rule.id].priority, 60)
+        vip.active = False
+        self.assertEqual(plain()[rule.id].category_ids, frozenset())
+        vip.active = True
+        self.assertEqual(plain()[rule.id].category_ids, frozenset(vip.ids))
+        other.active = False
+        self.assertEqual(plain()[rule.id].channel_ids, frozenset(self.channel_phone.ids))
+        other.active = True
+        other.unlink()
+        self.assertEqual(plain()[rule.id].channel_ids, frozenset(self.channel_phone.ids))
+        vip.unlink()
+        self.assertEqual(plain()[rule.id].category_ids, frozenset())
+        rule.active = False
+        self.assertEqual(plain(), before)
+        rule.active = True
+        self.assertIn(rule.id, plain())
+        rule.unlink()
+        self.assertEqual(plain(), before)
+        # and a contact routed right after a change follows it
+        urgent = self.env["omnichannel.routing.rule"].create(
+            {"name": "All urgent", "sequence": -1, "priority": 7}
+        )
+        call = self._call("cache-1", "+48 609 876 543")
+        self.assertEqual((call.priority, call.routing_rule_ids), (7, urgent))
+
     # ------------------------------------------------------------------
     # Guards
     # ------------------------------------------------------------------

@@ -22,7 +22,7 @@ from .common import store_event
 # their free slots as read with the loads, not read again), then the inbox
 # row with its reservation and the applier's wake-up in one statement. 29
 # when the call is written first (test_route_queries.ROUTE_QUERIES).
-FAST_ROUTE_QUERIES = 11
+FAST_ROUTE_QUERIES = 10
 
 
 @tagged("post_install", "-at_install")

@@ -155,38 +155,51 @@ class OmnichannelAgent(models.Model):
         written yet (a ``/route`` answered before its call exists, see
         ``omnichannel.event.inbox.reserved_user_id``): no other request,
         node or pass of the ACD offers them more meanwhile."""
+        query = self._loads_sql(tuple(user_ids))
+        if not user_ids:
+            return {}
+        self.env.cr.execute(query)
+        return self._loads_from_rows(self.env.cr.fetchall())
+
+    @api.model
+    def _loads_sql(self, users):
+        """The statement of :meth:`_loads_of_users`: rows ``(user_id,
+        channel_type, n)``; ``users``: a tuple of user ids, or an ``SQL``
+        subquery in parentheses (a caller reading the loads with the agents
+        in one statement). Flushes what it reads."""
         Interaction = self.env["omnichannel.interaction"]
         Interaction.flush_model(["agent_id", "state", "channel_type", "channel_id", "external_id"])
         self.env["omnichannel.offer"].flush_model(["user_id", "state", "interaction_id"])
         self.env["omnichannel.event.inbox"].flush_model(["reserved_user_id", "state"])
-        if not user_ids:
-            return {}
-        self.env.cr.execute(
-            SQL(
-                """SELECT agent_id, channel_type, count(*)
-                     FROM omnichannel_interaction
-                    WHERE agent_id IN %(users)s AND state IN %(holding)s
-                    GROUP BY agent_id, channel_type
-                   UNION ALL
-                   SELECT o.user_id, i.channel_type, count(*)
-                     FROM omnichannel_offer o
-                     JOIN omnichannel_interaction i ON i.id = o.interaction_id
-                    WHERE o.user_id IN %(users)s AND o.state = 'pending' AND i.agent_id IS NULL
-                    GROUP BY o.user_id, i.channel_type
-                   UNION ALL
-                   SELECT r.reserved_user_id, r.reserved_channel_type, count(*)
-                     FROM omnichannel_event_inbox r
-                    WHERE r.reserved_user_id IN %(users)s AND r.state IN ('pending', 'failed')
-                      AND NOT EXISTS (
-                          SELECT 1 FROM omnichannel_interaction i
-                           WHERE i.channel_id = r.channel_id AND i.external_id = r.conversation)
-                    GROUP BY r.reserved_user_id, r.reserved_channel_type""",
-                users=tuple(user_ids),
-                holding=HOLDING_STATES,
-            )
+        return SQL(
+            """SELECT agent_id AS user_id, channel_type, count(*) AS n
+                 FROM omnichannel_interaction
+                WHERE agent_id IN %(users)s AND state IN %(holding)s
+                GROUP BY agent_id, channel_type
+               UNION ALL
+               SELECT o.user_id, i.channel_type, count(*)
+                 FROM omnichannel_offer o
+                 JOIN omnichannel_interaction i ON i.id = o.interaction_id
+                WHERE o.user_id IN %(users)s AND o.state = 'pending' AND i.agent_id IS NULL
+                GROUP BY o.user_id, i.channel_type
+               UNION ALL
+               SELECT r.reserved_user_id, r.reserved_channel_type, count(*)
+                 FROM omnichannel_event_inbox r
+                WHERE r.reserved_user_id IN %(users)s AND r.state IN ('pending', 'failed')
+                  AND NOT EXISTS (
+                      SELECT 1 FROM omnichannel_interaction i
+                       WHERE i.channel_id = r.channel_id AND i.external_id = r.conversation)
+                GROUP BY r.reserved_user_id, r.reserved_channel_type""",
+            users=users,
+            holding=HOLDING_STATES,
         )
+
+    @api.model
+    def _loads_from_rows(self, rows):
+        """{user_id: {channel class: count}} from ``(user_id, channel_type,
+        n)`` rows of :meth:`_loads_sql`."""
         loads = {}
-        for user_id, channel_type, count in self.env.cr.fetchall():
+        for user_id, channel_type, count in rows:
             cls = routing.CHANNEL_CLASS.get(channel_type, "email")
             loads.setdefault(user_id, {}).setdefault(cls, 0)
             loads[user_id][cls] += count

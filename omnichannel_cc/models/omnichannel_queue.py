@@ -320,6 +320,12 @@ class OmnichannelQueue(models.Model):
 
     def _agent_rows(self, user_ids=None):
         """Dispatchable agents: queue members logged in, or the given users."""
+        self.env.cr.execute(self._agent_rows_sql(user_ids))
+        return self.env.cr.fetchall()
+
+    def _agent_rows_sql(self, user_ids=None):
+        """The statement of :meth:`_agent_rows` (its first column is named
+        ``user_id``). Flushes what it reads."""
         self.ensure_one()
         self.env["omnichannel.agent"].flush_model()
         self.env["omnichannel.queue.member"].flush_model()
@@ -332,7 +338,7 @@ class OmnichannelQueue(models.Model):
         )
         if user_ids:
             query = SQL(
-                """SELECT a.user_id, 0, 0, %s
+                """SELECT a.user_id, 0 AS tier, 0 AS penalty, %s
                      FROM omnichannel_agent a
                     WHERE a.user_id IN %s AND a.state IN ('available', 'busy') AND %s""",
                 agent_columns,
@@ -350,8 +356,7 @@ class OmnichannelQueue(models.Model):
                 self.id,
                 live,
             )
-        self.env.cr.execute(query)
-        return self.env.cr.fetchall()
+        return query
 
     def _declined_by(self, interaction):
         """Users who rejected or missed this interaction (one query)."""
@@ -374,10 +379,13 @@ class OmnichannelQueue(models.Model):
         """Where an ``_agent_rows`` row holds the agent's capacity for ``channel_class``."""
         return 6 + CAPACITY_COLUMNS.index(channel_class)
 
-    def _candidates(self, interaction, rows, declined):
-        """routing.Candidate objects for one interaction."""
-        # one load query for all the agents (SQL); the rest comes with the rows
-        loads = self.env["omnichannel.agent"]._loads_of_users([row[0] for row in rows])
+    def _candidates(self, interaction, rows, declined, loads=None):
+        """routing.Candidate objects for one interaction. ``loads``: the
+        agents' loads (``omnichannel.agent._loads_of_users``) when the caller
+        read them with the rows; read here otherwise."""
+        if loads is None:
+            # one load query for all the agents (SQL); the rest comes with the rows
+            loads = self.env["omnichannel.agent"]._loads_of_users([row[0] for row in rows])
         channel_class = routing.CHANNEL_CLASS.get(interaction.channel_type, "email")
         capacity_index = self._capacity_index(channel_class)
         now = fields.Datetime.now()

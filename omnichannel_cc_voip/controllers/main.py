@@ -12,6 +12,13 @@ event inbox and answered 200 ``{"queued": true, "duplicate", "inbox_id"}``
 at once; the inbox's cron applies the events of each call in order of
 receipt. ``/route`` is answered now: the PBX waits for where to send the
 call.
+
+Both run without a user (``auth="none"``: the PBX is not one, and the
+public user would cost a query per request for nothing): the channel is
+found by its token as superuser and, once the signature is checked, the
+request is applied as OdooBot in the channel's company, as every signed
+webhook is. ``readonly=False``: ``auth="none"`` routes default to a
+read-only cursor in Odoo 18, and both write.
 """
 
 from odoo import http
@@ -48,7 +55,8 @@ class OmnichannelVoipController(SignedWebhook, http.Controller):
     @http.route(
         "/omnichannel/voip/<string:token>/event",
         type=WEBHOOK_ROUTE_TYPE,
-        auth="public",
+        auth="none",
+        readonly=False,
         methods=["POST"],
         csrf=False,
         save_session=False,
@@ -73,7 +81,8 @@ class OmnichannelVoipController(SignedWebhook, http.Controller):
     @http.route(
         "/omnichannel/voip/<string:token>/route",
         type=WEBHOOK_ROUTE_TYPE,
-        auth="public",
+        auth="none",
+        readonly=False,
         methods=["POST"],
         csrf=False,
         save_session=False,

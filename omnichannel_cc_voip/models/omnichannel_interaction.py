@@ -3,7 +3,10 @@ click-to-dial, listen-in, recordings and voicemail."""
 
 import dataclasses
 import logging
+import uuid
 from datetime import UTC, datetime, timedelta
+
+from psycopg2 import errors as pg_errors
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
@@ -316,27 +319,6 @@ class OmnichannelInteraction(models.Model):
         call_id = values["call_id"]
         scope, key = f"voip:{channel.id}", f"route|{call_id}"
         Inbox = self.env["omnichannel.event.inbox"]
-        self.flush_model(["channel_id", "external_id"])
-        Inbox.flush_model(["scope", "key"])
-        cr = self.env.cr
-        # one statement: the call written already, or this route answered before
-        cr.execute(
-            SQL(
-                """SELECT (SELECT id FROM omnichannel_interaction
-                            WHERE channel_id = %s AND external_id = %s),
-                          (SELECT id FROM omnichannel_event_inbox
-                            WHERE scope = %s AND key = %s)""",
-                channel.id,
-                call_id,
-                scope,
-                key,
-            )
-        )
-        written, answered = cr.fetchone()
-        if written:
-            return None
-        if answered:
-            return self._voip_route_fast_answer(Inbox.browse(answered))
         number = self._normalize_contact_address(channel, values["from"])
         partner = self._voip_identify(number)
         queue = channel.queue_id
@@ -360,28 +342,22 @@ class OmnichannelInteraction(models.Model):
             or queue.strategy == routing.RING_ALL
             or not self._voip_route_fast_ok(channel, queue)
         ):
+            # the call takes the answer after writing, unless this route was
+            # answered before (then it gets that answer again)
+            answered = self._voip_route_state(channel, call_id, scope, key)[1]
+            return self._voip_route_fast_answer(Inbox.browse(answered)) if answered else None
+        written, answered, waiting, rows, loads = self._voip_route_state(
+            channel, call_id, scope, key, queue, preferred
+        )
+        if written:
             return None
-        if not preferred:
-            # calls waiting ahead that any agent may take (not those waiting
-            # for their case owner): the ACD orders them with this one
-            queue.env["omnichannel.interaction"].flush_model(
-                ["queue_id", "state", "preferred_until"]
-            )
-            cr.execute(
-                SQL(
-                    """SELECT 1 FROM omnichannel_interaction
-                        WHERE queue_id = %s AND state = 'queued'
-                          AND (preferred_until IS NULL OR preferred_until <= %s)
-                        LIMIT 1""",
-                    queue.id,
-                    fields.Datetime.now(),
-                )
-            )
-            if cr.fetchone():
-                return None
+        if answered:
+            return self._voip_route_fast_answer(Inbox.browse(answered))
+        if waiting:
+            return None
         probe.queue_id = queue
         probe.required_skill_id = decision.skill_id or False
-        user_id, extension = self._voip_route_reserve(queue, probe, preferred)
+        user_id, extension = self._voip_route_reserve(queue, probe, rows, loads)
         answer = {
             "interaction_id": None,
             "queue": queue.name,
@@ -408,44 +384,137 @@ class OmnichannelInteraction(models.Model):
         return dict(answer, inbox_id=inbox_id)
 
     @api.model
+    def _voip_route_state(self, channel, call_id, scope, key, queue=None, preferred=False):
+        """What a ``/route`` answered first depends on, read in one statement
+        (each one costs about a millisecond of the PBX's wait):
+        ``(written, answered, waiting, rows, loads)``.
+
+        ``written``: the call's interaction id, when it exists already;
+        ``answered``: the inbox row of this route answered before. With a
+        ``queue``, also whether calls wait in it ahead of this one that any
+        agent may take (``waiting``; not those waiting for their case owner,
+        nor when the call goes to its ``preferred`` agent: the ACD orders
+        them with this one), and its dispatchable agents
+        (``omnichannel.queue._agent_rows``, or the preferred agent's) with
+        their loads (``omnichannel.agent._loads_of_users``), in the same
+        snapshot."""
+        Inbox = self.env["omnichannel.event.inbox"]
+        self.flush_model(["channel_id", "external_id", "queue_id", "state", "preferred_until"])
+        Inbox.flush_model(["scope", "key"])
+        seen = SQL(
+            """(SELECT id FROM omnichannel_interaction
+                 WHERE channel_id = %s AND external_id = %s),
+               (SELECT id FROM omnichannel_event_inbox
+                 WHERE scope = %s AND key = %s)""",
+            channel.id,
+            call_id,
+            scope,
+            key,
+        )
+        cr = self.env.cr
+        if not queue:
+            cr.execute(SQL("SELECT %s", seen))
+            written, answered = cr.fetchone()
+            return written, answered, False, [], {}
+        waiting = SQL("FALSE")
+        if not preferred:
+            waiting = SQL(
+                """EXISTS (SELECT 1 FROM omnichannel_interaction
+                            WHERE queue_id = %s AND state = 'queued'
+                              AND (preferred_until IS NULL OR preferred_until <= %s))""",
+                queue.id,
+                fields.Datetime.now(),
+            )
+        agents = queue._agent_rows_sql(user_ids=[preferred] if preferred else None)
+        loads = self.env["omnichannel.agent"]._loads_sql(SQL("(SELECT user_id FROM candidate)"))
+        cr.execute(
+            SQL(
+                """WITH candidate AS (%s), load AS (%s)
+                   SELECT head.*, candidate.*,
+                          ARRAY(SELECT load.channel_type FROM load
+                                 WHERE load.user_id = candidate.user_id),
+                          ARRAY(SELECT load.n FROM load WHERE load.user_id = candidate.user_id)
+                     FROM (SELECT %s, %s) head
+                     LEFT JOIN candidate ON TRUE""",
+                agents,
+                loads,
+                seen,
+                waiting,
+            )
+        )
+        result = cr.fetchall()
+        written, answered, waiting = result[0][:3]
+        rows, load_rows = [], []
+        for row in result:
+            if row[3] is None:  # no agent (the LEFT JOIN's one row)
+                continue
+            rows.append(row[3:-2])
+            load_rows.extend(
+                (row[3], channel_type, n) for channel_type, n in zip(*row[-2:], strict=True)
+            )
+        loads = self.env["omnichannel.agent"]._loads_from_rows(load_rows)
+        return written, answered, waiting, rows, loads
+
+    @api.model
     def _voip_route_fast_answer(self, row):
         """The answer a ``/route`` inbox row holds (a repeated question gets it again)."""
         # sudo: the inbox is the managers'; the PBX reads its own answer
         return dict(row.sudo().payload["answer"], inbox_id=row.id)
 
     @api.model
-    def _voip_route_reserve(self, queue, probe, preferred):
+    def _voip_route_reserve(self, queue, probe, rows, loads):
         """The agent a new call of ``queue`` goes to, locked and stamped as
         offered (round robin): ``(user id, extension)``, or ``(False, None)``.
-        The queue's best free agent by its strategy, or the ``preferred``
-        agent (a case owner) only."""
-        rows = queue._agent_rows(user_ids=[preferred]) if preferred else queue._agent_rows()
+        The best free agent of ``rows`` (the queue's agents, or the
+        preferred agent alone: ``_voip_route_state``) by the queue's
+        strategy, with ``loads`` read with them."""
         if not rows:
             return False, None
-        candidates = queue._candidates(probe, rows, declined=set())
+        candidates = queue._candidates(probe, rows, declined=set(), loads=loads)
         ordered = routing.order_candidates(
             queue.strategy, candidates, required_skill=bool(probe.required_skill_id)
         )
+        cr = self.env.cr
+        savepoint = None
         for candidate in ordered:
             # Locked, checked and stamped for the round robin in one statement
             # (returning the extension the PBX rings). The free slots are those
             # read with the candidates: the transaction is REPEATABLE READ, so
             # a read under the lock would see the same snapshot; what another
             # transaction offered or reserved the agent since stamped their
-            # row, and the lock fails on it instead (skipped, as a locked row).
-            row = queue._try_lock(
-                SQL(
-                    """UPDATE omnichannel_agent agent
-                          SET last_offer_date = %s,
-                              rr_seq = nextval('omnichannel_agent_rr_seq')
-                         FROM res_users u
-                        WHERE agent.id = (%s)
-                          AND u.id = agent.user_id
-                    RETURNING agent.id, u.omnichannel_extension""",
-                    fields.Datetime.now(),
-                    queue._lock_agent_sql(candidate.user_id),
+            # row, and the lock fails on it instead (a serialization failure:
+            # the next agent, as a locked row is skipped). The savepoint that
+            # failure rolls back to is set in the same round trip as the
+            # first lock (a savepoint stays one after a rollback to it), and
+            # not released: the transaction's one statement left (the inbox
+            # row) runs in it and the commit ends both. Each round trip costs
+            # about a millisecond of the PBX's wait.
+            set_savepoint = SQL()
+            if savepoint is None:
+                savepoint = SQL.identifier(f"reserve_{uuid.uuid4().hex}")
+                set_savepoint = SQL("SAVEPOINT %s;", savepoint)
+            try:
+                cr.execute(
+                    SQL(
+                        """%s
+                           UPDATE omnichannel_agent agent
+                              SET last_offer_date = %s,
+                                  rr_seq = nextval('omnichannel_agent_rr_seq')
+                             FROM res_users u
+                            WHERE agent.id = (%s)
+                              AND u.id = agent.user_id
+                        RETURNING agent.id, u.omnichannel_extension""",
+                        set_savepoint,
+                        fields.Datetime.now(),
+                        queue._lock_agent_sql(candidate.user_id),
+                    ),
+                    log_exceptions=False,
                 )
-            )
+                row = cr.fetchone()
+            except pg_errors.SerializationFailure:
+                cr.execute(SQL("ROLLBACK TO SAVEPOINT %s", savepoint))
+                queue._retrigger_dispatch()
+                continue
             if row:
                 self.env["omnichannel.agent"].browse(row[0]).invalidate_recordset(
                     ["last_offer_date", "rr_seq"]

@@ -203,7 +203,9 @@ def post_json(port, path, payload, timeout=10):
         conn.close()
 
 
-def start_server(args, command, env, log_path):
+def start_server(args, command, env, log_path, addons_path=None):
+    """An Odoo server on ``args.db`` with this repository's addons (or those
+    of ``addons_path``), returned once its bare route answers."""
     http_port = free_port(args.port)
     gevent_port = free_port(http_port + 1, avoid={http_port})
     log = log_path.open("w")
@@ -212,7 +214,7 @@ def start_server(args, command, env, log_path):
             *command,
             "-d",
             args.db,
-            f"--addons-path={_env.REPO}",
+            f"--addons-path={addons_path or _env.REPO}",
             f"--db_host={DB_HOST}",
             f"--workers={args.workers}",
             # one cron thread: the event inbox's applier (paused while the

@@ -44,6 +44,11 @@ class OmnichannelVoipController(SignedWebhook, http.Controller):
     _webhook_clock_sender = "PBX"
 
     def _webhook_channel(self, token):
+        if not request.db:
+            # auth="none" routes are served without a database too (a server
+            # of several databases, none chosen by -d or --db-filter): no
+            # channel has the token there (404, as before)
+            return None
         return request.env["omnichannel.channel"]._voip_find_by_token(token)
 
     def _webhook_verify(self, channel, body, headers):

@@ -5,11 +5,14 @@ import json
 import time
 import urllib.parse
 from pathlib import Path
+from types import SimpleNamespace
+from unittest.mock import patch
 
 from odoo.tests import HttpCase, new_test_user, tagged
 
 from odoo.addons.omnichannel_cc.tests.inbox import apply_inbox
 from odoo.addons.omnichannel_cc.tools import signature
+from odoo.addons.omnichannel_cc_voip.controllers import main
 
 BRIDGE = Path(__file__).resolve().parent.parent / "scripts" / "ami_bridge.py"
 
@@ -101,6 +104,16 @@ class TestVoipWebhook(HttpCase):
         self.assertEqual(response.status_code, 404)
         self.assertIn("Unknown", response.json()["error"])
         self.assertEqual(self._count(), before)
+
+    def test_no_database_finds_no_channel(self):
+        """The PBX routes are auth="none", which Odoo also serves without a
+        database (several databases, none chosen): no channel, a 404."""
+        controller = main.OmnichannelVoipController()
+        token = self.channel.voip_token
+        with patch.object(main, "request", SimpleNamespace(db=None, env=None)):
+            self.assertIsNone(controller._webhook_channel(token))
+        with patch.object(main, "request", SimpleNamespace(db=self.env.cr.dbname, env=self.env)):
+            self.assertEqual(controller._webhook_channel(token), self.channel)
 
     def test_bad_signatures(self):
         before = self._count()

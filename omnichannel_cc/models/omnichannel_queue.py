@@ -498,7 +498,7 @@ class OmnichannelQueue(models.Model):
                 }
         return made
 
-    def _try_lock(self, query):
+    def _try_lock(self, query, savepoint=None):
         """Run a ``FOR UPDATE SKIP LOCKED`` query; None when another
         transaction changed the row after this one's snapshot (REPEATABLE
         READ raises a serialization failure there instead of skipping).
@@ -508,13 +508,22 @@ class OmnichannelQueue(models.Model):
         changed since this request began (an offer, a close, a requeue, a
         state change) and may be dispatchable now: a sweep, at once and in its
         own transaction, makes sure no call waits while an agent is free.
+
+        ``savepoint``: the caller's own (an ``SQL`` identifier), set by the
+        caller (in ``query`` itself, say, saving a round trip) and released
+        by it or by the commit; without it, one is set and released here.
         """
         cr = self.env.cr
         try:
+            if savepoint is not None:
+                cr.execute(query, log_exceptions=False)
+                return cr.fetchone() or ()
             with cr.savepoint(flush=False):
                 cr.execute(query, log_exceptions=False)
                 return cr.fetchone() or ()
         except pg_errors.SerializationFailure:
+            if savepoint is not None:
+                cr.execute(SQL("ROLLBACK TO SAVEPOINT %s", savepoint))
             self._retrigger_dispatch()
             return None
 

@@ -6,8 +6,6 @@ import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from psycopg2 import errors as pg_errors
-
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.osv import expression
@@ -474,8 +472,8 @@ class OmnichannelInteraction(models.Model):
         ordered = routing.order_candidates(
             queue.strategy, candidates, required_skill=bool(probe.required_skill_id)
         )
-        cr = self.env.cr
-        savepoint = None
+        savepoint = SQL.identifier(f"reserve_{uuid.uuid4().hex}")
+        set_savepoint = SQL("SAVEPOINT %s;", savepoint)
         for candidate in ordered:
             # Locked, checked and stamped for the round robin in one statement
             # (returning the extension the PBX rings). The free slots are those
@@ -489,32 +487,23 @@ class OmnichannelInteraction(models.Model):
             # not released: the transaction's one statement left (the inbox
             # row) runs in it and the commit ends both. Each round trip costs
             # about a millisecond of the PBX's wait.
+            row = queue._try_lock(
+                SQL(
+                    """%s
+                       UPDATE omnichannel_agent agent
+                          SET last_offer_date = %s,
+                              rr_seq = nextval('omnichannel_agent_rr_seq')
+                         FROM res_users u
+                        WHERE agent.id = (%s)
+                          AND u.id = agent.user_id
+                    RETURNING agent.id, u.omnichannel_extension""",
+                    set_savepoint,
+                    fields.Datetime.now(),
+                    queue._lock_agent_sql(candidate.user_id),
+                ),
+                savepoint=savepoint,
+            )
             set_savepoint = SQL()
-            if savepoint is None:
-                savepoint = SQL.identifier(f"reserve_{uuid.uuid4().hex}")
-                set_savepoint = SQL("SAVEPOINT %s;", savepoint)
-            try:
-                cr.execute(
-                    SQL(
-                        """%s
-                           UPDATE omnichannel_agent agent
-                              SET last_offer_date = %s,
-                                  rr_seq = nextval('omnichannel_agent_rr_seq')
-                             FROM res_users u
-                            WHERE agent.id = (%s)
-                              AND u.id = agent.user_id
-                        RETURNING agent.id, u.omnichannel_extension""",
-                        set_savepoint,
-                        fields.Datetime.now(),
-                        queue._lock_agent_sql(candidate.user_id),
-                    ),
-                    log_exceptions=False,
-                )
-                row = cr.fetchone()
-            except pg_errors.SerializationFailure:
-                cr.execute(SQL("ROLLBACK TO SAVEPOINT %s", savepoint))
-                queue._retrigger_dispatch()
-                continue
             if row:
                 self.env["omnichannel.agent"].browse(row[0]).invalidate_recordset(
                     ["last_offer_date", "rr_seq"]

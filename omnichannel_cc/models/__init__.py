@@ -35,3 +35,4 @@ from . import omnichannel_staffing_plan_line
 from . import omnichannel_staffing_plan_chart
 from . import bus_bus
 from . import ir_cron
+from . import ir_http

@@ -10,7 +10,7 @@ from odoo.tests import HttpCase, new_test_user, tagged, users
 
 from odoo.addons.bus.models.bus import channel_with_db, json_dump
 
-from .common import OmnichannelCommon
+from .common import OmnichannelCommon, record_web_client_calls
 
 AGENT = "omnichannel_cc.group_omnichannel_agent"
 T0 = datetime(2026, 3, 2, 9, 0, 0)  # a Monday
@@ -362,3 +362,50 @@ class TestAgentConsoleTour(OmnichannelCommon, HttpCase):
         )
         self.call.invalidate_recordset()
         self.assertEqual(self.call.state, "wrapup")
+
+
+@tagged("post_install", "-at_install")
+class TestConsoleStartUp(HttpCase):
+    """The console starts from the session's facts: a user who is not an
+    agent loads Odoo's pages without a request of ours; an agent's console
+    asks for its state once the web client runs."""
+
+    # the web client started, then the console's first state load (an agent)
+    # or a moment for a request that should not come (everyone else)
+    WAIT = """
+        const start = Date.now();
+        const check = () => {
+            const console_ = odoo.__WOWL_DEBUG__.root.env.services.omnichannel_agent_console;
+            if (console_.state.loaded || (!console_.state.enabled && Date.now() - start > 1500)) {
+                console.log("test successful");
+            } else {
+                setTimeout(check, 50);
+            }
+        };
+        check();
+    """
+
+    def _start_up_calls(self, user):
+        calls = record_web_client_calls(self)
+        self.browser_js("/odoo", self.WAIT, ready="odoo.isReady", login=user.login)
+        return [
+            call for call in calls if call[0].startswith("omnichannel.") or call[1] == "has_group"
+        ]
+
+    def test_session_says_who_is_an_agent(self):
+        agent = new_test_user(self.env, "occ_startup_agent", groups=AGENT)
+        clerk = new_test_user(self.env, "occ_startup_clerk", groups="base.group_user")
+        for user, expected in ((agent, True), (clerk, False)):
+            self.authenticate(user.login, user.login)
+            info = self.make_jsonrpc_request("/web/session/get_session_info", {})
+            self.assertIs(info["omnichannel_cc"]["is_agent"], expected, user.login)
+
+    def test_no_request_of_ours_for_a_user_who_is_not_an_agent(self):
+        clerk = new_test_user(self.env, "occ_startup_clerk", groups="base.group_user")
+        self.assertEqual(self._start_up_calls(clerk), [])
+
+    def test_an_agent_console_loads_its_state_without_asking_its_group(self):
+        agent = new_test_user(self.env, "occ_startup_agent", groups=AGENT)
+        calls = self._start_up_calls(agent)
+        self.assertIn(("omnichannel.agent", "action_console_state"), calls)
+        self.assertNotIn(("res.users", "has_group"), calls)

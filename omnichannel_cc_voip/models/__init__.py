@@ -8,3 +8,4 @@ from . import omnichannel_agent
 from . import omnichannel_campaign
 from . import omnichannel_campaign_dial
 from . import omnichannel_campaign_pacing_log
+from . import ir_http

@@ -7,6 +7,8 @@ from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tests.common import ChromeBrowser
 
+from odoo.addons.omnichannel_cc.tests.common import record_web_client_calls
+
 from . import peers
 from .common import OmnichannelVoipCommon
 
@@ -388,3 +390,40 @@ class TestSoftphoneTour(HttpCase):
         channel.voip_ws_url = f"ws://{peers.HOST}:{peers.free_port()}"
         self.start_tour("/odoo", "omnichannel_cc_voip_softphone_error_tour", login=self.agent.login)
         self.assertFalse(self.messages(), "nothing may reach Kamailio")
+
+
+@tagged("post_install", "-at_install")
+class TestSoftphoneStartUp(HttpCase):
+    """The softphone asks for its account only for users who turned it on
+    (the session says who did): the others load their pages without it."""
+
+    WAIT = """
+        const check = () => {
+            const softphone = odoo.__WOWL_DEBUG__.root.env.services.omnichannel_softphone;
+            if (softphone.state.loaded) {
+                console.log("test successful");
+            } else {
+                setTimeout(check, 50);
+            }
+        };
+        check();
+    """
+
+    def _start_up(self, softphone):
+        user = new_test_user(
+            self.env,
+            login=f"voip_startup_{softphone}",
+            groups="omnichannel_cc.group_omnichannel_agent",
+        )
+        user.write({"omnichannel_extension": "7191", "omnichannel_softphone": softphone})
+        calls = record_web_client_calls(self)
+        self.browser_js("/odoo", self.WAIT, ready="odoo.isReady", login=user.login)
+        self.authenticate(user.login, user.login)
+        info = self.make_jsonrpc_request("/web/session/get_session_info", {})
+        return calls.count(("res.users", "voip_softphone_config")), info["omnichannel_cc"]
+
+    def test_softphone_off_no_request(self):
+        self.assertEqual(self._start_up(False), (0, {"is_agent": True, "softphone": False}))
+
+    def test_softphone_on_asks_for_its_account(self):
+        self.assertEqual(self._start_up(True), (1, {"is_agent": True, "softphone": True}))

@@ -2,9 +2,8 @@ import { reactive } from "@odoo/owl";
 import { browser } from "@web/core/browser/browser";
 import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
-import { user } from "@web/core/user";
+import { session } from "@web/session";
 
-export const AGENT_GROUP = "omnichannel_cc.group_omnichannel_agent";
 // Bus types: the console reloads its state on both; an offer also pops.
 const BUS_CONSOLE = "omnichannel.console";
 const BUS_OFFER = "omnichannel.offer";
@@ -100,13 +99,8 @@ export class AgentConsole {
     }
 
     async setup() {
-        let isAgent = false;
-        try {
-            isAgent = await user.hasGroup(AGENT_GROUP);
-        } catch {
-            // no server to ask (e.g. a mocked environment): no console
-        }
-        if (!isAgent) {
+        // from the session (ir.http.session_info): no request at start-up
+        if (!session.omnichannel_cc?.is_agent) {
             return;
         }
         this.state.enabled = true;

@@ -1,5 +1,6 @@
 import { animationFrame, Deferred } from "@odoo/hoot-mock";
-import { getService, MockServer, onRpc } from "@web/../tests/web_test_helpers";
+import { getService, MockServer, onRpc, patchWithCleanup } from "@web/../tests/web_test_helpers";
+import { session } from "@web/session";
 
 /** A deep copy, as a JSON-RPC answer is: the client never shares the server's objects. */
 export function jsonCopy(value) {
@@ -178,7 +179,6 @@ export function mockConsoleServer(values) {
         data: makeConsoleState(values),
         calls: [],
         loads: 0,
-        isAgent: true,
         /** a promise the next state load waits for (see the out-of-order test) */
         nextLoadGate: null,
         /** the customers' closed interactions, for their panel's history: {id, partner_id, ...} */
@@ -189,9 +189,12 @@ export function mockConsoleServer(values) {
         campaigns: [],
         nextContacts: [],
     };
-    onRpc("res.users", "has_group", ({ args }) =>
-        args[1] === "omnichannel_cc.group_omnichannel_agent" ? server.isAgent : false
-    );
+    // the agent flag comes with the session (ir.http.session_info)
+    patchWithCleanup(session, { omnichannel_cc: { ...session.omnichannel_cc, is_agent: true } });
+    Object.defineProperty(server, "isAgent", {
+        get: () => session.omnichannel_cc.is_agent,
+        set: (value) => (session.omnichannel_cc.is_agent = value),
+    });
     onRpc("omnichannel.agent", "action_console_state", async () => {
         server.loads++;
         server.calls.push("action_console_state");

@@ -2,6 +2,7 @@ import { reactive } from "@odoo/owl";
 import { browser } from "@web/core/browser/browser";
 import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
+import { session } from "@web/session";
 
 // Click-to-dial: the server asks the agent's softphone to call a customer.
 export const BUS_DIAL = "omnichannel_voip/dial";
@@ -110,6 +111,14 @@ export class Softphone {
     }
 
     async setup() {
+        // from the session (ir.http.session_info): users who did not turn
+        // the softphone on load their pages without asking for an account
+        if (!session.omnichannel_cc?.softphone) {
+            this.state.config = { enabled: false, softphone: false, reason: false };
+            this.state.loaded = true;
+            this.state.registration = "disabled";
+            return;
+        }
         let config;
         try {
             config = await this.orm.silent.call("res.users", "voip_softphone_config", []);

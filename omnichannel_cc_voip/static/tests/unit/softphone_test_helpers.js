@@ -1,5 +1,6 @@
 import { onRpc, patchWithCleanup } from "@web/../tests/web_test_helpers";
 import { browser } from "@web/core/browser/browser";
+import { session } from "@web/session";
 
 import { Softphone } from "@omnichannel_cc_voip/softphone/softphone_service";
 
@@ -222,6 +223,10 @@ export function mockSoftphoneEnvironment(config = makeSoftphoneConfig()) {
     patchWithCleanup(browser.navigator.mediaDevices, { getUserMedia });
     // no sound card in the headless browser: no ringing tone
     patchWithCleanup(browser, { AudioContext: undefined });
+    // the preference comes with the session (ir.http.session_info); the account by RPC
+    patchWithCleanup(session, {
+        omnichannel_cc: { ...session.omnichannel_cc, softphone: config.softphone },
+    });
     onRpc("res.users", "voip_softphone_config", () => config);
     return media;
 }

@@ -14,12 +14,12 @@ from ..models import omnichannel_queue
 def record_web_client_calls(test):
     """The web client's RPCs (``/web/dataset/call_kw``) as the server of
     an HttpCase receives them, for the rest of ``test``: a list of
-    ``(model, method)`` filled as they come."""
+    ``(model, method, args)`` filled as they come."""
     calls = []
     original = dataset.call_kw
 
     def call_kw(model, method, args, kwargs):
-        calls.append((model._name, method))
+        calls.append((model._name, method, args))
         return original(model, method, args, kwargs)
 
     test.patch(dataset, "call_kw", call_kw)

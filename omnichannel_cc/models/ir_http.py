@@ -1,6 +1,6 @@
 from odoo import models
 
-AGENT_GROUP = "omnichannel_cc.group_omnichannel_agent"
+from .omnichannel_agent import AGENT_GROUP
 
 
 class IrHttp(models.AbstractModel):

@@ -25,7 +25,7 @@ from ..tools import address as address_tools
 from ..tools import demo_history, email_gateway, routing
 from ..tools import fax as fax_tools
 from ..tools import script as script_tools
-from .omnichannel_agent import notify_console, seconds_between
+from .omnichannel_agent import AGENT_GROUP, notify_console, seconds_between
 from .omnichannel_channel import PHONE_CHANNEL_TYPES
 from .res_partner import normalize_email
 
@@ -136,7 +136,6 @@ MAX_BODY = 100000
 WALLBOARD_FIELDS = {"state", "queue_id", "agent_id"}
 # what the agent console lists as the agent's own work
 CONSOLE_INTERACTION_STATES = ("offered", "active", "wrapup")
-AGENT_GROUP = "omnichannel_cc.group_omnichannel_agent"
 SUPERVISOR_GROUP = "omnichannel_cc.group_omnichannel_supervisor"
 MANAGER_GROUP = "omnichannel_cc.group_omnichannel_manager"
 PROMISE_TO_PAY_DAYS = 7

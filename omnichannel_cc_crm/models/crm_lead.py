@@ -1,6 +1,6 @@
 from odoo import api, fields, models
 
-AGENT_GROUP = "omnichannel_cc.group_omnichannel_agent"
+from odoo.addons.omnichannel_cc.models.omnichannel_agent import AGENT_GROUP
 
 
 class CrmLead(models.Model):

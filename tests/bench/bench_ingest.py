@@ -203,9 +203,10 @@ def post_json(port, path, payload, timeout=10):
         conn.close()
 
 
-def start_server(args, command, env, log_path, addons_path=None):
+def start_server(args, command, env, log_path, addons_path=None, cron_threads=1):
     """An Odoo server on ``args.db`` with this repository's addons (or those
-    of ``addons_path``), returned once its bare route answers."""
+    of ``addons_path``) and ``cron_threads`` cron workers, returned once its
+    bare route answers."""
     http_port = free_port(args.port)
     gevent_port = free_port(http_port + 1, avoid={http_port})
     log = log_path.open("w")
@@ -217,9 +218,9 @@ def start_server(args, command, env, log_path, addons_path=None):
             f"--addons-path={addons_path or _env.REPO}",
             f"--db_host={DB_HOST}",
             f"--workers={args.workers}",
-            # one cron thread: the event inbox's applier (paused while the
-            # receipt alone is measured)
-            "--max-cron-threads=1",
+            # one cron thread by default: the event inbox's applier (paused
+            # while the receipt alone is measured)
+            f"--max-cron-threads={cron_threads}",
             f"--http-port={http_port}",
             f"--gevent-port={gevent_port}",
             f"--http-interface={HOST}",

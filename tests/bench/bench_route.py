@@ -22,7 +22,9 @@ Three measures, on one multi-worker server (two on the same database with
 3. agent turnover: accept + close of the offered call through XML-RPC as
    the agent, against two bare authenticated XML-RPC calls of the same
    agent (``res.users.check_access_rights`` and ``context_get``), same run,
-   one client per node, after every agent's caches are warm on every worker.
+   one client per node, after every agent's caches are warm on every worker;
+   and the floor of any agent action beside them: two calls that each commit
+   one field of the agent's own user.
 
 The dataset is made once by ``generate.py`` (cached: a second run reuses the
 database) and the telephony addon installed in it:
@@ -456,12 +458,19 @@ def warm_agents(bench):
 
 
 WARM_TURNOVERS = 2  # per agent and worker, before the timing (see turnover_phase)
+# the floor of any agent action: two XML-RPC calls that each commit the
+# smallest write an agent may make (one field of their own user, through the
+# ORM), timed after the bare pair in each turnover
+WRITE_FLOOR_PARTS = ("first", "second")
 
 
 def turnover_phase(bench, callers, calls, clients):
     """One client per node: route a call (known or unknown caller), then as
     the agent it was offered to, accept and close it (two XML-RPC calls),
-    then two bare authenticated XML-RPC calls of the same agent.
+    then two bare authenticated XML-RPC calls of the same agent, then the
+    floor of any action of theirs: two calls that each commit one field of
+    their own user (``res.users.write`` of the signature, which needs no
+    rights but their own and clears no cache).
 
     Timed in the steady state of a working day: first every agent's password
     checked on every worker (:func:`warm_agents`), then an untimed pass of
@@ -541,6 +550,9 @@ def run_turnovers(bench, callers, calls, clients, rec, first=0):
                 call(uid, "res.users", "check_access_rights", "read", False)
                 call(uid, "res.users", "context_get")
                 t4 = time.perf_counter()
+                for part in WRITE_FLOOR_PARTS:
+                    call(uid, "res.users", "write", [uid], {"signature": f"<p>{part} {n}</p>"})
+                t5 = time.perf_counter()
             except xmlrpc.client.Fault as fault:
                 own.bad[f"XML-RPC fault: {fault.faultString.splitlines()[-1][:100]}"] += 1
                 continue
@@ -548,6 +560,7 @@ def run_turnovers(bench, callers, calls, clients, rec, first=0):
             own.sample("close", (t2 - t1) * 1000)
             own.sample("turnover", (t2 - t0) * 1000)
             own.sample("bare pair", (t4 - t2) * 1000)
+            own.sample("write pair", (t5 - t4) * 1000)
         with lock:
             rec.merge(own)
 
@@ -763,7 +776,7 @@ def turnover_breakdown(args, callers, center, Interaction, channel, cti, clock):
     reset_center(args.db, center)
     env.cr.commit()
     warm = 2 * len(center["user_ids"])
-    parts = ("accept", "close", "bare pair")
+    parts = ("accept", "close", "bare pair", "write pair")
     walls = {part: [] for part in parts}
     sql_ms = {part: [] for part in parts}
     statements = {part: [] for part in parts}
@@ -778,6 +791,12 @@ def turnover_breakdown(args, callers, center, Interaction, channel, cti, clock):
             service.execute_kw(db, uid, "res.users", "check_access_rights", ["read", False]),
             service.execute_kw(db, uid, "res.users", "context_get", []),
         ),
+        "write pair": lambda uid, i: [
+            service.execute_kw(
+                db, uid, "res.users", "write", [[uid], {"signature": f"<p>{part} {i}</p>"}]
+            )
+            for part in WRITE_FLOOR_PARTS
+        ],
     }
     last = {}  # the statements of the last timed call of each part
     n = 0
@@ -1018,6 +1037,14 @@ def main():
             rows.append(stats_row("  accept", rec.latencies.get("accept", [])))
             rows.append(stats_row("  close", rec.latencies.get("close", [])))
             rows.append(stats_row("  two bare XML-RPC calls (same agent)", pair))
+            floor = rec.latencies.get("write pair", [])
+            rows.append(
+                stats_row(
+                    "  two one-field writes (same agent)",
+                    floor,
+                    f"{turnover_ratio(pair, floor):.0%} of the bare pair's rate: the floor",
+                )
+            )
             lines.append(
                 f"turnover phase, {nodes} node(s): {len(turnover)} turnovers in {elapsed:.1f} s; "
                 f"non-200: {rec.non_200()}; problems: {dict(rec.bad) or 'none'}"

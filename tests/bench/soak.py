@@ -49,6 +49,13 @@ def parse_args():
     p.add_argument("--agents", type=int, default=12, help="agents taking e-mails and chats")
     p.add_argument("--port", type=int, default=18350, help="first HTTP port to try")
     p.add_argument("--interval", type=float, default=60.0, help="seconds between reports")
+    p.add_argument(
+        "--blended",
+        action="store_true",
+        help="the desk agents also take calls (one at a time), as in a blended center: the "
+        "PBX still answers on the other agents' extensions, so they are offered calls they "
+        "never answer, every few hundred ms (the race with the applier the default avoids)",
+    )
     args = p.parse_args()
     args.total = args.seconds if args.seconds else args.minutes * 60
     args.clients = 2  # ingest.Load spreads extensions over this many call threads
@@ -299,7 +306,7 @@ def main():
         half = len(center["user_ids"]) // 2
         desk = center["user_ids"][:half]
         desk_agents = admin("omnichannel.agent", "search", [("user_id", "in", desk)])
-        admin("omnichannel.agent", "write", desk_agents, {"capacity_voice": 0})
+        admin("omnichannel.agent", "write", desk_agents, {"capacity_voice": int(args.blended)})
         # the others take one call at a time (the default), also in a
         # database an earlier run with another split left behind
         phone_agents = admin(

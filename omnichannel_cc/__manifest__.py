@@ -2,7 +2,7 @@
     "name": "Omnichannel Contact Center",
     "summary": "Every call, e-mail, chat, SMS and form on the customer's record, "
     "routed through queues to the right agent",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.0.1",
     "category": "Services/Contact Center",
     "website": "https://github.com/omnichannel-cc/omnichannel-cc",
     "author": "Omnichannel CC contributors",

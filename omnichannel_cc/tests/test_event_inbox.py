@@ -134,6 +134,23 @@ class TestEventInbox(TransactionCase):
         self._receive("call-2", 1)
         self.assertEqual(Trigger.search_count([("cron_id", "=", cron.id)]), 1)
 
+    def test_applier_runs_before_odoos_due_jobs(self):
+        """When many jobs are due at once (a node's start, the daily jobs at
+        midnight), a free cron thread takes the applier and the ACD sweep
+        first: Odoo's cron workers take due jobs in this order."""
+        inbox = self.env.ref("omnichannel_cc.ir_cron_event_inbox")
+        sweep = self.env.ref("omnichannel_cc.ir_cron_acd_sweep")
+        crons = self.env["ir.cron"].search([])
+        past = fields.Datetime.now() - timedelta(minutes=5)
+        crons.write({"nextcall": past})
+        self.env.flush_all()
+        ready = [job["id"] for job in self.env["ir.cron"]._get_all_ready_jobs(self.env.cr)]
+        self.assertGreater(len(ready), 5, "Odoo's own jobs are due too")
+        self.assertEqual(set(ready[:2]), {inbox.id, sweep.id}, ready)
+        self.assertEqual((inbox.priority, sweep.priority), (0, 0))
+        # among them, Odoo's jobs keep their order (priority 5 by default)
+        self.assertTrue(all(cron.priority > 0 for cron in crons - inbox - sweep))
+
     def test_receipt_wakes_the_cron_despite_a_later_retry(self):
         """A failed row's retry is a trigger in the future: it runs the
         applier then, not now, so a new delivery still wakes it now."""

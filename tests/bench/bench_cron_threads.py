@@ -92,7 +92,7 @@ def start_long_job(db, job_id, timeout=30.0):
         "WHERE id = %s",
         [job_id],
     )
-    sql("postgres", "SELECT pg_notify('cron_trigger', %s)", [db])
+    ingest.wake_crons(db)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         running = sql(
@@ -102,21 +102,9 @@ def start_long_job(db, job_id, timeout=30.0):
             [db],
         )[0][0]
         if running:
-            return time.monotonic()
+            return
         time.sleep(0.05)
     raise SystemExit("the long job did not start: is a cron thread free? see the server log")
-
-
-def delays(db, prefix):
-    """Receipt-to-applied delays (ms) of the applied inbox rows of ``prefix``."""
-    rows = sql(
-        db,
-        """SELECT extract(epoch FROM applied_at - received_at) * 1000
-             FROM omnichannel_event_inbox
-            WHERE kind = '_voip_event' AND state = 'done' AND starts_with(conversation, %s)""",
-        [prefix],
-    )
-    return [float(row[0]) for row in rows]
 
 
 def phase(args, command, env, scratch, threads, run):
@@ -132,7 +120,7 @@ def phase(args, command, env, scratch, threads, run):
         load = ingest.Load(args, port, center, run)
         load.stage = f"t{threads}"
         load.pace = args.clients / args.rate
-        started = start_long_job(args.db, job)
+        start_long_job(args.db, job)
         print(
             f"  the long job runs ({args.long_job:g} s); PBX events at {args.rate:g}/s for "
             f"{args.seconds:g} s...",
@@ -141,19 +129,16 @@ def phase(args, command, env, scratch, threads, run):
         rec, _elapsed = ingest.run_phase(args.clients, args.seconds, load.lifecycle)
         prefix = f"{load.prefix}ev{load.stage}"
         left = ingest.wait_applied(args.db, prefix, timeout=args.long_job + 120)
-        measured = delays(args.db, prefix)
-        if not measured:
+        figures = ingest.apply_figures(args.db, prefix)
+        if not figures["count"]:
             raise SystemExit(f"no event of {prefix} was applied: see {log_path}")
-        figures = dict(_env.percentiles(measured), max=max(measured))
-        sent = len(load.applied)
         return {
             "threads": threads,
-            "sent": sent,
+            "sent": len(load.applied),
             "left": left,
             "non_200": rec.non_200(),
             "bad": dict(rec.bad),
             "delays": figures,
-            "job_running_for": time.monotonic() - started,
         }
     finally:
         try:
@@ -164,7 +149,6 @@ def phase(args, command, env, scratch, threads, run):
 
 def main():
     args = parse_args()
-    args.reset = getattr(args, "reset", False)
     command = ingest.odoo_command()
     scratch = Path(tempfile.mkdtemp(prefix="bench_cron_threads_"))
     (scratch / "odoo.conf").write_text("[options]\n")

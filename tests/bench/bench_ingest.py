@@ -506,9 +506,14 @@ def set_inbox_cron(db, active):
         )
     conn.close()
     if active:
-        with psycopg2.connect(host=DB_HOST, dbname="postgres") as conn, conn.cursor() as cr:
-            cr.execute("SELECT pg_notify('cron_trigger', %s)", [db])
-        conn.close()
+        wake_crons(db)
+
+
+def wake_crons(db):
+    """Wake the cron workers of ``db`` (as ir.cron._trigger does after its commit)."""
+    with psycopg2.connect(host=DB_HOST, dbname="postgres") as conn, conn.cursor() as cr:
+        cr.execute("SELECT pg_notify('cron_trigger', %s)", [db])
+    conn.close()
 
 
 def inbox_rows(db, prefix, kind="_voip_event"):
@@ -540,7 +545,7 @@ def wait_applied(db, prefix, timeout, kind="_voip_event"):
 
 def apply_figures(db, prefix, kind="_voip_event"):
     """Of the applied rows of ``prefix``: count, applied per second (first
-    to last applied), receipt-to-applied delay p50 / p95 in ms."""
+    to last applied), receipt-to-applied delay p50 / p95 / max in ms."""
     with psycopg2.connect(host=DB_HOST, dbname=db) as conn, conn.cursor() as cr:
         cr.execute(
             """SELECT count(*),
@@ -548,13 +553,14 @@ def apply_figures(db, prefix, kind="_voip_event"):
                       percentile_cont(0.5) WITHIN GROUP (
                           ORDER BY extract(epoch FROM applied_at - received_at)),
                       percentile_cont(0.95) WITHIN GROUP (
-                          ORDER BY extract(epoch FROM applied_at - received_at))
+                          ORDER BY extract(epoch FROM applied_at - received_at)),
+                      extract(epoch FROM max(applied_at - received_at))
                  FROM omnichannel_event_inbox
                 WHERE kind = %s AND state = 'done'
                   AND starts_with(conversation, %s)""",
             [kind, prefix],
         )
-        count, span, p50, p95 = cr.fetchone()
+        count, span, p50, p95, slowest = cr.fetchone()
     conn.close()
     span = float(span or 0)
     return {
@@ -562,6 +568,7 @@ def apply_figures(db, prefix, kind="_voip_event"):
         "rate": count / span if span else 0.0,
         "p50": float(p50 or 0) * 1000,
         "p95": float(p95 or 0) * 1000,
+        "max": float(slowest or 0) * 1000,
     }
 
 

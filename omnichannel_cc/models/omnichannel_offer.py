@@ -100,9 +100,10 @@ class OmnichannelOffer(models.Model):
         if offer.state != "pending":
             raise UserError(_("This offer is no longer valid: the interaction went elsewhere."))
         if offer.date_expire and offer.date_expire < fields.Datetime.now():
-            offer._timeout()
+            # refused, nothing changed: the ACD's sweep, due at the expiry,
+            # times the offer out and gives the interaction to the next agent
             raise UserError(
-                _("Too late: the offer expired and the interaction went back to the queue.")
+                _("Too late: the offer expired; the interaction goes back to the queue.")
             )
         now = fields.Datetime.now()
         if not offer._set_state("accepted", guard=True, date_response=now):
@@ -193,10 +194,20 @@ class OmnichannelOffer(models.Model):
 
     @api.model
     def action_my_offers(self):
-        """Pending offers of the current user (agent console, XML-RPC)."""
-        # sudo: the user's own offers of every company, and their interactions not yet theirs
-        offers = self.sudo().search([("user_id", "=", self.env.uid), ("state", "=", "pending")])
+        """Pending offers of the current user (agent console, XML-RPC): those
+        still open, not the ones past their expiry that the ACD's sweep has
+        yet to take back (an accept of them is refused)."""
         now = fields.Datetime.now()
+        # sudo: the user's own offers of every company, and their interactions not yet theirs
+        offers = self.sudo().search(
+            [
+                ("user_id", "=", self.env.uid),
+                ("state", "=", "pending"),
+                "|",
+                ("date_expire", "=", False),
+                ("date_expire", ">=", now),
+            ]
+        )
         return [
             {
                 "offer_id": offer.id,

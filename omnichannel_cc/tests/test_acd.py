@@ -247,13 +247,31 @@ class TestAcd(OmnichannelCommon):
                 ).action_accept()
 
     def test_expired_offer_cannot_be_accepted(self):
-        self.queue_sales.member_ids = [Command.set(self.agent_sales.ids)]
+        self.queue_sales.member_ids = [Command.set((self.agent_sales | self.agent_b).ids)]
         with freeze_time(self.t0):
-            self._available(self.a_sales)
+            self._available(self.a_sales, idle_since=self.t0 - timedelta(hours=1))
+            self._available(self.a_b, idle_since=self.t0)
             call = self._call("exp-1")
+        self.assertEqual(call.agent_id, self.agent_sales)
         offer = self._pending(call)
-        with freeze_time(self.t0 + timedelta(seconds=21)), self.assertRaises(UserError):
-            offer.with_user(self.agent_sales).action_accept()
+        Offer = self.env["omnichannel.offer"].with_user(self.agent_sales)
+        with freeze_time(self.t0 + timedelta(seconds=21)):
+            # past its expiry, before the ACD's sweep: no longer listed ...
+            self.assertEqual(Offer.action_my_offers(), [])
+            self.assertEqual(
+                self.env["omnichannel.agent"]
+                .with_user(self.agent_sales)
+                .action_console_state()["offers"],
+                [],
+            )
+            # ... and refused, with what happens next; nothing changed by the refusal
+            with self.assertRaisesRegex(UserError, "goes back to the queue"):
+                offer.with_user(self.agent_sales).action_accept()
+            self.assertEqual((offer.state, call.state), ("pending", "offered"))
+            # the sweep due at the expiry takes it back, for the next agent
+            self.env["omnichannel.queue"]._acd_sweep()
+        self.assertEqual(offer.state, "timeout")
+        self.assertEqual((call.state, call.agent_id), ("offered", self.agent_b))
 
     def test_reject_goes_to_next_agent(self):
         self.queue_sales.member_ids = [Command.set((self.agent_sales | self.agent_b).ids)]
@@ -632,6 +650,9 @@ class TestAcd(OmnichannelCommon):
             offers = self.env["omnichannel.offer"].with_user(self.agent_sales).action_my_offers()
         self.assertEqual(offers[0]["interaction_id"], call.id)
         self.assertEqual(offers[0]["seconds_left"], 15)
+        with freeze_time(self.t0 + timedelta(seconds=20)):  # the last second of the offer
+            offers = self.env["omnichannel.offer"].with_user(self.agent_sales).action_my_offers()
+        self.assertEqual([offer["seconds_left"] for offer in offers], [0])
         self.assertEqual(offers[0]["partner_id"], self.customer_contact.id)
         self.assertTrue(fields.Datetime.now())
 

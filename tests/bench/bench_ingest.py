@@ -572,24 +572,26 @@ def apply_figures(db, prefix, kind="_voip_event"):
     }
 
 
-def clean_queue(db, rpc, center):
+def clean_queue(db, rpc, center, channels=()):
     """Start a phase with an empty queue and every agent available: calls
-    left waiting by earlier phases or runs are closed directly in SQL, then
-    the tables vacuumed (``vacuum``)."""
+    (and the contacts of the other ``channels``, ids) left waiting by earlier
+    phases or runs are closed directly in SQL, then the tables vacuumed
+    (``vacuum``)."""
+    channel_ids = (center["channel"], *channels)
     with psycopg2.connect(host=DB_HOST, dbname=db) as conn, conn.cursor() as cr:
         cr.execute(
             """UPDATE omnichannel_offer SET state = 'cancelled',
                       date_response = now() AT TIME ZONE 'UTC'
                 WHERE state = 'pending' AND interaction_id IN (
-                      SELECT id FROM omnichannel_interaction WHERE channel_id = %s)""",
-            [center["channel"]],
+                      SELECT id FROM omnichannel_interaction WHERE channel_id = ANY(%s))""",
+            [list(channel_ids)],
         )
         cr.execute(
             """UPDATE omnichannel_interaction
                   SET state = CASE WHEN state = 'active' THEN 'wrapup' ELSE 'abandoned' END,
                       date_ended = now() AT TIME ZONE 'UTC'
-                WHERE channel_id = %s AND state IN ('new', 'queued', 'offered', 'active')""",
-            [center["channel"]],
+                WHERE channel_id = ANY(%s) AND state IN ('new', 'queued', 'offered', 'active')""",
+            [list(channel_ids)],
         )
     conn.close()
     agent_ids = rpc("omnichannel.agent", "search", [("user_id", "in", center["user_ids"])])
@@ -757,16 +759,21 @@ class Load:
                     time.sleep(max(next_at - time.perf_counter(), 0))
                     next_at += self.pace
                     payload["timestamp"] = int(time.time())
-                body, headers = self.signed(payload)
-                status, data = client.post(rec, event, self.event_path, body, headers)
-                if status != 200:
-                    continue
-                if json.loads(data).get("duplicate") is not False:
-                    rec.bad["first event answered as duplicate"] += 1
-                with self.lock:
-                    self.applied.append((payload["timestamp"], body, headers))
+                self.post_event(client, rec, payload)
             rec.sample("call", (time.perf_counter() - t0) * 1000)
             n += 1
+
+    def post_event(self, client, rec, payload):
+        """Post one new PBX event, signed, to ``/event``: answered 200 as
+        no duplicate, it is kept for the checks (``applied``)."""
+        body, headers = self.signed(payload)
+        status, data = client.post(rec, payload["event"], self.event_path, body, headers)
+        if status != 200:
+            return
+        if json.loads(data).get("duplicate") is not False:
+            rec.bad["first event answered as duplicate"] += 1
+        with self.lock:
+            self.applied.append((payload["timestamp"], body, headers))
 
     def duplicates(self, index, deadline, rec):
         client = Client(self.port)
@@ -1000,7 +1007,7 @@ def verify(db, center, load, results):
         cr.execute(
             """SELECT external_id, state, voip_call_state FROM omnichannel_interaction
                 WHERE channel_id = %s AND starts_with(external_id, %s)
-                  AND (state NOT IN ('wrapup', 'done')
+                  AND (state NOT IN ('wrapup', 'done', 'abandoned')
                        OR voip_call_state IS DISTINCT FROM 'ended')
                 ORDER BY id""",
             (center["channel"], f"{prefix}ev"),
@@ -1024,7 +1031,7 @@ def verify(db, center, load, results):
     lines = [
         (
             f"voip lifecycles: calls made {calls:,}, interactions {ev[0]:,} "
-            f"({ev[1]:,} distinct call ids), not ended (wrap-up or done) {not_ended}, "
+            f"({ev[1]:,} distinct call ids), not ended (wrap-up, done or abandoned) {not_ended}, "
             f"event keys {keys:,} for {events_ok:,} events answered 200"
         ),
         *(

@@ -650,11 +650,11 @@ class TestAcd(OmnichannelCommon):
             offers = self.env["omnichannel.offer"].with_user(self.agent_sales).action_my_offers()
         self.assertEqual(offers[0]["interaction_id"], call.id)
         self.assertEqual(offers[0]["seconds_left"], 15)
+        self.assertEqual(offers[0]["partner_id"], self.customer_contact.id)
+        self.assertTrue(fields.Datetime.now())
         with freeze_time(self.t0 + timedelta(seconds=20)):  # the last second of the offer
             offers = self.env["omnichannel.offer"].with_user(self.agent_sales).action_my_offers()
         self.assertEqual([offer["seconds_left"] for offer in offers], [0])
-        self.assertEqual(offers[0]["partner_id"], self.customer_contact.id)
-        self.assertTrue(fields.Datetime.now())
 
     # ------------------------------------------------------------------
     # The agent's row is locked first in an agent's action

@@ -775,6 +775,14 @@ class Load:
         with self.lock:
             self.applied.append((payload["timestamp"], body, headers))
 
+    def post_route(self, client, rec, call_id, number):
+        """Ask ``/route`` (signed) where a new call from ``number`` goes:
+        ``(status, body)`` of the answer."""
+        body, headers = self.signed(
+            {"call_id": call_id, "from": number, "to": DID, "timestamp": int(time.time())}
+        )
+        return client.post(rec, "route", self.route_path, body, headers)
+
     def duplicates(self, index, deadline, rec):
         client = Client(self.port)
         horizon = time.time() - FRESH_SECONDS + self.args.seconds
@@ -795,15 +803,7 @@ class Load:
             call_id = f"{self.prefix}rt-{next(self.serial)}"
             with self.lock:
                 self.routed.append(call_id)
-            body, headers = self.signed(
-                {
-                    "call_id": call_id,
-                    "from": caller_number(index + 50, n),
-                    "to": DID,
-                    "timestamp": int(time.time()),
-                }
-            )
-            status, data = client.post(rec, "route", self.route_path, body, headers)
+            status, data = self.post_route(client, rec, call_id, caller_number(index + 50, n))
             if status == 200 and not json.loads(data).get("interaction_id"):
                 rec.bad["route answer without interaction_id"] += 1
             n += 1

@@ -168,15 +168,7 @@ class Mix:
             call_id = f"{calls.prefix}ev{calls.stage}-{n}"
             number = ingest.caller_number(7, n)
             t0 = time.perf_counter()
-            body, headers = calls.signed(
-                {
-                    "call_id": call_id,
-                    "from": number,
-                    "to": ingest.DID,
-                    "timestamp": int(time.time()),
-                }
-            )
-            status, data = client.post(self.current(), "route", calls.route_path, body, headers)
+            status, data = calls.post_route(client, self.current(), call_id, number)
             if status != 200:
                 return
             with calls.lock:
